@@ -1,0 +1,66 @@
+"""NHS number rules, in one place: cleaning, Modulus 11, and the status kinds.
+
+The same rule is needed in Python (the generator makes and breaks numbers, tests
+check them) and in SQL (ingest flags every row in DuckDB without a Python loop),
+so both forms live here side by side and a test checks that they agree.
+
+Statuses: ``valid``, ``missing``, ``invalid_format`` (not 10 digits once spaces and
+hyphens are removed), ``dummy`` (all one digit, or the 999 test range), and
+``invalid_checksum`` (fails Modulus 11).
+"""
+from __future__ import annotations
+
+STATUSES = ("valid", "missing", "invalid_format", "dummy", "invalid_checksum")
+WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+TEST_RANGE_PREFIX = "999"  # reserved for testing, never issued to a patient
+
+
+def clean(raw: str | None) -> str:
+    """Strip blanks, spaces and hyphens (numbers are often written 943 476 5919)."""
+    return "".join(ch for ch in (raw or "") if ch not in " -\t")
+
+
+def check_digit(first_nine: str) -> int | None:
+    """The Modulus 11 check digit for nine digits; None when no valid number exists (10)."""
+    total = sum(int(d) * w for d, w in zip(first_nine, WEIGHTS))
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    if check == 10:
+        return None
+    return check
+
+
+def status(raw: str | None) -> str:
+    number = clean(raw)
+    if not number:
+        return "missing"
+    if len(number) != 10 or not number.isdigit():
+        return "invalid_format"
+    if len(set(number)) == 1 or number.startswith(TEST_RANGE_PREFIX):
+        return "dummy"
+    if check_digit(number[:9]) != int(number[9]):
+        return "invalid_checksum"
+    return "valid"
+
+
+def status_sql(column_sql: str) -> str:
+    """A DuckDB SQL expression giving :func:`status` of a text column expression."""
+    n = f"regexp_replace(coalesce({column_sql}, ''), '[ \\t-]', '', 'g')"
+    weighted = " + ".join(
+        f"cast(substr({n}, {i + 1}, 1) as integer) * {w}" for i, w in enumerate(WEIGHTS)
+    )
+    check = f"(11 - (({weighted}) % 11))"
+    return (
+        f"case when {n} = '' then 'missing'"
+        f" when not regexp_full_match({n}, '[0-9]{{10}}') then 'invalid_format'"
+        f" when regexp_full_match({n}, '(0{{10}}|1{{10}}|2{{10}}|3{{10}}|4{{10}}|5{{10}}|6{{10}}|7{{10}}|8{{10}}|9{{10}})')"
+        f" or starts_with({n}, '{TEST_RANGE_PREFIX}') then 'dummy'"
+        f" when (case {check} when 11 then 0 else {check} end) = cast(substr({n}, 10, 1) as integer)"
+        f" then 'valid' else 'invalid_checksum' end"
+    )
+
+
+def clean_sql(column_sql: str) -> str:
+    """A DuckDB SQL expression giving :func:`clean` of a text column expression."""
+    return f"regexp_replace(coalesce({column_sql}, ''), '[ \\t-]', '', 'g')"

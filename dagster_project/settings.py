@@ -1,0 +1,100 @@
+"""Run settings, in one place: paths, the pseudonymisation secret, the as-of date.
+
+Read from CLI options first, then the environment (../shared/contract/README.md):
+CAREJOURNEY_LANDING_DIR, CAREJOURNEY_WAREHOUSE_DIR, CAREJOURNEY_AS_OF,
+CAREJOURNEY_PSEUDO_KEY. Every module asks this object for paths instead of
+building them itself, so the layout of the warehouse folder is written down once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or wrong; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    warehouse_dir: Path
+    as_of: dt.date | None      # None: the latest event date in the data
+    pseudo_key: str
+    demo: bool = False
+
+    # ---- layout of the warehouse folder (one place)
+    @property
+    def warehouse_db(self) -> Path:
+        return self.warehouse_dir / "warehouse.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.warehouse_dir / "published"
+
+    @property
+    def published_db(self) -> Path:
+        return self.published_dir / "carejourney.duckdb"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.warehouse_dir / "quarantine"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.warehouse_dir / "gx_data_docs"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.warehouse_dir / "reports"
+
+    @classmethod
+    def from_env(
+        cls,
+        landing_dir: str | Path | None = None,
+        warehouse_dir: str | Path | None = None,
+        as_of: str | dt.date | None = None,
+        pseudo_key: str | None = None,
+        demo: bool = False,
+    ) -> "Settings":
+        env = os.environ
+        landing = Path(landing_dir or env.get("CAREJOURNEY_LANDING_DIR") or PROJECT_ROOT / "data" / "landing")
+        warehouse = Path(warehouse_dir or env.get("CAREJOURNEY_WAREHOUSE_DIR") or PROJECT_ROOT / "data" / "warehouse")
+        as_of_value = as_of or env.get("CAREJOURNEY_AS_OF") or None
+        if isinstance(as_of_value, str):
+            try:
+                as_of_value = dt.date.fromisoformat(as_of_value)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"as-of date {as_of_value!r} is not YYYY-MM-DD: fix --as-of or CAREJOURNEY_AS_OF"
+                ) from exc
+        key = pseudo_key or env.get("CAREJOURNEY_PSEUDO_KEY")
+        if not key:
+            if not demo:
+                raise SettingsError(
+                    "CAREJOURNEY_PSEUDO_KEY is not set: the published person_key is an HMAC of the "
+                    "person id and needs the deployment's secret. Set it in the environment "
+                    "(or use --demo for a demonstration run, which makes one up and says so)."
+                )
+            key = _demo_key(warehouse)
+        return cls(landing.resolve(), warehouse.resolve(), as_of_value, key, demo)
+
+
+def _demo_key(warehouse: Path) -> str:
+    """A made-up secret for demo runs, kept beside the warehouse so keys stay stable."""
+    path = warehouse / ".demo_pseudo_key"
+    if path.exists():
+        return path.read_text().strip()
+    warehouse.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key + "\n")
+    print(f"DEMO RUN: no CAREJOURNEY_PSEUDO_KEY set; made up a demo secret in {path}. "
+          "Never use this for real data.", flush=True)
+    return key

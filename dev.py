@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh machine that has only python3 (3.11).
+
+    python3 dev.py demo   # set up, generate demo data if none, run the nightly job
+    python3 dev.py test   # set up, run every test (pytest drives dbt and GX too)
+
+Both are idempotent: the virtual environment is (re)installed only when
+pyproject.toml changes. Only the standard library is used here, because this
+script runs before anything is installed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".carejourney-installed"
+DEMO_PEOPLE = int(os.environ.get("CAREJOURNEY_DEMO_PEOPLE", "20000"))
+
+
+def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def ensure_environment() -> None:
+    """Create .venv and install the pinned project unless it is already current."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print(f"Creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]")
+    STAMP.write_text(wanted + "\n")
+
+
+def demo(extra: list[str]) -> None:
+    landing = Path(os.environ.get("CAREJOURNEY_LANDING_DIR", ROOT / "data" / "landing"))
+    if not landing.exists() or not any(landing.iterdir()):
+        _run(BIN / "carejourney", "generate", "--people", str(DEMO_PEOPLE), "--seed", "42",
+             "--out", landing, "--truth", ROOT / "data" / "truth")
+    _run(BIN / "carejourney", "run", "--demo", *extra)
+
+
+def test(extra: list[str]) -> None:
+    _run(BIN / "python", "-m", "pytest", *extra)
+
+
+def main() -> None:
+    commands = {"demo": demo, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        sys.exit(2)
+    ensure_environment()
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
