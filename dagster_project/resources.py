@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import dagster as dg
 import duckdb
 
+from dagster_project.retries import retry_transient
 from dagster_project.settings import Settings
 
 
@@ -32,12 +33,22 @@ class CarejourneyResource(dg.ConfigurableResource):
             demo=self.demo,
         )
 
+    def settings_paths_only(self) -> Settings:
+        """Paths and as-of only: for callers that never need the secret (sensor, query)."""
+        return Settings.from_env(
+            landing_dir=self.landing_dir or None,
+            warehouse_dir=self.warehouse_dir or None,
+            as_of=self.as_of or None,
+            require_key=False,
+        )
+
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to warehouse.duckdb, closed afterwards (DuckDB has one writer)."""
         path = self.settings().warehouse_db
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
+        with retry_transient(f"the warehouse {path}"):
+            con = duckdb.connect(str(path), read_only=read_only)
         try:
             yield con
         finally:

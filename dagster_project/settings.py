@@ -63,7 +63,13 @@ class Settings:
         as_of: str | dt.date | None = None,
         pseudo_key: str | None = None,
         demo: bool = False,
+        require_key: bool = True,
     ) -> "Settings":
+        """Settings from arguments, else environment, else defaults.
+
+        require_key=False is for callers that only need paths (the sensor, `query`):
+        they never see a secret, and must not make up a demo one.
+        """
         env = os.environ
         landing = Path(landing_dir or env.get("CAREJOURNEY_LANDING_DIR") or PROJECT_ROOT / "data" / "landing")
         warehouse = Path(warehouse_dir or env.get("CAREJOURNEY_WAREHOUSE_DIR") or PROJECT_ROOT / "data" / "warehouse")
@@ -76,7 +82,9 @@ class Settings:
                     f"as-of date {as_of_value!r} is not YYYY-MM-DD: fix --as-of or CAREJOURNEY_AS_OF"
                 ) from exc
         key = pseudo_key or env.get("CAREJOURNEY_PSEUDO_KEY")
-        if not key:
+        if not key and not require_key:
+            key = ""
+        elif not key:
             if not demo:
                 raise SettingsError(
                     "CAREJOURNEY_PSEUDO_KEY is not set: the published person_key is an HMAC of the "

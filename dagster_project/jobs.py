@@ -1,0 +1,27 @@
+"""The nightly job: everything except linkage training, one step at a time.
+
+DuckDB has one writer, so steps run in process and in turn; the graph's order
+(ingest -> staging -> linkage -> marts -> gates -> publish) comes from asset deps.
+"""
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+NIGHTLY_JOB_NAME = "nightly"
+TRAINING_GROUP = "linkage_training"
+
+
+def as_of_tag() -> dict[str, str]:
+    """Run tag naming the as-of date (set, or the latest event date in the data)."""
+    return {"carejourney/as_of": os.environ.get("CAREJOURNEY_AS_OF") or "latest-in-data"}
+
+
+nightly_job = dg.define_asset_job(
+    name=NIGHTLY_JOB_NAME,
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(TRAINING_GROUP),
+    executor_def=dg.in_process_executor,
+    description="Load new deliveries, link people, build the marts, run the quality gates, publish.",
+    tags={"carejourney/job": "nightly"},
+)
