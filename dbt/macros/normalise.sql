@@ -1,0 +1,73 @@
+{#- Normalisation rules used by staging: one home each, unit-tested through the
+    staging models that use them. -#}
+
+{#- A date from text in the first of the given strptime formats that fits, else null.
+    Formats come from the landing contract (contract.ISO_DATE / contract.CLD_DATE). -#}
+{% macro parse_date(column, formats=['%Y-%m-%d']) -%}
+    coalesce(
+    {%- for fmt in formats %}
+        try_strptime(nullif(trim({{ column }}), ''), '{{ fmt }}')::date{{ ',' if not loop.last }}
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- CLD dates: councils send DD/MM/YYYY, ISO YYYY-MM-DD is accepted too. -#}
+{% macro parse_cld_date(column) -%}
+    {{ parse_date(column, ['%d/%m/%Y', '%Y-%m-%d']) }}
+{%- endmacro %}
+
+{#- ICD-10: upper case, no dot, no trailing '-'/'X' filler: 'S72.0' -> 'S720',
+    'W19X' -> 'W19', 'w19-' -> 'W19'. Blank -> null. -#}
+{% macro normalise_icd10(column) -%}
+    nullif(regexp_replace(upper(replace(trim({{ column }}), '.', '')), '[-X]+$', ''), '')
+{%- endmacro %}
+
+{#- Postcode: upper case, blanks removed, one space before the inward code
+    (last three characters): 'ls1  4ap' -> 'LS1 4AP'. Blank -> null. -#}
+{% macro normalise_postcode(column) -%}
+    case
+        when length(regexp_replace(upper(coalesce({{ column }}, '')), '\s', '', 'g')) >= 5
+            then left(regexp_replace(upper({{ column }}), '\s', '', 'g'),
+                      length(regexp_replace(upper({{ column }}), '\s', '', 'g')) - 3)
+                 || ' ' || right(regexp_replace(upper({{ column }}), '\s', '', 'g'), 3)
+        else nullif(regexp_replace(upper(coalesce({{ column }}, '')), '\s', '', 'g'), '')
+    end
+{%- endmacro %}
+
+{#- NHS number cleaned as dagster_project/nhs_number.clean_sql does (spaces, tabs
+    and hyphens removed); blank -> null. -#}
+{% macro clean_nhs_number(column) -%}
+    nullif(regexp_replace(coalesce({{ column }}, ''), '[ \t-]', '', 'g'), '')
+{%- endmacro %}
+
+{#- NHS number status from the row's ingest flags (ingest computed it with
+    nhs_number.status_sql): the first NHS flag on the row, else 'valid'. -#}
+{% macro nhs_number_status_from_flags(flags_column='_flags') -%}
+    case
+        when list_contains({{ flags_column }}, 'nhs_number_missing') then 'missing'
+        when list_contains({{ flags_column }}, 'nhs_number_invalid_format') then 'invalid_format'
+        when list_contains({{ flags_column }}, 'nhs_number_dummy') then 'dummy'
+        when list_contains({{ flags_column }}, 'nhs_number_invalid_checksum') then 'invalid_checksum'
+        else 'valid'
+    end
+{%- endmacro %}
+
+{#- A date of birth is plausible when it parsed and ingest did not flag it as in
+    the future or after the row's event. -#}
+{% macro birth_date_is_plausible(date_column, flags_column='_flags') -%}
+    ({{ date_column }} is not null
+     and not list_has_any({{ flags_column }}, ['birth_date_in_future', 'birth_date_after_event']))
+{%- endmacro %}
+
+{#- Whole years from date_of_birth to reference_date (birthday not yet reached
+    this year: one less). Null when either is null. -#}
+{% macro age_in_years(date_of_birth, reference_date) -%}
+    (date_part('year', {{ reference_date }}) - date_part('year', {{ date_of_birth }})
+     - case when strftime({{ reference_date }}, '%m%d') < strftime({{ date_of_birth }}, '%m%d')
+            then 1 else 0 end)::integer
+{%- endmacro %}
+
+{#- The source person id: contract.SOURCE_PERSON_ID parts joined with '|'. -#}
+{% macro source_person_id(parts) -%}
+    {%- for part in parts %}trim({{ part }}){{ " || '|' || " if not loop.last }}{% endfor -%}
+{%- endmacro %}

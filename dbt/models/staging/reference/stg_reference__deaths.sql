@@ -1,0 +1,11 @@
+-- Registered deaths: NHS number (cleaned) and date of death.
+select
+    {{ clean_nhs_number('"NHS_NUMBER"') }} as nhs_number,
+    {{ nhs_number_status_from_flags('_flags') }} as nhs_number_status,
+    {{ parse_date('"DATE_OF_DEATH"') }} as date_of_death,
+    _flags,
+    _load_id,
+    _file_name,
+    _line_number,
+    _delivery_date
+from {{ source('raw_current', 'deaths') }}
