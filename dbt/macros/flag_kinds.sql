@@ -1,0 +1,23 @@
+{#- The row flag kinds, as dagster_project/contract.py FLAG_KINDS lists them (a test,
+    tests/dbt/test_flag_kinds.py, fails if the two ever differ). -#}
+{% macro flag_kinds() -%}
+    {{ return([
+        'nhs_number_missing',
+        'nhs_number_invalid_checksum',
+        'nhs_number_invalid_format',
+        'nhs_number_dummy',
+        'birth_date_unparseable',
+        'birth_date_in_future',
+        'birth_date_after_event',
+        'date_unparseable',
+        'end_before_start',
+        'postcode_not_in_directory',
+        'sex_unknown',
+        'code_unknown',
+    ]) }}
+{%- endmacro %}
+
+{#- Tables whose rows carry an NHS number (contract Table.nhs_number_column). -#}
+{% macro nhs_number_tables() -%}
+    {{ return(['hes_apc', 'asc_cld', 'csds_cyp001_mpi', 'deaths']) }}
+{%- endmacro %}

@@ -1,0 +1,96 @@
+-- The single journey table: one row per person per service event, across services,
+-- in time order. Hospital events are spells, social care events are CLD events,
+-- community events are referrals (starting at their first attended contact), and a
+-- person's death is one more event (service null: it is not a service).
+with demographics as (
+    select person_id, person_key, date_of_birth from {{ ref('int_person__demographics') }}
+),
+
+hospital as (
+    select
+        person_id, person_key, spell_id as event_id, 'hospital' as service,
+        admission_method_group || '_admission' as event_type,
+        admission_date as start_date, discharge_date as end_date,
+        age_at_admission as age_at_start, la_code, provider_code, 'hes_apc' as source_dataset,
+        admission_method_group, discharge_destination_group,
+        null::varchar as service_type, null::varchar as route_of_access,
+        null::varchar as team_type, null::integer as n_contacts
+    from {{ ref('int_hospital__spells') }}
+),
+
+social_care as (
+    select
+        person_id, person_key, event_id, 'social_care', event_type, start_date, end_date,
+        age_at_start, la_code, provider_cqc_location_id, 'asc_cld',
+        null, null, service_type, route_of_access, null, null
+    from {{ ref('int_social_care__events') }}
+),
+
+community as (
+    select
+        person_id, person_key, event_id, 'community', event_type, start_date, end_date,
+        age_at_start, la_code, provider_code, 'csds',
+        null, null, null, null, team_type, n_contacts
+    from {{ ref('int_community__referrals') }}
+),
+
+deaths as (
+    select
+        deaths.person_id, demographics.person_key, 'death|' || demographics.person_key,
+        null, 'death', deaths.date_of_death, deaths.date_of_death,
+        {{ age_in_years('demographics.date_of_birth', 'deaths.date_of_death') }},
+        person.la_code, null,
+        case deaths.death_source when 'registered' then 'deaths'
+                                 when 'hospital' then 'hes_apc' else 'asc_cld' end,
+        null, null, null, null, null, null
+    from {{ ref('int_person__deaths') }} as deaths
+    inner join demographics using (person_id)
+    inner join {{ ref('int_person__demographics') }} as person using (person_id)
+),
+
+events as (
+    select * from hospital
+    union all select * from social_care
+    union all select * from community
+    union all select * from deaths
+),
+
+-- An event without a start date cannot be placed in time (ingest rejects rows
+-- without their event date, so this only drops what staging could not parse).
+sequenced as (
+    select
+        *,
+        row_number() over (
+            partition by person_key
+            order by start_date, end_date nulls last, service nulls last, event_id
+        ) as event_seq
+    from events
+    where start_date is not null
+)
+
+select
+    person_key,
+    event_id,
+    event_seq::integer as event_seq,
+    service,
+    event_type,
+    start_date,
+    end_date,
+    age_at_start,
+    la_code,
+    provider_code,
+    source_dataset,
+    lag(event_id) over person_events as prev_event_id,
+    lag(service) over person_events as prev_service,
+    (start_date - lag(end_date) over person_events)::integer as days_since_prev_end,
+    lead(event_id) over person_events as next_event_id,
+    lead(service) over person_events as next_service,
+    (lead(start_date) over person_events - end_date)::integer as days_to_next_start,
+    admission_method_group,
+    discharge_destination_group,
+    service_type,
+    route_of_access,
+    team_type,
+    n_contacts
+from sequenced
+window person_events as (partition by person_key order by event_seq)
