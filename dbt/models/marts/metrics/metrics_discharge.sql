@@ -1,0 +1,70 @@
+{#- Discharge metrics (reference date: discharge; council: the spell's resident LA).
+    Counts discharges (spells), all ages.
+    - discharged_usual_residence_pct: of live discharges of finished spells whose
+      admission method is not maternity/birth (31, 32, 82, 83), those to DISDEST 19.
+    - discharge_delay_mean_days / delayed_discharge_pct: over live discharges with a
+      discharge ready date (the contract names no maternity exclusion here). -#}
+with
+
+spells as (
+    select * from {{ ref('int_hospital__spells') }}
+),
+
+outcomes as (
+    select * from {{ ref('int_outcomes__spell_outcomes') }}
+),
+
+discharges as (
+    select
+        s.spell_id,
+        s.person_id,
+        s.la_code,
+        s.discharge_date,
+        s.admission_method,
+        s.discharge_destination,
+        o.discharge_delay_days
+    from spells as s
+    inner join outcomes as o on o.spell_id = s.spell_id
+    where o.is_live_discharge
+),
+
+metric_facts as (
+    select
+        'discharged_usual_residence_pct' as metric_id,
+        discharge_date as reference_date,
+        la_code,
+        person_id,
+        spell_id as unit_id,
+        case when discharge_destination = '19' then 1 else 0 end as numerator_value,
+        1 as denominator_value
+    from discharges
+    where coalesce(admission_method, '') not in ('31', '32', '82', '83')
+
+    union all
+
+    select
+        'discharge_delay_mean_days',
+        discharge_date,
+        la_code,
+        person_id,
+        spell_id,
+        discharge_delay_days,
+        1
+    from discharges
+    where discharge_delay_days is not null
+
+    union all
+
+    select
+        'delayed_discharge_pct',
+        discharge_date,
+        la_code,
+        person_id,
+        spell_id,
+        case when discharge_delay_days >= 1 then 1 else 0 end,
+        1
+    from discharges
+    where discharge_delay_days is not null
+),
+
+{{ metric_rows('discharge') }}

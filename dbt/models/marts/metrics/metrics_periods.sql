@@ -1,0 +1,54 @@
+{#- The reporting calendar: every financial year (April-March), quarter and month
+    from the financial year of the first hospital admission (or var
+    metrics_first_date) up to the period holding the as-of date. Each row carries
+    the as-of date (for the follow-up rule) and the population year: the year its
+    financial year starts in (quarters and months use their financial year's
+    mid-year estimate). -#}
+with
+
+as_of as (
+    select max(as_of_date) as as_of_date from {{ ref('int_run__as_of') }}
+),
+
+first_date as (
+    select coalesce(
+        {% if var('metrics_first_date', none) %}cast('{{ var("metrics_first_date") }}' as date){% else %}null{% endif %},
+        (select min(admission_date) from {{ ref('int_hospital__spells') }}),
+        (select as_of_date from as_of)
+    ) as first_date
+),
+
+bounds as (
+    select
+        -- 1 April of the financial year holding the first date
+        make_date(
+            cast(year(f.first_date) - case when month(f.first_date) < 4 then 1 else 0 end as integer), 4, 1
+        ) as first_fy_start,
+        a.as_of_date
+    from first_date as f
+    cross join as_of as a
+),
+
+months as (
+    select cast(m.month_start as date) as period_start, b.as_of_date
+    from bounds as b,
+        unnest(generate_series(
+            cast(b.first_fy_start as timestamp), cast(b.as_of_date as timestamp), interval 1 month
+        )) as m(month_start)
+),
+
+periods as (
+    select 'month' as period_type, period_start, 1 as n_months, as_of_date from months
+    union all
+    select 'quarter', period_start, 3, as_of_date from months where month(period_start) in (1, 4, 7, 10)
+    union all
+    select 'financial_year', period_start, 12, as_of_date from months where month(period_start) = 4
+)
+
+select
+    period_type,
+    period_start,
+    cast(period_start + to_months(n_months) - interval 1 day as date) as period_end,
+    cast(year(period_start) - case when month(period_start) < 4 then 1 else 0 end as integer) as population_year,
+    as_of_date
+from periods
