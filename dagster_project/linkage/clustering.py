@@ -1,0 +1,179 @@
+"""From NHS-number groups and scored pairs to clusters, under cannot-link rules.
+
+1. Identities sharing a trusted valid NHS number are joined (match_rule nhs_number).
+2. Scored pairs at or above the threshold are added strongest first (ties by ids,
+   so the result is deterministic), skipping any that would put into one cluster
+   two different trusted NHS numbers (twins, namesakes) or two identities of the
+   same hospital trust or community provider (a trust's local patient id is one
+   patient there by definition; councils do re-register people, so CLD is exempt),
+   or two clearly different first names (twins at one address share everything else;
+   a name is compatible with another when their nickname-mapped forms are equal or
+   close: Jaro-Winkler >= NAME_COMPATIBLE).
+
+Greedy constrained union-find rather than plain connected components: one weak
+chain (A~B, B~C) can otherwise merge two people known to be different.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+NAME_COMPATIBLE = 0.85
+
+# Sources whose identity key is unique per person within one provider.
+ONE_ID_PER_PROVIDER = frozenset({"hes_apc", "csds"})
+
+
+@dataclass
+class Clusters:
+    cluster_of: np.ndarray           # node -> cluster root (compact ids 0..k-1)
+    match_rule: list[str]            # node -> nhs_number | probabilistic | singleton
+    match_probability: np.ndarray    # node -> probability (NaN for singletons)
+    n_edges_accepted: int
+    n_edges_refused: int
+
+
+def jaro_winkler(a: str, b: str) -> float:
+    """Jaro-Winkler similarity (prefix scale 0.1, up to 4 characters), as DuckDB's."""
+    if a == b:
+        return 1.0
+    la, lb = len(a), len(b)
+    if not la or not lb:
+        return 0.0
+    window = max(max(la, lb) // 2 - 1, 0)
+    used_b = [False] * lb
+    matches_a = []
+    for i, ch in enumerate(a):
+        for j in range(max(0, i - window), min(lb, i + window + 1)):
+            if not used_b[j] and b[j] == ch:
+                used_b[j] = True
+                matches_a.append(ch)
+                break
+    m = len(matches_a)
+    if not m:
+        return 0.0
+    matches_b = [b[j] for j in range(lb) if used_b[j]]
+    transpositions = sum(x != y for x, y in zip(matches_a, matches_b)) / 2
+    jaro = (m / la + m / lb + (m - transpositions) / m) / 3
+    prefix = 0
+    for x, y in zip(a[:4], b[:4]):
+        if x != y:
+            break
+        prefix += 1
+    return jaro + prefix * 0.1 * (1 - jaro)
+
+
+def _names_compatible(left: set[str], right: set[str]) -> bool:
+    return any(x == y or jaro_winkler(x, y) >= NAME_COMPATIBLE for x in left for y in right)
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+
+def cluster(
+    nodes: pa.Table,
+    edges: pa.Table,
+    threshold: float,
+) -> Clusters:
+    """nodes: unique_id (0..n-1 in order), source_dataset, provider, nhs_number, nhs_trusted,
+    first_name_std.
+    edges: unique_id_l, unique_id_r, match_probability."""
+    n = nodes.num_rows
+    uid = nodes.column("unique_id").to_numpy()
+    if not np.array_equal(uid, np.arange(n)):
+        raise ValueError("linkage clustering: node unique_ids must be 0..n-1 in order")
+    datasets = nodes.column("source_dataset").to_pylist()
+    providers = nodes.column("provider").to_pylist()
+    numbers = nodes.column("nhs_number").to_pylist()
+    trusted = nodes.column("nhs_trusted").to_pylist()
+    first_names = nodes.column("first_name_std").to_pylist()
+
+    uf = _UnionFind(n)
+    # Per root: its trusted NHS number (None if none) and its single-id providers.
+    root_number: dict[int, str] = {}
+    root_providers: dict[int, set[tuple[str, str]]] = {}
+    root_names: dict[int, set[str]] = {}
+    for i in range(n):
+        if first_names[i]:
+            root_names[i] = {first_names[i]}
+        if trusted[i]:
+            root_number[i] = numbers[i]
+        if datasets[i] in ONE_ID_PER_PROVIDER:
+            root_providers[i] = {(datasets[i], providers[i])}
+
+    rule = ["singleton"] * n
+    prob = np.full(n, np.nan)
+
+    def union(a: int, b: int) -> None:
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            return
+        if ra > rb:
+            ra, rb = rb, ra
+        uf.parent[rb] = ra
+        if rb in root_number:
+            root_number.setdefault(ra, root_number.pop(rb))
+        if rb in root_providers:
+            root_providers.setdefault(ra, set()).update(root_providers.pop(rb))
+        if rb in root_names:
+            root_names.setdefault(ra, set()).update(root_names.pop(rb))
+
+    # 1. deterministic: trusted valid NHS numbers (first holder in id order is the anchor)
+    first_holder: dict[str, int] = {}
+    for i in range(n):
+        if trusted[i]:
+            anchor = first_holder.setdefault(numbers[i], i)
+            if anchor != i:
+                union(anchor, i)
+                rule[anchor] = rule[i] = "nhs_number"
+                prob[anchor] = prob[i] = 1.0
+
+    # 2. probabilistic, strongest first, deterministic ties
+    accepted = refused = 0
+    if edges.num_rows:
+        p = edges.column("match_probability").to_numpy()
+        keep = p >= threshold
+        left = edges.column("unique_id_l").to_numpy()[keep]
+        right = edges.column("unique_id_r").to_numpy()[keep]
+        p = p[keep]
+        lo, hi = np.minimum(left, right), np.maximum(left, right)
+        order = np.lexsort((hi, lo, -p))
+        for k in order.tolist():
+            a, b, pk = int(lo[k]), int(hi[k]), float(p[k])
+            ra, rb = uf.find(a), uf.find(b)
+            if ra != rb:
+                na, nb = root_number.get(ra), root_number.get(rb)
+                if na is not None and nb is not None and na != nb:
+                    refused += 1
+                    continue
+                pa_, pb_ = root_providers.get(ra), root_providers.get(rb)
+                if pa_ and pb_ and not pa_.isdisjoint(pb_):
+                    refused += 1
+                    continue
+                fa, fb = root_names.get(ra), root_names.get(rb)
+                if fa and fb and not _names_compatible(fa, fb):
+                    refused += 1
+                    continue
+                union(a, b)
+            accepted += 1
+            for node in (a, b):
+                if rule[node] != "nhs_number":
+                    rule[node] = "probabilistic"
+                    prob[node] = pk if np.isnan(prob[node]) else max(prob[node], pk)
+
+    roots = np.fromiter((uf.find(i) for i in range(n)), dtype=np.int64, count=n)
+    _, compact = np.unique(roots, return_inverse=True)
+    return Clusters(compact, rule, prob, accepted, refused)

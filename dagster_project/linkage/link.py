@@ -1,0 +1,224 @@
+"""The nightly linkage step: source persons -> scored pairs -> clusters -> stable ids.
+
+`link(con, settings)` is the whole step in plain Python (tests and the CLI call it);
+the Dagster assets call its parts. Writes linkage.record_person (contract),
+linkage.person, linkage.person_id_log and linkage.run_log.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from dagster_project.linkage import clustering, splink_runner, stable_ids
+from dagster_project.linkage.source_person import build_source_persons
+from dagster_project.linkage.splink_input import build_splink_input
+from dagster_project.settings import Settings
+
+# Scored pairs at or above this probability join clusters (docs/linkage.md: measured effect).
+MATCH_THRESHOLD = 0.95
+
+
+@dataclass
+class LinkageSummary:
+    run_id: int
+    n_identities: int
+    n_persons: int
+    n_nhs_suspect: int
+    n_by_rule: dict[str, int]
+    n_edges_scored: int
+    n_edges_accepted: int
+    n_edges_refused: int
+    id_events: dict[str, int]
+    threshold: float
+    model_sha256: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_metadata(self) -> dict:
+        return asdict(self)
+
+
+def person_key(person_id: str, pseudo_key: str) -> str:
+    """HMAC-SHA-256 hex of the person id, keyed with the deployment's secret."""
+    return hmac.new(pseudo_key.encode("utf-8"), person_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name]).fetchall()[0][0])
+
+
+def _ensure_log_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists linkage")
+    con.execute(
+        """create table if not exists linkage.person_id_log (
+               run_id integer, event varchar, person_id varchar, other_person_id varchar,
+               source_dataset varchar, source_person_id varchar, n_records integer)"""
+    )
+    con.execute(
+        """create table if not exists linkage.run_log (
+               run_id integer, finished_at timestamp, model_sha256 varchar, threshold double,
+               summary json)"""
+    )
+
+
+def predict_and_cluster(con: duckdb.DuckDBPyConnection, model_path: Path = splink_runner.MODEL_PATH,
+                        threshold: float = MATCH_THRESHOLD) -> LinkageSummary:
+    """Score pairs with the stored model, cluster, assign stable ids; writes
+    linkage.record_person and linkage.person_id_log. Needs linkage.source_person."""
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    _ensure_log_tables(con)
+    n_identities = build_splink_input(con)
+    model = splink_runner.load_model(model_path)
+    model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    edges = splink_runner.predict_edges(con, model) if n_identities > 1 else None
+    seconds["predict"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    nodes = con.sql(
+        """select unique_id, source_dataset, source_person_id, provider, nhs_number, nhs_trusted,
+                  first_name_std
+           from linkage_splink_input order by unique_id"""
+    ).to_arrow_table()
+    if edges is None:
+        edges = pa.table({"unique_id_l": pa.array([], pa.int64()), "unique_id_r": pa.array([], pa.int64()),
+                          "match_probability": pa.array([], pa.float64())})
+    result = clustering.cluster(nodes, edges, threshold)
+    seconds["cluster"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    current = pd.DataFrame({
+        "source_dataset": nodes.column("source_dataset").to_pylist(),
+        "source_person_id": nodes.column("source_person_id").to_pylist(),
+        "cluster": result.cluster_of,
+    })
+    if _table_exists(con, "linkage", "record_person"):
+        previous = con.execute(
+            "select source_dataset, source_person_id, person_id from linkage.record_person").df()
+    else:
+        previous = pd.DataFrame(columns=["source_dataset", "source_person_id", "person_id"])
+    ever = {r[0] for r in con.execute(
+        "select distinct person_id from linkage.person_id_log where event = 'new'").fetchall()}
+    assignment = stable_ids.assign_ids(current, previous, ever)
+    run_id = con.execute("select coalesce(max(run_id), 0) + 1 from linkage.run_log").fetchall()[0][0]
+
+    record_person = pd.DataFrame({
+        "source_dataset": current["source_dataset"],
+        "source_person_id": current["source_person_id"],
+        "person_id": assignment.person_id.astype(str),
+        "match_probability": result.match_probability,
+        "match_rule": result.match_rule,
+    })
+    log = assignment.log.assign(run_id=run_id)
+    con.register("_new_record_person", record_person)
+    con.register("_new_id_log", log)
+    try:
+        con.execute("begin transaction")
+        con.execute(
+            """create or replace table linkage.record_person as
+               select source_dataset::varchar as source_dataset,
+                      source_person_id::varchar as source_person_id,
+                      person_id::varchar as person_id,
+                      match_probability::double as match_probability,
+                      match_rule::varchar as match_rule
+               from _new_record_person order by source_dataset, source_person_id"""
+        )
+        con.execute(
+            """insert into linkage.person_id_log
+               select run_id, event, person_id, other_person_id, source_dataset,
+                      source_person_id, n_records from _new_id_log"""
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_new_record_person")
+        con.unregister("_new_id_log")
+    seconds["ids"] = time.perf_counter() - t2
+
+    n_suspect = con.execute(
+        "select count(*) from linkage.source_person where nhs_number_suspect").fetchall()[0][0]
+    by_rule = dict(con.execute(
+        "select match_rule, count(*) from linkage.record_person group by 1 order by 1").fetchall())
+    n_persons = con.execute("select count(distinct person_id) from linkage.record_person").fetchall()[0][0]
+    events = log["event"].value_counts().to_dict()
+    summary = LinkageSummary(
+        run_id=run_id, n_identities=n_identities, n_persons=n_persons, n_nhs_suspect=n_suspect,
+        n_by_rule=by_rule, n_edges_scored=edges.num_rows, n_edges_accepted=result.n_edges_accepted,
+        n_edges_refused=result.n_edges_refused, id_events={k: int(v) for k, v in events.items()},
+        threshold=threshold, model_sha256=model_sha, seconds=seconds,
+    )
+    record_run(con, summary)
+    return summary
+
+
+def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int | None = None) -> int:
+    """linkage.person from record_person: HMAC person_key, sizes, and when each id was
+    first seen and last changed (membership differs from the previous run's).
+    run_id defaults to the latest linkage run (the one that wrote record_person)."""
+    if run_id is None:
+        run_id = con.execute("select coalesce(max(run_id), 1) from linkage.run_log").fetchall()[0][0]
+    if _table_exists(con, "linkage", "person"):
+        previous = con.execute(
+            "select person_id, first_seen_run, last_changed_run, membership_md5 from linkage.person").df()
+    else:
+        previous = pd.DataFrame(columns=["person_id", "first_seen_run", "last_changed_run", "membership_md5"])
+    current = con.execute(
+        """select person_id, count(*) as n_source_records,
+                  min(match_probability) as min_link_probability,
+                  md5(string_agg(source_dataset || '|' || source_person_id, ','
+                                 order by source_dataset, source_person_id)) as membership_md5
+           from linkage.record_person group by person_id order by person_id"""
+    ).df()
+    current["person_key"] = [person_key(p, settings.pseudo_key) for p in current["person_id"]]
+    merged = current.merge(previous, on="person_id", how="left", suffixes=("", "_prev"))
+    unchanged = merged["membership_md5"] == merged["membership_md5_prev"]
+    merged["first_seen_run"] = merged["first_seen_run"].fillna(run_id).astype(int)
+    merged["last_changed_run"] = merged["last_changed_run"].where(unchanged, run_id).fillna(run_id).astype(int)
+    out = merged[["person_id", "person_key", "n_source_records", "min_link_probability",
+                  "first_seen_run", "last_changed_run", "membership_md5"]]
+    con.register("_new_person", out)
+    try:
+        con.execute(
+            """create or replace table linkage.person as
+               select person_id::varchar as person_id, person_key::varchar as person_key,
+                      n_source_records::integer as n_source_records,
+                      min_link_probability::double as min_link_probability,
+                      first_seen_run::integer as first_seen_run,
+                      last_changed_run::integer as last_changed_run,
+                      membership_md5::varchar as membership_md5
+               from _new_person order by person_id"""
+        )
+    finally:
+        con.unregister("_new_person")
+    return len(out)
+
+
+def record_run(con: duckdb.DuckDBPyConnection, summary: LinkageSummary) -> None:
+    con.execute(
+        "insert into linkage.run_log values (?, now()::timestamp, ?, ?, ?)",
+        [summary.run_id, summary.model_sha256, summary.threshold, json.dumps(summary.as_metadata())],
+    )
+
+
+def link(con: duckdb.DuckDBPyConnection, settings: Settings,
+         model_path: Path = splink_runner.MODEL_PATH, threshold: float = MATCH_THRESHOLD) -> LinkageSummary:
+    """The whole nightly linkage on an open warehouse connection."""
+    t0 = time.perf_counter()
+    build_source_persons(con)
+    t_source = time.perf_counter() - t0
+    summary = predict_and_cluster(con, model_path, threshold)
+    t1 = time.perf_counter()
+    build_person(con, settings, summary.run_id)
+    summary.seconds = {"source_person": t_source, **summary.seconds, "person": time.perf_counter() - t1}
+    return summary

@@ -1,0 +1,165 @@
+"""linkage.source_person: one identity per (source_dataset, source_person_id).
+
+Built from the current records in dbt staging. Per identity: the latest non-blank
+value of each demographic (latest = latest delivery, then later file, then later
+line), the history of postcodes in the order first seen, and the identity's NHS
+number: the valid number it carries most often (ties: the latest), else the
+status of its latest record. A valid number whose holders clearly disagree on
+date of birth (not a typo of it) and on sex or address is marked suspect: it is
+not used as a deterministic link (see `nhs_trust.py`).
+"""
+from __future__ import annotations
+
+import duckdb
+
+from dagster_project.linkage import normalise
+from dagster_project.linkage.nhs_trust import mark_suspect_numbers
+
+STAGING_SOURCES: dict[str, str] = {
+    "hes_apc": "staging.stg_hes_apc__episodes",
+    "asc_cld": "staging.stg_asc_cld__events",
+    "csds": "staging.stg_csds__mpi",
+}
+
+# Columns each staging model must expose for linkage (docs/architecture.md, "dbt staging").
+COMMON_COLUMNS = (
+    "source_dataset", "source_person_id", "nhs_number", "nhs_number_status",
+    "date_of_birth", "sex", "postcode", "_delivery_date", "_file_name", "_line_number",
+)
+EXTRA_COLUMNS: dict[str, dict[str, str]] = {
+    # output column -> staging column, per source (missing ones are NULL)
+    "hes_apc": {"la_code": "resident_la_code"},
+    "asc_cld": {"first_name": "first_name", "last_name": "last_name", "la_code": "la_code"},
+    "csds": {},
+}
+
+
+class StagingInterfaceError(RuntimeError):
+    """A staging model is missing or lacks a column linkage needs."""
+
+
+def _check_staging(con: duckdb.DuckDBPyConnection) -> None:
+    for source, relation in STAGING_SOURCES.items():
+        schema, name = relation.split(".")
+        found = {
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = ? and table_name = ?",
+                [schema, name],
+            ).fetchall()
+        }
+        if not found:
+            raise StagingInterfaceError(
+                f"linkage: staging model {relation} does not exist. Run dbt staging first "
+                "(`dbt run --select path:models/staging`) on this warehouse."
+            )
+        needed = set(COMMON_COLUMNS) | set(EXTRA_COLUMNS[source].values())
+        missing = sorted(needed - found)
+        if missing:
+            raise StagingInterfaceError(
+                f"linkage: {relation} lacks column(s) {', '.join(missing)} that "
+                "docs/architecture.md ('dbt staging') promises; fix the staging model."
+            )
+
+
+def _records_sql() -> str:
+    parts = []
+    for source, relation in STAGING_SOURCES.items():
+        extra = EXTRA_COLUMNS[source]
+
+        def col(name: str) -> str:
+            return f'"{extra[name]}"' if name in extra else "null"
+
+        parts.append(
+            f"""
+            select source_dataset, source_person_id,
+                   {normalise_nhs('nhs_number')} as nhs_number,
+                   coalesce(nhs_number_status, 'missing') as nhs_number_status,
+                   {normalise.name_sql(col('first_name'))} as first_name,
+                   {normalise.name_sql(col('last_name'))} as last_name,
+                   cast(date_of_birth as date) as date_of_birth,
+                   {normalise.sex_sql('sex')} as sex,
+                   {normalise.postcode_sql('postcode')} as postcode,
+                   nullif(upper(trim(cast({col('la_code')} as varchar))), '') as la_code,
+                   cast(_delivery_date as date) as _delivery_date,
+                   _file_name, cast(_line_number as bigint) as _line_number
+            from {relation}
+            where source_person_id is not null"""
+        )
+    return "\nunion all\n".join(parts)
+
+
+def normalise_nhs(column: str) -> str:
+    return f"nullif(regexp_replace(coalesce(cast({column} as varchar), ''), '[^0-9A-Za-z]', '', 'g'), '')"
+
+
+def build_source_persons(con: duckdb.DuckDBPyConnection) -> int:
+    """(Re)build linkage.source_person from staging; returns the number of identities."""
+    _check_staging(con)
+    con.execute("create schema if not exists linkage")
+    con.execute(
+        f"""
+        create or replace temp table _linkage_records as
+        select *, row_number() over (
+                   partition by source_dataset, source_person_id
+                   order by _delivery_date, _file_name, _line_number) as recency
+        from ({_records_sql()})
+        """
+    )
+    con.execute(
+        """
+        create or replace table linkage.source_person as
+        with latest as (
+            select source_dataset, source_person_id,
+                   arg_max(first_name, recency) filter (where first_name is not null) as first_name,
+                   arg_max(last_name, recency) filter (where last_name is not null) as last_name,
+                   arg_max(date_of_birth, recency) filter (where date_of_birth is not null) as date_of_birth,
+                   coalesce(arg_max(sex, recency) filter (where sex <> 'U'), 'U') as sex,
+                   arg_max(postcode, recency) filter (where postcode is not null) as postcode,
+                   arg_max(la_code, recency) filter (where la_code is not null) as la_code,
+                   arg_max(nhs_number_status, recency) as latest_nhs_status,
+                   arg_max(nhs_number, recency) as latest_nhs_number,
+                   max(_delivery_date) as last_seen_date
+            from _linkage_records
+            group by all
+        ),
+        valid_numbers as (
+            select source_dataset, source_person_id,
+                   arg_max(nhs_number, (n, last_recency)) as nhs_number
+            from (
+                select source_dataset, source_person_id, nhs_number,
+                       count(*) as n, max(recency) as last_recency
+                from _linkage_records
+                where nhs_number_status = 'valid' and nhs_number is not null
+                group by all
+            )
+            group by all
+        ),
+        postcodes as (
+            select source_dataset, source_person_id,
+                   list(postcode order by first_seen) as postcode_history
+            from (
+                select source_dataset, source_person_id, postcode, min(recency) as first_seen
+                from _linkage_records where postcode is not null
+                group by all
+            )
+            group by all
+        )
+        select l.source_dataset, l.source_person_id,
+               coalesce(v.nhs_number, l.latest_nhs_number) as nhs_number,
+               case when v.nhs_number is not null then 'valid'
+                    else l.latest_nhs_status end as nhs_number_status,
+               false as nhs_number_suspect,
+               l.first_name, l.last_name, l.date_of_birth, l.sex, l.postcode,
+               coalesce(p.postcode_history, []::varchar[]) as postcode_history,
+               l.la_code, l.last_seen_date
+        from latest l
+        left join valid_numbers v using (source_dataset, source_person_id)
+        left join postcodes p using (source_dataset, source_person_id)
+        order by l.source_dataset, l.source_person_id
+        """
+    )
+    con.execute("drop table if exists _linkage_records")
+    mark_suspect_numbers(con)
+    return con.execute("select count(*) from linkage.source_person").fetchall()[0][0]

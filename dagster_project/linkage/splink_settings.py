@@ -1,0 +1,163 @@
+"""The Splink model's shape: input columns, comparisons, blocking rules.
+
+The trained weights live in model/splink_model.json (written by `train.py`);
+this module is what the trainer starts from. Comparisons are written as explicit
+SQL levels (rather than library shortcuts) so the JSON reads the same as this file.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from dagster_project.linkage import rules
+
+# A temp table (session-only): Splink looks tables up by bare name in information_schema.
+INPUT_TABLE = "linkage_splink_input"
+
+# Name-like comparisons: Jaro-Winkler thresholds (names exist only in CLD).
+NAME_JW_CLOSE = 0.92
+NAME_JW_FAIR = 0.80
+
+
+def _null_level(column: str) -> dict[str, Any]:
+    return {
+        "sql_condition": f'"{column}_l" is null or "{column}_r" is null',
+        "label_for_charts": f"{column} missing on either side",
+        "is_null_level": True,
+    }
+
+
+def _else_level() -> dict[str, Any]:
+    return {"sql_condition": "ELSE", "label_for_charts": "all other comparisons"}
+
+
+def _lr(sql: str) -> str:
+    """rules.py writes predicates over l./r. aliases; Splink wants col_l / col_r."""
+    import re
+
+    return re.sub(r"\b([lr])\.(\w+)", lambda m: f'"{m.group(2)}_{m.group(1)}"', sql)
+
+
+def comparisons() -> list[dict[str, Any]]:
+    return [
+        {
+            "output_column_name": "nhs_number",
+            "comparison_description": "NHS number (trusted valid or near-miss numbers only)",
+            "comparison_levels": [
+                _null_level("nhs_number"),
+                {"sql_condition": '"nhs_number_l" = "nhs_number_r"', "label_for_charts": "exact"},
+                {"sql_condition": 'levenshtein("nhs_number_l", "nhs_number_r") <= 2',
+                 "label_for_charts": "one or two keyed digits differ"},
+                _else_level(),
+            ],
+        },
+        {
+            "output_column_name": "dob",
+            "comparison_description": "date of birth, allowing swaps and slips",
+            "comparison_levels": [
+                _null_level("dob"),
+                {"sql_condition": '"dob_l" = "dob_r"', "label_for_charts": "exact"},
+                {"sql_condition": _lr(rules.dob_swapped()), "label_for_charts": "day/month swapped"},
+                {"sql_condition": _lr(rules.dob_year_slip()), "label_for_charts": "year slip"},
+                {"sql_condition": _lr(rules.dob_one_typo()), "label_for_charts": "one character differs"},
+                _else_level(),
+            ],
+        },
+        {
+            "output_column_name": "sex",
+            "comparison_description": "sex (U treated as missing)",
+            "comparison_levels": [
+                _null_level("sex"),
+                {"sql_condition": '"sex_l" = "sex_r"', "label_for_charts": "exact"},
+                _else_level(),
+            ],
+        },
+        {
+            "output_column_name": "postcode",
+            "comparison_description": "postcode, then any shared past postcode, sector, district",
+            "comparison_levels": [
+                _null_level("postcode"),
+                {"sql_condition": '"postcode_l" = "postcode_r"', "label_for_charts": "exact",
+                 "tf_adjustment_column": "postcode", "tf_adjustment_weight": 1.0},
+                {"sql_condition": _lr(rules.postcode_overlap()),
+                 "label_for_charts": "shared a postcode in their history"},
+                {"sql_condition": '"postcode_sector_l" = "postcode_sector_r"',
+                 "label_for_charts": "same sector"},
+                {"sql_condition": '"postcode_district_l" = "postcode_district_r"',
+                 "label_for_charts": "same district"},
+                _else_level(),
+            ],
+        },
+        _name_comparison("first_name", variants_column="first_name_std"),
+        _name_comparison("last_name"),
+        {
+            "output_column_name": "la_code",
+            "comparison_description": "council of residence",
+            "comparison_levels": [
+                _null_level("la_code"),
+                {"sql_condition": '"la_code_l" = "la_code_r"', "label_for_charts": "exact"},
+                _else_level(),
+            ],
+        },
+    ]
+
+
+def _name_comparison(column: str, variants_column: str | None = None) -> dict[str, Any]:
+    variant_level = (
+        [{"sql_condition": f'"{variants_column}_l" = "{variants_column}_r"',
+          "label_for_charts": "known variant (nickname)"}]
+        if variants_column else []
+    )
+    return {
+        "output_column_name": column,
+        "comparison_description": f"{column} (normalised; CLD only)",
+        "comparison_levels": [
+            _null_level(column),
+            {"sql_condition": f'"{column}_l" = "{column}_r"', "label_for_charts": "exact",
+             "tf_adjustment_column": column, "tf_adjustment_weight": 1.0},
+            *variant_level,
+            {"sql_condition": f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {NAME_JW_CLOSE}',
+             "label_for_charts": f"Jaro-Winkler >= {NAME_JW_CLOSE}"},
+            {"sql_condition": f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {NAME_JW_FAIR}',
+             "label_for_charts": f"Jaro-Winkler >= {NAME_JW_FAIR}"},
+            _else_level(),
+        ],
+    }
+
+
+# Pairs where both sides hold a trusted valid NHS number are settled without Splink:
+# equal numbers are linked deterministically, different numbers never link.
+_NOT_BOTH_TRUSTED = "not (l.nhs_trusted and r.nhs_trusted)"
+
+# Each rule catches a kind of mess the others miss; docs/linkage.md lists their counts.
+BLOCKING_RULES: dict[str, str] = {
+    "dob_exact": "l.dob = r.dob",
+    "postcode_birth_year": "l.postcode = r.postcode and l.dob_year = r.dob_year",
+    "postcode_birthday": "l.postcode = r.postcode and l.dob_month = r.dob_month and l.dob_day = r.dob_day",
+    "dob_swapped_district": "l.dob_year = r.dob_year and l.dob_month = r.dob_day and l.dob_day = r.dob_month"
+                            " and l.postcode_district = r.postcode_district",
+    "birthday_sex_district": "l.dob_month = r.dob_month and l.dob_day = r.dob_day and l.sex = r.sex"
+                             " and l.postcode_district = r.postcode_district",
+    "names": "l.last_name = r.last_name and l.first_name = r.first_name",
+    "nhs_number": "l.nhs_number = r.nhs_number",
+}
+
+
+def blocking_rules() -> list[dict[str, str]]:
+    return [
+        {"blocking_rule": f"{sql} and {_NOT_BOTH_TRUSTED}", "sql_dialect": "duckdb"}
+        for sql in BLOCKING_RULES.values()
+    ]
+
+
+def base_settings() -> dict[str, Any]:
+    """Untrained settings: the trainer estimates m, u and lambda on top of these."""
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "probability_two_random_records_match": 1e-5,
+        "blocking_rules_to_generate_predictions": blocking_rules(),
+        "comparisons": comparisons(),
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": False,
+        "additional_columns_to_retain": [],
+    }
