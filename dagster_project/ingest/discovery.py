@@ -1,0 +1,121 @@
+"""Finding landed files, recognising them by folder and name, and fingerprinting them.
+
+A file's identity is its SHA-256. Hashing a multi-GB landing on every sensor tick
+would be wasteful, so hashes are cached by (path, size, modification time) in
+``ops.file_hashes`` (and in memory for read-only callers): a file that changes
+gets a new size or mtime and is hashed again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dagster_project import contract
+
+_HASH_CHUNK = 8 * 1024 * 1024
+# (path, size, mtime_ns) -> sha256, for callers that may not write ops.file_hashes.
+_MEMORY_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+@dataclass
+class LandingFile:
+    path: Path
+    folder: str                         # landing sub-folder ("" for the landing root)
+    table: contract.Table | None        # None: not a file the contract knows
+    name_parts: dict[str, str] = field(default_factory=dict)
+    size_bytes: int = 0
+    mtime_ns: int = 0
+    sha256: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+    @property
+    def relative_path(self) -> str:
+        return f"{self.folder}/{self.file_name}" if self.folder else self.file_name
+
+    @property
+    def delivery_date(self) -> dt.date | None:
+        """From the file name; None for reference files (they carry no date)."""
+        text = self.name_parts.get("delivery")
+        return dt.datetime.strptime(text, "%Y%m%d").date() if text else None
+
+
+def discover(landing_dir: Path) -> list[LandingFile]:
+    """Every file in the landing folder and its source sub-folders, in load order.
+
+    Load order is contract.TABLES order (reference first: flags need the postcode
+    directory), then delivery date, then file name; unknown files come last.
+    Hidden files (``.name``: transfers in progress, OS litter) are left alone.
+    """
+    if not landing_dir.is_dir():
+        raise FileNotFoundError(
+            f"landing folder {landing_dir} does not exist: set --landing or CAREJOURNEY_LANDING_DIR"
+        )
+    found: list[LandingFile] = []
+    for entry in sorted(landing_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file():
+            found.append(_landing_file(entry, ""))
+        elif entry.is_dir():
+            for path in sorted(entry.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    found.append(_landing_file(path, entry.name))
+    order = {table.name: i for i, table in enumerate(contract.TABLES)}
+    found.sort(key=lambda f: (
+        order[f.table.name] if f.table else len(order),
+        f.name_parts.get("delivery", ""),
+        f.file_name,
+        f.folder,
+    ))
+    return found
+
+
+def _landing_file(path: Path, folder: str) -> LandingFile:
+    stat = path.stat()
+    matched = contract.match_file(folder, path.name) if folder else None
+    table, parts = matched if matched else (None, {})
+    return LandingFile(path=path, folder=folder, table=table, name_parts=parts,
+                       size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint(files: list[LandingFile], con: duckdb.DuckDBPyConnection, *, remember: bool) -> None:
+    """Fill in each file's sha256, from the cache when size and mtime are unchanged.
+
+    remember: write new hashes to ops.file_hashes (needs a writable connection).
+    """
+    cached = _cached_hashes(con)
+    for landing_file in files:
+        key = (str(landing_file.path), landing_file.size_bytes, landing_file.mtime_ns)
+        sha = cached.get(key) or _MEMORY_HASHES.get(key)
+        if sha is None:
+            sha = sha256_of(landing_file.path)
+            if remember:
+                con.execute("insert or replace into ops.file_hashes values (?, ?, ?, ?)", [*key, sha])
+        _MEMORY_HASHES[key] = sha
+        landing_file.sha256 = sha
+
+
+def _cached_hashes(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, int], str]:
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'ops' and table_name = 'file_hashes'"
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    rows = con.execute("select file_path, size_bytes, mtime_ns, sha256 from ops.file_hashes").fetchall()
+    return {(path, size, mtime): sha for path, size, mtime, sha in rows}

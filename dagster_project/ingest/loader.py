@@ -1,0 +1,178 @@
+"""Loading one landed file: whole-file checks, row rules, and one transaction.
+
+A file's raw rows, its rejects, its flag counts and its ledger row are written in
+ONE transaction, so a run killed at any point leaves either the whole file or
+nothing of it, and the next run (which finds no ledger row) loads it again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dagster_project import contract
+from dagster_project.ingest import parse, rules
+from dagster_project.ingest.discovery import LandingFile, sha256_of
+from dagster_project.ingest.schema import quote_ident, quote_literal, raw_table
+
+LOADED, SKIPPED_DUPLICATE, REJECTED = "loaded", "skipped_duplicate", "rejected"
+_SNIFFED_DELIMITERS = (";", "\t", "|")
+
+
+@dataclass
+class FileResult:
+    file_name: str
+    file_path: str
+    source: str | None
+    table_name: str | None
+    delivery_date: dt.date | None
+    sha256: str
+    size_bytes: int
+    status: str
+    reason: str | None = None
+    rows_read: int | None = None
+    rows_loaded: int | None = None
+    rows_rejected: int | None = None
+    flags: dict[str, int] = field(default_factory=dict)
+    load_id: int | None = None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quarantine_dir: Path,
+              load_date: dt.date, check_postcodes: bool) -> FileResult:
+    """Load, skip or reject one file; never raises for a bad file, only for a broken warehouse."""
+    started_at = _now()
+    table = landing_file.table
+    result = FileResult(
+        file_name=landing_file.file_name, file_path=str(landing_file.path),
+        source=table.source if table else None, table_name=table.name if table else None,
+        delivery_date=None, sha256=landing_file.sha256, size_bytes=landing_file.size_bytes,
+        status=REJECTED,
+    )
+    try:
+        if table is None:
+            raise parse.FileRejected(
+                f"unknown file name: not a file the contract expects in "
+                f"{landing_file.folder or 'the landing root'}/ (see inputs.md for the names)")
+        result.delivery_date = _delivery_date(landing_file, load_date)
+        duplicate_of = con.execute(
+            "select file_name, load_id from ops.load_ledger where sha256 = ? and status = 'loaded' "
+            "order by load_id limit 1", [landing_file.sha256]).fetchone()
+        if duplicate_of:
+            result.status = SKIPPED_DUPLICATE
+            result.reason = (f"{landing_file.file_name}: byte-identical to {duplicate_of[0]} "
+                             f"(load_id {duplicate_of[1]}), already loaded")
+            _commit(con, result, started_at)
+            return result
+        parse.read_lines(con, str(landing_file.path))
+        header = parse.read_header(con)
+        _check_header(table, header)
+        parse.build_records(con)
+        con.execute(rules.rows_sql(table, header, result.delivery_date, check_postcodes))
+        result.status = LOADED
+        _commit(con, result, started_at, table=table)
+    except parse.FileRejected as problem:
+        result.status = REJECTED
+        where = _quarantine(landing_file, quarantine_dir)
+        result.reason = f"{landing_file.file_name}: {problem}; copied to {where}"
+        _commit(con, result, started_at)
+    finally:
+        parse.drop_work_tables(con)
+        con.execute(f"drop table if exists {rules.ROWS}")
+    return result
+
+
+def _delivery_date(landing_file: LandingFile, load_date: dt.date) -> dt.date:
+    try:
+        return landing_file.delivery_date or load_date
+    except ValueError as exc:
+        raise parse.FileRejected(
+            f"delivery date {landing_file.name_parts.get('delivery')} in the file name is not a real date") from exc
+
+
+def _check_header(table: contract.Table, header: list[str]) -> None:
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise parse.FileRejected(f"column{'s' if len(duplicated) > 1 else ''} "
+                                 f"{', '.join(duplicated)} appear{'' if len(duplicated) > 1 else 's'} "
+                                 f"more than once in the header")
+    missing = [name for name in table.required_columns if name not in header]
+    if not missing:
+        return
+    plural = "s" if len(missing) > 1 else ""
+    problem = f"missing required column{plural} {', '.join(missing)}"
+    if len(header) == 1:
+        found = [d for d in _SNIFFED_DELIMITERS if d in header[0]]
+        if found:
+            shown = "tab" if found[0] == "\t" else repr(found[0])
+            problem = f"not comma-separated (the header splits on {shown}): {problem}"
+    raise parse.FileRejected(problem)
+
+
+def _quarantine(landing_file: LandingFile, quarantine_dir: Path) -> Path:
+    """Copy a rejected file aside; a different file of the same name gets a hash prefix."""
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    target = quarantine_dir / landing_file.file_name
+    if target.exists() and sha256_of(target) != landing_file.sha256:
+        target = quarantine_dir / f"{landing_file.sha256[:12]}_{landing_file.file_name}"
+    shutil.copy2(landing_file.path, target)
+    return target
+
+
+def _commit(con: duckdb.DuckDBPyConnection, result: FileResult, started_at: dt.datetime,
+            table: contract.Table | None = None) -> None:
+    """Write the file's rows (if loaded), rejects, flags and ledger row atomically."""
+    con.begin()
+    try:
+        load_id = con.execute("select coalesce(max(load_id), 0) + 1 from ops.load_ledger").fetchone()[0]
+        result.load_id = load_id
+        if table is not None:
+            _insert_rows(con, result, table, load_id)
+        con.execute(
+            "insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [load_id, result.source, result.table_name, result.file_name, result.file_path,
+             result.delivery_date, result.sha256, result.size_bytes, result.rows_read,
+             result.rows_loaded, result.rows_rejected, result.status, result.reason,
+             started_at, _now()],
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        result.load_id = None
+        raise
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, result: FileResult, table: contract.Table,
+                 load_id: int) -> None:
+    columns = ", ".join(quote_ident(n) for n in table.column_names)
+    file_name = quote_literal(result.file_name)
+    con.execute(f"""
+        insert into {raw_table(table)} ({columns}, _extra, _load_id, _file_name, _line_number,
+                                        _delivery_date, _flags)
+        select {columns}, _extra, {load_id}, {file_name}, line_number,
+               DATE '{result.delivery_date.isoformat()}', _flags
+        from {rules.ROWS} where len(_rejects) = 0
+    """)
+    con.execute(f"""
+        insert into raw.rejects
+        select {load_id}, {quote_literal(table.source)}, {quote_literal(table.name)}, {file_name},
+               line_number, r.column_name, r.reason_kind, r.reason, raw_text
+        from (select line_number, raw_text, unnest(_rejects) as r from {rules.ROWS} where len(_rejects) > 0)
+    """)
+    con.execute(f"""
+        insert into ops.load_flags
+        select {load_id}, flag, count(*) from (
+            select unnest(_flags) as flag from {rules.ROWS} where len(_rejects) = 0)
+        group by flag
+    """)
+    read, loaded = con.execute(
+        f"select count(*), count(*) filter (where len(_rejects) = 0) from {rules.ROWS}").fetchone()
+    result.rows_read, result.rows_loaded, result.rows_rejected = read, loaded, read - loaded
+    result.flags = dict(con.execute(
+        "select flag_kind, n_rows from ops.load_flags where load_id = ? order by flag_kind", [load_id]).fetchall())

@@ -1,0 +1,135 @@
+"""Reading a landed CSV in DuckDB: physical lines -> records -> fields, all set-based.
+
+Why not DuckDB's own CSV parser? It cannot say on which physical line a record
+starts (records with quoted newlines span lines), and the contract wants every
+raw row and every reject traced to its line. So the file is read once as physical
+lines (the CSV reader with one column and no quoting: fast, parallel, handles
+BOM, CRLF and gzip), and records and fields are rebuilt in SQL:
+
+* a line with an odd number of double quotes opens (or closes) a quoted field
+  that runs over the line break; such spans are found among the few odd lines
+  only, and every line is assigned to its span with one ASOF join;
+* a record without quotes is split with ``string_split``; one with quotes with a
+  regular expression, and is checked to re-assemble to exactly its text, so
+  malformed quoting is reported instead of silently mis-split.
+"""
+from __future__ import annotations
+
+import csv
+import re
+
+import duckdb
+
+from dagster_project.ingest.schema import quote_literal
+
+LINES = "_ingest_lines"
+SPANS = "_ingest_spans"
+RECORDS = "_ingest_records"
+
+# Physical lines are read as one column split on this delimiter: four ASCII
+# separator control characters in a row, which text never contains. If a file
+# does contain them the line has two columns and the read fails loudly (the file
+# is rejected), so a line is never cut silently.
+_LINE_DELIMITER = "\x1f\x1e\x1d\x1c"
+
+# One field after a leading comma: a quoted field ("" escapes a quote) or plain text.
+_FIELD_PATTERN = r',("(?:[^"]|"")*"|[^,]*)'
+
+
+class FileRejected(Exception):
+    """The whole file cannot be read; the message names the problem (not the file)."""
+
+
+def read_lines(con: duckdb.DuckDBPyConnection, path: str) -> int:
+    """Load the file's physical lines into temp table LINES; line number = rowid + 1.
+
+    CREATE TABLE AS keeps insertion order (DuckDB's preserve_insertion_order), so
+    rowid is the line's position in the file. Returns the number of lines.
+    """
+    source = (
+        f"read_csv({quote_literal(path)}, columns={{'line': 'VARCHAR'}}, header=false, "
+        f"delim='{_LINE_DELIMITER}', quote='', escape='', auto_detect=false, compression='auto', "
+        "max_line_size=67108864)"
+    )
+    try:
+        con.execute(f"create or replace temp table {LINES} as select line from {source}")
+    except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException) as exc:
+        raise FileRejected(_describe_read_error(str(exc))) from exc
+    return con.execute(f"select count(*) from {LINES}").fetchone()[0]
+
+
+def _describe_read_error(message: str) -> str:
+    first = message.strip().splitlines()[0] if message.strip() else "unreadable"
+    if "unicode" in message.lower() or "utf-8" in message.lower():
+        line = re.search(r"CSV Error on Line: (\d+)", message)
+        where = f" (first bad bytes on line {line.group(1)})" if line else ""
+        return f"not UTF-8 text{where}: re-export the file as UTF-8"
+    if "gzip" in message.lower() or "zlib" in message.lower() or "inflate" in message.lower():
+        return f"not a readable gzip file ({first}): send it again, uncorrupted"
+    return f"cannot be read as CSV ({first})"
+
+
+def read_header(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The header's column names (blanks trimmed), or FileRejected if there is none."""
+    row = con.execute(f"select line from {LINES} where rowid = 0").fetchone()
+    if row is None or row[0] is None or not row[0].strip():
+        raise FileRejected("file is empty (no header row)")
+    text = row[0].lstrip("\ufeff")
+    names = [name.strip() for name in next(csv.reader([text]))]
+    return [name or f"_column_{i + 1}" for i, name in enumerate(names)]
+
+
+def build_records(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp table RECORDS(line_number, raw_text, fields, well_quoted) from LINES.
+
+    Blank lines outside quotes are not records (they carry no data). A quote left
+    open at the end of the file makes one record of the rest of the file, which
+    then fails the field count with its raw text kept.
+    """
+    con.execute(f"""
+        create or replace temp table {SPANS} as
+        with odd as (
+            select rowid + 1 as line_number, row_number() over (order by rowid) as k
+            from {LINES}
+            where rowid > 0 and (length(line) - length(replace(line, '"', ''))) % 2 = 1
+        )
+        select o.line_number as open_line,
+               coalesce(c.line_number, (select count(*) from {LINES})) as close_line
+        from odd o left join odd c on c.k = o.k + 1
+        where o.k % 2 = 1
+    """)
+    has_spans = con.execute(f"select count(*) from {SPANS}").fetchone()[0] > 0
+    body_lines = f"(select rowid + 1 as line_number, line from {LINES} where rowid > 0)"
+    if has_spans:
+        records = f"""
+            with tagged as (
+                select l.line_number, l.line,
+                       case when l.line_number <= s.close_line then s.open_line end as span_start
+                from {body_lines} l asof left join {SPANS} s on l.line_number >= s.open_line
+            )
+            select line_number, line as raw_text from tagged
+            where span_start is null and line is not null
+            union all
+            select span_start, string_agg(coalesce(line, ''), chr(10) order by line_number)
+            from tagged where span_start is not null group by span_start
+        """
+    else:
+        records = f"select line_number, line as raw_text from {body_lines} where line is not null"
+    split = f"regexp_extract_all(',' || raw_text, '{_FIELD_PATTERN}', 1)"
+    con.execute(f"""
+        create or replace temp table {RECORDS} as
+        select line_number, raw_text,
+               case when contains(raw_text, '"') then
+                   list_transform({split}, lambda f: case
+                       when length(f) >= 2 and starts_with(f, '"') and ends_with(f, '"')
+                       then replace(f[2:-2], '""', '"') else f end)
+               else string_split(raw_text, ',') end as fields,
+               not contains(raw_text, '"') or array_to_string({split}, ',') = raw_text as well_quoted
+        from ({records})
+    """)
+    con.execute(f"drop table if exists {SPANS}")
+
+
+def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for name in (LINES, SPANS, RECORDS):
+        con.execute(f"drop table if exists {name}")
