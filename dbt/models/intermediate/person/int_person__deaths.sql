@@ -7,7 +7,7 @@ with identities as (
 ),
 
 records as (
-    select records.*
+    select records.* exclude (person_id), identities.person_id
     from {{ ref('int_person__source_records') }} as records
     inner join identities using (source_dataset, source_person_id)
 ),
