@@ -1,0 +1,136 @@
+"""Find identifiers in a published database before anyone can read it.
+
+Two defences. By name: columns that hold identifiers in the warehouse are dropped
+from what is published. By value: every column of every published table is
+scanned for the NHS numbers, names, dates of birth, postcodes and source person
+ids that sit in the current raw records and in linkage.source_person. A hit stops
+publication; the message names the table, column, kind and count (never the value).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from dagster_project import contract
+from dagster_project.nhs_number import clean_sql
+
+# Column names that are identifiers wherever they appear (compared lower-cased).
+IDENTIFIER_COLUMNS = frozenset({
+    "nhs_number", "newnhsno", "nhsnumber", "nhs number", "first_name", "last_name", "first name",
+    "last name", "name", "full_name", "date_of_birth", "dob", "personbirthdate", "date of birth",
+    "postcode", "homeadd", "postcode_history", "source_person_id", "person_id", "lopatid",
+    "localpatientid", "la person unique identifier",
+})
+
+# A date column that equals the same person's date of birth on more than this share
+# of its rows is a date of birth under another name. (A handful of matches happen
+# in real data: an event recorded on a birthday, a DOB keyed as the event date.)
+DOB_COLUMN_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class Finding:
+    table: str
+    column: str
+    kind: str
+    n_rows: int
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.column}: {self.n_rows} row(s) hold a {self.kind}"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def identifier_columns(columns: list[str]) -> list[str]:
+    return [c for c in columns if c.lower() in IDENTIFIER_COLUMNS]
+
+
+def _normalised_postcode_sql(column: str) -> str:
+    compact = f"upper(regexp_replace(coalesce({column}, ''), '\\s', '', 'g'))"
+    return f"case when length({compact}) > 3 then substr({compact}, 1, length({compact}) - 3) || ' ' || right({compact}, 3) end"
+
+
+def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers") -> str:
+    """A temp table (value, kind) of every identifier value the warehouse holds."""
+    parts: list[str] = []
+    for dataset, (table_name, id_columns) in contract.SOURCE_PERSON_ID.items():
+        table = contract.TABLES_BY_NAME[table_name]
+        src = f"raw_current.{table_name}"
+        ids = ", ".join(_q(c) for c in id_columns)
+        parts.append(f"select concat_ws('{contract.SOURCE_PERSON_SEPARATOR}', {ids}), 'source person id' from {src}")
+        nhs = clean_sql(_q(table.nhs_number_column))
+        # Only 10-digit numbers: shorter garbage ("123") would collide with any count.
+        parts.append(f"select {nhs}, 'NHS number' from {src} where length({nhs}) = 10")
+        parts.append(f"select trim({_q(table.nhs_number_column)}), 'NHS number' from {src}"
+                     f" where length({nhs}) = 10")
+        parts.append(f"select trim({_q(table.birth_date_column)}), 'date of birth' from {src}")
+        parts.append(f"select trim({_q(table.postcode_column)}), 'postcode' from {src}")
+        parts.append(f"select {_normalised_postcode_sql(_q(table.postcode_column))}, 'postcode' from {src}")
+        for name_column in ("First Name", "Last Name"):
+            if name_column in table.column_names:
+                parts.append(f"select trim({_q(name_column)}), 'name' from {src}")
+    parts += [
+        "select nhs_number, 'NHS number' from linkage.source_person where length(nhs_number) = 10",
+        "select first_name, 'name' from linkage.source_person",
+        "select last_name, 'name' from linkage.source_person",
+        "select strftime(date_of_birth, '%Y-%m-%d'), 'date of birth' from linkage.source_person",
+        "select strftime(date_of_birth, '%d/%m/%Y'), 'date of birth' from linkage.source_person",
+        "select postcode, 'postcode' from linkage.source_person",
+        "select source_person_id, 'source person id' from linkage.source_person",
+    ]
+    union = "\nunion\n".join(parts)
+    con.execute(f"""create or replace temp table {name} as
+        select distinct value, kind from ({union}) t(value, kind)
+        where value is not null and length(trim(value)) > 1""")
+    return name
+
+
+def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,
+                  identifiers: str) -> list[Finding]:
+    """Every column of every table in catalog.schema, checked against the identifier table."""
+    findings: list[Finding] = []
+    columns = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns"
+        " where table_catalog = ? and table_schema = ? order by table_name, ordinal_position",
+        [catalog, schema]).fetchall()
+    for table, column, data_type in columns:
+        where = f"{_q(catalog)}.{_q(schema)}.{_q(table)}"
+        if column.lower() in IDENTIFIER_COLUMNS:
+            findings.append(Finding(table, column, "identifier column name", -1))
+        # Any column, whatever its type, compared as text: numbers stored as BIGINT
+        # or dates stored as VARCHAR are caught the same way.
+        for kind, n in con.execute(f"""
+                select i.kind, count(*) from {where} t
+                join {identifiers} i on cast(t.{_q(column)} as varchar) = i.value
+                group by i.kind""").fetchall():
+            if kind == "date of birth" and data_type == "DATE":
+                continue  # judged per person below: any event date may equal someone's birthday
+            findings.append(Finding(table, column, kind, n))
+        if data_type == "DATE" and "person_key" in _columns_of(con, catalog, schema, table):
+            findings += _same_person_dob(con, where, table, column)
+    return findings
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_catalog = ?"
+        " and table_schema = ? and table_name = ?", [catalog, schema, table]).fetchall()}
+
+
+def _same_person_dob(con: duckdb.DuckDBPyConnection, where: str, table: str, column: str) -> list[Finding]:
+    matched, total = con.execute(f"""
+        with dob as (
+            select distinct p.person_key, sp.date_of_birth from linkage.person p
+            join linkage.record_person rp using (person_id)
+            join linkage.source_person sp using (source_dataset, source_person_id)
+            where sp.date_of_birth is not null)
+        select count(*) filter (where exists (select 1 from dob d where d.person_key = t.person_key
+                                              and d.date_of_birth = t.{_q(column)})),
+               count(t.{_q(column)})
+        from {where} t""").fetchone()
+    if total and matched / total > DOB_COLUMN_SHARE:
+        return [Finding(table, column, f"date of birth of the same person ({matched} of {total} rows)", matched)]
+    return []

@@ -1,0 +1,196 @@
+"""The dataframe each quality gate validates, pulled from the warehouse with SQL.
+
+One function per gate. Each frame is shaped so that the suite's expectations read
+as the rule they enforce (a share, a maximum, a count of violations) and so GX's
+observed value is the number an engineer needs to see. Thresholds are not here:
+they live in expectations/<gate>.json.
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from dagster_project import contract
+from dagster_project.quality.opted_out import opted_out_person_ids_sql
+
+# Tables of each person-bearing source, as contract.Table.source names them.
+SOURCE_TABLES: dict[str, tuple[contract.Table, ...]] = {
+    source: tuple(t for t in contract.TABLES if t.source == source)
+    for source in ("hes_apc", "asc_cld", "csds")
+}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def parse_date_sql(column: str, formats: tuple[str, ...]) -> str:
+    """A raw VARCHAR date, parsed with the contract's formats (null when none fits)."""
+    tries = ", ".join(f"try_strptime(trim({_quote(column)}), '{fmt}')" for fmt in formats)
+    return f"cast(coalesce({tries}) as date)"
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table]).fetchone()[0])
+
+
+# Plausible ranges: an event before this is a typo (or a record from another system's
+# epoch); nobody alive was born before EARLIEST_BIRTH. Nothing happens after the
+# delivery (extract) date. The share allowed outside is in the suites.
+EARLIEST_EVENT = "2000-01-01"
+EARLIEST_BIRTH = "1900-01-01"
+
+
+def _date_ranges_sql(table: contract.Table) -> str:
+    """Per loaded file of a raw table: shares of event and birth dates outside their range."""
+    def share_outside(column_name: str | None, earliest: str) -> str:
+        if column_name is None:
+            return "cast(null as double)"
+        parsed = parse_date_sql(column_name, table.column(column_name).date_formats or contract.ISO_DATE)
+        return (f"avg(case when {parsed} is null then null"
+                f" when {parsed} < date '{earliest}' or {parsed} > _delivery_date then 1.0 else 0.0 end)")
+
+    return f"""
+        select _load_id as load_id,
+               {share_outside(table.event_start_column, EARLIEST_EVENT)} as event_date_out_of_range_share,
+               {share_outside(table.birth_date_column, EARLIEST_BIRTH)} as birth_date_out_of_range_share
+        from raw.{_quote(table.name)} group by _load_id"""
+
+
+def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
+    """One row per file of the latest delivery of each table of a source.
+
+    Only the latest delivery is judged: it is what tonight brought, and a bad file
+    superseded by a corrected later delivery must not block every future night.
+    Shares of rejected rows are of rows read; shares of flagged rows of rows loaded.
+    """
+    tables = [t for t in SOURCE_TABLES[source] if _table_exists(con, "raw", t.name)]
+    if not tables:
+        raise LookupError(f"no raw table of source {source} exists: has ingest run?")
+    flag_columns = ",\n".join(
+        f"coalesce(sum(fl.n_rows) filter (where fl.flag_kind = '{kind}'), 0)"
+        f" / nullif(any_value(f.rows_loaded), 0) as flagged_{kind}_share"
+        for kind in contract.FLAG_KINDS)
+    nhs_tables = ", ".join(f"'{t.name}'" for t in tables if t.nhs_number_column) or "''"
+    nhs_kinds = ", ".join(f"'{k}'" for k in contract.FLAG_KINDS if k.startswith("nhs_number_"))
+    dates = " union all ".join(_date_ranges_sql(t) for t in tables)
+    names = ", ".join(f"'{t.name}'" for t in tables)
+    return con.execute(f"""
+        with latest as (
+            select table_name, max(delivery_date) as delivery_date
+            from ops.load_ledger where status = 'loaded' and table_name in ({names}) group by table_name
+        ), files as (
+            select l.* from ops.load_ledger l join latest using (table_name, delivery_date)
+            where l.status = 'loaded'
+        ), code_rejects as (
+            select load_id, count(distinct line_number) as n from raw.rejects
+            where reason_kind = 'code_not_in_list' group by load_id
+        ), dates as ({dates}),
+        per_file as (
+            select f.load_id,
+                   any_value(f.source) as source, any_value(f.table_name) as table_name,
+                   any_value(f.file_name) as file_name, any_value(f.delivery_date) as delivery_date,
+                   any_value(f.rows_read) as rows_read, any_value(f.rows_loaded) as rows_loaded,
+                   any_value(f.rows_rejected) as rows_rejected,
+                   any_value(f.rows_read) - any_value(f.rows_loaded) - any_value(f.rows_rejected)
+                       as rows_unaccounted,
+                   any_value(f.rows_rejected) / nullif(any_value(f.rows_read), 0) as rejected_share,
+                   coalesce(any_value(cr.n), 0) / nullif(any_value(f.rows_read), 0) as code_rejected_share,
+                   {flag_columns},
+                   case when any_value(f.table_name) in ({nhs_tables}) then
+                       1 - coalesce(sum(fl.n_rows) filter (where fl.flag_kind = 'nhs_number_missing'), 0)
+                           / nullif(any_value(f.rows_loaded), 0) end as nhs_number_completeness,
+                   case when any_value(f.table_name) in ({nhs_tables}) then
+                       1 - coalesce(sum(fl.n_rows) filter (where fl.flag_kind in ({nhs_kinds})), 0)
+                           / nullif(any_value(f.rows_loaded), 0) end as nhs_number_validity
+            from files f
+            left join ops.load_flags fl on fl.load_id = f.load_id
+            left join code_rejects cr on cr.load_id = f.load_id
+            group by f.load_id
+        )
+        select p.*, d.event_date_out_of_range_share, d.birth_date_out_of_range_share
+        from per_file p left join dates d using (load_id)
+        order by table_name, file_name
+    """).df()
+
+
+def linkage_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per linked person: cluster size, distinct valid NHS numbers, services."""
+    return con.execute("""
+        select rp.person_id,
+               count(*) as cluster_size,
+               count(distinct sp.nhs_number) filter (where sp.nhs_number_status = 'valid')
+                   as n_valid_nhs_numbers,
+               count(distinct rp.source_dataset) as n_services,
+               cast(count(distinct rp.source_dataset) > 1 as integer) as linked_across_services,
+               min(rp.match_probability) as min_match_probability
+        from linkage.record_person rp
+        left join linkage.source_person sp using (source_dataset, source_person_id)
+        group by rp.person_id
+    """).df()
+
+
+def journey_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One summary row of violations of the journey's order and shape (all should be 0)."""
+    return con.execute("""
+        with ordered as (
+            select *, lag(start_date) over (partition by person_key order by event_seq) as prev_start,
+                   row_number() over (partition by person_key order by event_seq) as position
+            from marts.journey
+        )
+        select
+            (select count(*) from marts.journey) as n_rows,
+            (select count(distinct person_key) from marts.journey) as n_people,
+            count(*) filter (where event_seq <> position) as n_event_seq_not_1_to_n,
+            count(*) filter (where start_date < prev_start) as n_start_before_previous_event,
+            count(*) filter (where end_date < start_date) as n_negative_durations,
+            count(*) filter (where person_key is null or start_date is null) as n_missing_key_or_start,
+            count(*) - count(distinct (service, event_id)) as n_duplicate_event_ids,
+            (select count(distinct person_key) from marts.journey
+              where person_key not in (select person_key from marts.person)) as n_people_not_in_person,
+            count(*) filter (where service = 'hospital')
+              - (select count(*) from marts.hospital_spell) as hospital_events_minus_spells
+        from ordered
+    """).df()
+
+
+def hospital_spell_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One summary row: durations and a reconciliation of spells with the current raw episodes.
+
+    Expected spells: distinct PROCODE3|PROVSPNOPS in raw_current.hes_apc (the rows
+    staging types 1:1) whose patient links to a person who has not opted out.
+    """
+    return con.execute(f"""
+        with opted_out as ({opted_out_person_ids_sql()}),
+        expected as (
+            select count(distinct concat_ws('|', h."PROCODE3", h."PROVSPNOPS")) as n
+            from raw_current.hes_apc h
+            join linkage.record_person rp
+              on rp.source_dataset = 'hes_apc'
+             and rp.source_person_id = concat_ws('{contract.SOURCE_PERSON_SEPARATOR}', h."PROCODE3", h."LOPATID")
+            where rp.person_id not in (select person_id from opted_out)
+        )
+        select count(*) as n_spells,
+               count(*) filter (where los_days < 0) as n_negative_los,
+               count(*) filter (where discharge_date < admission_date) as n_discharge_before_admission,
+               count(*) filter (where discharge_delay_days < 0) as n_negative_discharge_delay,
+               count(*) - count(distinct spell_id) as n_duplicate_spell_ids,
+               count(*) - (select n from expected) as spells_minus_expected
+        from marts.hospital_spell
+    """).df()
+
+
+def system_metrics_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every metric row, with its unit (from the metric_id suffix) for per-unit ranges."""
+    return con.execute("""
+        select *,
+               case when metric_id like '%\\_pct' escape '\\' then 'pct'
+                    when metric_id like '%\\_per\\_100k' escape '\\' then 'per_100k'
+                    when metric_id like '%\\_days' escape '\\' then 'days'
+                    else 'unknown' end as unit,
+               numerator - denominator as numerator_minus_denominator,
+               concat_ws(' ', metric_id, la_code, period_type, cast(period_start as varchar)) as row_label
+        from marts.system_metrics
+    """).df()

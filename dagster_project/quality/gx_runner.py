@@ -1,0 +1,162 @@
+"""Validate one dataframe against one GX suite file, and build its Data Docs.
+
+GX's SQL datasource is broken on DuckDB, so every gate pulls a dataframe out of
+DuckDB first and validates it here with a pandas datasource in an ephemeral GX
+context. The suite is the JSON file in expectations/: thresholds live there and
+nowhere else.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+# GX draws tqdm progress bars and logs chatter at INFO on every metric; a nightly
+# log needs neither.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+class SuiteFileError(RuntimeError):
+    """A suite file is missing or not a GX 1.x suite; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's verdict, in words a failure message can use."""
+
+    expectation_type: str
+    column: str | None
+    kwargs: dict[str, Any]
+    success: bool
+    observed: Any
+    why: str = ""
+    where: tuple[str, ...] = ()   # labels of the offending rows (e.g. file names)
+
+    def describe(self) -> str:
+        bounds = {k: v for k, v in self.kwargs.items()
+                  if k not in ("column", "batch_id", "result_format") and v is not None}
+        target = f" on {self.column}" if self.column else ""
+        observed = self.observed
+        if isinstance(observed, list) and len(observed) == 1:
+            observed = observed[0]
+        text = f"{self.expectation_type}{target} {bounds}: observed {observed!r}"
+        if self.where:
+            text += f" in {', '.join(self.where)}"
+        return f"{text} ({self.why})" if self.why else text
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    success: bool
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    docs_page: Path | None = None
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+
+def load_suite(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise SuiteFileError(f"quality gate suite {path} does not exist: restore it from git")
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SuiteFileError(f"quality gate suite {path} is not valid JSON: {exc}") from exc
+    if not isinstance(suite, dict) or "name" not in suite or not isinstance(suite.get("expectations"), list):
+        raise SuiteFileError(f"quality gate suite {path} is not a GX 1.x suite (needs 'name' and 'expectations')")
+    return suite
+
+
+def _observed(result: dict[str, Any]) -> Any:
+    """The value a reader needs: the aggregate, else the offending values."""
+    if result.get("observed_value") is not None:
+        value = result["observed_value"]
+        return value.item() if hasattr(value, "item") else value
+    unexpected = result.get("partial_unexpected_list")
+    if unexpected:
+        return [v.item() if hasattr(v, "item") else v for v in unexpected[:5]]
+    return result.get("unexpected_count")
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX nests exception info per metric in some versions; find any raised one."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def _where(frame: pd.DataFrame, result: dict[str, Any], label_column: str | None) -> tuple[str, ...]:
+    indexes = result.get("partial_unexpected_index_list") or []
+    if not label_column or label_column not in frame.columns:
+        return ()
+    return tuple(str(frame.loc[i, label_column]) for i in indexes[:5] if i in frame.index)
+
+
+def validate(frame: pd.DataFrame, suite_path: Path, docs_dir: Path,
+             label_column: str | None = None) -> SuiteRun:
+    """Validate the whole frame with the suite; write the Data Docs page under docs_dir.
+
+    label_column names the frame column that identifies a row to a reader (a file
+    name, a metric id): failures quote it beside the offending value.
+    """
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    suite_dict = load_suite(suite_path)
+    name = suite_dict["name"]
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    for site in list(context.list_data_docs_sites()):
+        context.delete_data_docs_site(site)  # the default site is a temp dir nobody reads
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    context.add_data_docs_site("carejourney", {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    try:
+        suite = context.suites.add(gx.ExpectationSuite(**suite_dict))
+    except Exception as exc:  # GX raises several types for a bad expectation
+        raise SuiteFileError(f"quality gate suite {suite_path} could not be loaded by GX: {exc}") from exc
+    batch = (context.data_sources.add_pandas("warehouse")
+             .add_dataframe_asset(name)
+             .add_batch_definition_whole_dataframe("whole"))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    checkpoint = context.checkpoints.add(gx.Checkpoint(
+        name=f"{name}_checkpoint", validation_definitions=[definition],
+        actions=[UpdateDataDocsAction(name="data_docs")], result_format="SUMMARY"))
+
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    (identifier, validation), = result.run_results.items()
+    outcomes = []
+    for item in validation.results:
+        config = item.expectation_config
+        kwargs = dict(config.kwargs)
+        error = _exception_message(item.exception_info)
+        outcomes.append(ExpectationOutcome(
+            expectation_type=config.type,
+            column=kwargs.get("column"),
+            kwargs=kwargs,
+            success=bool(item.success),
+            observed=f"error: {error}" if error else _observed(item.result or {}),
+            why=str((config.meta or {}).get("why", "")),
+            where=_where(frame, item.result or {}, label_column),
+        ))
+    urls = context.get_docs_sites_urls(resource_identifier=identifier, site_name="carejourney")
+    page = Path(urls[0]["site_url"].removeprefix("file://")) if urls else None
+    return SuiteRun(success=bool(result.success), outcomes=outcomes, docs_page=page)

@@ -1,0 +1,148 @@
+"""Quality gates: each suite passes a good build and fails the break it exists to catch."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from dagster_project.quality import gates
+from dagster_project.quality.gates import GATES, run_gate
+from dagster_project.settings import EXPECTATIONS_DIR
+from warehouse_fixture import ALICE_NHS, HES_ROWS, insert_raw, valid_nhs_number
+
+
+def test_every_gate_passes_a_good_build_and_writes_data_docs(con, settings):
+    for name in GATES:
+        result = run_gate(name, con, settings)
+        assert result.success, result.message
+        assert result.docs_page is not None and result.docs_page.exists()
+        assert result.docs_page.is_relative_to(settings.data_docs_dir)
+
+
+def test_every_gate_has_its_suite_file_and_every_suite_a_gate():
+    suites = {p.stem for p in EXPECTATIONS_DIR.glob("*.json")}
+    assert suites == set(GATES)
+    for name in suites:
+        suite = json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text())
+        assert suite["name"] == name
+        assert all(e["meta"].get("why") for e in suite["expectations"]), name
+
+
+def _failed_columns(result) -> set[str | None]:
+    return {f.column or f.expectation_type for f in result.failures}
+
+
+def test_high_reject_share_in_tonights_delivery_fails_the_raw_gate_with_a_useful_message(con, settings):
+    insert_raw(con, "hes_apc", HES_ROWS, load_id=10, delivery=dt.date(2024, 7, 31), rejected=8)
+    result = run_gate("raw_hes_apc", con, settings)
+    assert not result.success
+    assert {"rejected_share", "code_rejected_share"} <= _failed_columns(result)
+    assert "raw_hes_apc" in result.message
+    assert "rejected_share" in result.message
+    assert "observed 0.8 in hes_apc_20240731_10.csv" in result.message  # 8 of 10 rows read
+    assert str(result.docs_page) in result.message and result.docs_page.exists()
+
+
+def test_a_bad_delivery_superseded_by_a_later_good_one_no_longer_blocks(con, settings):
+    insert_raw(con, "hes_apc", HES_ROWS, load_id=10, delivery=dt.date(2024, 7, 31), rejected=8)
+    insert_raw(con, "hes_apc", HES_ROWS, load_id=11, delivery=dt.date(2024, 8, 31))
+    assert run_gate("raw_hes_apc", con, settings).success
+
+
+def test_low_nhs_number_completeness_fails_the_source_gate(con, settings):
+    insert_raw(con, "asc_cld", [{"LA Code": "E08000035", "Event Reference": f"X{i}",
+                                 "Event Start Date": "01/07/2024"} for i in range(10)],
+               load_id=12, delivery=dt.date(2024, 7, 31), flags={"nhs_number_missing": 5})
+    result = run_gate("raw_asc_cld", con, settings)
+    assert not result.success
+    assert "nhs_number_completeness" in _failed_columns(result)
+    assert "observed 0.5 in asc_cld_20240731_12.csv" in result.message
+
+
+def test_event_dates_out_of_range_fail_the_gate(con, settings):
+    rows = [dict(HES_ROWS[0], EPIKEY=f"Z{i}", EPISTART="1899-01-01") for i in range(3)]
+    insert_raw(con, "hes_apc", rows, load_id=13, delivery=dt.date(2024, 7, 31))
+    result = run_gate("raw_hes_apc", con, settings)
+    assert not result.success
+    assert _failed_columns(result) == {"event_date_out_of_range_share"}
+
+
+def test_rows_not_accounted_for_fail_the_gate(con, settings):
+    con.execute("update ops.load_ledger set rows_read = rows_read + 1 where table_name = 'csds_cyp101_referral'")
+    result = run_gate("raw_csds", con, settings)
+    assert "rows_unaccounted" in _failed_columns(result)
+
+
+def test_a_person_with_two_valid_nhs_numbers_fails_the_linkage_gate(con, settings):
+    con.execute("update linkage.source_person set nhs_number = ? where source_person_id = 'E08000035|C001'",
+                [valid_nhs_number("123456788")])
+    result = run_gate("linkage", con, settings)
+    assert not result.success
+    assert _failed_columns(result) == {"n_valid_nhs_numbers"}
+    assert "observed 2" in result.message
+
+
+def test_an_over_merged_cluster_fails_the_linkage_gate(con, settings):
+    con.execute("""insert into linkage.record_person
+                   select 'csds', 'RYY|X' || i, 'P1', 0.9, 'probabilistic' from range(20) t(i)""")
+    result = run_gate("linkage", con, settings)
+    assert "cluster_size" in _failed_columns(result)
+
+
+def test_journey_out_of_order_and_negative_duration_fail_the_journey_gate(con, settings):
+    con.execute("update marts.journey set start_date = date '2023-12-01' where event_seq = 2 and service = 'social_care'")
+    con.execute("update marts.journey set end_date = date '2024-01-01' where service = 'community'")
+    result = run_gate("marts_journey", con, settings)
+    assert _failed_columns(result) == {"n_start_before_previous_event", "n_negative_durations"}
+
+
+def test_spells_that_do_not_reconcile_with_raw_fail_the_spell_and_journey_gates(con, settings):
+    con.execute("delete from marts.hospital_spell")
+    assert "spells_minus_expected" in _failed_columns(run_gate("marts_hospital_spell", con, settings))
+    assert "hospital_events_minus_spells" in _failed_columns(run_gate("marts_journey", con, settings))
+
+
+def test_an_opted_out_persons_spell_in_the_mart_breaks_reconciliation(con, settings):
+    con.execute("""insert into marts.hospital_spell select * replace ('RXX|S2' as spell_id)
+                   from marts.hospital_spell""")
+    result = run_gate("marts_hospital_spell", con, settings)
+    assert "spells_minus_expected" in _failed_columns(result)
+
+
+@pytest.mark.parametrize("metric_id, value, column", [
+    ("discharged_usual_residence_pct", 120.0, "value"),
+    ("emergency_admissions_65_per_100k", -1.0, "value"),
+    ("not_a_metric_pct", 10.0, "metric_id"),
+])
+def test_metric_values_out_of_range_fail_the_metrics_gate(con, settings, metric_id, value, column):
+    con.execute("""insert into marts.system_metrics values
+                   ('month', '2024-01-01', '2024-01-31', 'ALL', ?, 1, 2, ?, false, null)""", [metric_id, value])
+    result = run_gate("marts_system_metrics", con, settings)
+    assert column in _failed_columns(result)
+
+
+def test_a_gate_that_cannot_read_its_tables_fails_instead_of_passing(con, settings):
+    con.execute("drop table marts.system_metrics")
+    result = run_gate("marts_system_metrics", con, settings)
+    assert not result.success
+    assert "marts_system_metrics" in result.message and "system_metrics" in result.message
+
+
+def test_a_broken_suite_file_fails_the_gate_naming_the_file(con, settings, tmp_path, monkeypatch):
+    broken = tmp_path / "linkage.json"
+    broken.write_text("{not json")
+    monkeypatch.setattr(gates, "EXPECTATIONS_DIR", tmp_path)
+    result = run_gate("linkage", con, settings)
+    assert not result.success
+    assert str(broken) in result.message
+
+
+def test_unknown_gate_names_the_known_ones(con, settings):
+    with pytest.raises(KeyError, match="raw_hes_apc"):
+        run_gate("nope", con, settings)
+
+
+def test_nhs_numbers_used_are_valid():
+    from dagster_project import nhs_number
+    assert nhs_number.status(ALICE_NHS) == "valid"
