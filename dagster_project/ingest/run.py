@@ -70,6 +70,7 @@ class IngestSummary:
 def ingest_landing(settings: Settings, con: duckdb.DuckDBPyConnection,
                    load_date: dt.date | None = None) -> IngestSummary:
     """Load every landed file not yet in the ledger into warehouse.duckdb, in contract order."""
+    con.execute("set enable_progress_bar = false")  # run logs, not a terminal
     ensure_schema(con)
     load_date = load_date or dt.datetime.now(dt.UTC).date()
     files = discover(settings.landing_dir)
