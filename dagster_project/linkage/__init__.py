@@ -4,3 +4,7 @@ Plain-Python core (no Dagster needed): `build_source_persons`, `link`, `train_mo
 `evaluate`. Dagster assets and the training job live in `assets.py`; the CLI in
 `command.py`. Everything runs on the warehouse's own DuckDB connection.
 """
+
+from dagster_project.linkage.assets import asset_checks, assets, jobs  # noqa: E402
+
+__all__ = ["assets", "asset_checks", "jobs"]

@@ -23,6 +23,10 @@ MODEL_PATH = Path(__file__).resolve().parent / "model" / "splink_model.json"
 EDGE_FLOOR = 0.5
 TRAINING_SEED = 20240401
 NHS_RULE_RECALL = 0.75  # share of true matching pairs the NHS-number rule finds
+# Regularisation: EM gives m ~ 0 to a level it never saw among matches in training
+# data (e.g. a council move), which would veto any such pair forever. No level is
+# treated as impossible for a true match: m is floored here.
+M_FLOOR = 0.005
 
 
 class ModelMissingError(RuntimeError):
@@ -54,8 +58,22 @@ def train(con: duckdb.DuckDBPyConnection, out: Path = MODEL_PATH, max_pairs_u: f
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
     model.pop("linker_uid", None)  # a random id: would make every retrain a diff
+    regularise(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model, indent=2, sort_keys=True) + "\n")
+    return model
+
+
+def regularise(model: dict, m_floor: float = M_FLOOR) -> dict:
+    """Floor m probabilities; give untrained u the comparison's smallest trained u."""
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        trained_u = [lv["u_probability"] for lv in levels if lv.get("u_probability")]
+        for level in levels:
+            if level.get("m_probability") is None or level["m_probability"] < m_floor:
+                level["m_probability"] = m_floor
+            if level.get("u_probability") is None:
+                level["u_probability"] = min(trained_u) if trained_u else m_floor
     return model
 
 

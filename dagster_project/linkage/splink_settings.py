@@ -91,9 +91,13 @@ def comparisons() -> list[dict[str, Any]]:
         _name_comparison("last_name"),
         {
             "output_column_name": "la_code",
-            "comparison_description": "council of residence",
+            "comparison_description": "council of residence, only where a postcode is missing"
+                                      " (otherwise the postcode already says it: no double counting)",
             "comparison_levels": [
-                _null_level("la_code"),
+                {"sql_condition": '"la_code_l" is null or "la_code_r" is null'
+                                  ' or ("postcode_l" is not null and "postcode_r" is not null)',
+                 "label_for_charts": "council missing, or both postcodes known",
+                 "is_null_level": True},
                 {"sql_condition": '"la_code_l" = "la_code_r"', "label_for_charts": "exact"},
                 _else_level(),
             ],

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from dagster_project.linkage import normalise, rules
+from dagster_project.linkage.clustering import jaro_winkler
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Smith-Jones", "SMITHJONES"), ("smith jones", "SMITHJONES"), ("O'Brien", "OBRIEN"),
+    ("  Zoë ", "ZOE"), ("Müller", "MULLER"), ("", None), (None, None), ("--", None),
+])
+def test_names(raw, expected):
+    assert duckdb.sql(f"select {normalise.name_sql('x')} from (select ?::varchar as x)",
+                      params=[raw]).fetchall()[0][0] == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("ls16 9hg", "LS16 9HG"), ("LS169HG", "LS16 9HG"), (" ls1  6hg ", "LS1 6HG"), ("m1 1aa", "M1 1AA"),
+    ("UNKNOWN", None), ("", None), (None, None), ("EC1A 1BB", "EC1A 1BB"),
+])
+def test_postcodes(raw, expected):
+    assert duckdb.sql(f"select {normalise.postcode_sql('x')} from (select ?::varchar as x)",
+                      params=[raw]).fetchall()[0][0] == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("1", "M"), ("male", "M"), ("M", "M"), ("2", "F"), ("Female", "F"), ("f", "F"),
+    ("9", "U"), ("X", "U"), ("Unknown", "U"), (None, "U"),
+])
+def test_sex_codes(raw, expected):
+    assert duckdb.sql(f"select {normalise.sex_sql('x')} from (select ?::varchar as x)",
+                      params=[raw]).fetchall()[0][0] == expected
+
+
+def _dob_pair(predicate: str, a: str, b: str) -> bool:
+    side = ("select '{d}' as dob, year(date '{d}') as dob_year, month(date '{d}') as dob_month,"
+            " day(date '{d}') as dob_day")
+    return duckdb.sql(f"select {predicate} from ({side.format(d=a)}) l, ({side.format(d=b)}) r").fetchall()[0][0]
+
+
+@pytest.mark.parametrize("a, b, close", [
+    ("1938-03-11", "1938-11-03", True),    # day/month swapped
+    ("1938-03-11", "1939-03-11", True),    # year off by one
+    ("1942-03-11", "1924-03-11", True),    # year digits transposed
+    ("1938-03-11", "1938-03-17", True),    # one keyed character
+    ("1938-03-11", "1950-09-17", False),   # someone else
+    ("1938-03-03", "1938-03-03", True),
+])
+def test_dob_close(a, b, close):
+    assert _dob_pair(rules.dob_close(), a, b) is close
+
+
+def test_dob_swap_needs_distinct_day_and_month():
+    assert _dob_pair(rules.dob_swapped(), "1938-03-03", "1938-03-03") is False
+
+
+def test_jaro_winkler_matches_duckdb_on_names():
+    for a, b in [("MARTHA", "MARHTA"), ("DWAYNE", "DUANE"), ("MARGARET", "MARGRET"), ("JOHN", "JOAN")]:
+        assert jaro_winkler(a, b) == pytest.approx(
+            duckdb.sql(f"select jaro_winkler_similarity('{a}', '{b}')").fetchall()[0][0])
