@@ -1,0 +1,100 @@
+"""Disclosure control at its edges: 0 shown, 1-7 suppressed, 8+ rounded to 5, values recomputed."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from dagster_project.publish.disclosure import (control_pathway_transitions, control_system_metrics,
+                                                 is_small, round_count)
+
+
+@pytest.mark.parametrize("count, small, rounded", [
+    (0, False, 0), (1, True, 0), (7, True, 5), (8, False, 10), (12, False, 10),
+    (13, False, 15), (15, False, 15), (17, False, 15), (18, False, 20), (1002, False, 1000),
+])
+def test_small_counts_and_rounding_to_nearest_five(count, small, rounded):
+    assert is_small(count) is small
+    assert round_count(count) == rounded
+
+
+def test_unknown_counts_stay_unknown():
+    assert not is_small(None) and round_count(None) is None
+    assert not is_small(float("nan")) and round_count(float("nan")) is None
+
+
+def _metric(metric_id, numerator, denominator, value):
+    return {"period_type": "month", "period_start": "2024-01-01", "period_end": "2024-01-31",
+            "la_code": "ALL", "metric_id": metric_id, "numerator": numerator,
+            "denominator": denominator, "value": value, "suppressed": False, "note": None}
+
+
+def _controlled(*rows) -> list[dict]:
+    return control_system_metrics(pd.DataFrame(list(rows))).to_dict("records")
+
+
+def _null(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+@pytest.mark.parametrize("numerator", [1, 7])
+def test_a_small_numerator_hides_it_and_its_value(numerator):
+    row, = _controlled(_metric("delayed_discharge_pct", numerator, 40, numerator / 40 * 100))
+    assert row["suppressed"] is True
+    assert _null(row["numerator"]) and _null(row["value"])
+    assert row["denominator"] == 40
+
+
+def test_zero_is_shown_not_suppressed():
+    row, = _controlled(_metric("delayed_discharge_pct", 0, 40, 0.0))
+    assert row["suppressed"] is False and row["numerator"] == 0 and row["value"] == 0
+
+
+def test_eight_is_shown_rounded_and_the_percentage_recomputed_from_rounded_counts():
+    row, = _controlled(_metric("delayed_discharge_pct", 8, 33, 8 / 33 * 100))
+    assert row["suppressed"] is False
+    assert (row["numerator"], row["denominator"]) == (10, 35)
+    assert row["value"] == pytest.approx(round(10 / 35 * 100, 1))
+
+
+@pytest.mark.parametrize("denominator", [1, 7])
+def test_a_small_denominator_hides_the_whole_row(denominator):
+    row, = _controlled(_metric("discharged_usual_residence_pct", 0, denominator, 0.0))
+    assert row["suppressed"] is True
+    assert _null(row["numerator"]) and _null(row["denominator"]) and _null(row["value"])
+
+
+def test_rates_are_recomputed_per_100k_from_rounded_counts():
+    row, = _controlled(_metric("emergency_admissions_65_per_100k", 123, 45678, 123 / 45678 * 1e5))
+    assert (row["numerator"], row["denominator"]) == (125, 45680)
+    assert row["value"] == pytest.approx(round(125 / 45680 * 1e5, 1))
+
+
+def test_mean_days_is_suppressed_by_its_discharges_not_by_its_total_days():
+    shown, hidden = _controlled(_metric("discharge_delay_mean_days", 3, 9, 0.33),
+                                _metric("discharge_delay_mean_days", 300, 7, 42.86))
+    assert shown["suppressed"] is False and shown["denominator"] == 10 and shown["value"] == 0.3
+    assert hidden["suppressed"] is True and _null(hidden["value"]) and _null(hidden["denominator"])
+
+
+def test_insufficient_follow_up_rows_stay_null_and_unsuppressed():
+    row, = _controlled(_metric("ascof_2d_outcome_84d_pct", None, None, None) | {"note": "insufficient follow-up"})
+    assert row["suppressed"] is False and _null(row["value"]) and row["note"] == "insufficient follow-up"
+
+
+def test_an_unknown_metric_unit_is_refused():
+    with pytest.raises(ValueError, match="odd_metric"):
+        _controlled(_metric("odd_metric", 10, 20, 50))
+
+
+def test_pathway_counts_are_suppressed_or_rounded_and_medians_hidden_with_them():
+    out = control_pathway_transitions(pd.DataFrame({
+        "from_state": ["a", "b", "c", "d"], "to_state": ["x", "y", "z", "w"],
+        "n_people": [0, 1, 7, 8], "n_transitions": [0, 12, 7, 13], "median_days": [None, 4.0, 3.0, 6.0]}))
+    rows = out.to_dict("records")
+    assert [r["suppressed"] for r in rows] == [False, True, True, False]
+    assert rows[0]["n_people"] == 0
+    assert pd.isna(rows[1]["n_people"]) and rows[1]["n_transitions"] == 10 and pd.isna(rows[1]["median_days"])
+    assert pd.isna(rows[2]["n_people"]) and pd.isna(rows[2]["n_transitions"])
+    assert (rows[3]["n_people"], rows[3]["n_transitions"], rows[3]["median_days"]) == (10, 15, 6.0)
