@@ -1,0 +1,122 @@
+"""source_person demographics, and what a second run does to ids (nothing, or logs it)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import dagster as dg
+import duckdb
+import pytest
+
+import importlib
+
+# `dagster_project.linkage.assets` the list (what definitions.py gathers) shadows the module name.
+linkage_assets = importlib.import_module("dagster_project.linkage.assets")
+from dagster_project.linkage.link import link
+from dagster_project.linkage.source_person import StagingInterfaceError, build_source_persons
+from dagster_project.resources import CarejourneyResource
+from tests.linkage.staging_fixtures import Rec, break_checksum, create_staging, make_nhs
+from tests.linkage.synthetic import population
+
+N1, N2 = make_nhs(1), make_nhs(2)
+
+
+def test_latest_demographics_postcode_history_and_number_choice(con):
+    create_staging(con, [
+        Rec("asc_cld", "E1|7", None, "1940-01-02", "F", "ls1 1aa", first_name="Zoë", last_name="Smith-Jones",
+            la_code="E1", delivery="2023-01-01"),
+        Rec("asc_cld", "E1|7", N1, None, "U", "LS2 2BB", first_name=None, la_code="E1", delivery="2023-06-01"),
+        Rec("asc_cld", "E1|7", N1, "1940-01-03", "F", "LS2 2BB", la_code="E1", delivery="2024-01-01"),
+        Rec("asc_cld", "E1|7", break_checksum(N2), "1940-01-03", "F", "LS1 1AA", la_code="E1",
+            delivery="2024-02-01"),
+        Rec("hes_apc", "RR8|1", None, "1950-05-05", "M", "YO1 1AA"),
+    ])
+    assert build_source_persons(con) == 2
+    row = con.execute(
+        """select nhs_number, nhs_number_status, first_name, last_name, date_of_birth::varchar, sex,
+                  postcode, postcode_history, la_code, last_seen_date::varchar
+           from linkage.source_person where source_person_id = 'E1|7'""").fetchall()[0]
+    assert row == (N1, "valid", "ZOE", "SMITHJONES", "1940-01-03", "F", "LS1 1AA",
+                   ["LS1 1AA", "LS2 2BB"], "E1", "2024-02-01")
+    assert con.execute("select nhs_number_status from linkage.source_person "
+                       "where source_person_id = 'RR8|1'").fetchall() == [("missing",)]
+
+
+def test_holders_agreeing_up_to_a_typo_keep_their_number_trusted(con):
+    create_staging(con, [
+        Rec("hes_apc", "RR8|1", N1, "1940-01-02", "F", "LS1 1AA"),
+        Rec("asc_cld", "E1|1", N1, "1940-02-01", "F", "LS9 9ZZ", la_code="E1"),   # swap, moved
+        Rec("csds", "RX1|1", N1, "1941-01-02", "F", "LS1 1AA"),                  # year slip
+    ])
+    build_source_persons(con)
+    assert con.execute("select count(*) from linkage.source_person where nhs_number_suspect").fetchall() == [(0,)]
+
+
+def test_missing_staging_model_is_a_clear_error(con):
+    with pytest.raises(StagingInterfaceError, match="stg_hes_apc__episodes does not exist"):
+        build_source_persons(con)
+
+
+@pytest.fixture
+def background():
+    records, _ = population(800, seed=3)
+    return records
+
+
+def test_second_run_on_same_data_changes_no_id_and_new_records_only_add(con, settings, background):
+    create_staging(con, background)
+    first = link(con, settings)
+    ids_1 = dict(con.execute("select source_dataset || source_person_id, person_id from linkage.record_person").fetchall())
+    second = link(con, settings)
+    ids_2 = dict(con.execute("select source_dataset || source_person_id, person_id from linkage.record_person").fetchall())
+    assert ids_1 == ids_2 and second.id_events == {} and second.run_id == first.run_id + 1
+    changed = con.execute("select count(*) from linkage.person where last_changed_run = 2").fetchall()[0][0]
+    assert changed == 0
+
+    # a new social care identity for an existing hospital-only patient joins their id
+    spid, dob, sex, postcode, la = con.execute(
+        """select source_person_id, date_of_birth::varchar, sex, postcode, la_code
+           from linkage.source_person sp join linkage.record_person using (source_dataset, source_person_id)
+           where source_dataset = 'hes_apc' and match_rule = 'nhs_number' and sex <> 'U'
+             and person_id not in (select person_id from linkage.record_person where source_dataset <> 'hes_apc')
+           order by source_person_id limit 1""").fetchall()[0]
+    create_staging(con, background + [Rec("asc_cld", f"{la}|NEW", None, dob, sex, postcode,
+                                          first_name="Ada", last_name="Lovelace", la_code=la)])
+    third = link(con, settings)
+    ids_3 = dict(con.execute("select source_dataset || source_person_id, person_id from linkage.record_person").fetchall())
+    assert {k: ids_3[k] for k in ids_1} == ids_1
+    assert ids_3[f"asc_cld{la}|NEW"] == ids_1["hes_apc" + spid]
+    assert third.id_events == {}  # joined an existing person: no new id, nothing moved
+    changed = con.execute("select person_id from linkage.person where last_changed_run = ?",
+                          [third.run_id]).fetchall()
+    assert changed == [(ids_1["hes_apc" + spid],)]
+
+
+def test_person_key_is_hmac_of_person_id(con, settings, background):
+    create_staging(con, background[:200])
+    link(con, settings)
+    for person_id, key in con.execute("select person_id, person_key from linkage.person limit 5").fetchall():
+        assert key == hmac.new(b"test-secret", person_id.encode(), hashlib.sha256).hexdigest()
+
+
+def test_dagster_assets_materialise_and_check_passes(tmp_path, background, monkeypatch):
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    create_staging(con, background[:300])
+    con.close()
+    monkeypatch.delenv("CAREJOURNEY_TRUTH_DIR", raising=False)
+    resource = CarejourneyResource(warehouse_dir=str(warehouse), landing_dir=str(tmp_path), pseudo_key="k")
+    result = dg.materialize(
+        [linkage_assets.source_person, linkage_assets.record_person, linkage_assets.person],
+        resources={"carejourney": resource},
+        selection=[linkage_assets.SOURCE_PERSON, linkage_assets.RECORD_PERSON, linkage_assets.PERSON],
+    )
+    assert result.success
+    checked = dg.materialize(
+        [linkage_assets.source_person, linkage_assets.record_person, linkage_assets.person,
+         *linkage_assets.asset_checks],
+        resources={"carejourney": resource},
+    )
+    evaluations = checked.get_asset_check_evaluations()
+    assert evaluations and all(e.passed for e in evaluations)
