@@ -1,0 +1,214 @@
+"""Everything the synthetic generator can be told, in one place, with documented defaults.
+
+Three groups:
+
+* :class:`GeneratorConfig` - who (how many people, which councils), when (the
+  simulated window and the delivery calendar) and the seed.
+* :class:`RatesConfig` - the life-event rates, calibrated so that a 100k population
+  lands in England's ranges (../shared/calibration.md). Rates are per person-year
+  unless named otherwise; age curves are (age, value) points linearly interpolated.
+* :class:`MessConfig` - the real-world mess, each at its own rate, so the reject and
+  flag paths and the linkage are exercised. Every rate can be set to 0 for a clean
+  extract.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Council:
+    """A council (local authority) with its geography and its local NHS providers."""
+
+    code: str                       # ONS code, e.g. E08000035
+    name: str
+    postcode_districts: tuple[str, ...]
+    acute_trust: str                # PROCODE3 of the local acute trust
+    community_provider: str         # OrgID_Provider of the local community provider
+    weight: float                   # share of the simulated adult population
+    lsoa_base: int                  # first LSOA code number (E01 + 6 digits)
+
+
+def _districts(area: str, numbers: range | tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(f"{area}{n}" for n in numbers)
+
+
+# Real ONS codes and postcode districts; adult populations in proportion (mid-2021).
+COUNCILS: tuple[Council, ...] = (
+    Council("E08000035", "Leeds", _districts("LS", range(1, 30)), "RR8", "RY6", 0.40, 11264),
+    Council("E08000032", "Bradford", _districts("BD", range(1, 23)), "RAE", "TAD", 0.26, 10528),
+    Council("E08000036", "Wakefield", _districts("WF", range(1, 18)), "RR8", "RXG", 0.17, 11868),
+    Council("E06000014", "York", _districts("YO", (1, 10, 19, 23, 24, 26, 30, 31, 32)), "RCB", "RCB", 0.10, 13340),
+    Council("E08000034", "Kirklees", _districts("HD", range(1, 10)), "RAE", "NQL", 0.22, 11020),
+)
+
+# Acute trusts people are admitted to (PROCODE3); a minority go to a neighbouring one.
+TRUSTS: tuple[str, ...] = ("RR8", "RAE", "RCB")
+
+
+@dataclass(frozen=True)
+class RatesConfig:
+    """Life-event rates. Defaults calibrated against ../shared/calibration.md."""
+
+    # Mortality: Gompertz hazard exp(a + b*age) per year (England life tables, roughly),
+    # multiplied by the person's frailty and, once in a care home, by care_home_mortality.
+    mortality_a: float = -11.1
+    mortality_b: float = 0.1
+    care_home_mortality: float = 2.6
+    death_in_hospital_share: float = 0.40          # of deaths, not in a care home
+    death_in_hospital_share_care_home: float = 0.22
+    # Frailty: gamma(shape, 1/shape), mean 1; clusters admissions and deaths in the same people.
+    frailty_shape: float = 1.6
+
+    # Emergency admissions (background, before readmissions and transfers are added).
+    emergency_by_age: tuple[tuple[float, float], ...] = (
+        (18, 0.052), (45, 0.056), (55, 0.068), (65, 0.090), (70, 0.112), (75, 0.150),
+        (80, 0.205), (85, 0.280), (90, 0.370), (100, 0.450))
+    emergency_care_home_multiplier: float = 2.0    # care home residents: ~1 admission a year
+    falls_share_by_age: tuple[tuple[float, float], ...] = (
+        (18, 0.025), (64, 0.03), (65, 0.05), (79, 0.075), (80, 0.10), (100, 0.13))
+    acsc_share_by_age: tuple[tuple[float, float], ...] = ((18, 0.045), (65, 0.075), (100, 0.085))
+    readmission_30d_by_age: tuple[tuple[float, float], ...] = ((18, 0.045), (75, 0.08), (100, 0.10))
+    transfer_share: float = 0.02                   # emergency spells continuing at another trust
+    multi_episode_emergency_by_age: tuple[tuple[float, float], ...] = ((18, 0.12), (65, 0.21), (100, 0.26))
+    multi_episode_elective: float = 0.04
+
+    # Elective and day cases, maternity.
+    elective_by_age: tuple[tuple[float, float], ...] = (
+        (18, 0.06), (45, 0.10), (60, 0.17), (70, 0.26), (80, 0.28), (90, 0.16), (100, 0.08))
+    day_case_share: float = 0.62
+    regular_day_share: float = 0.05
+    maternity_by_age: tuple[tuple[float, float], ...] = ((18, 0.05), (25, 0.10), (32, 0.11), (40, 0.04), (46, 0.0))
+
+    # Length of stay (days). Emergency: share of zero-day stays, else lognormal with this mean.
+    emergency_zero_day_share: float = 0.26
+    emergency_los_mean_by_age: tuple[tuple[float, float], ...] = ((18, 6.0), (65, 11.0), (85, 14.0), (100, 15.0))
+    los_sigma: float = 0.9
+    elective_los_mean: float = 3.5
+    maternity_los_mean: float = 1.6
+
+    # Discharge: discharge ready date (from april 2023) and the delay behind it.
+    discharge_ready_from: dt.date = dt.date(2023, 4, 1)
+    delayed_share: float = 0.12                    # of discharges with a ready date
+    delay_mean_days: float = 5.5                   # among the delayed
+    care_home_delayed_share: float = 0.6
+    care_home_delay_mean_days: float = 9.0
+    self_discharge_share: float = 0.012
+    temporary_residence_share: float = 0.008
+    unknown_destination_share: float = 0.004
+    care_home_resident_coded_usual_share: float = 0.35   # HES often codes a care home as 19
+
+    # Care homes: first permanent admission hazard exp(a + b*age), share via a hospital stay.
+    care_home_a: float = -15.05
+    care_home_b: float = 0.128
+    care_home_from_hospital_share: float = 0.55
+    care_home_nursing_share: float = 0.40
+    care_home_prevalence_years: float = 2.2        # prevalent residents at start ~ hazard x this
+    care_home_residents_per_home: int = 40
+
+    # Adult social care (CLD).
+    sc_request_by_age: tuple[tuple[float, float], ...] = (
+        (18, 0.010), (64, 0.014), (65, 0.045), (75, 0.085), (85, 0.17), (100, 0.24))
+    sc_request_outcomes: tuple[float, float, float] = (0.40, 0.08, 0.52)  # assessment, ST-Max, NFA
+    sc_assessment_outcomes: tuple[float, float, float] = (0.38, 0.17, 0.45)  # LTS community, short term, NFA
+    hospital_request_share_of_discharges_65: float = 0.035  # NFA / assessment requests at discharge
+    home_care_after_discharge_65: float = 0.025
+    reablement_share_65: float = 0.031             # of 65+ discharges alive to usual residence
+    reablement_at_home_91d: float = 0.82
+    lts_community_prevalence_by_age: tuple[tuple[float, float], ...] = (
+        (18, 0.006), (64, 0.01), (65, 0.015), (80, 0.04), (90, 0.09), (100, 0.12))
+    lts_community_end_rate: float = 0.08           # per year, other than death / care home
+    carer_support_rate: float = 0.004              # per person-year, 40+
+
+    # Community health (CSDS).
+    district_nursing_by_age: tuple[tuple[float, float], ...] = (
+        (18, 0.01), (60, 0.03), (70, 0.08), (80, 0.20), (90, 0.38), (100, 0.45))
+    case_management_by_age: tuple[tuple[float, float], ...] = ((18, 0.0), (60, 0.005), (75, 0.03), (100, 0.06))
+    other_community_by_age: tuple[tuple[float, float], ...] = ((18, 0.02), (65, 0.05), (100, 0.08))
+    post_discharge_intermediate_care: float = 0.07  # of 65+ discharges home
+    post_discharge_rehab: float = 0.06
+    post_discharge_district_nursing: float = 0.10
+    falls_service_after_fall: float = 0.35
+    end_of_life_before_death: float = 0.35
+    contacts_mean: dict[str, float] = field(default_factory=lambda: {
+        "01": 7.0, "02": 5.0, "03": 9.0, "04": 5.0, "05": 3.0, "06": 7.0, "99": 2.5})
+
+    # Moves within the council.
+    move_rate_under_65: float = 0.05
+    move_rate_65: float = 0.02
+
+
+@dataclass(frozen=True)
+class MessConfig:
+    """Real-world mess, each at a configurable rate (0 turns it off).
+
+    "identity" rates apply once per source person identity (every record of it
+    carries the same mistake); "row" rates apply per delivered row.
+    """
+
+    # NHS number missing (identity), by source; CLD requests miss it more (row, extra).
+    nhs_missing_hes: float = 0.015
+    nhs_missing_cld: float = 0.07
+    nhs_missing_cld_request_extra: float = 0.15
+    nhs_missing_csds: float = 0.025
+    nhs_wrong_digit: float = 0.006       # identity: one digit wrong, fails Modulus 11
+    nhs_other_person: float = 0.003      # identity: a valid number of someone else
+    # Date of birth (identity): day and month swapped, or year off by one.
+    dob_day_month_swap: float = 0.012
+    dob_year_off: float = 0.012
+    dob_fixed_later: float = 0.5         # share of DOB errors corrected in a later delivery
+    # CLD names (identity): nickname, or a spelling variant of first or last name.
+    name_nickname: float = 0.06
+    name_spelling: float = 0.04
+    # Postcodes: a source keeps the old postcode after a move for a while (identity).
+    stale_postcode: float = 0.25
+    stale_postcode_mean_days: float = 240.0
+    postcode_format: float = 0.05        # row: no space / lower case (CLD, CSDS)
+    # The same person under two LA person ids in one council (person).
+    cld_duplicate_person: float = 0.025
+    # Sex coded as unknown (identity): HES 9/0, CLD Unknown, CSDS 9/X.
+    sex_unknown: float = 0.006
+    cld_gender_short: float = 0.25       # CLD M/F instead of Male/Female (identity)
+    cld_gender_case: float = 0.10        # CLD upper/lower case (identity)
+    # Twins (same birth date, surname, address) and namesakes (same name, address), persons.
+    twins: float = 0.006
+    namesakes: float = 0.004
+    # CLD rows dated ISO YYYY-MM-DD instead of DD/MM/YYYY.
+    cld_iso_dates: float = 0.04
+    # HES diagnosis codes written with a dot or a filler (S72.0, R69X, I10-).
+    diagnosis_format: float = 0.10
+    resladst_missing: float = 0.04       # HES RESLADST_ONS blank (row)
+    discharge_ready_missing: float = 0.05  # HES discharge ready date not recorded (spell)
+    # Malformed rows (row): broken event date, missing key, short row. The latest
+    # delivery of every table gets at least one of each kind so the reject path always runs.
+    malformed_rows: float = 0.0005
+    # National data opt-out share of people.
+    opt_out: float = 0.05
+    # Share of community deaths registered but unknown to CLD.
+    cld_death_unrecorded: float = 0.1
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    people: int = 20_000                 # adults alive at the start of the window
+    seed: int = 42
+    start: dt.date = dt.date(2021, 4, 1)
+    end: dt.date = dt.date(2025, 6, 30)  # four financial years plus a quarter of follow-up
+    councils: int = 4                    # first N of COUNCILS (3-5)
+    delivery_months: int = 3             # a delivery every quarter
+    overlap_days: int = 183              # each delivery re-sends records active this long ago
+    rates: RatesConfig = field(default_factory=RatesConfig)
+    mess: MessConfig = field(default_factory=MessConfig)
+
+    def __post_init__(self) -> None:
+        if self.people < 100:
+            raise ValueError(f"--people must be at least 100 (got {self.people})")
+        if not 3 <= self.councils <= len(COUNCILS):
+            raise ValueError(f"councils must be 3-{len(COUNCILS)} (got {self.councils})")
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+
+    @property
+    def council_list(self) -> tuple[Council, ...]:
+        return COUNCILS[: self.councils]

@@ -1,0 +1,254 @@
+"""The simulated people: who they are, where they live, and the life events decided per person.
+
+Everything is a numpy array indexed by person (``pid`` 0..n-1). Dates are int32 day
+numbers since 1970-01-01 (see :mod:`.days`). Per-person life events decided here, before
+any service records exist, so every later record agrees with them: date of death and
+whether it happens in hospital, a move within the council, and a permanent care home
+admission (and whether it follows a hospital stay).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import GeneratorConfig, RatesConfig
+from .days import NEVER, YEAR, to_day
+from .geography import Geography, build_geography
+from .names import FEMALE_FIRST, MALE_FIRST, SURNAMES, zipf_weights
+
+# England mid-2021 single-year-of-age shape, by band: (first age, last age, % of all people).
+AGE_BANDS: tuple[tuple[int, int, float], ...] = (
+    (14, 17, 4.6), (18, 19, 2.3), (20, 24, 6.0), (25, 29, 6.6), (30, 34, 6.9), (35, 39, 6.6),
+    (40, 44, 6.3), (45, 49, 6.3), (50, 54, 6.9), (55, 59, 6.7), (60, 64, 5.8), (65, 69, 4.9),
+    (70, 74, 5.0), (75, 79, 3.6), (80, 84, 2.5), (85, 89, 1.5), (90, 94, 0.62), (95, 99, 0.16),
+    (100, 104, 0.02),
+)
+FEMALE_SHARE_BY_AGE = ((14, 0.49), (60, 0.505), (70, 0.525), (80, 0.56), (90, 0.66), (100, 0.78))
+ADULT_AGE = 18
+
+
+def interp(points: tuple[tuple[float, float], ...], ages: np.ndarray) -> np.ndarray:
+    xs, ys = zip(*points)
+    return np.interp(ages, xs, ys)
+
+
+@dataclass
+class People:
+    n: int
+    sex: np.ndarray            # 1 male, 2 female
+    dob: np.ndarray            # day number
+    adult_from: np.ndarray     # first day in the simulation (window start, or 18th birthday)
+    council: np.ndarray        # index into config.council_list
+    home_pc: np.ndarray        # postcode index at the start
+    frailty: np.ndarray
+    first_name: np.ndarray     # object array of str
+    surname: np.ndarray
+    nhs_number: np.ndarray     # int64, valid Modulus 11
+    death_day: np.ndarray      # NEVER when alive at the end of the window
+    death_in_hospital: np.ndarray
+    move_day: np.ndarray       # NEVER when no move
+    move_pc: np.ndarray
+    care_home_day: np.ndarray  # NEVER when never in a care home; < start when a resident already
+    care_home_pc: np.ndarray
+    care_home_nursing: np.ndarray
+    care_home_from_hospital: np.ndarray
+    twin_of: np.ndarray        # pid of the twin / namesake the person was copied from, -1
+    opted_out: np.ndarray
+    geography: Geography
+
+    def age_at(self, pid: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Age in whole years at a day (vectorised, exact to the birthday)."""
+        return whole_years(self.dob[pid], day)
+
+    def postcode_at(self, pid: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Postcode index of the person's usual address on a day."""
+        pc = np.where(day >= self.move_day[pid], self.move_pc[pid], self.home_pc[pid])
+        return np.where(day >= self.care_home_day[pid], self.care_home_pc[pid], pc)
+
+    def in_care_home(self, pid: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return day >= self.care_home_day[pid]
+
+
+def whole_years(dob: np.ndarray, day: np.ndarray) -> np.ndarray:
+    birth = dob.astype("datetime64[D]")
+    on = np.asarray(day).astype("datetime64[D]")
+    by = birth.astype("datetime64[Y]").astype(int)
+    oy = on.astype("datetime64[Y]").astype(int)
+    bmd = (birth - birth.astype("datetime64[Y]")).astype(int)   # day of year, leap-naive enough
+    omd = (on - on.astype("datetime64[Y]")).astype(int)
+    # compare month/day rather than day-of-year so leap years do not shift birthdays
+    bm = birth.astype("datetime64[M]").astype(int) % 12
+    om = on.astype("datetime64[M]").astype(int) % 12
+    bd = (birth - birth.astype("datetime64[M]")).astype(int)
+    od = (on - on.astype("datetime64[M]")).astype(int)
+    del bmd, omd
+    before_birthday = (om < bm) | ((om == bm) & (od < bd))
+    return (oy - by - before_birthday).astype(np.int32)
+
+
+def nhs_check_digits(first_nine: np.ndarray) -> np.ndarray:
+    """Modulus 11 check digit of nine-digit numbers; 10 where no valid number exists."""
+    total = np.zeros(first_nine.shape, dtype=np.int64)
+    for position, weight in enumerate((10, 9, 8, 7, 6, 5, 4, 3, 2)):
+        total += ((first_nine // 10 ** (8 - position)) % 10) * weight
+    check = 11 - total % 11
+    return np.where(check == 11, 0, check)
+
+
+def make_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n distinct valid NHS numbers in the issued 4xx and 6xx ranges (never 999...)."""
+    found: list[np.ndarray] = []
+    have = 0
+    while have < n:
+        draw = rng.integers(0, 200_000_000, int((n - have) * 1.25) + 16)
+        first_nine = np.where(draw < 100_000_000, draw + 400_000_000, draw + 500_000_000)
+        check = nhs_check_digits(first_nine)
+        numbers = first_nine[check != 10] * 10 + check[check != 10]
+        found.append(numbers)
+        merged = np.concatenate(found)
+        _, first_index = np.unique(merged, return_index=True)
+        merged = merged[np.sort(first_index)]
+        found = [merged]
+        have = merged.size
+    return found[0][:n]
+
+
+def gompertz_time(exp_draw: np.ndarray, age0: np.ndarray, scale: np.ndarray, b: float) -> np.ndarray:
+    """Years until an event with hazard scale*exp(b*age), given an Exp(1) draw."""
+    return np.log1p(exp_draw * b / (scale * np.exp(b * age0))) / b
+
+
+def gompertz_cumulative(age0: np.ndarray, years: np.ndarray, scale: np.ndarray, b: float) -> np.ndarray:
+    return scale * np.exp(b * age0) * np.expm1(b * years) / b
+
+
+def _sample_ages(rng: np.random.Generator, n_adults: int, window_years: float) -> np.ndarray:
+    """Ages at the window start: n adults, plus the teenagers who turn 18 within the window."""
+    ages, weights = [], []
+    for lo, hi, pct in AGE_BANDS:
+        for age in range(lo, hi + 1):
+            ages.append(age)
+            weights.append(pct / (hi - lo + 1))
+    ages_arr = np.array(ages)
+    w = np.array(weights)
+    adult = ages_arr >= ADULT_AGE
+    adult_w = w[adult] / w[adult].sum()
+    adult_ages = rng.choice(ages_arr[adult], size=n_adults, p=adult_w) + rng.random(n_adults)
+    # entrants: ages 18 - window_years .. 18 at the start, at the density of 18-year-olds
+    per_year = n_adults * adult_w[0]
+    n_entrants = int(round(per_year * window_years))
+    entrant_ages = ADULT_AGE - rng.random(n_entrants) * window_years
+    return np.concatenate([adult_ages, entrant_ages])
+
+
+def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
+    rates: RatesConfig = config.rates
+    start, end = to_day(config.start), to_day(config.end)
+    window_years = (end - start + 1) / YEAR
+    age0 = _sample_ages(rng, config.people, window_years)
+    n = age0.size
+    female_p = interp(FEMALE_SHARE_BY_AGE, age0)
+    sex = np.where(rng.random(n) < female_p, 2, 1).astype(np.int8)
+    dob = (start - np.floor(age0 * YEAR)).astype(np.int32)
+    adult_from = np.maximum(start, dob + np.int32(round(ADULT_AGE * YEAR)) + 1).astype(np.int32)
+
+    councils = config.council_list
+    council_w = np.array([c.weight for c in councils])
+    council = rng.choice(len(councils), size=n, p=council_w / council_w.sum()).astype(np.int8)
+    frailty = rng.gamma(rates.frailty_shape, 1.0 / rates.frailty_shape, n).astype(np.float32)
+
+    # Names: sex-specific first names, surnames shared.
+    first_idx = np.where(
+        sex == 1,
+        rng.choice(len(MALE_FIRST), size=n, p=zipf_weights(len(MALE_FIRST))),
+        rng.choice(len(FEMALE_FIRST), size=n, p=zipf_weights(len(FEMALE_FIRST))),
+    )
+    male = np.array(MALE_FIRST, dtype=object)
+    female = np.array(FEMALE_FIRST, dtype=object)
+    first_name = np.where(sex == 1, male[np.minimum(first_idx, len(male) - 1)],
+                          female[np.minimum(first_idx, len(female) - 1)])
+    surname = np.array(SURNAMES, dtype=object)[rng.choice(len(SURNAMES), size=n, p=zipf_weights(len(SURNAMES), 0.6))]
+
+    # Life events: care home entry, then death (hazard rises once in a care home).
+    t0 = (adult_from - dob) / YEAR                       # age on entering the simulation
+    span = np.maximum(end - adult_from + 1, 0) / YEAR    # years the person could be observed
+    ch_scale = np.exp(rates.care_home_a) * frailty ** 0.8
+    prevalent_p = np.minimum(0.6, ch_scale * np.exp(rates.care_home_b * t0) * rates.care_home_prevalence_years
+                             * rates.care_home_mortality ** 0.3)
+    prevalent = (rng.random(n) < prevalent_p) & (t0 >= 40)
+    ch_years = gompertz_time(rng.exponential(size=n), t0, ch_scale, rates.care_home_b)
+    ch_years = np.where(prevalent, -rng.uniform(0.1, 4.0, n), ch_years)
+
+    mort_scale = np.exp(rates.mortality_a) * frailty
+    exp_death = rng.exponential(size=n)
+    to_entry = np.clip(ch_years, 0, None)
+    h_before = np.where(prevalent, 0.0, gompertz_cumulative(t0, to_entry, mort_scale, rates.mortality_b))
+    dies_before_entry = (exp_death < h_before) & ~prevalent
+    death_years_plain = gompertz_time(exp_death, t0, mort_scale, rates.mortality_b)
+    residual = np.maximum(exp_death - h_before, 0)
+    death_years_ch = to_entry + gompertz_time(residual, t0 + to_entry, mort_scale * rates.care_home_mortality,
+                                              rates.mortality_b)
+    entered = ~dies_before_entry & (ch_years * YEAR < span * YEAR)
+    death_years = np.where(entered, death_years_ch, death_years_plain)
+
+    death_day = np.where(death_years < span, adult_from + np.floor(death_years * YEAR), NEVER).astype(np.int32)
+    care_home_day = np.where(entered, adult_from + np.floor(ch_years * YEAR), NEVER).astype(np.int32)
+    # a care home admission on the day of death is no admission
+    care_home_day = np.where(care_home_day >= death_day, NEVER, care_home_day).astype(np.int32)
+    in_home_at_death = care_home_day <= death_day
+    death_in_hospital = (death_day < NEVER) & (rng.random(n) < np.where(
+        in_home_at_death, rates.death_in_hospital_share_care_home, rates.death_in_hospital_share))
+    new_entry = (care_home_day >= start) & (care_home_day < NEVER)
+    care_home_from_hospital = new_entry & (rng.random(n) < rates.care_home_from_hospital_share)
+    care_home_nursing = rng.random(n) < rates.care_home_nursing_share
+
+    # Moves within the council.
+    alive_years = np.minimum(death_day, end + 1) - adult_from
+    move_rate = np.where(t0 >= 65, rates.move_rate_65, rates.move_rate_under_65)
+    moves = rng.random(n) < -np.expm1(-move_rate * np.maximum(alive_years, 0) / YEAR)
+    move_day = np.where(moves, adult_from + np.floor(rng.random(n) * np.maximum(alive_years, 1)), NEVER).astype(np.int32)
+
+    geography = build_geography(config, rng, council, care_home_day < NEVER, care_home_nursing)
+    home_pc = geography.random_home(rng, council)
+    move_pc = geography.random_home(rng, council)
+    care_home_pc = geography.random_care_home(rng, council, care_home_nursing)
+
+    # Twins and namesakes: copy some attributes from a "source" person at the same address.
+    twin_of = np.full(n, -1, dtype=np.int64)
+    mess = config.mess
+    n_twins, n_names = int(n * mess.twins / 2), int(n * mess.namesakes / 2)
+    chosen = rng.permutation(n)[: 2 * (n_twins + n_names)]
+    twins_src, twins_dst = chosen[:n_twins], chosen[n_twins: 2 * n_twins]
+    names_src, names_dst = chosen[2 * n_twins: 2 * n_twins + n_names], chosen[2 * n_twins + n_names:]
+    for src, dst in ((twins_src, twins_dst), (names_src, names_dst)):
+        twin_of[dst] = src
+        council[dst] = council[src]
+        home_pc[dst] = home_pc[src]
+        surname[dst] = surname[src]
+        move_day[dst] = move_day[src]
+        move_pc[dst] = move_pc[src]
+    dob[twins_dst] = dob[twins_src]
+    adult_from[twins_dst] = adult_from[twins_src]
+    sex[names_dst] = sex[names_src]
+    first_name[names_dst] = first_name[names_src]
+    # a twin's first name differs from the sibling's
+    same = first_name[twins_dst] == first_name[twins_src]
+    pool = np.where(sex[twins_dst] == 1, "Edward", "Rose")
+    first_name[twins_dst[same]] = pool[same]
+    # death and care home must not precede entering the simulation after the copy
+    death_day = np.where(death_day < adult_from, NEVER, death_day).astype(np.int32)
+    care_home_day = np.where((care_home_day < adult_from) & (care_home_day >= start), NEVER, care_home_day)
+    care_home_day = care_home_day.astype(np.int32)
+    move_day = np.where(move_day < adult_from, NEVER, move_day).astype(np.int32)
+    move_day = np.where(move_day >= death_day, NEVER, move_day).astype(np.int32)
+    care_home_from_hospital &= care_home_day < NEVER
+
+    return People(
+        n=n, sex=sex, dob=dob, adult_from=adult_from, council=council, home_pc=home_pc,
+        frailty=frailty, first_name=first_name, surname=surname,
+        nhs_number=make_nhs_numbers(rng, n), death_day=death_day, death_in_hospital=death_in_hospital,
+        move_day=move_day, move_pc=move_pc, care_home_day=care_home_day, care_home_pc=care_home_pc,
+        care_home_nursing=care_home_nursing, care_home_from_hospital=care_home_from_hospital,
+        twin_of=twin_of, opted_out=rng.random(n) < mess.opt_out, geography=geography,
+    )
