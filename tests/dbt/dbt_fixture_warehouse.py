@@ -12,8 +12,8 @@ People:
   p2 Bob    opted out (his NHS number is on the opt-out list); one of his records
             (CLD) has no NHS number but is linked to him: all must vanish.
   p3 Carol  social care only, nursing care written in upper case, no NHS number.
-  p4 Dan    two hospital identities with conflicting birth dates, an unfinished
-            elective spell and a spell where he died.
+  p4 Dan    two hospital identities with conflicting birth dates; discharged to a
+            care home, then an unfinished elective spell, then a spell where he died.
 """
 from __future__ import annotations
 
@@ -73,6 +73,11 @@ HES_APC = [
     _episode(EPIKEY="E3", NEWNHSNO=NHS_BOB, DOB="1945-05-05", SEX="1", LOPATID="H2",
              PROVSPNOPS="S2", ADMIDATE="2024-02-01", EPISTART="2024-02-01",
              EPIEND="2024-02-03", DISDATE="2024-02-03", DISMETH="1", DISDEST="19"),
+    # Dan at RXX: an emergency spell ending straight in a (non-NHS) care home.
+    _episode(EPIKEY="E8", NEWNHSNO=NHS_DAN, DOB="1950-01-01", SEX="1", HOMEADD="LS6 2AB",
+             RESLADST_ONS="", LOPATID="H4", PROVSPNOPS="S8", ADMIDATE="2024-02-01",
+             EPISTART="2024-02-01", EPIEND="2024-02-10", DISDATE="2024-02-10", DISMETH="1",
+             DISDEST="85"),
     # Dan at RXX: an elective spell still open (unfinished episode, no discharge date).
     _episode(EPIKEY="E4", NEWNHSNO=NHS_DAN, DOB="1950-01-01", SEX="1", HOMEADD="LS6 2AB",
              RESLADST_ONS="", LOPATID="H4", PROVSPNOPS="S4", ADMIMETH="11",
