@@ -56,21 +56,21 @@ class RatesConfig:
     mortality_a: float = -11.1
     mortality_b: float = 0.1
     care_home_mortality: float = 2.6
-    death_in_hospital_share: float = 0.40          # of deaths, not in a care home
+    death_in_hospital_share: float = 0.43          # of deaths, not in a care home
     death_in_hospital_share_care_home: float = 0.22
     # Frailty: gamma(shape, 1/shape), mean 1; clusters admissions and deaths in the same people.
     frailty_shape: float = 1.6
 
     # Emergency admissions (background, before readmissions and transfers are added).
     emergency_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.052), (45, 0.056), (55, 0.068), (65, 0.090), (70, 0.112), (75, 0.150),
-        (80, 0.205), (85, 0.280), (90, 0.370), (100, 0.450))
+        (18, 0.052), (45, 0.057), (55, 0.072), (65, 0.105), (70, 0.131), (75, 0.175),
+        (80, 0.239), (85, 0.326), (90, 0.43), (100, 0.52))
     emergency_care_home_multiplier: float = 2.0    # care home residents: ~1 admission a year
     falls_share_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.025), (64, 0.03), (65, 0.05), (79, 0.075), (80, 0.10), (100, 0.13))
+        (18, 0.025), (64, 0.03), (65, 0.046), (79, 0.068), (80, 0.091), (100, 0.118))
     acsc_share_by_age: tuple[tuple[float, float], ...] = ((18, 0.045), (65, 0.075), (100, 0.085))
-    readmission_30d_by_age: tuple[tuple[float, float], ...] = ((18, 0.045), (75, 0.08), (100, 0.10))
-    transfer_share: float = 0.02                   # emergency spells continuing at another trust
+    readmission_30d_by_age: tuple[tuple[float, float], ...] = ((18, 0.016), (75, 0.045), (100, 0.062))
+    transfer_share: float = 0.03                   # emergency spells continuing at another trust
     multi_episode_emergency_by_age: tuple[tuple[float, float], ...] = ((18, 0.12), (65, 0.21), (100, 0.26))
     multi_episode_elective: float = 0.04
 
@@ -90,17 +90,20 @@ class RatesConfig:
 
     # Discharge: discharge ready date (from april 2023) and the delay behind it.
     discharge_ready_from: dt.date = dt.date(2023, 4, 1)
-    delayed_share: float = 0.12                    # of discharges with a ready date
-    delay_mean_days: float = 5.5                   # among the delayed
+    delayed_share: float = 0.22                    # of discharges with a ready date
+    delay_mean_days: float = 6.5                   # among the delayed
     care_home_delayed_share: float = 0.6
     care_home_delay_mean_days: float = 9.0
     self_discharge_share: float = 0.012
-    temporary_residence_share: float = 0.008
-    unknown_destination_share: float = 0.004
-    care_home_resident_coded_usual_share: float = 0.35   # HES often codes a care home as 19
+    temporary_residence_share: float = 0.015
+    unknown_destination_share: float = 0.012
+    care_home_resident_coded_usual_share: float = 0.15
+    # emergency stays of people 65+ ending somewhere other than home: interim/step-down
+    # beds (29), community or other hospitals (51, 87, 88), not known (99)
+    emergency_step_down_share_65: float = 0.075   # HES often codes a care home as 19
 
     # Care homes: first permanent admission hazard exp(a + b*age), share via a hospital stay.
-    care_home_a: float = -15.05
+    care_home_a: float = -15.33
     care_home_b: float = 0.128
     care_home_from_hospital_share: float = 0.55
     care_home_nursing_share: float = 0.40

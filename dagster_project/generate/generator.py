@@ -21,6 +21,7 @@ from .days import quarter_ends
 from .deliveries import write_deliveries
 from .hospital import Episodes, Spells, build_episodes, build_spells
 from .landing import build_masters
+from .mess import Identity
 from .population import People, build_people
 from .reference import write_reference, write_truth
 from .social_care import CldEvents, build_cld_events
@@ -60,16 +61,31 @@ def default_truth_dir(out: Path) -> Path:
     return out.parent / f"{out.name}_truth"
 
 
+@dataclass
+class Written:
+    counts: dict[str, int]          # rows written per table family / reference file
+    identities: dict[str, Identity]  # each source's view of its people (for checks)
+    landing: Path
+    truth: Path
+
+
 def generate(config: GeneratorConfig, out: Path, truth: Path | None = None,
-             progress: Callable[[str], None] = _stderr) -> dict[str, int]:
-    """Write the landing folder `out` and the truth folder; returns row counts per file family."""
+             progress: Callable[[str], None] = _stderr) -> Written:
+    """Simulate, then write the landing folder `out` and the truth folder."""
+    started = time.monotonic()
+    written = write(simulate(config, progress), out, truth, progress)
+    progress(f"done in {time.monotonic() - started:.1f}s: landing {written.landing}, truth {written.truth}")
+    return written
+
+
+def write(sim: Simulation, out: Path, truth: Path | None = None,
+          progress: Callable[[str], None] = _stderr) -> Written:
     out = Path(out)
     truth = Path(truth) if truth else default_truth_dir(out)
     if truth.resolve().is_relative_to(out.resolve()):
         raise ValueError(f"the truth folder {truth} must not be inside the landing folder {out}: "
                          "ingest would try to load it. Choose a folder beside it.")
-    started = time.monotonic()
-    sim = simulate(config, progress)
+    config = sim.config
     masters = build_masters(sim.rng, sim.people, sim.spells, sim.episodes, sim.cld, sim.referrals,
                             sim.contacts, config)
     progress("source views built")
@@ -88,5 +104,4 @@ def generate(config: GeneratorConfig, out: Path, truth: Path | None = None,
         counts["person_truth"] = write_truth(con, masters.identities, truth)
     finally:
         con.close()
-    progress(f"done in {time.monotonic() - started:.1f}s: landing {out}, truth {truth}")
-    return counts
+    return Written(counts=counts, identities=masters.identities, landing=out, truth=truth)

@@ -311,6 +311,9 @@ def _assign_codes(rng, people: People, spells: Spells, config: GeneratorConfig, 
     dest = np.where(u < rates.temporary_residence_share, "29",
                     np.where(u < rates.temporary_residence_share + rates.unknown_destination_share, "99", "19"))
     dest = dest.astype(object)
+    age_dis = (spells.dis - people.dob[spells.pid]) / YEAR
+    step_down = (kind == EMERGENCY) & (age_dis >= 65) & (rng.random(n) < rates.emergency_step_down_share_65)
+    dest = np.where(step_down, _choice(rng, ("29", "51", "87", "88", "99"), (40, 35, 10, 5, 10), n), dest)
     home_dest = _choice(rng, ("85", "54", "65", "55", "56"), (40, 10, 10, 20, 20), n)
     coded_usual = rng.random(n) < rates.care_home_resident_coded_usual_share
     dest = np.where(in_home_dis & ~coded_usual, home_dest, dest)
