@@ -18,7 +18,7 @@
   - people metrics (counts_people) count each person once per period and area:
     their first unit by reference date in that period and area;
   - population denominators: mid-year estimate of the year the financial year
-    starts in (population_year), same council, ages >= population_min_age;
+    starts in (population_year), same council, ages of population_ages ('all' or '65+');
   - follow-up: period_end + followup_days > as_of_date gives numerator and value
     null with note 'insufficient follow-up';
   - value: per 100,000 (per_100k), percentage 0-100 (pct) or days (days);
@@ -29,7 +29,8 @@ metric_definitions as (
     select
         metric_id,
         value_unit,
-        cast(population_min_age as integer) as population_min_age,
+        -- '' or null: the denominator is a count; 'all' / '65+': a population
+        case nullif(population_ages, '') when 'all' then 0 when '65+' then 65 end as population_min_age,
         cast(followup_days as integer) as followup_days,
         cast(counts_people as boolean) as counts_people
     from {{ ref('metric_definitions') }}

@@ -11,9 +11,9 @@ population as (
 ),
 
 age_floors as (
-    select distinct cast(population_min_age as integer) as min_age
+    select distinct case population_ages when 'all' then 0 when '65+' then 65 end as min_age
     from {{ ref('metric_definitions') }}
-    where population_min_age is not null
+    where nullif(population_ages, '') is not null
 ),
 
 by_council as (
