@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from dagster_project.linkage import clustering, splink_runner, stable_ids
@@ -96,27 +95,28 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, model_path: Path = splin
     seconds["cluster"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    current = pd.DataFrame({
-        "source_dataset": nodes.column("source_dataset").to_pylist(),
-        "source_person_id": nodes.column("source_person_id").to_pylist(),
-        "cluster": result.cluster_of,
+    current = pa.table({
+        "source_dataset": nodes.column("source_dataset"),
+        "source_person_id": nodes.column("source_person_id"),
+        "cluster": pa.array(result.cluster_of, pa.int64()),
     })
     if _table_exists(con, "linkage", "record_person"):
-        previous = con.execute(
-            "select source_dataset, source_person_id, person_id from linkage.record_person").df()
+        previous = con.sql(
+            "select source_dataset, source_person_id, person_id from linkage.record_person").to_arrow_table()
     else:
-        previous = pd.DataFrame(columns=["source_dataset", "source_person_id", "person_id"])
+        previous = pa.table({name: pa.array([], pa.string())
+                             for name in ("source_dataset", "source_person_id", "person_id")})
     ever = {r[0] for r in con.execute(
         "select distinct person_id from linkage.person_id_log where event = 'new'").fetchall()}
     assignment = stable_ids.assign_ids(current, previous, ever)
     run_id = con.execute("select coalesce(max(run_id), 0) + 1 from linkage.run_log").fetchall()[0][0]
 
-    record_person = pd.DataFrame({
-        "source_dataset": current["source_dataset"],
-        "source_person_id": current["source_person_id"],
-        "person_id": assignment.person_id.astype(str),
-        "match_probability": result.match_probability,
-        "match_rule": result.match_rule,
+    record_person = pa.table({
+        "source_dataset": current.column("source_dataset"),
+        "source_person_id": current.column("source_person_id"),
+        "person_id": pa.array(assignment.person_id.tolist(), pa.string()),
+        "match_probability": pa.array(result.match_probability, pa.float64(), from_pandas=True),
+        "match_rule": pa.array(result.match_rule, pa.string()),
     })
     log = assignment.log.assign(run_id=run_id)
     con.register("_new_record_person", record_person)
@@ -168,40 +168,41 @@ def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int
     run_id defaults to the latest linkage run (the one that wrote record_person)."""
     if run_id is None:
         run_id = con.execute("select coalesce(max(run_id), 1) from linkage.run_log").fetchall()[0][0]
-    if _table_exists(con, "linkage", "person"):
-        previous = con.execute(
-            "select person_id, first_seen_run, last_changed_run, membership_md5 from linkage.person").df()
-    else:
-        previous = pd.DataFrame(columns=["person_id", "first_seen_run", "last_changed_run", "membership_md5"])
-    current = con.execute(
-        """select person_id, count(*) as n_source_records,
+    if not _table_exists(con, "linkage", "person"):
+        con.execute(
+            """create table linkage.person (person_id varchar, person_key varchar, n_source_records integer,
+                   min_link_probability double, first_seen_run integer, last_changed_run integer,
+                   membership_md5 varchar)""")
+    con.execute(
+        """create or replace temp table _person_now as
+           select person_id, count(*)::integer as n_source_records,
                   min(match_probability) as min_link_probability,
                   md5(string_agg(source_dataset || '|' || source_person_id, ','
                                  order by source_dataset, source_person_id)) as membership_md5
-           from linkage.record_person group by person_id order by person_id"""
-    ).df()
-    current["person_key"] = [person_key(p, settings.pseudo_key) for p in current["person_id"]]
-    merged = current.merge(previous, on="person_id", how="left", suffixes=("", "_prev"))
-    unchanged = merged["membership_md5"] == merged["membership_md5_prev"]
-    merged["first_seen_run"] = merged["first_seen_run"].fillna(run_id).astype(int)
-    merged["last_changed_run"] = merged["last_changed_run"].where(unchanged, run_id).fillna(run_id).astype(int)
-    out = merged[["person_id", "person_key", "n_source_records", "min_link_probability",
-                  "first_seen_run", "last_changed_run", "membership_md5"]]
-    con.register("_new_person", out)
+           from linkage.record_person group by person_id""")
+    ids = [r[0] for r in con.execute("select person_id from _person_now").fetchall()]
+    key = settings.pseudo_key.encode("utf-8")
+    keys = pa.table({"person_id": pa.array(ids, pa.string()),
+                     "person_key": pa.array([hmac.new(key, p.encode("utf-8"), hashlib.sha256).hexdigest()
+                                             for p in ids], pa.string())})
+    con.register("_person_keys", keys)
     try:
         con.execute(
             """create or replace table linkage.person as
-               select person_id::varchar as person_id, person_key::varchar as person_key,
-                      n_source_records::integer as n_source_records,
-                      min_link_probability::double as min_link_probability,
-                      first_seen_run::integer as first_seen_run,
-                      last_changed_run::integer as last_changed_run,
-                      membership_md5::varchar as membership_md5
-               from _new_person order by person_id"""
-        )
+               select n.person_id, k.person_key, n.n_source_records, n.min_link_probability,
+                      coalesce(p.first_seen_run, ?)::integer as first_seen_run,
+                      (case when p.membership_md5 = n.membership_md5 then p.last_changed_run
+                            else ? end)::integer as last_changed_run,
+                      n.membership_md5
+               from _person_now n
+               join _person_keys k using (person_id)
+               left join linkage.person p using (person_id)
+               order by n.person_id""",
+            [run_id, run_id])
     finally:
-        con.unregister("_new_person")
-    return len(out)
+        con.unregister("_person_keys")
+        con.execute("drop table if exists _person_now")
+    return len(ids)
 
 
 def record_run(con: duckdb.DuckDBPyConnection, summary: LinkageSummary) -> None:

@@ -134,14 +134,21 @@ _NOT_BOTH_TRUSTED = "not (l.nhs_trusted and r.nhs_trusted)"
 
 # Each rule catches a kind of mess the others miss; docs/linkage.md lists their counts.
 BLOCKING_RULES: dict[str, str] = {
+    # same date of birth anywhere: moves, care homes, stale postcodes
     "dob_exact": "l.dob = r.dob",
+    # same postcode, date of birth wrong in day or month (typos, day/month swaps)
     "postcode_birth_year": "l.postcode = r.postcode and l.dob_year = r.dob_year",
+    # same postcode, year of birth wrong (year slips)
     "postcode_birthday": "l.postcode = r.postcode and l.dob_month = r.dob_month and l.dob_day = r.dob_day",
+    # day/month swapped and moved within a postcode district
     "dob_swapped_district": "l.dob_year = r.dob_year and l.dob_month = r.dob_day and l.dob_day = r.dob_month"
                             " and l.postcode_district = r.postcode_district",
-    "birthday_sex_district": "l.dob_month = r.dob_month and l.dob_day = r.dob_day and l.sex = r.sex"
-                             " and l.postcode_district = r.postcode_district",
-    "names": "l.last_name = r.last_name and l.first_name = r.first_name",
+    # named identities (CLD), date of birth wrong and moved: one rule per part of the date kept
+    "names_birth_year": "l.last_name = r.last_name and l.first_name_std = r.first_name_std"
+                        " and l.dob_year = r.dob_year",
+    "names_birthday": "l.last_name = r.last_name and l.first_name_std = r.first_name_std"
+                      " and l.dob_month = r.dob_month and l.dob_day = r.dob_day",
+    # equal untrusted / mistyped numbers
     "nhs_number": "l.nhs_number = r.nhs_number",
 }
 

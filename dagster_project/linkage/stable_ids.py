@@ -7,21 +7,28 @@ smallest identity key, so the outcome never depends on row order. A cluster that
 inherits nothing gets a new id: "P" + the first 16 hex digits of SHA-256 of its
 smallest identity key (salted "#1", "#2"... if that id was ever issued before), so
 re-running on the same data gives the same ids, even on an empty warehouse.
+
+Set-based in DuckDB; only the contested candidates (a cluster or a previous id
+with more than one candidate: merges and splits) go through the greedy loop in
+Python, so an unchanged night of a million people costs a few joins.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 
 KEY_SEPARATOR = "\x1f"  # joins source_dataset and source_person_id into one key
+LOG_COLUMNS = ["event", "person_id", "other_person_id", "source_dataset", "source_person_id", "n_records"]
 
 
 @dataclass
 class IdAssignment:
-    person_id: pd.Series          # per current identity (index aligned with input)
-    log: pd.DataFrame             # event, person_id, other_person_id, source_dataset, source_person_id, n_records
+    person_id: pd.Series          # per current identity, aligned with the input rows
+    log: pd.DataFrame             # LOG_COLUMNS
 
 
 def new_person_id(seed_key: str, taken: set[str]) -> str:
@@ -34,61 +41,116 @@ def new_person_id(seed_key: str, taken: set[str]) -> str:
         salt += 1
 
 
-def assign_ids(current: pd.DataFrame, previous: pd.DataFrame, ever_issued: set[str]) -> IdAssignment:
+def assign_ids(current: pd.DataFrame | pa.Table, previous: pd.DataFrame | pa.Table,
+               ever_issued: set[str]) -> IdAssignment:
     """current: source_dataset, source_person_id, cluster. previous: source_dataset,
     source_person_id, person_id (empty on the first run)."""
-    cur = current[["source_dataset", "source_person_id", "cluster"]].copy()
-    cur["key"] = cur["source_dataset"] + KEY_SEPARATOR + cur["source_person_id"]
-    prev = previous[["source_dataset", "source_person_id", "person_id"]].copy()
-    prev["key"] = prev["source_dataset"] + KEY_SEPARATOR + prev["source_person_id"]
+    con = duckdb.connect()
+    try:
+        return _assign(con, _arrow(current), _arrow(previous), ever_issued)
+    finally:
+        con.close()
 
-    cluster_min_key = cur.groupby("cluster")["key"].min()
-    cluster_size = cur.groupby("cluster").size()
 
-    both = cur.merge(prev[["key", "person_id"]], on="key", how="inner")
-    overlap = both.groupby(["cluster", "person_id"]).size().rename("n").reset_index()
-    overlap["min_key"] = overlap["cluster"].map(cluster_min_key)
-    overlap = overlap.sort_values(["n", "person_id", "min_key"], ascending=[False, True, True])
+def _arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    if isinstance(frame, pa.Table):
+        return frame
+    return pa.Table.from_pandas(frame.astype({c: "object" for c in frame.columns if c != "cluster"}),
+                                preserve_index=False)
 
-    cluster_id: dict[int, str] = {}
-    used_old: set[str] = set()
-    for c, pid in zip(overlap["cluster"].tolist(), overlap["person_id"].tolist()):
-        if c in cluster_id or pid in used_old:
+
+def _assign(con: duckdb.DuckDBPyConnection, current: pa.Table, previous: pa.Table,
+            ever_issued: set[str]) -> IdAssignment:
+    con.register("cur_in", current)
+    con.register("prev_in", previous)
+    sep = KEY_SEPARATOR
+    con.execute(f"""
+        create temp table cur as
+        select row_number() over () - 1 as row_ix, cast(source_dataset as varchar) as source_dataset,
+               cast(source_person_id as varchar) as source_person_id, cast(cluster as bigint) as cluster,
+               cast(source_dataset as varchar) || '{sep}' || cast(source_person_id as varchar) as key
+        from cur_in""")
+    con.execute("""
+        create temp table prev as
+        select cast(source_dataset as varchar) as source_dataset,
+               cast(source_person_id as varchar) as source_person_id,
+               cast(person_id as varchar) as person_id from prev_in""")
+    con.execute("""
+        create temp table overlap as
+        select c.cluster, p.person_id, count(*) as n from cur c join prev p using (source_dataset, source_person_id)
+        group by all""")
+    con.execute("""
+        create temp table clusters as
+        select cluster, min(key) as min_key, count(*) as n_records from cur group by cluster""")
+    # Uncontested: the cluster's only candidate, and that id's only candidate cluster.
+    con.execute("""
+        create temp table cand as
+        select o.*, k.min_key,
+               count(*) over (partition by o.cluster) as per_cluster,
+               count(*) over (partition by o.person_id) as per_person
+        from overlap o join clusters k using (cluster)""")
+    assigned: dict[int, str] = dict(con.execute(
+        "select cluster, person_id from cand where per_cluster = 1 and per_person = 1").fetchall())
+    used_old = set(assigned.values())
+    contested = con.execute(
+        """select cluster, person_id from cand where not (per_cluster = 1 and per_person = 1)
+           order by n desc, person_id, min_key""").fetchall()
+    for cluster, person_id in contested:
+        if cluster in assigned or person_id in used_old:
             continue
-        cluster_id[c] = pid
-        used_old.add(pid)
+        assigned[cluster] = person_id
+        used_old.add(person_id)
 
-    taken = set(ever_issued) | set(prev["person_id"]) | set(cluster_id.values())
-    events: list[dict] = []
-    for c in sorted(set(cluster_min_key.index) - set(cluster_id), key=lambda c: cluster_min_key[c]):
-        pid = new_person_id(cluster_min_key[c], taken)
+    # New ids for clusters that inherited nothing, in order of their smallest key.
+    con.register("inherited_in", pa.table({"cluster": pa.array(list(assigned), pa.int64()),
+                                           "person_id": pa.array(list(assigned.values()), pa.string())}))
+    con.execute("create temp table inherited as select * from inherited_in")
+    fresh = con.execute(
+        """select cluster, min_key, 'P' || left(sha256(min_key), 16) as natural_id, n_records
+           from clusters anti join inherited using (cluster) order by min_key""").fetchall()
+    taken = set(ever_issued)
+    taken.update(r[0] for r in con.execute("select distinct person_id from prev").fetchall())
+    taken.update(used_old)
+    new_rows = []
+    events: list[tuple] = []
+    for cluster, min_key, natural_id, n_records in fresh:
+        pid = natural_id if natural_id not in taken else new_person_id(min_key, taken)
         taken.add(pid)
-        cluster_id[c] = pid
-        events.append({"event": "new", "person_id": pid, "n_records": int(cluster_size[c])})
+        new_rows.append((cluster, pid))
+        events.append(("new", pid, None, None, None, n_records))
+    if new_rows:
+        con.register("fresh_in", pa.table({"cluster": pa.array([r[0] for r in new_rows], pa.int64()),
+                                           "person_id": pa.array([r[1] for r in new_rows], pa.string())}))
+        con.execute("insert into inherited select * from fresh_in")
 
-    cur["person_id"] = cur["cluster"].map(cluster_id)
-
-    # merges: a cluster that took in identities of another previous person
-    for c, pid_old, n in overlap[["cluster", "person_id", "n"]].itertuples(index=False):
-        if cluster_id[c] != pid_old and cluster_id[c] in used_old:
-            events.append({"event": "merge", "person_id": cluster_id[c], "other_person_id": pid_old,
-                           "n_records": int(n)})
-    # splits: a previous person whose identities now sit in several clusters
-    spans = overlap.groupby("person_id")["cluster"].nunique()
-    for pid_old in sorted(spans[spans > 1].index):
-        for c in sorted(overlap.loc[overlap["person_id"] == pid_old, "cluster"].tolist()):
-            if cluster_id[c] != pid_old:
-                events.append({"event": "split", "person_id": pid_old,
-                               "other_person_id": cluster_id[c]})
-    for pid_old in sorted(set(prev["person_id"]) - used_old):
-        events.append({"event": "retired", "person_id": pid_old})
-    moved = both.assign(new=both["cluster"].map(cluster_id))
-    moved = moved[moved["new"] != moved["person_id"]]
-    for row in moved.sort_values("key").itertuples(index=False):
-        events.append({"event": "record_moved", "person_id": row.new, "other_person_id": row.person_id,
-                       "source_dataset": row.source_dataset, "source_person_id": row.source_person_id})
-
-    log = pd.DataFrame(events, columns=["event", "person_id", "other_person_id", "source_dataset",
-                                        "source_person_id", "n_records"])
-    return IdAssignment(person_id=cur["person_id"], log=log)
-
+    logged = con.execute("""
+        with mapped as (select c.*, i.person_id as new_id from cur c join inherited i using (cluster)),
+        merges as (
+            -- a cluster that kept one previous id and took in identities of another
+            select 'merge' as event, i.person_id, o.person_id as other_person_id,
+                   null as source_dataset, null as source_person_id, o.n as n_records, 1 as k
+            from overlap o join inherited i using (cluster)
+            where o.person_id <> i.person_id
+              and i.person_id in (select person_id from prev)),
+        splits as (
+            -- a previous person whose identities now sit in several clusters
+            select 'split' as event, o.person_id, i.person_id as other_person_id,
+                   null, null, o.n, 2
+            from overlap o join inherited i using (cluster)
+            where o.person_id <> i.person_id
+              and o.person_id in (select person_id from overlap group by person_id having count(*) > 1)),
+        retired as (
+            select 'retired', person_id, null, null, null, null, 3
+            from (select distinct person_id from prev) anti join inherited using (person_id)),
+        moved as (
+            select 'record_moved', m.new_id, p.person_id, m.source_dataset, m.source_person_id, null, 4
+            from mapped m join prev p using (source_dataset, source_person_id)
+            where m.new_id <> p.person_id)
+        select * exclude (k) from (
+            select * from merges union all select * from splits union all select * from retired
+            union all select * from moved)
+        order by k, person_id, other_person_id, source_dataset, source_person_id""").fetchall()
+    person_ids = con.execute(
+        "select i.person_id from cur c join inherited i using (cluster) order by c.row_ix").fetchall()
+    log = pd.DataFrame(events + logged, columns=LOG_COLUMNS)
+    return IdAssignment(person_id=pd.Series([r[0] for r in person_ids], dtype=object), log=log)

@@ -3,20 +3,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 
 import dagster as dg
 import duckdb
 import pytest
 
-import importlib
-
-# `dagster_project.linkage.assets` the list (what definitions.py gathers) shadows the module name.
-linkage_assets = importlib.import_module("dagster_project.linkage.assets")
 from dagster_project.linkage.link import link
 from dagster_project.linkage.source_person import StagingInterfaceError, build_source_persons
 from dagster_project.resources import CarejourneyResource
 from tests.linkage.staging_fixtures import Rec, break_checksum, create_staging, make_nhs
 from tests.linkage.synthetic import population
+
+# `dagster_project.linkage.assets` the list (what definitions.py gathers) shadows the module name.
+linkage_assets = importlib.import_module("dagster_project.linkage.assets")
 
 N1, N2 = make_nhs(1), make_nhs(2)
 

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Linkage time and memory at 100k and 1M people, with accuracy, into bench/linkage_results.md.
+
+Per size: `carejourney generate` (cached under bench/work/), ingest, dbt seed + staging,
+then linkage in a fresh subprocess so its wall time and peak RSS are its own, then
+evaluation against the generator's truth.
+
+    .venv/bin/python bench/bench_linkage.py --people 100000 1000000
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+WORK = ROOT / "bench" / "work"
+RESULTS = ROOT / "bench" / "linkage_results.md"
+
+_CHILD = r"""
+import json, resource, sys, time
+import duckdb
+from dagster_project.linkage.link import link
+from dagster_project.settings import Settings
+settings = Settings.from_env(warehouse_dir=sys.argv[1], pseudo_key="bench")
+con = duckdb.connect(str(settings.warehouse_db))
+t = time.perf_counter()
+summary = link(con, settings)
+wall = time.perf_counter() - t
+con.close()
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"wall_s": wall, "peak_rss_mb": peak_mb, "summary": summary.as_metadata()}))
+"""
+
+
+def run(cmd: list[str], env: dict | None = None) -> str:
+    print("+", " ".join(cmd), flush=True)
+    out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def prepare(people: int, seed: int) -> tuple[Path, Path]:
+    base = WORK / f"p{people}"
+    landing, truth, warehouse = base / "landing", base / "truth", base / "warehouse"
+    if not (truth / "person_truth.csv").exists():
+        run([str(BIN / "carejourney"), "generate", "--people", str(people), "--seed", str(seed),
+             "--out", str(landing), "--truth", str(truth)])
+    if not (warehouse / "warehouse.duckdb").exists():
+        env = {**os.environ, "CAREJOURNEY_WAREHOUSE_DIR": str(warehouse),
+               "CAREJOURNEY_LANDING_DIR": str(landing), "CAREJOURNEY_PSEUDO_KEY": "bench"}
+        run([str(BIN / "python"), "-c",
+             "import duckdb; from dagster_project.settings import Settings; "
+             "from dagster_project.ingest.run import ingest_landing; s = Settings.from_env(); "
+             "s.warehouse_dir.mkdir(parents=True, exist_ok=True); "
+             "c = duckdb.connect(str(s.warehouse_db)); ingest_landing(s, c); c.close()"], env)
+        dbt = [str(BIN / "dbt"), "--quiet", "--project-dir", "dbt", "--profiles-dir", "dbt"]
+        run(dbt + ["seed"], env)
+        run(dbt + ["run", "--select", "path:models/staging"], env)
+    return warehouse, truth
+
+
+def bench(people: int, seed: int) -> dict:
+    warehouse, truth = prepare(people, seed)
+    # a clean linkage state each time: the first run of a warehouse is the expensive one
+    import duckdb
+
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    con.execute("drop schema if exists linkage cascade")
+    con.close()
+    child = json.loads(run([str(BIN / "python"), "-c", _CHILD, str(warehouse)]).strip().splitlines()[-1])
+    t = time.perf_counter()
+    run([str(BIN / "carejourney"), "evaluate-linkage", "--truth", str(truth), "--warehouse", str(warehouse)])
+    eval_s = time.perf_counter() - t
+    report = json.loads((warehouse / "reports" / "linkage_evaluation.json").read_text())
+    return {"people": people, **child, "evaluate_s": eval_s, "report": report}
+
+
+def fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
+
+
+def write(results: list[dict]) -> None:
+    lines = [
+        "# Linkage benchmark", "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}; "
+        "`.venv/bin/python bench/bench_linkage.py --people ...`. Linkage = source persons + "
+        "Splink prediction with the committed model + clustering + stable ids + person table, "
+        "first run on the warehouse (every person id new), in its own process.", "",
+        "| people | identities | persons | scored pairs | wall (s) | peak RSS (MB) | source_person / predict / cluster / ids / person (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        s = r["summary"]
+        sec = s["seconds"]
+        parts = " / ".join(f"{sec.get(k, 0):.1f}" for k in ("source_person", "predict", "cluster", "ids", "person"))
+        lines.append(f"| {r['people']:,} | {s['n_identities']:,} | {s['n_persons']:,} | {s['n_edges_scored']:,} "
+                     f"| {r['wall_s']:.1f} | {r['peak_rss_mb']:.0f} | {parts} |")
+    lines += ["", "Accuracy (pairwise, against the generator's truth):", "",
+              "| people | precision | recall | recall w/o valid NHS no. | baseline precision | baseline recall | baseline recall w/o valid NHS no. |",
+              "|---|---|---|---|---|---|---|"]
+    for r in results:
+        m, b = r["report"]["linkage"], r["report"]["nhs_number_baseline"]
+        lines.append(f"| {r['people']:,} | {fmt(m['overall']['precision'])} | {fmt(m['overall']['recall'])} | "
+                     f"{fmt(m['without_valid_nhs_number']['recall'])} | {fmt(b['overall']['precision'])} | "
+                     f"{fmt(b['overall']['recall'])} | {fmt(b['without_valid_nhs_number']['recall'])} |")
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print(RESULTS.read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    results = [bench(n, args.seed) for n in args.people]
+    write(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
