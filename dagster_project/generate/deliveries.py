@@ -153,8 +153,11 @@ def write_deliveries(con: duckdb.DuckDBPyConnection, masters: Masters, out: Path
                      la_codes: list[str], overlap_days: int, malformed_rate: float,
                      progress: Callable[[str], None]) -> dict[str, int]:
     """Write every delivery file; returns rows written per table."""
+    # native DuckDB tables: every delivery query then scans columnar storage, not Arrow
     for name in ("hes", "cld", "csds_mpi", "csds_referral", "csds_contact"):
-        con.register(name, getattr(masters, name))
+        con.register(f"_{name}_arrow", getattr(masters, name))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow")
+        con.unregister(f"_{name}_arrow")
     cuts = _cuts()
     rows: dict[str, int] = {}
     for table in contract.TABLES:
@@ -172,21 +175,18 @@ def write_deliveries(con: duckdb.DuckDBPyConnection, masters: Masters, out: Path
         for table_name, cut, rel, la in jobs:
             sql = _select_sql(cut, k, malformed_rate, force=(k == last))
             sql = sql.replace("{D}", D).replace("{W}", W).replace("{LA}", la)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE cur AS {sql}")
             path = out / rel
             names = ", ".join(_quote(c) for c in cut.table.column_names)
-            con.execute(f"COPY (SELECT {names} FROM cur ORDER BY _ord) TO '{path.as_posix()}' "
-                        "(HEADER, DELIMITER ',', QUOTE '\"')")
+            (n,) = con.execute(f"COPY (SELECT {names} FROM ({sql}) ORDER BY _ord) TO '{path.as_posix()}' "
+                               "(HEADER, DELIMITER ',', QUOTE '\"')").fetchone()
             # short rows: the first few fields of a row, appended (the intact row stays in the file)
             first = cut.table.column_names[: max(2, len(cut.table.column_names) // 3)]
             fields = ", ".join(_csv_field(_quote(c)) for c in first)
             short = con.execute(
-                f"SELECT concat_ws(',', {fields}) FROM cur WHERE _bad = 'short' ORDER BY _ord").fetchall()
+                f"SELECT concat_ws(',', {fields}) FROM ({sql}) WHERE _bad = 'short' ORDER BY _ord").fetchall()
             if short:
                 with path.open("a", encoding="utf-8", newline="") as handle:
                     handle.write("".join(line + "\n" for (line,) in short))
-            n = con.execute("SELECT count(*) FROM cur").fetchone()[0] + len(short)
-            rows[table_name] = rows.get(table_name, 0) + n
+            rows[table_name] = rows.get(table_name, 0) + n + len(short)
         progress(f"delivery {day.isoformat()} written ({k + 1}/{len(delivery_dates)})")
-    con.execute("DROP TABLE IF EXISTS cur")
     return rows
