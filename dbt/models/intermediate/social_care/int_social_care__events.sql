@@ -17,13 +17,16 @@ select
     events.person_key,
     events.la_code,
     events.cld_event_type,
-    coalesce(
-        case when events.cld_event_type = 'Service' then service_types.event_type
-             else nullif(event_types.event_type, '') end,
-        -- A service whose type is missing or unknown is still support: the nearest
-        -- honest label is "other short term" only for short-term; otherwise community.
-        case when events.cld_event_type = 'Service' then 'long_term_community' end
-    ) as event_type,
+    case
+        when coalesce(events.cld_event_type, '') <> 'Service' then nullif(event_types.event_type, '')
+        when service_types.event_type is not null then service_types.event_type
+        -- A service whose type is missing or not on the list: its support family from
+        -- the wording sent, never a care-home placement by guess (a warn test on
+        -- staging reports the unknown type).
+        when lower(events.service_type) like 'short term%' then 'short_term_other'
+        when lower(events.service_type) like 'carer%' then 'carer_support'
+        else 'long_term_community'
+    end as event_type,
     events.event_start_date as start_date,
     events.event_end_date as end_date,
     events.service_type,
