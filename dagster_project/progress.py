@@ -7,6 +7,10 @@ import time
 
 import dagster as dg
 
+# Where progress lines go. `carejourney run` points this at the terminal and sends
+# everything else (dbt's own output, Dagster's logs) to the run's log file.
+OUTPUT = sys.stdout
+
 _SHOWN = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION", "STEP_UP_FOR_RETRY",
           "PIPELINE_FAILURE", "RUN_FAILURE"}
 
@@ -20,8 +24,10 @@ class _ProgressHandler(logging.Handler):
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
         if event is None:
-            if record.levelno >= logging.WARNING:
-                print(f"  ! {meta.get('orig_message', record.getMessage())}", file=sys.stderr, flush=True)
+            message = str(meta.get("orig_message", record.getMessage()))
+            # "Dependencies for step X were not executed" repeats a failure already shown.
+            if record.levelno >= logging.WARNING and not message.startswith("Dependencies for step"):
+                print(f"  ! {message}", file=OUTPUT, flush=True)
             return
         kind = event.event_type_value
         if kind not in _SHOWN:
@@ -30,17 +36,17 @@ class _ProgressHandler(logging.Handler):
         stamp = time.strftime("%H:%M:%S")
         if kind == "STEP_START":
             self.started[step] = time.monotonic()
-            print(f"{stamp}  ▶ {step}", flush=True)
+            print(f"{stamp}  ▶ {step}", file=OUTPUT, flush=True)
         elif kind == "STEP_SUCCESS":
             took = time.monotonic() - self.started.get(step, time.monotonic())
-            print(f"{stamp}  ✔ {step} ({took:.1f}s)", flush=True)
+            print(f"{stamp}  ✔ {step} ({took:.1f}s)", file=OUTPUT, flush=True)
         elif kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             evaluation = getattr(data, "asset_check_evaluation", data)
             if not getattr(evaluation, "passed", True):
-                print(f"{stamp}  ✘ gate {meta.get('orig_message', '')}", flush=True)
+                print(f"{stamp}  ✘ gate {meta.get('orig_message', '')}", file=OUTPUT, flush=True)
         else:
-            print(f"{stamp}  ✘ {kind.lower()} {step}: {meta.get('orig_message', '')}", flush=True)
+            print(f"{stamp}  ✘ {kind.lower()} {step}: {meta.get('orig_message', '')}", file=OUTPUT, flush=True)
 
 
 @dg.logger(description="One line per step and failed gate (used by `carejourney run`).")

@@ -8,6 +8,7 @@ non-zero case the last published copy is untouched and the message says where to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import progress
 from dagster_project.contract import SOURCES
 from dagster_project.settings import Settings, SettingsError
 
@@ -63,6 +65,7 @@ class RunSummary:
     passed_gates: int = 0
     failed_steps: list[str] = field(default_factory=list)
     figures: dict[str, object] = field(default_factory=dict)
+    log_path: Path | None = None
 
     @property
     def exit_code(self) -> int:
@@ -91,6 +94,8 @@ class RunSummary:
         else:
             lines.append(f"  published copy    untouched: {s.published_db}")
             lines.append(f"  warehouse         {s.warehouse_db} (ops.load_ledger, raw.rejects for load problems)")
+        if self.log_path:
+            lines.append(f"  full log          {self.log_path}")
         return "\n".join(lines)
 
 
@@ -154,14 +159,22 @@ def execute(settings: Settings) -> int:
           f"  as-of     {settings.as_of or 'latest event date in the data'}", flush=True)
     job = build_definitions(resource).resolve_job_def(NIGHTLY_JOB_NAME)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.reports_dir / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    print(f"  full log  {log_path}", flush=True)
     started = time.time()
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False,
-        run_config={"loggers": {"progress": {}}},
-        tags={"carejourney/as_of": settings.as_of.isoformat() if settings.as_of else "latest-in-data",
-              "carejourney/trigger": "cli"},
-    )
+    # The terminal gets one line per step; dbt's and Dagster's full output go to the log.
+    progress.OUTPUT = sys.stdout
+    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
+            contextlib.redirect_stderr(log):
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"progress": {}, "console": {"config": {"log_level": "INFO"}}}},
+            tags={"carejourney/as_of": settings.as_of.isoformat() if settings.as_of else "latest-in-data",
+                  "carejourney/trigger": "cli"},
+        )
     summary = summarise(result, settings, started)
+    summary.log_path = log_path
     print(summary.text(), flush=True)
     return summary.exit_code
 

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: generate, then a full `carejourney run`, per stage.
+
+    .venv/bin/python bench/run.py --people 10000 100000 1000000 [--repeat 3] [--out bench/RESULTS.md]
+
+For each population size it generates a landing folder (timed), measures the
+floor (DuckDB reading every landing file once: count(*) per file), then runs the
+nightly job as a subprocess. Stages are attributed from the run's progress lines
+(one per Dagster step); peak resident memory is sampled from /proc over the whole
+process tree (the run and its dbt subprocess) and attributed to the stage running
+at the time. Short stages are repeated (--repeat, median reported); each repeat
+starts from an empty warehouse so it measures a full first load, not a no-op.
+Results go to a Markdown report with the machine it ran on. Work files go under
+bench/work/ (ignored by git).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+BIN = Path(sys.executable).parent
+STAGES = ("generate", "ingest", "dbt staging", "linkage", "dbt marts", "gates", "publish")
+
+
+def stage_of(step_key: str) -> str:
+    """The benchmark stage a Dagster step belongs to (by the step names our assets use)."""
+    key = step_key.lower()
+    if "dbt_before_linkage" in key:
+        return "dbt staging"
+    if "dbt_after_linkage" in key:
+        return "dbt marts"
+    if "publish" in key:
+        return "publish"
+    if "linkage" in key:
+        return "linkage"
+    if "ingest" in key or "load_ledger" in key or key.startswith("raw_current"):
+        return "ingest"
+    return "gates"  # separate asset-check steps: the GX quality gates
+
+
+# ------------------------------------------------------------- memory sampling
+def _tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        ppid = int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1))
+        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        rss[pid] = int(found.group(1)) * 1024 if found else 0
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+@dataclass
+class StageClock:
+    """Which stage is running now, and each stage's wall time and peak memory."""
+
+    current: str = "startup"
+    seconds: dict[str, float] = field(default_factory=dict)
+    peak_rss: dict[str, int] = field(default_factory=dict)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def sample(self, rss: int) -> None:
+        self.peak_rss[self.current] = max(self.peak_rss.get(self.current, 0), rss)
+
+
+def _sample_memory(proc: subprocess.Popen, clock: StageClock, stop: threading.Event) -> None:
+    while not stop.is_set() and proc.poll() is None:
+        clock.sample(_tree_rss_bytes(proc.pid))
+        time.sleep(0.2)
+
+
+def run_timed(cmd: list[str], env: dict[str, str], log: Path, stage: str | None = None) -> tuple[float, StageClock, int]:
+    """Run a command, attributing time and memory to stages from its progress lines."""
+    clock = StageClock(current=stage or "startup")
+    started = time.monotonic()
+    step_started: dict[str, float] = {}
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stop = threading.Event()
+        sampler = threading.Thread(target=_sample_memory, args=(proc, clock, stop), daemon=True)
+        sampler.start()
+        for line in proc.stdout:
+            out.write(line)
+            begun = re.search(r"▶ (\S+)", line)
+            ended = re.search(r"[✔✘] (?:\S+ )?(\S+?)(?: \(|:|$)", line)
+            if stage is None and begun:
+                step_started[begun.group(1)] = time.monotonic()
+                clock.current = stage_of(begun.group(1))
+            elif stage is None and ended and ended.group(1) in step_started:
+                step = ended.group(1)
+                clock.add_time(stage_of(step), time.monotonic() - step_started.pop(step))
+        proc.wait()
+        stop.set()
+        sampler.join()
+    total = time.monotonic() - started
+    if stage:
+        clock.add_time(stage, total)
+    return total, clock, proc.returncode
+
+
+# ------------------------------------------------------------- the floor
+def floor_seconds(landing: Path) -> tuple[float, int]:
+    """Time for DuckDB to read every landing file once (count(*) per file), and the rows."""
+    import duckdb
+
+    files = sorted(p for p in landing.rglob("*") if p.is_file() and re.search(r"\.csv(\.gz)?$", p.name))
+    con = duckdb.connect()
+    started = time.monotonic()
+    rows = 0
+    for path in files:
+        rows += con.execute(
+            "select count(*) from read_csv(?, all_varchar = true, header = true, strict_mode = false, "
+            "null_padding = true, ignore_errors = true)", [str(path)]).fetchone()[0]
+    return time.monotonic() - started, rows
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+# ------------------------------------------------------------- one size
+def bench_size(people: int, repeat: int, seed: int) -> dict:
+    landing, truth, warehouse = (WORK / f"{people}" / name for name in ("landing", "truth", "warehouse"))
+    shutil.rmtree(WORK / f"{people}", ignore_errors=True)
+    (WORK / f"{people}").mkdir(parents=True)
+    env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": "bench-not-a-secret", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.pop("CAREJOURNEY_AS_OF", None)
+
+    print(f"[{people:,}] generate", flush=True)
+    gen_seconds, gen_clock, code = run_timed(
+        [str(BIN / "carejourney"), "generate", "--people", str(people), "--seed", str(seed),
+         "--out", str(landing), "--truth", str(truth)], env, WORK / f"{people}" / "generate.log", stage="generate")
+    if code != 0:
+        raise SystemExit(f"generate failed for {people} people: see {WORK / f'{people}' / 'generate.log'}")
+
+    floors = [floor_seconds(landing) for _ in range(max(1, repeat))]
+    floor = statistics.median(f[0] for f in floors)
+    landing_rows = floors[0][1]
+
+    runs = []
+    for attempt in range(max(1, repeat)):
+        shutil.rmtree(warehouse, ignore_errors=True)
+        print(f"[{people:,}] run {attempt + 1}/{repeat}", flush=True)
+        log = WORK / f"{people}" / f"run{attempt + 1}.log"
+        seconds, clock, code = run_timed(
+            [str(BIN / "carejourney"), "run", "--landing", str(landing), "--warehouse", str(warehouse)], env, log)
+        runs.append({"seconds": seconds, "stages": clock.seconds, "peak_rss": clock.peak_rss, "exit": code})
+        if code != 0:
+            print(f"  run exited {code}: see {log}", flush=True)
+    stage_seconds = {s: statistics.median(r["stages"].get(s, 0.0) for r in runs) for s in STAGES[1:]}
+    stage_peak = {s: max(r["peak_rss"].get(s, 0) for r in runs) for s in STAGES[1:]}
+    return {
+        "people": people,
+        "landing_bytes": folder_bytes(landing),
+        "landing_rows": landing_rows,
+        "generate_seconds": gen_seconds,
+        "generate_peak_rss": max(gen_clock.peak_rss.values() or [0]),
+        "floor_seconds": floor,
+        "run_seconds": statistics.median(r["seconds"] for r in runs),
+        "run_exit_codes": [r["exit"] for r in runs],
+        "stage_seconds": stage_seconds,
+        "stage_peak_rss": stage_peak,
+        "run_peak_rss": max(max(r["peak_rss"].values() or [0]) for r in runs),
+        "warehouse_db_bytes": (warehouse / "warehouse.duckdb").stat().st_size if (warehouse / "warehouse.duckdb").exists() else 0,
+        "published_bytes": folder_bytes(warehouse / "published"),
+        "repeats": len(runs),
+    }
+
+
+# ------------------------------------------------------------- report
+def machine() -> str:
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+    return (f"{os.cpu_count()} cores ({cpu.group(1).strip() if cpu else platform.processor()}), "
+            f"{mem_kb / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}")
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB"
+
+
+def report(results: list[dict]) -> str:
+    lines = [f"# Benchmark results\n",
+             f"Machine: {machine()}  \nDate: {dt.date.today().isoformat()}  \n"
+             f"Command: `.venv/bin/python bench/run.py --people {' '.join(str(r['people']) for r in results)}`\n",
+             "## Whole run\n",
+             "| people | landing | landing rows | generate | generate peak RSS | floor (DuckDB scan) | full run | run / floor | run peak RSS | warehouse.duckdb | published | exit |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        lines.append(
+            f"| {r['people']:,} | {mb(r['landing_bytes'])} | {r['landing_rows']:,} | {r['generate_seconds']:.1f}s | "
+            f"{mb(r['generate_peak_rss'])} | {r['floor_seconds']:.2f}s | {r['run_seconds']:.1f}s | "
+            f"{r['run_seconds'] / max(r['floor_seconds'], 1e-9):.1f}x | {mb(r['run_peak_rss'])} | "
+            f"{mb(r['warehouse_db_bytes'])} | {mb(r['published_bytes'])} | {r['run_exit_codes']} |")
+    lines += ["", "## Per stage (median wall time; peak RSS of the process tree while the stage ran; rows/s = landing rows / stage time)\n",
+              "| people | " + " | ".join(STAGES[1:]) + " |", "|---:|" + "---:|" * len(STAGES[1:])]
+    for r in results:
+        cells = [f"{r['stage_seconds'][s]:.1f}s · {mb(r['stage_peak_rss'][s])} · "
+                 f"{r['landing_rows'] / max(r['stage_seconds'][s], 1e-9):,.0f} rows/s" for s in STAGES[1:]]
+        lines.append(f"| {r['people']:,} | " + " | ".join(cells) + " |")
+    by_size = {r["people"]: r for r in results}
+    pairs = [(a, b) for a, b in zip(sorted(by_size), sorted(by_size)[1:])]
+    if pairs:
+        lines += ["", "## Scaling (cost ratio per step up in size; 10x people is linear at 10.0)\n",
+                  "| from → to | generate | " + " | ".join(STAGES[1:]) + " | full run |", "|---|" + "---:|" * (len(STAGES) + 1)]
+        for a, b in pairs:
+            ra, rb = by_size[a], by_size[b]
+            ratio = lambda x, y: f"{y / x:.1f}" if x > 0 else "n/a"
+            cells = [ratio(ra["stage_seconds"][s], rb["stage_seconds"][s]) for s in STAGES[1:]]
+            lines.append(f"| {a:,} → {b:,} | {ratio(ra['generate_seconds'], rb['generate_seconds'])} | "
+                         + " | ".join(cells) + f" | {ratio(ra['run_seconds'], rb['run_seconds'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size below 1M (1M runs once)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+    results = []
+    for people in args.people:
+        results.append(bench_size(people, 1 if people >= 1_000_000 else args.repeat, args.seed))
+        (WORK / "results.json").write_text(json.dumps(results, indent=2))
+    args.out.write_text(report(results))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

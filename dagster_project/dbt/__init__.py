@@ -1,0 +1,1 @@
+"""dbt inside Dagster: the project, the translator, and the dbt assets."""
