@@ -39,8 +39,11 @@ class Simulation:
     rng: np.random.Generator
 
 
+_STARTED = time.monotonic()
+
+
 def _stderr(message: str) -> None:
-    print(f"[generate] {message}", file=sys.stderr, flush=True)
+    print(f"[generate {time.monotonic() - _STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def simulate(config: GeneratorConfig, progress: Callable[[str], None] = lambda _m: None) -> Simulation:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import codes
 from .community import Contacts, Referrals
@@ -39,9 +40,15 @@ def _dates(days: np.ndarray) -> pa.Array:
 
 
 def _text(values: np.ndarray) -> pa.Array:
-    """Strings; empty strings become NULL so the CSV shows a blank field."""
-    arr = np.asarray(values, dtype=object)
-    return pa.array(arr, type=pa.string(), mask=(arr == "") | (arr == None))  # noqa: E711
+    """Strings; empty strings and None become NULL so the CSV shows a blank field."""
+    arr = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _numbered(prefix: str, numbers: np.ndarray) -> pa.Array:
+    """Identifiers like EV100000123 from integers, without a Python loop."""
+    text = pa.array(np.asarray(numbers, dtype=np.int64)).cast(pa.string())
+    return pc.binary_join_element_wise(pa.scalar(prefix), text, "") if prefix else text
 
 
 def _coded(index: np.ndarray, vocab: np.ndarray) -> pa.Array:
@@ -84,11 +91,11 @@ def build_hes(rng, people: People, spells: Spells, episodes: Episodes, config: G
     resladst = np.where(rng.random(n) < config.mess.resladst_missing, "", resladst)
     # spell numbers per trust, in admission order; episode keys in episode start order
     spell_rank = _rank(spells.trust, spells.adm, spells.pid)
-    provspnops = (100_000_000 + spell_rank).astype(str).astype(object)
+    provspnops = 100_000_000 + spell_rank
     epikey = 300_000_000_000 + _rank(episodes.start, sp, episodes.order) * 3 + rng.integers(0, 3, n)
     ready = np.where(spells.ready_recorded, spells.dis - spells.delay, NEVER)
     columns = {
-        "EPIKEY": pa.array(epikey.astype(str)),
+        "EPIKEY": _numbered("", epikey),
         "NEWNHSNO": _text(ident.nhs[iid]),
         "dob_true": _dates(ident.dob_true[iid]),
         "dob_shown": _dates(ident.dob_shown[iid]),
@@ -98,13 +105,13 @@ def build_hes(rng, people: People, spells: Spells, episodes: Episodes, config: G
         "RESLADST_ONS": _text(resladst),
         "PROCODE3": _text(ident.org[iid]),
         "LOPATID": _text(ident.local_id[iid]),
-        "PROVSPNOPS": _text(provspnops[sp]),
+        "PROVSPNOPS": _numbered("", provspnops[sp]),
         "adm": _dates(spells.adm[sp]),
         "ADMIMETH": _text(spells.admimeth[sp]),
         "ADMISORC": _text(spells.admisorc[sp]),
         "epistart": _dates(episodes.start),
         "epiend": _dates(episodes.end),
-        "EPIORDER": pa.array(episodes.order.astype(str)),
+        "EPIORDER": _numbered("", episodes.order),
         "is_last": pa.array(episodes.is_last),
         "dis": _dates(spells.dis[sp]),
         "dismeth": _text(spells.dismeth[sp]),
@@ -185,7 +192,6 @@ def build_cld(rng, people: People, events: CldEvents, config: GeneratorConfig):
     unit_cost = np.where(weekly, rng.integers(700, 1400, n), rng.integers(18, 30, n)).astype(str).astype(object)
     units = np.where(weekly, "1", rng.integers(3, 28, n).astype(str)).astype(object)
     ref_rank = _rank(council, events.start, events.pid, events.seq)
-    event_ref = np.char.add("EV", (100_000_000 + ref_rank).astype(str)).astype(object)
     death = people.death_day[pid]
     death_recorded = rng.random(ident.n)[iid] >= mess.cld_death_unrecorded
     columns = {
@@ -210,7 +216,7 @@ def build_cld(rng, people: People, events: CldEvents, config: GeneratorConfig):
         "GP Practice Code": _text(gp),
         "Client Type": _text(events.client_type),
         "Event Type": _text(etype),
-        "Event Reference": _text(event_ref),
+        "Event Reference": _numbered("EV", 100_000_000 + ref_rank),
         "start": _dates(events.start),
         "end": _dates(events.end),
         "outcome": _text(events.outcome),
@@ -228,8 +234,8 @@ def build_cld(rng, people: People, events: CldEvents, config: GeneratorConfig):
                                                                   "Direct Payment",
                                                                   "CASSR Commissioned Support only"), "")),
         "Provider CQC Location ID": _text(np.where(is_service & (events.component != "Direct Payment"),
-                                                   np.char.add("1-", rng.integers(10 ** 9, 10 ** 10 - 1, n)
-                                                               .astype(str)).astype(object), "")),
+                                                   "1-" + rng.integers(10 ** 9, 10 ** 10 - 1, n).astype(str)
+                                                   .astype(object), "")),
         "Unit Cost": _text(np.where(is_service, unit_cost, "")),
         "Cost Frequency (Unit Type)": _text(np.where(is_service, np.where(weekly, "Weekly", "Hourly"), "")),
         "Planned units per week": _text(np.where(is_service, units, "")),
@@ -271,10 +277,10 @@ def build_csds(rng, people: People, referrals: Referrals, contacts: Contacts, co
     })
     n = referrals.pid.size
     ref_rank = _rank(referrals.received, referrals.pid, referrals.team)
-    request_id = np.char.add("SR", (100_000_000 + ref_rank).astype(str)).astype(object)
+    request_no = 100_000_000 + ref_rank
     referral = pa.table({
         "OrgID_Provider": _text(ident.org[iid_of_ref]),
-        "ServiceRequestId": _text(request_id),
+        "ServiceRequestId": _numbered("SR", request_no),
         "LocalPatientId": _text(ident.local_id[iid_of_ref]),
         "received": _dates(referrals.received),
         "SourceOfReferralForCommunity": _text(referrals.source),
@@ -287,8 +293,8 @@ def build_csds(rng, people: People, referrals: Referrals, contacts: Contacts, co
     contact_rank = _rank(contacts.day, contacts.referral)
     contact = pa.table({
         "OrgID_Provider": _text(ident.org[iid_of_ref[contacts.referral]]),
-        "CareContactId": _text(np.char.add("CC", (1_000_000_000 + contact_rank).astype(str)).astype(object)),
-        "ServiceRequestId": _text(request_id[contacts.referral]),
+        "CareContactId": _numbered("CC", 1_000_000_000 + contact_rank),
+        "ServiceRequestId": _numbered("SR", request_no[contacts.referral]),
         "day": _dates(contacts.day),
         "AttendOrDNACode": _text(contacts.attend),
         "ActLocTypeCode": _text(contacts.location),

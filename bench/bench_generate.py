@@ -1,0 +1,129 @@
+"""Benchmark `carejourney generate`: wall time, peak memory and output size at 100k and 1M people.
+
+Each size runs in its own process under /usr/bin/time -v (peak RSS of that process
+alone); results, the machine and the calibration figures at 100k go to
+bench/generate_results.md. Working data goes to bench/work/ (git-ignored).
+
+    .venv/bin/python bench/bench_generate.py [--sizes 100000 1000000]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+RESULTS = ROOT / "bench" / "generate_results.md"
+TARGETS = {100_000: 60.0, 1_000_000: 300.0}  # seconds (issue 2)
+MEMORY_TARGET_MB = 4096
+
+
+def machine() -> str:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = found.group(1).strip() if found else cpu
+    mem = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        found = re.search(r"MemTotal:\s*(\d+) kB", meminfo.read_text())
+        mem = f"{int(found.group(1)) / 1024 / 1024:.1f} GiB" if found else mem
+    import duckdb
+    import numpy
+    import pyarrow
+    return (f"{os.cpu_count()} cores ({cpu}), {mem} RAM, {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}, numpy {numpy.__version__}, pyarrow {pyarrow.__version__}, "
+            f"duckdb {duckdb.__version__}")
+
+
+def run_size(people: int, seed: int) -> dict[str, object]:
+    out = WORK / f"landing_{people}"
+    truth = WORK / f"truth_{people}"
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(truth, ignore_errors=True)
+    cmd = [sys.executable, "-m", "dagster_project.cli", "generate", "--people", str(people),
+           "--out", str(out), "--truth", str(truth), "--seed", str(seed)]
+    timer = shutil.which("time") or "/usr/bin/time"
+    use_timer = Path(timer).exists()
+    started = time.monotonic()
+    proc = subprocess.run(([timer, "-v"] if use_timer else []) + cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"generate --people {people} failed:\n{proc.stderr[-3000:]}")
+    peak_mb = float("nan")
+    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    if found:
+        peak_mb = int(found.group(1)) / 1024
+    else:
+        import resource
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    files = [p for p in out.rglob("*") if p.is_file()]
+    size_mb = sum(p.stat().st_size for p in files) / 1024 / 1024
+    phases = [line for line in proc.stderr.splitlines() if line.startswith("[generate")
+              and "delivery 20" not in line]
+    rows = {}
+    for folder in ("hes_apc", "asc_cld", "csds"):
+        rows[folder] = sum(sum(1 for _ in p.open(encoding="utf-8")) - 1 for p in (out / folder).iterdir())
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(truth, ignore_errors=True)
+    return {"people": people, "wall": wall, "peak_mb": peak_mb, "size_mb": size_mb, "files": len(files),
+            "phases": phases, "rows": rows}
+
+
+def calibration_table(people: int, seed: int) -> str:
+    sys.path.insert(0, str(ROOT))
+    from dagster_project.generate.calibration import compute, report
+    from dagster_project.generate.config import GeneratorConfig
+    from dagster_project.generate.generator import simulate
+    return report(compute(simulate(GeneratorConfig(people=people, seed=seed))))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    results = []
+    for people in args.sizes:
+        print(f"generating {people:,} people ...", flush=True)
+        results.append(run_size(people, args.seed))
+        r = results[-1]
+        print(f"  {r['wall']:.1f}s, peak {r['peak_mb']:.0f} MB, {r['size_mb']:.0f} MB in {r['files']} files", flush=True)
+    lines = [
+        "# `carejourney generate` benchmark",
+        "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `bench/bench_generate.py` (seed {args.seed}).",
+        f"Machine: {machine()}.",
+        "",
+        "Targets (issue 2): 100k people well under 1 minute; 1M people under 5 minutes with peak memory under 4 GB.",
+        "",
+        "| people (at start) | wall time | peak RSS | landing size | files | HES rows | CLD rows | CSDS rows | target met |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        target = TARGETS.get(r["people"])
+        ok = (target is None or r["wall"] < target) and r["peak_mb"] < MEMORY_TARGET_MB
+        lines.append(f"| {r['people']:,} | {r['wall']:.1f} s | {r['peak_mb']:.0f} MB | {r['size_mb']:.0f} MB | "
+                     f"{r['files']} | {r['rows']['hes_apc']:,} | {r['rows']['asc_cld']:,} | {r['rows']['csds']:,} | "
+                     f"{'yes' if ok else 'NO'} |")
+    lines += ["", "Rows are delivered rows summed over all (overlapping) deliveries, header excluded.", ""]
+    for r in results:
+        lines += [f"## Phases at {r['people']:,} people (stderr progress)", "", "```", *r["phases"], "```", ""]
+    lines += ["## Calibration at 100,000 people (simulation, per complete financial year, averaged)", "",
+              "```", calibration_table(100_000, args.seed), "```", ""]
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
