@@ -59,8 +59,13 @@ def _date_ranges_sql(table: contract.Table) -> str:
         from raw.{_quote(table.name)} group by _load_id"""
 
 
+# A file family is one sender's series of one table: the file name without its
+# delivery date and tag (each council sends its own asc_cld_<LA code>_<date> series).
+FAMILY_SQL = r"regexp_replace(file_name, '_\d{8}(_[A-Za-z0-9-]+)?\.csv(\.gz)?$', '')"
+
+
 def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
-    """One row per file of the latest delivery of each table of a source.
+    """One row per file of the latest delivery of each file family of a source.
 
     Only the latest delivery is judged: it is what tonight brought, and a bad file
     superseded by a corrected later delivery must not block every future night.
@@ -78,12 +83,13 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
     dates = " union all ".join(_date_ranges_sql(t) for t in tables)
     names = ", ".join(f"'{t.name}'" for t in tables)
     return con.execute(f"""
-        with latest as (
-            select table_name, max(delivery_date) as delivery_date
-            from ops.load_ledger where status = 'loaded' and table_name in ({names}) group by table_name
+        with loaded as (
+            select *, {FAMILY_SQL} as family from ops.load_ledger
+            where status = 'loaded' and table_name in ({names})
+        ), latest as (
+            select family, max(delivery_date) as delivery_date from loaded group by family
         ), files as (
-            select l.* from ops.load_ledger l join latest using (table_name, delivery_date)
-            where l.status = 'loaded'
+            select loaded.* from loaded join latest using (family, delivery_date)
         ), code_rejects as (
             select load_id, count(distinct line_number) as n from raw.rejects
             where reason_kind = 'code_not_in_list' group by load_id

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from dagster_project.quality import frames
+from dagster_project.quality.docs_index import record_gate_run
 from dagster_project.quality.gx_runner import ExpectationOutcome, SuiteFileError, validate
 from dagster_project.settings import EXPECTATIONS_DIR, Settings
 
@@ -79,9 +80,10 @@ def run_gate(name: str, con: duckdb.DuckDBPyConnection, settings: Settings) -> G
     try:
         frame = gate.frame(con)
     except (duckdb.Error, LookupError) as exc:
-        return GateResult(name, False, f"quality gate {name} could not read the warehouse "
-                          f"{settings.warehouse_db}: {exc}. Publication stopped; check the step "
-                          f"that builds {'/'.join(gate.asset_key)}.")
+        message = (f"quality gate {name} could not read the warehouse {settings.warehouse_db}: {exc}. "
+                   f"Publication stopped; check the step that builds {'/'.join(gate.asset_key)}.")
+        record_gate_run(settings.data_docs_dir, name, False, None, message)
+        return GateResult(name, False, message)
     try:
         run = validate(frame, gate.suite_path, settings.data_docs_dir, gate.label_column)
     except SuiteFileError as exc:
@@ -91,6 +93,7 @@ def run_gate(name: str, con: duckdb.DuckDBPyConnection, settings: Settings) -> G
                   f"Data Docs: {run.docs_page}"
     else:
         message = _failure_message(gate, run.failures, run.docs_page)
+    record_gate_run(settings.data_docs_dir, name, run.success, run.docs_page, message)
     return GateResult(name, run.success, message, run.failures, run.docs_page, len(frame))
 
 

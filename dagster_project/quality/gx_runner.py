@@ -81,7 +81,12 @@ def _observed(result: dict[str, Any]) -> Any:
         return value.item() if hasattr(value, "item") else value
     unexpected = result.get("partial_unexpected_list")
     if unexpected:
-        return [v.item() if hasattr(v, "item") else v for v in unexpected[:5]]
+        values = [v.item() if hasattr(v, "item") else v for v in unexpected[:5]]
+        share = result.get("unexpected_percent")
+        if share is not None and result.get("element_count", 0) > len(values):
+            # with `mostly`, the share of offending rows is what was judged
+            return f"{values} ({result.get('unexpected_count')} rows, {share:.2f}% of {result['element_count']})"
+        return values
     return result.get("unexpected_count")
 
 

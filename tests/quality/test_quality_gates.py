@@ -20,6 +20,15 @@ def test_every_gate_passes_a_good_build_and_writes_data_docs(con, settings):
         assert result.docs_page.is_relative_to(settings.data_docs_dir)
 
 
+def test_the_data_docs_index_lists_every_gate_run_with_its_verdict(con, settings):
+    run_gate("linkage", con, settings)
+    con.execute("drop table marts.system_metrics")
+    run_gate("marts_system_metrics", con, settings)
+    index = (settings.data_docs_dir / "index.html").read_text()
+    assert "linkage" in index and "passed" in index
+    assert "marts_system_metrics" in index and "FAILED" in index and "could not read" in index
+
+
 def test_every_gate_has_its_suite_file_and_every_suite_a_gate():
     suites = {p.stem for p in EXPECTATIONS_DIR.glob("*.json")}
     assert suites == set(GATES)
@@ -80,7 +89,20 @@ def test_a_person_with_two_valid_nhs_numbers_fails_the_linkage_gate(con, setting
     result = run_gate("linkage", con, settings)
     assert not result.success
     assert _failed_columns(result) == {"n_valid_nhs_numbers"}
-    assert "observed 2" in result.message
+    assert "observed '[2] (1 rows, 33.33% of 3)'" in result.message
+
+
+def test_a_person_with_three_valid_nhs_numbers_is_an_over_merge(con, settings):
+    con.execute("""insert into linkage.source_person select sp.* replace ('RYY|Z' || t.i as source_person_id,
+                   ? as nhs_number, 'valid' as nhs_number_status)
+                   from linkage.source_person sp, (values (1), (2)) t(i) where source_person_id = 'RYY|M001'""",
+                [valid_nhs_number("123456788")])
+    con.execute("update linkage.source_person set nhs_number = ? where source_person_id = 'RYY|Z2'",
+                [valid_nhs_number("234567891")])
+    con.execute("""insert into linkage.record_person values ('csds', 'RYY|Z1', 'P1', 0.99, 'probabilistic'),
+                   ('csds', 'RYY|Z2', 'P1', 0.99, 'probabilistic')""")
+    result = run_gate("linkage", con, settings)
+    assert "observed 3" in result.message
 
 
 def test_an_over_merged_cluster_fails_the_linkage_gate(con, settings):
