@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dagster_project import contract, nhs_number
-from dagster_project.ingest.parse import RECORDS
+from dagster_project.ingest.parse import fields_sql
 from dagster_project.ingest.schema import quote_ident, quote_literal
 
 ROWS = "_ingest_rows"
@@ -77,8 +77,8 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
 
     dates = {c.name: _date_expr(c.name, c.date_formats) for c in table.columns if c.date_formats}
     parsed = [f"{expr} as {quote_ident('__date ' + name)}" for name, expr in dates.items()]
-    if table.nhs_number_column:
-        parsed.append(f"{nhs_number.status_sql(quote_ident(table.nhs_number_column))} as __nhs_status")
+    if table.nhs_number_column:  # cleaned once here: status_sql refers to its input many times
+        parsed.append(f"{nhs_number.clean_sql(quote_ident(table.nhs_number_column))} as __nhs_clean")
 
     def parsed_date(name: str) -> str:
         return quote_ident("__date " + name)
@@ -164,14 +164,17 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
         create or replace temp table {ROWS} as
         with base as (
             select line_number, raw_text, len(fields) as n_fields, well_quoted, {', '.join(picked)}
-            from {RECORDS}
+            from ({fields_sql()})
         ), parsed as (
             select *{''.join(', ' + p for p in parsed)} from base
+        ), checked as (
+            select *{', ' + nhs_number.status_sql('__nhs_clean') + ' as __nhs_status' if table.nhs_number_column else ''}
+            from parsed
         )
         select line_number, raw_text, {contract_columns}, _extra,
                case when not well_quoted or n_fields <> {n_fields} then [{row_problem}]
                     else {reject_list} end as _rejects,
                {flag_list} as _flags
-        from parsed
+        from checked
     """
 

@@ -178,3 +178,31 @@ def test_reference_files_load_before_sources_and_snapshots_replace(landing, con,
     ingest()
     assert con.execute("select pcds from raw_current.postcode_directory").fetchall() == [("LS2 9JT",)]
     assert _raw_count(con, "postcode_directory") == 3
+
+
+def test_fully_quoted_export_loads_like_a_plain_one(landing, con, ingest):
+    import csv
+    import io
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(list(HES_ROW))
+    writer.writerow(list({**HES_ROW, "EPIKEY": "Q1", "DIAG_4_01": ""}.values()))
+    writer.writerow(list({**HES_ROW, "EPIKEY": "Q2", "DIAG_4_01": 'say "hi", then'}.values()))
+    write(landing, "hes_apc", "hes_apc_20240105.csv", buffer.getvalue())
+    result = ingest().files[0]
+    assert (result.rows_loaded, result.rows_rejected) == (2, 0)
+    assert con.execute('select EPIKEY, DIAG_4_01, PROCODE3 from raw.hes_apc order by 1').fetchall() == [
+        ("Q1", None, "RR8"), ("Q2", 'say "hi", then', "RR8")]
+
+
+def test_a_stray_quote_that_joins_lines_is_rejected_with_both_lines(landing, con, ingest):
+    good = csv_text(rows(HES_ROW, {"EPIKEY": "E1"}, {"EPIKEY": "E2"}, {"EPIKEY": "E3"}))
+    lines = good.splitlines()
+    lines[1] = lines[1].replace("RR8", 'R"R8')  # a stray quote inside an unquoted field
+    lines[2] = lines[2].replace("RR8", 'R"R8')  # ... and another one two lines later
+    write(landing, "hes_apc", "hes_apc_20240105.csv", "\n".join(lines) + "\n")
+    result = ingest().files[0]
+    assert result.rows_read == result.rows_loaded + result.rows_rejected
+    assert con.execute("select EPIKEY from raw.hes_apc").fetchall() == [("E3",)]
+    assert con.execute("select line_number, reason_kind, raw_text from raw.rejects").fetchall() == [
+        (2, "wrong_field_count", lines[1] + "\n" + lines[2])]
