@@ -1,3 +1,4 @@
+{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Permanent care home admissions (ASCOF 2A(2)). Reference date: service start;
     council: the LA Code of the placement. A person's first ever placement is their
     earliest Long Term Support: Residential or Nursing Care service in the data, in

@@ -1,3 +1,4 @@
+{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Discharge metrics (reference date: discharge; council: the spell's resident LA).
     Counts discharges (spells), all ages.
     - discharged_usual_residence_pct: of live discharges of finished spells whose

@@ -1,3 +1,4 @@
+{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- The reporting calendar: every financial year (April-March), quarter and month
     from the financial year of the first hospital admission (or var
     metrics_first_date) up to the period holding the as-of date. Each row carries

@@ -1,3 +1,4 @@
+{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Population denominators by council and for the whole footprint ('ALL' = the
     councils in the population estimates), per mid-year estimate year, for each
     age floor a metric uses (0 = all ages, 65 = aged 65 and over; age 90 means

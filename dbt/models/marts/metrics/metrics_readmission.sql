@@ -1,3 +1,4 @@
+{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- emergency_readmission_30d_pct (reference date: discharge; council: the spell's
     resident LA): of live discharges of finished spells, admission method not
     31/32/82/83 (the same discharges as discharged_usual_residence_pct), those

@@ -1,3 +1,4 @@
+{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- system_metrics (contract: outputs.md): every metric family, long format. Exact
     values here; publish applies disclosure control and sets `suppressed`. -#}
 {%- set families = [
