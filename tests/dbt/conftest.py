@@ -7,9 +7,6 @@ pytest's tmp dir, so parallel work in the repo's dbt/target is never touched.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +14,7 @@ import duckdb
 import pytest
 
 import dbt_fixture_warehouse
-
-REPO = Path(__file__).resolve().parents[2]
-DBT_PROJECT = REPO / "dbt"
-DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+from dbt_runner import BUILD_VARS, run_dbt
 
 
 @dataclass(frozen=True)
@@ -29,19 +23,10 @@ class DbtBuild:
     returncode: int
     output: str
     results: list[dict]
+    work_dir: Path          # holds dbt's target/ (manifest, run results) and logs/
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(self.warehouse_db), read_only=True)
-
-
-def run_dbt(args: list[str], warehouse_dir: Path, work_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CAREJOURNEY_WAREHOUSE_DIR": str(warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    command = [
-        str(DBT_EXECUTABLE), *args,
-        "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-        "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),
-    ]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="session")
@@ -49,13 +34,8 @@ def dbt_build(tmp_path_factory: pytest.TempPathFactory) -> DbtBuild:
     root = tmp_path_factory.mktemp("dbt_fixture")
     warehouse_dir = root / "warehouse"
     dbt_fixture_warehouse.build(warehouse_dir / "warehouse.duckdb")
-    # Tests meant for full-size data (e.g. every metric has a complete-year value)
-    # cannot hold on four people; they are switched off here, on only for real builds.
-    completed = run_dbt(
-        ["build", "--vars", json.dumps({"carejourney_full_size_tests_enabled": False})],
-        warehouse_dir, root,
-    )
+    completed = run_dbt(["build", "--vars", BUILD_VARS], warehouse_dir, root)
     results_file = root / "target" / "run_results.json"
     results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
     return DbtBuild(warehouse_dir / "warehouse.duckdb", completed.returncode,
-                    completed.stdout + completed.stderr, results)
+                    completed.stdout + completed.stderr, results, root)
