@@ -153,7 +153,7 @@ def journey_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             count(*) filter (where start_date < prev_start) as n_start_before_previous_event,
             count(*) filter (where end_date < start_date) as n_negative_durations,
             count(*) filter (where person_key is null or start_date is null) as n_missing_key_or_start,
-            count(*) - count(distinct (service, event_id)) as n_duplicate_event_ids,
+            count(*) - count(distinct (source_dataset, event_id)) as n_duplicate_event_ids,
             (select count(distinct person_key) from marts.journey
               where person_key not in (select person_key from marts.person)) as n_people_not_in_person,
             count(*) filter (where service = 'hospital')

@@ -59,7 +59,11 @@ def test_no_identifier_from_the_landing_files_is_in_any_published_cell(con, sett
 
 def test_no_opted_out_person_contributes_to_any_published_table(con, settings):
     publish(settings, con)
-    assert [c for c in _published_cells(settings) if str(c[2]) == KEY_B] == []
+    bobs = {KEY_B, "RXX|S2"}  # Bob's person key and his hospital spell (raw_current.hes_apc)
+    assert [c for c in _published_cells(settings) if str(c[2]) in bobs] == []
+    db = duckdb.connect(str(settings.published_db), read_only=True)
+    assert db.execute("select count(*) from marts.person").fetchone()[0] == 2  # Alice and Carol only
+    db.close()
 
 
 def test_an_opted_out_person_in_the_marts_stops_publication(con, settings):
