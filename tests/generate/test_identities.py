@@ -124,3 +124,42 @@ def test_twins_and_namesakes_share_an_address(generated):
     src = people.twin_of[copied]
     assert (people.home_pc[copied] == people.home_pc[src]).all()
     assert (people.surname[copied] == people.surname[src]).all()
+
+
+def test_unknown_sex_and_duplicate_council_ids_at_their_rates(generated):
+    ids = generated.written.identities
+    n_unknown = sum(int(np.isin(ids[s].sex, ("9", "0", "X", "Unknown")).sum()) for s in ids)
+    n_all = sum(ids[s].n for s in ids)
+    rate = SMALL.mess.sex_unknown
+    assert abs(n_unknown / n_all - rate) <= 4 * np.sqrt(rate / n_all) + 1 / n_all
+    cld = ids["asc_cld"]
+    people_in_cld = np.unique(cld.pid).size
+    duplicated = cld.n - people_in_cld
+    dup_rate = SMALL.mess.cld_duplicate_person
+    assert abs(duplicated / people_in_cld - dup_rate) <= 4 * np.sqrt(dup_rate / people_in_cld) + 0.005
+
+
+def test_stale_postcodes_lag_behind_moves_at_their_rate(generated):
+    for ident in generated.written.identities.values():
+        stale = (ident.postcode_lag > 0).mean()
+        rate = SMALL.mess.stale_postcode
+        assert abs(stale - rate) <= 4 * np.sqrt(rate * (1 - rate) / ident.n)
+
+
+def test_a_clean_configuration_has_no_mess():
+    import dataclasses
+
+    from dagster_project.generate.config import GeneratorConfig, MessConfig
+    from dagster_project.generate.generator import simulate
+    from dagster_project.generate.landing import build_masters
+
+    clean = MessConfig(**{f.name: 0.0 for f in dataclasses.fields(MessConfig)})
+    sim = simulate(GeneratorConfig(people=800, seed=9, mess=clean))
+    masters = build_masters(sim.rng, sim.people, sim.spells, sim.episodes, sim.cld, sim.referrals, sim.contacts,
+                            sim.config)
+    for ident in masters.identities.values():
+        assert (ident.nhs_kind == "valid").all()
+        assert (ident.dob_shown == ident.dob_true).all()
+        assert (ident.postcode_lag == 0).all()
+    cld = masters.identities["asc_cld"]
+    assert (cld.first_name == sim.people.first_name[cld.pid]).all()
