@@ -58,3 +58,19 @@ def test_pathways_after_emergency_admission(dbt_build):
     rows = run_query(dbt_build, "pathways_after_emergency_admission.sql")
     assert {r[0]: r[2] for r in rows} == {"sc_assessment": 1, "death": 1, "elective_admission": 1}
     assert sum(r[3] for r in rows) == pytest.approx(100.0, abs=0.2)
+
+
+def test_metric_by_council_financial_year(dbt_build):
+    rows = run_query(dbt_build, "metric_by_council_financial_year.sql")
+    fy2023 = [r for r in rows if r[0] == dt.date(2023, 4, 1)]
+    # FY 2023-24: Alice (83, 10 Jan 2024) and Dan (74, 1 Feb 2024) were admitted as
+    # emergencies in Leeds; population 65+ there is (2000 + 900 + 300) x 2 sexes = 6400;
+    # both councils together 12800.
+    assert [(r[2], r[3], r[4], r[5], r[6]) for r in fy2023] == [
+        (LA_LEEDS, 2, 6400, 31.3, 15.6), ("E08000036", 0, 6400, 0.0, 15.6)]
+    chosen = run_query(dbt_build, "metric_by_council_financial_year.sql",
+                       ("null::varchar", "'acsc_admissions_per_100k'"))
+    # ACSC is all ages: (5000 + 2000 + 900 + 300) x 2 = 16400 per council; nobody's
+    # primary diagnosis in the fixture is an ACSC one.
+    assert [(r[2], r[3], r[4]) for r in chosen if r[0] == dt.date(2023, 4, 1)] == [
+        (LA_LEEDS, 0, 16400), ("E08000036", 0, 16400)]
