@@ -50,21 +50,42 @@ areas as (
     select distinct la_code from population
 ),
 
-facts_in_periods as (
+facts_in_footprint as (
     select
-        p.period_type,
-        p.period_start,
-        f.metric_id,
-        f.la_code,
-        f.person_id,
-        f.unit_id,
-        f.reference_date,
-        f.numerator_value,
-        f.denominator_value
+        f.metric_id, f.reference_date, f.la_code, f.person_id, f.unit_id,
+        f.numerator_value, f.denominator_value
     from metric_facts as f
+    where f.reference_date is not null
+        and f.la_code in (select a.la_code from areas as a where a.la_code <> 'ALL')
+),
+
+facts_in_periods as (
+    -- each unit falls in one month, one quarter (financial quarters start in
+    -- January, April, July and October, as calendar quarters do) and one financial
+    -- year: computed starts and an equi-join, rather than a range join per period
+    select
+        u.unit_period_type as period_type,
+        u.unit_period_start as period_start,
+        u.metric_id, u.la_code, u.person_id, u.unit_id, u.reference_date,
+        u.numerator_value, u.denominator_value
+    from (
+        select 'month' as unit_period_type,
+            cast(date_trunc('month', reference_date) as date) as unit_period_start, *
+        from facts_in_footprint
+        union all
+        select 'quarter', cast(date_trunc('quarter', reference_date) as date), *
+        from facts_in_footprint
+        union all
+        select 'financial_year',
+            make_date(
+                cast(year(reference_date) - case when month(reference_date) < 4 then 1 else 0 end as integer), 4, 1
+            ),
+            *
+        from facts_in_footprint
+    ) as u
     inner join periods as p
-        on f.reference_date between p.period_start and p.period_end
-    where f.la_code in (select a.la_code from areas as a where a.la_code <> 'ALL')
+        on p.period_type = u.unit_period_type
+        and p.period_start = u.unit_period_start
 ),
 
 facts_by_area as (
@@ -77,14 +98,23 @@ facts_by_area as (
     from facts_in_periods
 ),
 
+people_metrics as (
+    select metric_id from metric_definitions where counts_people
+),
+
 counted_units as (
-    select fa.*
-    from facts_by_area as fa
-    inner join metric_definitions as d on d.metric_id = fa.metric_id
+    -- spell metrics: every unit counts
+    select *
+    from facts_by_area
+    where metric_id not in (select metric_id from people_metrics)
+    union all
+    -- people metrics: each person once per period and area, with their first unit
+    select *
+    from facts_by_area
+    where metric_id in (select metric_id from people_metrics)
     qualify row_number() over (
-        partition by fa.period_type, fa.period_start, fa.area_code, fa.metric_id,
-            case when d.counts_people then fa.person_id else fa.unit_id end
-        order by fa.reference_date, fa.unit_id
+        partition by period_type, period_start, area_code, metric_id, person_id
+        order by reference_date, unit_id
     ) = 1
 ),
 
