@@ -156,7 +156,9 @@ def write_deliveries(con: duckdb.DuckDBPyConnection, masters: Masters, out: Path
     # native DuckDB tables: every delivery query then scans columnar storage, not Arrow
     for name in ("hes", "cld", "csds_mpi", "csds_referral", "csds_contact"):
         con.register(f"_{name}_arrow", getattr(masters, name))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow")
+        # stored in output order: with preserve_insertion_order a filtered scan keeps it,
+        # so delivery files need no sort (only the window in the forced-malformed case does)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow ORDER BY ord")
         con.unregister(f"_{name}_arrow")
     cuts = _cuts()
     rows: dict[str, int] = {}
@@ -177,7 +179,8 @@ def write_deliveries(con: duckdb.DuckDBPyConnection, masters: Masters, out: Path
             sql = sql.replace("{D}", D).replace("{W}", W).replace("{LA}", la)
             path = out / rel
             names = ", ".join(_quote(c) for c in cut.table.column_names)
-            (n,) = con.execute(f"COPY (SELECT {names} FROM ({sql}) ORDER BY _ord) TO '{path.as_posix()}' "
+            order = "ORDER BY _ord" if k == last else ""
+            (n,) = con.execute(f"COPY (SELECT {names} FROM ({sql}) {order}) TO '{path.as_posix()}' "
                                "(HEADER, DELIMITER ',', QUOTE '\"')").fetchone()
             # short rows: the first few fields of a row, appended (the intact row stays in the file)
             first = cut.table.column_names[: max(2, len(cut.table.column_names) // 3)]
