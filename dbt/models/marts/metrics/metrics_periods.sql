@@ -1,7 +1,8 @@
 {{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- The reporting calendar: every financial year (April-March), quarter and month
-    from the financial year of the first hospital admission (or var
-    metrics_first_date) up to the period holding the as-of date. Each row carries
+    from the financial year of the first hospital admission (at most var
+    metrics_max_years_back = 10 years before the as-of date; var metrics_first_date
+    overrides both) up to the period holding the as-of date. Each row carries
     the as-of date (for the follow-up rule) and the population year: the year its
     financial year starts in (quarters and months use their financial year's
     mid-year estimate). -#}
@@ -14,7 +15,12 @@ as_of as (
 first_date as (
     select coalesce(
         {% if var('metrics_first_date', none) %}cast('{{ var("metrics_first_date") }}' as date){% else %}null{% endif %},
-        (select min(admission_date) from {{ ref('int_hospital__spells') }}),
+        -- a mistyped admission year (e.g. 1901) must not open a century of empty
+        -- periods: look back at most metrics_max_years_back years from the as-of date
+        greatest(
+            (select min(admission_date) from {{ ref('int_hospital__spells') }}),
+            cast((select as_of_date from as_of) - to_years({{ var('metrics_max_years_back', 10) }}) as date)
+        ),
         (select as_of_date from as_of)
     ) as first_date
 ),
