@@ -42,7 +42,10 @@ print(json.dumps({"wall_s": wall, "peak_rss_mb": peak_mb, "summary": summary.as_
 
 def run(cmd: list[str], env: dict | None = None) -> str:
     print("+", " ".join(cmd), flush=True)
-    out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"bench_linkage: step failed ({out.returncode}): {' '.join(cmd)}\n"
+                         f"{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     return out.stdout
 
 
@@ -52,7 +55,7 @@ def prepare(people: int, seed: int) -> tuple[Path, Path]:
     if not (truth / "person_truth.csv").exists():
         run([str(BIN / "carejourney"), "generate", "--people", str(people), "--seed", str(seed),
              "--out", str(landing), "--truth", str(truth)])
-    if not (warehouse / "warehouse.duckdb").exists():
+    if not (warehouse / ".staged").exists():
         env = {**os.environ, "CAREJOURNEY_WAREHOUSE_DIR": str(warehouse),
                "CAREJOURNEY_LANDING_DIR": str(landing), "CAREJOURNEY_PSEUDO_KEY": "bench"}
         run([str(BIN / "python"), "-c",
@@ -60,9 +63,10 @@ def prepare(people: int, seed: int) -> tuple[Path, Path]:
              "from dagster_project.ingest.run import ingest_landing; s = Settings.from_env(); "
              "s.warehouse_dir.mkdir(parents=True, exist_ok=True); "
              "c = duckdb.connect(str(s.warehouse_db)); ingest_landing(s, c); c.close()"], env)
-        dbt = [str(BIN / "dbt"), "--quiet", "--project-dir", "dbt", "--profiles-dir", "dbt"]
-        run(dbt + ["seed"], env)
-        run(dbt + ["run", "--select", "path:models/staging"], env)
+        where = ["--project-dir", "dbt", "--profiles-dir", "dbt"]
+        run([str(BIN / "dbt"), "--quiet", "seed", *where], env)
+        run([str(BIN / "dbt"), "--quiet", "run", "--select", "path:models/staging", *where], env)
+        (warehouse / ".staged").touch()
     return warehouse, truth
 
 

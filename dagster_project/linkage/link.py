@@ -22,7 +22,7 @@ from dagster_project.linkage.splink_input import build_splink_input
 from dagster_project.settings import Settings
 
 # Scored pairs at or above this probability join clusters (docs/linkage.md: measured effect).
-MATCH_THRESHOLD = 0.95
+MATCH_THRESHOLD = 0.9
 
 
 @dataclass

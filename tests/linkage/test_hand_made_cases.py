@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from dagster_project.linkage.link import link
+from dagster_project.linkage.link import MATCH_THRESHOLD, link
 from tests.linkage.staging_fixtures import Rec, create_staging, make_nhs
 from tests.linkage.synthetic import population
 
@@ -62,7 +62,7 @@ def test_social_care_record_without_nhs_number_links_despite_swap_and_care_home(
     assert person["asc_cld|E08000035|CASE1"] == person["hes_apc|RR8|CASE1"]
     rule = con.execute("select match_rule, match_probability from linkage.record_person "
                        "where source_person_id = 'E08000035|CASE1'").fetchall()[0]
-    assert rule[0] == "probabilistic" and rule[1] >= 0.95
+    assert rule[0] == "probabilistic" and rule[1] >= MATCH_THRESHOLD
 
 
 def test_twins_at_one_address_stay_two_people(linked):
