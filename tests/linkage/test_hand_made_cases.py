@@ -5,10 +5,12 @@ term frequencies and competition; the cases sit in it with their own ids.
 """
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from dagster_project.linkage.link import MATCH_THRESHOLD, link
 from tests.linkage.staging_fixtures import Rec, create_staging, make_nhs
+from dagster_project.settings import Settings
 from tests.linkage.synthetic import population
 
 X_NHS, Y_NHS, A_NHS, B_NHS, C_NHS = (make_nhs(900000 + i) for i in range(5))
@@ -47,14 +49,19 @@ def cases() -> list[Rec]:
     ]
 
 
-@pytest.fixture
-def linked(con, settings):
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    """Linked once for the module: the tests only read the result."""
+    settings = Settings.from_env(landing_dir=tmp_path_factory.mktemp("landing"),
+                                 warehouse_dir=tmp_path_factory.mktemp("warehouse"), pseudo_key="test-secret")
+    con = duckdb.connect(":memory:")
     background, _ = population(1500, seed=11)
     create_staging(con, background + cases())
     summary = link(con, settings)
     person = dict(con.execute(
         "select source_dataset || '|' || source_person_id, person_id from linkage.record_person").fetchall())
-    return con, summary, person
+    yield con, summary, person
+    con.close()
 
 
 def test_social_care_record_without_nhs_number_links_despite_swap_and_care_home(linked):

@@ -108,15 +108,17 @@ def test_dagster_assets_materialise_and_check_passes(tmp_path, background, monke
     monkeypatch.delenv("CAREJOURNEY_TRUTH_DIR", raising=False)
     resource = CarejourneyResource(warehouse_dir=str(warehouse), landing_dir=str(tmp_path), pseudo_key="k")
     result = dg.materialize(
-        [linkage_assets.source_person, linkage_assets.record_person, linkage_assets.person],
-        resources={"carejourney": resource},
-        selection=[linkage_assets.SOURCE_PERSON, linkage_assets.RECORD_PERSON, linkage_assets.PERSON],
-    )
-    assert result.success
-    checked = dg.materialize(
         [linkage_assets.source_person, linkage_assets.record_person, linkage_assets.person,
          *linkage_assets.asset_checks],
         resources={"carejourney": resource},
     )
-    evaluations = checked.get_asset_check_evaluations()
-    assert evaluations and all(e.passed for e in evaluations)
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert [e.check_name for e in evaluations] == ["record_person_covers_every_identity"]
+    assert all(e.passed for e in evaluations)
+    meta = result.asset_materializations_for_node("linkage__record_person")[0].metadata
+    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as check:
+        n_source, n_linked = check.execute(
+            "select (select count(*) from linkage.source_person), (select count(*) from linkage.record_person)"
+        ).fetchall()[0]
+    assert n_source == n_linked == meta["identities"].value > 0
