@@ -177,6 +177,8 @@ class MessConfig:
     # Twins (same birth date, surname, address) and namesakes (same name, address), persons.
     twins: float = 0.006
     namesakes: float = 0.004
+    # CLD Service Type in Release 2 sentence case ("Long term support: nursing care"), row.
+    cld_service_type_sentence_case: float = 0.03
     # CLD rows dated ISO YYYY-MM-DD instead of DD/MM/YYYY.
     cld_iso_dates: float = 0.04
     # HES diagnosis codes written with a dot or a filler (S72.0, R69X, I10-).

@@ -160,6 +160,7 @@ def write_deliveries(con: duckdb.DuckDBPyConnection, masters: Masters, out: Path
         # so delivery files need no sort (only the window in the forced-malformed case does)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow ORDER BY ord")
         con.unregister(f"_{name}_arrow")
+        setattr(masters, name, None)  # DuckDB holds the rows now: let Arrow's copy go (peak memory)
     cuts = _cuts()
     rows: dict[str, int] = {}
     for table in contract.TABLES:
@@ -172,7 +173,7 @@ def write_deliveries(con: duckdb.DuckDBPyConnection, masters: Masters, out: Path
         stamp = day.strftime("%Y%m%d")
         jobs: list[tuple[str, Cut, str, str]] = [("hes_apc", cuts["hes_apc"], f"hes_apc/hes_apc_{stamp}.csv", "")]
         jobs += [("asc_cld", cuts["asc_cld"], f"asc_cld/asc_cld_{la}_{stamp}.csv", la) for la in la_codes]
-        jobs += [(t, cuts[t], f"csds/{t.replace('csds_', 'csds_')}_{stamp}.csv", "")
+        jobs += [(t, cuts[t], f"csds/{t}_{stamp}.csv", "")
                  for t in ("csds_cyp001_mpi", "csds_cyp101_referral", "csds_cyp201_care_contact")]
         for table_name, cut, rel, la in jobs:
             sql = _select_sql(cut, k, malformed_rate, force=(k == last))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class Simulation:
 
 
 _STARTED = time.monotonic()
+DUCKDB_MEMORY_LIMIT = "1500MB"  # with the simulation's arrays, keeps 1M people under 4 GB
 
 
 def _stderr(message: str) -> None:
@@ -99,6 +101,10 @@ def write(sim: Simulation, out: Path, truth: Path | None = None,
     con = duckdb.connect()
     con.execute("SET threads = 2")
     con.execute("SET preserve_insertion_order = true")
+    # bounded memory: DuckDB spills its sorts to a scratch folder instead of growing
+    scratch = Path(tempfile.mkdtemp(prefix="carejourney_generate_"))
+    con.execute(f"SET temp_directory = '{scratch.as_posix()}'")
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     try:
         counts = write_deliveries(con, masters, out, quarter_ends(config.start, config.end, config.delivery_months),
                                   [c.code for c in config.council_list], config.overlap_days,
@@ -107,4 +113,5 @@ def write(sim: Simulation, out: Path, truth: Path | None = None,
         counts["person_truth"] = write_truth(con, masters.identities, truth)
     finally:
         con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     return Written(counts=counts, identities=masters.identities, landing=out, truth=truth)

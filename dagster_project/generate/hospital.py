@@ -22,7 +22,7 @@ import numpy as np
 
 from . import codes
 from .config import TRUSTS, GeneratorConfig, RatesConfig
-from .days import NEVER, YEAR, to_day
+from .days import YEAR, to_day
 from .population import People, interp
 
 # spell kinds
@@ -282,8 +282,7 @@ def _readmissions(rng, people: People, spells: Spells, rates: RatesConfig, end: 
     return new.take(keep)
 
 
-def _assign_codes(rng, people: People, spells: Spells, config: GeneratorConfig, transfer_src: np.ndarray,
-                  start: int) -> None:
+def _assign_codes(rng, people: People, spells: Spells, config: GeneratorConfig, transfer_src: np.ndarray) -> None:
     rates, n = config.rates, spells.n
     kind = spells.kind
     in_home_adm = people.in_care_home(spells.pid, spells.adm)
@@ -331,7 +330,6 @@ def _assign_codes(rng, people: People, spells: Spells, config: GeneratorConfig, 
     ready_from = to_day(rates.discharge_ready_from)
     spells.ready_recorded = ((spells.dis >= ready_from) & (spells.classpat == "1") & ~died
                              & (rng.random(n) >= config.mess.discharge_ready_missing))
-    del start
 
 
 def build_spells(people: People, config: GeneratorConfig, rng: np.random.Generator) -> Spells:
@@ -352,7 +350,7 @@ def build_spells(people: People, config: GeneratorConfig, rng: np.random.Generat
     ok = (prev >= 0) & (spells.pid[prev] == spells.pid[cont]) & (spells.dis[prev] == spells.adm[cont])
     transfer_src = prev[ok]
     spells.origin[cont[~ok]] = ORIGIN_READMISSION  # orphaned continuation: an ordinary emergency stay
-    _assign_codes(rng, people, spells, config, transfer_src, start)
+    _assign_codes(rng, people, spells, config, transfer_src)
     return spells
 
 

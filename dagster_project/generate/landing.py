@@ -18,18 +18,19 @@ from .community import Contacts, Referrals
 from .config import TRUSTS, GeneratorConfig
 from .days import NEVER, to_day
 from .hospital import Episodes, Spells
-from .mess import Identity, format_postcode, make_identities, unique_random_ids
+from .mess import Identity, format_postcode, make_identities
 from .population import People
 from .social_care import CldEvents
 
 
 @dataclass
 class Masters:
-    hes: pa.Table
-    cld: pa.Table
-    csds_mpi: pa.Table
-    csds_referral: pa.Table
-    csds_contact: pa.Table
+    # None once handed over to DuckDB (deliveries.write_deliveries)
+    hes: pa.Table | None
+    cld: pa.Table | None
+    csds_mpi: pa.Table | None
+    csds_referral: pa.Table | None
+    csds_contact: pa.Table | None
     identities: dict[str, Identity]
 
 
@@ -137,6 +138,12 @@ _PSR = ("Physical Support: Personal Care Support", "Physical Support: Access and
 _GP = tuple(f"B{86000 + i:05d}" for i in range(1, 40))
 
 
+def _sentence_case(values: np.ndarray) -> np.ndarray:
+    """CLD Release 2 spelling of a service type: only the first letter upper case."""
+    distinct, inverse = np.unique(values.astype(str), return_inverse=True)
+    return np.array([v[:1] + v[1:].lower() for v in distinct], dtype=object)[inverse]
+
+
 def _pick(rng, values, weights, n) -> np.ndarray:
     p = np.asarray(weights, float)
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=p / p.sum())]
@@ -228,7 +235,8 @@ def build_cld(rng, people: People, events: CldEvents, config: GeneratorConfig):
             np.char.startswith(events.outcome.astype(str), "Progress"), "Yes", "No"), "")),
         "Method of Assessment": _text(np.where(is_ass, _pick(rng, ("Face to Face", "Telephone", "Video"),
                                                               (70, 25, 5), n), "")),
-        "Service Type": _text(stype),
+        "Service Type": _text(np.where(rng.random(n) < mess.cld_service_type_sentence_case,
+                                       _sentence_case(stype), stype)),
         "Service Component": _text(events.component),
         "Delivery Mechanism": _text(np.where(is_service, np.where(events.component == "Direct Payment",
                                                                   "Direct Payment",
@@ -311,5 +319,3 @@ def build_masters(rng, people, spells, episodes, events, referrals, contacts, co
     return Masters(hes=hes, cld=cld, csds_mpi=mpi, csds_referral=referral, csds_contact=contact,
                    identities={"hes_apc": hes_ident, "asc_cld": cld_ident, "csds": csds_ident})
 
-
-del unique_random_ids

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import MessConfig
-from .days import NEVER, YEAR
+from .days import NEVER
 from .names import NICKNAMES, SPELLINGS
 from .population import People, nhs_check_digits
 
@@ -195,5 +195,3 @@ def format_postcode(rng: np.random.Generator, codes: np.ndarray, rate: float) ->
         out[lower] = np.char.lower(codes[lower].astype(str)).astype(object)
     return out
 
-
-del YEAR

@@ -75,14 +75,11 @@ def whole_years(dob: np.ndarray, day: np.ndarray) -> np.ndarray:
     on = np.asarray(day).astype("datetime64[D]")
     by = birth.astype("datetime64[Y]").astype(int)
     oy = on.astype("datetime64[Y]").astype(int)
-    bmd = (birth - birth.astype("datetime64[Y]")).astype(int)   # day of year, leap-naive enough
-    omd = (on - on.astype("datetime64[Y]")).astype(int)
     # compare month/day rather than day-of-year so leap years do not shift birthdays
     bm = birth.astype("datetime64[M]").astype(int) % 12
     om = on.astype("datetime64[M]").astype(int) % 12
     bd = (birth - birth.astype("datetime64[M]")).astype(int)
     od = (on - on.astype("datetime64[M]")).astype(int)
-    del bmd, omd
     before_birthday = (om < bm) | ((om == bm) & (od < bd))
     return (oy - by - before_birthday).astype(np.int32)
 

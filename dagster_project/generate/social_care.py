@@ -183,11 +183,9 @@ def _choose_reablement(rng, people: People, spells: Spells, config: GeneratorCon
                & ~_spell_in_progress(spells, pid, day91))
     alive_discharges_65 = int(((age >= 65) & (spells.origin != ORIGIN_DEATH) & (spells.kind != 4)).sum())
     wanted = rates.reablement_share_65 * alive_discharges_65
-    share_home = max(at_home.mean(), 1e-6) if at_home.size else 1.0
     target = rates.reablement_at_home_91d
     p_home = min(1.0, target * wanted / max(at_home.sum(), 1))
     p_not = min(1.0, (1 - target) * wanted / max((~at_home).sum(), 1))
-    del share_home
     chosen = rng.random(eligible.size) < np.where(at_home, p_home, p_not)
     return eligible[chosen]
 

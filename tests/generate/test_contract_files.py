@@ -142,3 +142,19 @@ def test_postcodes_in_records_are_in_the_directory(generated):
     header, rows = read_rows(generated.files(contract.CSDS_MPI)[-1])
     seen = [r[5] for r in rows if len(r) == len(header) and r[5]]
     assert seen and all(normalise(pc) in directory for pc in seen)
+
+
+def test_some_cld_service_types_come_in_release_2_sentence_case(generated):
+    allowed = contract.ASC_CLD.column("Service Type").codes.values()
+    exact = sentence = 0
+    for path in generated.files(contract.ASC_CLD):
+        header, rows = read_rows(path)
+        col = header.index("Service Type")
+        for row in rows:
+            if len(row) == len(header) and row[col]:
+                assert row[col].lower() in allowed
+                if row[col][1:] == row[col][1:].lower():
+                    sentence += 1
+                else:
+                    exact += 1
+    assert exact > 0 and 0 < sentence / (exact + sentence) < 0.1
