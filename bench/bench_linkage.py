@@ -78,7 +78,9 @@ def bench(people: int, seed: int) -> dict:
     con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
     con.execute("drop schema if exists linkage cascade")
     con.close()
+    load_before = os.getloadavg()[0]
     child = json.loads(run([str(BIN / "python"), "-c", _CHILD, str(warehouse)]).strip().splitlines()[-1])
+    child["load_avg"] = (load_before + os.getloadavg()[0]) / 2
     t = time.perf_counter()
     run([str(BIN / "carejourney"), "evaluate-linkage", "--truth", str(truth), "--warehouse", str(warehouse)])
     eval_s = time.perf_counter() - t
@@ -97,16 +99,17 @@ def write(results: list[dict]) -> None:
         f"{os.cpu_count()} cores, Python {platform.python_version()}; "
         "`.venv/bin/python bench/bench_linkage.py --people ...`. Linkage = source persons + "
         "Splink prediction with the committed model + clustering + stable ids + person table, "
-        "first run on the warehouse (every person id new), in its own process.", "",
-        "| people | identities | persons | scored pairs | wall (s) | peak RSS (MB) | source_person / predict / cluster / ids / person (s) |",
-        "|---|---|---|---|---|---|---|",
+        "first run on the warehouse (every person id new), in its own process. The load average "
+        "is the machine's (other jobs share its 2 cores): times at a load above 2 are inflated.", "",
+        "| people | identities | persons | scored pairs | wall (s) | peak RSS (MB) | source_person / predict / cluster / ids / person (s) | load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s = r["summary"]
         sec = s["seconds"]
         parts = " / ".join(f"{sec.get(k, 0):.1f}" for k in ("source_person", "predict", "cluster", "ids", "person"))
         lines.append(f"| {r['people']:,} | {s['n_identities']:,} | {s['n_persons']:,} | {s['n_edges_scored']:,} "
-                     f"| {r['wall_s']:.1f} | {r['peak_rss_mb']:.0f} | {parts} |")
+                     f"| {r['wall_s']:.1f} | {r['peak_rss_mb']:.0f} | {parts} | {r['load_avg']:.1f} |")
     lines += ["", "Accuracy (pairwise, against the generator's truth):", "",
               "| people | precision | recall | recall w/o valid NHS no. | baseline precision | baseline recall | baseline recall w/o valid NHS no. |",
               "|---|---|---|---|---|---|---|"]

@@ -99,13 +99,19 @@ def test_person_key_is_hmac_of_person_id(con, settings, background):
         assert key == hmac.new(b"test-secret", person_id.encode(), hashlib.sha256).hexdigest()
 
 
-def test_dagster_assets_materialise_and_check_passes(tmp_path, background, monkeypatch):
+def test_dagster_assets_materialise_check_and_score_against_truth(tmp_path, monkeypatch):
+    records, truth = population(300, seed=3)
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
-    create_staging(con, background[:300])
+    create_staging(con, records)
     con.close()
-    monkeypatch.delenv("CAREJOURNEY_TRUTH_DIR", raising=False)
+    truth_dir = tmp_path / "truth"
+    truth_dir.mkdir()
+    (truth_dir / "person_truth.csv").write_text(
+        "source_dataset,source_person_id,true_person_id\n"
+        + "".join(f"{ds},{sp},{true}\n" for (ds, sp), true in truth.items()))
+    monkeypatch.setenv("CAREJOURNEY_TRUTH_DIR", str(truth_dir))
     resource = CarejourneyResource(warehouse_dir=str(warehouse), landing_dir=str(tmp_path), pseudo_key="k")
     result = dg.materialize(
         [linkage_assets.source_person, linkage_assets.record_person, linkage_assets.person,
@@ -122,3 +128,7 @@ def test_dagster_assets_materialise_and_check_passes(tmp_path, background, monke
             "select (select count(*) from linkage.source_person), (select count(*) from linkage.record_person)"
         ).fetchall()[0]
     assert n_source == n_linked == meta["identities"].value > 0
+    scored = result.asset_materializations_for_node("linkage__person")[0].metadata
+    assert 0.9 < scored["linkage_overall_precision"].value <= 1.0
+    assert scored["baseline_nhs_only_overall_recall"].value < scored["linkage_overall_recall"].value
+    assert (warehouse / "reports" / "linkage_evaluation.md").exists()
