@@ -132,3 +132,13 @@ def test_dagster_assets_materialise_check_and_score_against_truth(tmp_path, monk
     assert 0.9 < scored["linkage_overall_precision"].value <= 1.0
     assert scored["baseline_nhs_only_overall_recall"].value < scored["linkage_overall_recall"].value
     assert (warehouse / "reports" / "linkage_evaluation.md").exists()
+
+
+@pytest.mark.parametrize("secret", ["k", "ü-non-ascii", "x" * 100])
+def test_sql_hmac_equals_python_hmac_for_any_key_length(secret):
+    from dagster_project.linkage.link import _hmac_pads, _hmac_sql, person_key
+
+    opad, ipad = _hmac_pads(secret)
+    got = duckdb.execute(f"select {_hmac_sql('p')} from (select 'P0123456789abcdef' as p)",
+                         {"opad": opad, "ipad": ipad}).fetchall()[0][0]
+    assert got == person_key("P0123456789abcdef", secret)
