@@ -57,6 +57,7 @@ def train(con: duckdb.DuckDBPyConnection, out: Path = MODEL_PATH, max_pairs_u: f
         model = linker.misc.save_model_to_json()
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
+        drop_splink_tables(con)
     model.pop("linker_uid", None)  # a random id: would make every retrain a diff
     regularise(model)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +102,17 @@ def predict_edges(con: duckdb.DuckDBPyConnection, model: dict,
         ).to_arrow_table()
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
+        drop_splink_tables(con)
     return edges
+
+
+def drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop Splink's working tables (some analysis helpers leave theirs in the warehouse)."""
+    leftovers = con.execute(
+        "select table_schema, table_name, table_type from information_schema.tables"
+        " where table_name like '\\_\\_splink\\_\\_%' escape '\\'").fetchall()
+    for schema, name, kind in leftovers:
+        con.execute(f'drop {"view" if kind == "VIEW" else "table"} if exists "{schema}"."{name}"')
 
 
 def count_blocked_comparisons(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -110,11 +121,14 @@ def count_blocked_comparisons(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
     db_api = DuckDBAPI(con)
     sdf = db_api.register(splink_settings.INPUT_TABLE, table_name="splink_input_count")
-    records = count_comparisons_from_blocking_rules(
-        sdf,
-        blocking_rules=splink_settings.blocking_rules(),
-        link_type="dedupe_only",
-        record_sample_proportion=1.0,
-    )
+    try:
+        records = count_comparisons_from_blocking_rules(
+            sdf,
+            blocking_rules=splink_settings.blocking_rules(),
+            link_type="dedupe_only",
+            record_sample_proportion=1.0,
+        )
+    finally:
+        drop_splink_tables(con)
     names = list(splink_settings.BLOCKING_RULES)
     return {name: int(rec["marginal_comparison_count"]) for name, rec in zip(names, records)}

@@ -70,6 +70,9 @@ def test_second_run_on_same_data_changes_no_id_and_new_records_only_add(con, set
     second = link(con, settings)
     ids_2 = dict(con.execute("select source_dataset || source_person_id, person_id from linkage.record_person").fetchall())
     assert ids_1 == ids_2 and second.id_events == {} and second.run_id == first.run_id + 1
+    # Splink's working tables (identifiable pairs) do not outlive the run
+    assert con.execute("select count(*) from information_schema.tables "
+                       "where table_name like '%splink%'").fetchall() == [(0,)]
     changed = con.execute("select count(*) from linkage.person where last_changed_run = 2").fetchall()[0][0]
     assert changed == 0
 
