@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from dagster_project.linkage import clustering, splink_runner, stable_ids
+from dagster_project.linkage import clustering, splink_runner, splink_settings, stable_ids
 from dagster_project.linkage.source_person import build_source_persons
 from dagster_project.linkage.splink_input import build_splink_input
 from dagster_project.settings import Settings
@@ -91,6 +91,7 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, model_path: Path = splin
     if edges is None:
         edges = pa.table({"unique_id_l": pa.array([], pa.int64()), "unique_id_r": pa.array([], pa.int64()),
                           "match_probability": pa.array([], pa.float64())})
+    con.execute(f"drop table if exists {splink_settings.INPUT_TABLE}")
     result = clustering.cluster(nodes, edges, threshold)
     seconds["cluster"] = time.perf_counter() - t1
 
