@@ -11,6 +11,11 @@ import dagster as dg
 # everything else (dbt's own output, Dagster's logs) to the run's log file.
 OUTPUT = sys.stdout
 
+# Warnings that repeat something already shown: a failed dependency (its failure was
+# printed), and dagster-dbt noting a multi-model dbt test as an observation (its
+# pass/fail is in the log and fails the dbt step when it errors).
+_NOISE = ("Dependencies for step", "Logging an `AssetObservation` instead of an `AssetCheckResult`")
+
 _SHOWN = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION", "STEP_UP_FOR_RETRY",
           "PIPELINE_FAILURE", "RUN_FAILURE"}
 
@@ -25,8 +30,7 @@ class _ProgressHandler(logging.Handler):
         event = meta.get("dagster_event")
         if event is None:
             message = str(meta.get("orig_message", record.getMessage()))
-            # "Dependencies for step X were not executed" repeats a failure already shown.
-            if record.levelno >= logging.WARNING and not message.startswith("Dependencies for step"):
+            if record.levelno >= logging.WARNING and not message.startswith(_NOISE):
                 print(f"  ! {message}", file=OUTPUT, flush=True)
             return
         kind = event.event_type_value
