@@ -62,6 +62,12 @@ def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: s
         [catalog, schema, table]).fetchall()]
 
 
+def _column_types(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> dict[str, str]:
+    return dict(con.execute(
+        "select column_name, data_type from information_schema.columns where table_catalog = ?"
+        " and table_schema = ? and table_name = ?", [catalog, schema, table]).fetchall())
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -127,7 +133,11 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, version: Path) -> tuple
                 frame = DISCLOSURE_CONTROLLED[table](con.execute(f"select {kept} from {SCHEMA}.{table}").df())
                 suppressed[table] = int(frame["suppressed"].sum()) if len(frame) else 0
                 con.register("_controlled", frame)
-                con.execute(f"create table {target} as select * from _controlled")
+                # pandas turns DATE into TIMESTAMP and BIGINT into DOUBLE: publish the warehouse's types
+                types = _column_types(con, catalog, SCHEMA, table)
+                typed = ", ".join(f"cast({_q(c)} as {types[c]}) as {_q(c)}" if c in types else _q(c)
+                                  for c in frame.columns)
+                con.execute(f"create table {target} as select {typed} from _controlled")
                 con.unregister("_controlled")
             else:
                 con.execute(f"create table {target} as select {kept} from {SCHEMA}.{table}")

@@ -56,7 +56,9 @@ def _date_ranges_sql(table: contract.Table) -> str:
         select _load_id as load_id,
                {share_outside(table.event_start_column, EARLIEST_EVENT)} as event_date_out_of_range_share,
                {share_outside(table.birth_date_column, EARLIEST_BIRTH)} as birth_date_out_of_range_share
-        from raw.{_quote(table.name)} group by _load_id"""
+        from raw.{_quote(table.name)}
+        where _load_id in (select load_id from files)  -- only tonight's files, not all history
+        group by _load_id"""
 
 
 # A file family is one sender's series of one table: the file name without its

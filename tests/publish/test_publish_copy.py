@@ -118,6 +118,19 @@ def test_a_person_key_not_made_with_this_secret_stops_publication(con, settings)
         publish(replace(settings, pseudo_key="another-secret"), con)
 
 
+def test_disclosure_controlled_tables_keep_the_warehouse_column_types(con, settings):
+    publish(settings, con)
+    db = duckdb.connect(str(settings.published_db), read_only=True)
+    for table in ("system_metrics", "pathway_transitions"):
+        published = dict(db.execute(f"select column_name, data_type from information_schema.columns "
+                                    f"where table_name = '{table}'").fetchall())
+        warehouse = dict(con.execute(f"select column_name, data_type from information_schema.columns "
+                                     f"where table_schema = 'marts' and table_name = '{table}'").fetchall())
+        assert {c: published[c] for c in warehouse} == warehouse
+        assert published["suppressed"] == "BOOLEAN"
+    db.close()
+
+
 def test_published_aggregates_are_disclosure_controlled(con, settings):
     publish(settings, con)
     db = duckdb.connect(str(settings.published_db), read_only=True)

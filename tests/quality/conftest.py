@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dagster_project.settings import Settings
+from dagster_project.quality import gx_runner
 from warehouse_fixture import PSEUDO_KEY, build_warehouse
 
 
@@ -18,3 +19,14 @@ def con(settings):
     connection = build_warehouse(settings.warehouse_db)
     yield connection
     connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_data_docs(monkeypatch):
+    """Skip rendering Data Docs (half of each validation's cost) unless a test asks for them."""
+    monkeypatch.setattr(gx_runner, "BUILD_DATA_DOCS", False)
+
+
+@pytest.fixture
+def with_data_docs(monkeypatch, _no_data_docs):
+    monkeypatch.setattr(gx_runner, "BUILD_DATA_DOCS", True)

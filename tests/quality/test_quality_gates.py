@@ -12,7 +12,7 @@ from dagster_project.settings import EXPECTATIONS_DIR
 from warehouse_fixture import ALICE_NHS, HES_ROWS, insert_raw, valid_nhs_number
 
 
-def test_every_gate_passes_a_good_build_and_writes_data_docs(con, settings):
+def test_every_gate_passes_a_good_build_and_writes_data_docs(con, settings, with_data_docs):
     for name in GATES:
         result = run_gate(name, con, settings)
         assert result.success, result.message
@@ -42,7 +42,8 @@ def _failed_columns(result) -> set[str | None]:
     return {f.column or f.expectation_type for f in result.failures}
 
 
-def test_high_reject_share_in_tonights_delivery_fails_the_raw_gate_with_a_useful_message(con, settings):
+def test_high_reject_share_in_tonights_delivery_fails_the_raw_gate_with_a_useful_message(con, settings,
+                                                                                       with_data_docs):
     insert_raw(con, "hes_apc", HES_ROWS, load_id=10, delivery=dt.date(2024, 7, 31), rejected=8)
     result = run_gate("raw_hes_apc", con, settings)
     assert not result.success
