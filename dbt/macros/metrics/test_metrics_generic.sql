@@ -1,13 +1,5 @@
 {#- Generic tests for the metric models. -#}
 
-{#- No two rows share the same values of `columns` (the grain of a model). -#}
-{% test unique_combination(model, columns) %}
-select {{ columns | join(', ') }}, count(*) as n_rows
-from {{ model }}
-group by {{ columns | join(', ') }}
-having count(*) > 1
-{% endtest %}
-
 {#- Percentages lie in 0-100 and no value is negative (rates, days). -#}
 {% test metric_values_in_range(model) %}
 select *
