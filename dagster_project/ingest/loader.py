@@ -6,8 +6,11 @@ nothing of it, and the next run (which finds no ledger row) loads it again.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +41,16 @@ class FileResult:
     rows_rejected: int | None = None
     flags: dict[str, int] = field(default_factory=dict)
     load_id: int | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # per step, for benchmarks and logs
+
+
+@contextlib.contextmanager
+def _timed(result: FileResult, step: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        result.seconds[step] = result.seconds.get(step, 0.0) + time.monotonic() - started
 
 
 def _now() -> dt.datetime:
@@ -70,13 +83,15 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
                              f"(load_id {duplicate_of[1]}), already loaded")
             _commit(con, result, started_at)
             return result
-        parse.read_lines(con, str(landing_file.path))
+        with _timed(result, "read"):
+            parse.read_lines(con, str(landing_file.path))
         header = parse.read_header(con)
         _check_header(table, header)
         parse.build_records(con)
-        con.execute(rules.rows_sql(table, header, result.delivery_date, check_postcodes))
+        rows_sql = rules.rows_sql(table, header, result.delivery_date, check_postcodes)
         result.status = LOADED
-        _commit(con, result, started_at, table=table)
+        with _timed(result, "check_and_write"):
+            _commit(con, result, started_at, table=table, rows_sql=rows_sql)
     except parse.FileRejected as problem:
         result.status = REJECTED
         where = _quarantine(landing_file, quarantine_dir)
@@ -84,7 +99,6 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
         _commit(con, result, started_at)
     finally:
         parse.drop_work_tables(con)
-        con.execute(f"drop table if exists {rules.ROWS}")
     return result
 
 
@@ -126,14 +140,14 @@ def _quarantine(landing_file: LandingFile, quarantine_dir: Path) -> Path:
 
 
 def _commit(con: duckdb.DuckDBPyConnection, result: FileResult, started_at: dt.datetime,
-            table: contract.Table | None = None) -> None:
+            table: contract.Table | None = None, rows_sql: rules.RowQueries | None = None) -> None:
     """Write the file's rows (if loaded), rejects, flags and ledger row atomically."""
     con.begin()
     try:
         load_id = con.execute("select coalesce(max(load_id), 0) + 1 from ops.load_ledger").fetchone()[0]
         result.load_id = load_id
         if table is not None:
-            _insert_rows(con, result, table, load_id)
+            _insert_rows(con, result, table, load_id, rows_sql)
         con.execute(
             "insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [load_id, result.source, result.table_name, result.file_name, result.file_path,
@@ -149,30 +163,41 @@ def _commit(con: duckdb.DuckDBPyConnection, result: FileResult, started_at: dt.d
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, result: FileResult, table: contract.Table,
-                 load_id: int) -> None:
+                 load_id: int, rows_sql: str) -> None:
+    """Loaded rows to raw.<table>, rejected ones to raw.rejects, then count both independently."""
     columns = ", ".join(quote_ident(n) for n in table.column_names)
     file_name = quote_literal(result.file_name)
+    con.execute(f"create or replace temp table {rules.REJECTED} as {rows_sql.rejects}")
     con.execute(f"""
         insert into {raw_table(table)} ({columns}, _extra, _load_id, _file_name, _line_number,
                                         _delivery_date, _flags)
         select {columns}, _extra, {load_id}, {file_name}, line_number,
                DATE '{result.delivery_date.isoformat()}', _flags
-        from {rules.ROWS} where len(_rejects) = 0
+        from ({rows_sql.loaded})
     """)
     con.execute(f"""
         insert into raw.rejects
         select {load_id}, {quote_literal(table.source)}, {quote_literal(table.name)}, {file_name},
                line_number, r.column_name, r.reason_kind, r.reason, raw_text
-        from (select line_number, raw_text, unnest(_rejects) as r from {rules.ROWS} where len(_rejects) > 0)
+        from (select line_number, raw_text, unnest(_rejects) as r from {rules.REJECTED})
     """)
+    con.execute(f"drop table {rules.REJECTED}")
     con.execute(f"""
         insert into ops.load_flags
         select {load_id}, flag, count(*) from (
-            select unnest(_flags) as flag from {rules.ROWS} where len(_rejects) = 0)
+            select unnest(_flags) as flag from {raw_table(table)} where _load_id = {load_id})
         group by flag
     """)
-    read, loaded = con.execute(
-        f"select count(*), count(*) filter (where len(_rejects) = 0) from {rules.ROWS}").fetchone()
-    result.rows_read, result.rows_loaded, result.rows_rejected = read, loaded, read - loaded
+    # Counted from what was written, not from the rules: the ledger then proves the
+    # split was complete (every record landed in exactly one of the two tables).
+    result.rows_read = parse.count_records(con)
+    result.rows_loaded = con.execute(
+        f"select count(*) from {raw_table(table)} where _load_id = {load_id}").fetchone()[0]
+    result.rows_rejected = con.execute(
+        f"select count(distinct line_number) from raw.rejects where load_id = {load_id}").fetchone()[0]
+    if result.rows_read != result.rows_loaded + result.rows_rejected:
+        raise RuntimeError(
+            f"ingest bug: {result.file_name}: {result.rows_read} records read but {result.rows_loaded} "
+            f"loaded + {result.rows_rejected} rejected; nothing of this file was committed")
     result.flags = dict(con.execute(
         "select flag_kind, n_rows from ops.load_flags where load_id = ? order by flag_kind", [load_id]).fetchall())

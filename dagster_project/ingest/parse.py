@@ -151,6 +151,10 @@ def fields_sql() -> str:
     """
 
 
+def count_records(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute(f"select count(*) from {RECORDS}").fetchone()[0]
+
+
 def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"drop view if exists {RECORDS}")
     for name in (LINES, SPANS):

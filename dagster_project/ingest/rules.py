@@ -7,13 +7,14 @@ trimmed; raw keeps them as delivered (an empty field is NULL).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from dagster_project import contract, nhs_number
 from dagster_project.ingest.parse import fields_sql
 from dagster_project.ingest.schema import quote_ident, quote_literal
 
-ROWS = "_ingest_rows"
 POSTCODES = "_ingest_postcodes"
+REJECTED = "_ingest_rejected"
 
 
 def _value(column: str) -> str:
@@ -57,9 +58,24 @@ def _applies(column: contract.Column) -> str | None:
     return f"lower({_value(other)}) = {quote_literal(wanted.lower())}"
 
 
+@dataclass(frozen=True)
+class RowQueries:
+    """Two SELECTs over the file's records, so each rule is evaluated once.
+
+    rejects: line_number, raw_text, _rejects (list of {column_name, reason_kind,
+             reason}) of the rows that break the contract; materialise it as REJECTED.
+    loaded:  line_number, contract columns, _extra, _flags of every other row.
+    The wide rows are never materialised (writing a wide temp table cost as much
+    as the rules); DuckDB prunes what each query does not use.
+    """
+
+    rejects: str
+    loaded: str
+
+
 def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
-             check_postcodes: bool) -> str:
-    """CREATE the temp table ROWS from RECORDS: contract columns, _extra, _rejects, _flags."""
+             check_postcodes: bool) -> RowQueries:
+    """The row rules of `table` for a file with this header (see RowQueries)."""
     position = {name: i + 1 for i, name in enumerate(header)}
     n_fields = len(header)
 
@@ -160,8 +176,7 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
     reject_list = f"list_filter([{', '.join(rejects)}], lambda r: r is not null)" if rejects else "[]"
     flag_list = f"list_filter([{', '.join(flags)}]::VARCHAR[], lambda f: f is not null)" if flags else "[]::VARCHAR[]"
     contract_columns = ", ".join(quote_ident(n) for n in table.column_names)
-    return f"""
-        create or replace temp table {ROWS} as
+    ctes = f"""
         with base as (
             select line_number, raw_text, len(fields) as n_fields, well_quoted, {', '.join(picked)}
             from ({fields_sql()})
@@ -170,11 +185,15 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
         ), checked as (
             select *{', ' + nhs_number.status_sql('__nhs_clean') + ' as __nhs_status' if table.nhs_number_column else ''}
             from parsed
-        )
-        select line_number, raw_text, {contract_columns}, _extra,
-               case when not well_quoted or n_fields <> {n_fields} then [{row_problem}]
-                    else {reject_list} end as _rejects,
-               {flag_list} as _flags
-        from checked
-    """
-
+        )"""
+    rejects_sql = f"""{ctes}
+        select line_number, raw_text, _rejects from (
+            select line_number, raw_text,
+                   case when not well_quoted or n_fields <> {n_fields} then [{row_problem}]
+                        else {reject_list} end as _rejects
+            from checked)
+        where len(_rejects) > 0"""
+    loaded_sql = f"""{ctes}
+        select line_number, {contract_columns}, _extra, {flag_list} as _flags
+        from checked where line_number not in (select line_number from {REJECTED})"""
+    return RowQueries(rejects_sql, loaded_sql)

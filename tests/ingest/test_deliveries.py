@@ -113,8 +113,8 @@ def test_a_failure_inside_the_transaction_leaves_nothing_of_the_file(landing, co
     _deliveries(landing)
     real_insert = loader._insert_rows
 
-    def insert_then_crash(con_, result, table, load_id):
-        real_insert(con_, result, table, load_id)
+    def insert_then_crash(con_, result, table, load_id, rows_sql):
+        real_insert(con_, result, table, load_id, rows_sql)
         if result.file_name == "hes_apc_20240112.csv":
             raise KeyboardInterrupt("simulated kill after the raw rows were written")
 
