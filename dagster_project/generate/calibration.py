@@ -38,6 +38,8 @@ TARGETS: dict[str, tuple[float, float]] = {
     "in_hospital_death_emergency_65_pct": (6, 8),
     "social_care_requests_65_per_100k": (10_000, 15_000),
     "requests_from_hospital_pct": (15, 25),
+    "community_contacts_65_per_person_year": (4, 6),
+    "long_term_support_65_pct": (4, 6),
 }
 
 
@@ -145,6 +147,23 @@ def compute(sim: Simulation) -> dict[str, float]:
         total += (req65 & (cld.start >= first) & (cld.start <= last)).sum() / pop * 1e5
     m["social_care_requests_65_per_100k"] = total / len(fys)
     m["requests_from_hospital_pct"] = 100 * (cld.route[req] == "Discharge from Hospital").mean()
+
+    # volumes: community contacts per person 65+, people 65+ on long-term support in the year
+    contacts, referrals = sim.contacts, sim.referrals
+    c_pid = referrals.pid[contacts.referral]
+    c_age = whole_years(people.dob[c_pid], contacts.day)
+    total = 0.0
+    for (_, first, last), pop in zip(fys, pop65):
+        total += ((c_age >= 65) & (contacts.day >= first) & (contacts.day <= last)).sum() / pop
+    m["community_contacts_65_per_person_year"] = total / len(fys)
+    lts = (cld.event_type == "Service") & np.char.startswith(cld.service_type.astype(str), "Long Term Support")
+    share = 0.0
+    for (year, first, last), pop in zip(fys, pop65):
+        active = lts & (cld.start <= last) & (cld.end >= first)
+        who = np.unique(cld.pid[active])
+        age = whole_years(people.dob[who], np.full(who.size, to_day(dt.date(year, 6, 30))))
+        share += (age >= 65).sum() / pop
+    m["long_term_support_65_pct"] = 100 * share / len(fys)
     return {k: float(v) for k, v in m.items()}
 
 

@@ -114,19 +114,19 @@ class RatesConfig:
     sc_request_by_age: tuple[tuple[float, float], ...] = (
         (18, 0.010), (64, 0.014), (65, 0.045), (75, 0.085), (85, 0.17), (100, 0.24))
     sc_request_outcomes: tuple[float, float, float] = (0.40, 0.08, 0.52)  # assessment, ST-Max, NFA
-    sc_assessment_outcomes: tuple[float, float, float] = (0.38, 0.17, 0.45)  # LTS community, short term, NFA
+    sc_assessment_outcomes: tuple[float, float, float] = (0.16, 0.17, 0.67)  # LTS community, short term, NFA
     hospital_request_share_of_discharges_65: float = 0.035  # NFA / assessment requests at discharge
-    home_care_after_discharge_65: float = 0.025
+    home_care_after_discharge_65: float = 0.012
     reablement_share_65: float = 0.031             # of 65+ discharges alive to usual residence
     reablement_at_home_91d: float = 0.82
     lts_community_prevalence_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.006), (64, 0.01), (65, 0.015), (80, 0.04), (90, 0.09), (100, 0.12))
-    lts_community_end_rate: float = 0.08           # per year, other than death / care home
+        (18, 0.003), (64, 0.004), (65, 0.004), (80, 0.01), (90, 0.022), (100, 0.03))
+    lts_community_end_rate: float = 0.35           # per year, other than death / care home
     carer_support_rate: float = 0.004              # per person-year, 40+
 
     # Community health (CSDS).
     district_nursing_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.01), (60, 0.03), (70, 0.08), (80, 0.20), (90, 0.38), (100, 0.45))
+        (18, 0.015), (60, 0.045), (70, 0.12), (80, 0.30), (90, 0.55), (100, 0.65))
     case_management_by_age: tuple[tuple[float, float], ...] = ((18, 0.0), (60, 0.005), (75, 0.03), (100, 0.06))
     other_community_by_age: tuple[tuple[float, float], ...] = ((18, 0.02), (65, 0.05), (100, 0.08))
     post_discharge_intermediate_care: float = 0.07  # of 65+ discharges home
@@ -135,7 +135,7 @@ class RatesConfig:
     falls_service_after_fall: float = 0.35
     end_of_life_before_death: float = 0.35
     contacts_mean: dict[str, float] = field(default_factory=lambda: {
-        "01": 7.0, "02": 5.0, "03": 9.0, "04": 5.0, "05": 3.0, "06": 7.0, "99": 2.5})
+        "01": 16.0, "02": 8.0, "03": 14.0, "04": 8.0, "05": 4.0, "06": 12.0, "99": 4.0})
 
     # Moves within the council.
     move_rate_under_65: float = 0.05
