@@ -175,12 +175,16 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     _check_pseudo_key(con, settings)
     _check_opt_out(con, catalog)
     version = swap.new_version_dir(settings.published_dir)
+    progress_bar = con.execute("select current_setting('enable_progress_bar')").fetchone()[0]
+    con.execute("set enable_progress_bar = false")  # a nightly log is not a terminal
     try:
         counts, dropped, suppressed = _write(con, catalog, version)
         _verify(con, version, counts)
     except BaseException:
         swap.discard(version)
         raise
+    finally:
+        con.execute(f"set enable_progress_bar = {bool(progress_bar)}")
     previous = swap.swap_in(settings.published_dir, version)
     swap.prune(settings.published_dir, keep=[version, previous])
     return PublishResult(version, previous, counts, dropped, suppressed)
