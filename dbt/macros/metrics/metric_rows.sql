@@ -30,7 +30,7 @@ metric_definitions as (
         metric_id,
         value_unit,
         -- '' or null: the denominator is a count; 'all' / '65+': a population
-        case nullif(population_ages, '') when 'all' then 0 when '65+' then 65 end as population_min_age,
+        nullif(population_ages, '') as population_ages,
         cast(followup_days as integer) as followup_days,
         cast(counts_people as boolean) as counts_people
     from {{ ref('metric_definitions') }}
@@ -43,7 +43,7 @@ periods as (
 ),
 
 population as (
-    select la_code, year, min_age, population from {{ ref('metrics_population') }}
+    select la_code, year, population_ages, population from {{ ref('metrics_population') }}
 ),
 
 areas as (
@@ -150,10 +150,10 @@ measured as (
         g.population_year,
         coalesce(ag.numerator, 0) as numerator,
         case
-            when g.population_min_age is not null then pop.population
+            when g.population_ages is not null then pop.population
             else coalesce(ag.denominator, 0)
         end as denominator,
-        g.population_min_age is not null as uses_population
+        g.population_ages is not null as uses_population
     from grid as g
     left join aggregated as ag
         on ag.period_type = g.period_type
@@ -163,7 +163,7 @@ measured as (
     left join population as pop
         on pop.la_code = g.area_code
         and pop.year = g.population_year
-        and pop.min_age = g.population_min_age
+        and pop.population_ages = g.population_ages
 )
 
 select

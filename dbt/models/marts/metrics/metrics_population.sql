@@ -1,8 +1,9 @@
 {{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Population denominators by council and for the whole footprint ('ALL' = the
     councils in the population estimates), per mid-year estimate year, for each
-    age floor a metric uses (0 = all ages, 65 = aged 65 and over; age 90 means
-    90+). The councils listed here are the councils every metric is reported for. -#}
+    population_ages a metric uses (seed metric_definitions: 'all' or '65+'; the
+    estimates' age 90 means 90+). The councils listed here are the councils every
+    metric is reported for. -#}
 with
 
 population as (
@@ -11,19 +12,22 @@ population as (
     where la_code is not null
 ),
 
-age_floors as (
-    select distinct case population_ages when 'all' then 0 when '65+' then 65 end as min_age
+age_bands as (
+    -- the one place 'all' / '65+' become ages
+    select distinct
+        population_ages,
+        case population_ages when 'all' then 0 when '65+' then 65 end as min_age
     from {{ ref('metric_definitions') }}
     where nullif(population_ages, '') is not null
 ),
 
 by_council as (
-    select p.la_code, p.year, f.min_age, cast(sum(p.population) as bigint) as population
+    select p.la_code, p.year, b.population_ages, cast(sum(p.population) as bigint) as population
     from population as p
-    inner join age_floors as f on p.age >= f.min_age
-    group by p.la_code, p.year, f.min_age
+    inner join age_bands as b on p.age >= b.min_age
+    group by p.la_code, p.year, b.population_ages
 )
 
-select la_code, year, min_age, population from by_council
+select la_code, year, population_ages, population from by_council
 union all
-select 'ALL', year, min_age, cast(sum(population) as bigint) from by_council group by year, min_age
+select 'ALL', year, population_ages, cast(sum(population) as bigint) from by_council group by year, population_ages
