@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from dagster_project import contract
 
@@ -149,18 +150,30 @@ def _date_literal(day: dt.date) -> str:
     return f"DATE '{day.isoformat()}'"
 
 
+MASTER_NAMES = ("hes", "cld", "csds_mpi", "csds_referral", "csds_contact")
+
+
+def load_master(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """A native DuckDB table per master: delivery queries scan columnar storage, not Arrow.
+
+    Stored in output order: with preserve_insertion_order a filtered scan keeps it, so
+    delivery files need no sort (only the window in the forced-malformed case does)."""
+    con.register(f"_{name}_arrow", table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow ORDER BY ord")
+    con.unregister(f"_{name}_arrow")
+
+
 def write_deliveries(con: duckdb.DuckDBPyConnection, masters: Masters, out: Path, delivery_dates: list[dt.date],
                      la_codes: list[str], overlap_days: int, malformed_rate: float,
                      progress: Callable[[str], None]) -> dict[str, int]:
-    """Write every delivery file; returns rows written per table."""
-    # native DuckDB tables: every delivery query then scans columnar storage, not Arrow
-    for name in ("hes", "cld", "csds_mpi", "csds_referral", "csds_contact"):
-        con.register(f"_{name}_arrow", getattr(masters, name))
-        # stored in output order: with preserve_insertion_order a filtered scan keeps it,
-        # so delivery files need no sort (only the window in the forced-malformed case does)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow ORDER BY ord")
-        con.unregister(f"_{name}_arrow")
-        setattr(masters, name, None)  # DuckDB holds the rows now: let Arrow's copy go (peak memory)
+    """Write every delivery file; returns rows written per table.
+
+    Master tables not yet in DuckDB (build_masters without a sink) are loaded first."""
+    for name in MASTER_NAMES:
+        table = getattr(masters, name)
+        if table is not None:
+            load_master(con, name, table)
+            setattr(masters, name, None)  # DuckDB holds the rows now: let Arrow's copy go
     cuts = _cuts()
     rows: dict[str, int] = {}
     for table in contract.TABLES:

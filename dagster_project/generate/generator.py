@@ -19,7 +19,7 @@ import numpy as np
 from .community import Contacts, Referrals, build_referrals
 from .config import GeneratorConfig
 from .days import quarter_ends
-from .deliveries import write_deliveries
+from .deliveries import load_master, write_deliveries
 from .hospital import Episodes, Spells, build_episodes, build_spells
 from .landing import build_masters
 from .mess import Identity
@@ -91,13 +91,6 @@ def write(sim: Simulation, out: Path, truth: Path | None = None,
         raise ValueError(f"the truth folder {truth} must not be inside the landing folder {out}: "
                          "ingest would try to load it. Choose a folder beside it.")
     config = sim.config
-    masters = build_masters(sim.rng, sim.people, sim.spells, sim.episodes, sim.cld, sim.referrals,
-                            sim.contacts, config)
-    progress("source views built")
-    # a fresh landing folder: stale files from an earlier run would be loaded as deliveries
-    for folder in ("hes_apc", "asc_cld", "csds", "reference"):
-        shutil.rmtree(out / folder, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("SET threads = 2")
     con.execute("SET preserve_insertion_order = true")
@@ -106,6 +99,13 @@ def write(sim: Simulation, out: Path, truth: Path | None = None,
     con.execute(f"SET temp_directory = '{scratch.as_posix()}'")
     con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     try:
+        masters = build_masters(sim.rng, sim.people, sim.spells, sim.episodes, sim.cld, sim.referrals,
+                                sim.contacts, config, sink=lambda name, table: load_master(con, name, table))
+        progress("source views built")
+        # a fresh landing folder: stale files from an earlier run would be loaded as deliveries
+        for folder in ("hes_apc", "asc_cld", "csds", "reference"):
+            shutil.rmtree(out / folder, ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
         counts = write_deliveries(con, masters, out, quarter_ends(config.start, config.end, config.delivery_months),
                                   [c.code for c in config.council_list], config.overlap_days,
                                   config.mess.malformed_rows, progress)

@@ -7,6 +7,7 @@ open at an extract date has no end; a date of birth corrected in later deliverie
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ from .social_care import CldEvents
 
 @dataclass
 class Masters:
-    # None once handed over to DuckDB (deliveries.write_deliveries)
+    # None when handed over to DuckDB as built (build_masters with a sink)
     hes: pa.Table | None
     cld: pa.Table | None
     csds_mpi: pa.Table | None
@@ -312,10 +313,29 @@ def build_csds(rng, people: People, referrals: Referrals, contacts: Contacts, co
     return mpi, referral, contact, ident
 
 
-def build_masters(rng, people, spells, episodes, events, referrals, contacts, config) -> Masters:
+def build_masters(rng, people, spells, episodes, events, referrals, contacts, config,
+                  sink: Callable[[str, pa.Table], None] | None = None) -> Masters:
+    """Build the master tables. With a `sink`, each is handed over as soon as it is built and
+    not kept (the Masters then hold None): peak memory is one master, not all five."""
+    kept: dict[str, pa.Table | None] = {}
+
+    def keep(name: str, table: pa.Table) -> None:
+        if sink is None:
+            kept[name] = table
+        else:
+            sink(name, table)
+            kept[name] = None
+
     hes, hes_ident = build_hes(rng, people, spells, episodes, config)
+    keep("hes", hes)
+    del hes
     cld, cld_ident = build_cld(rng, people, events, config)
+    keep("cld", cld)
+    del cld
     mpi, referral, contact, csds_ident = build_csds(rng, people, referrals, contacts, config)
-    return Masters(hes=hes, cld=cld, csds_mpi=mpi, csds_referral=referral, csds_contact=contact,
-                   identities={"hes_apc": hes_ident, "asc_cld": cld_ident, "csds": csds_ident})
+    keep("csds_mpi", mpi)
+    keep("csds_referral", referral)
+    keep("csds_contact", contact)
+    del mpi, referral, contact
+    return Masters(**kept, identities={"hes_apc": hes_ident, "asc_cld": cld_ident, "csds": csds_ident})
 
