@@ -70,7 +70,9 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
     """One row per file of the latest delivery of each file family of a source.
 
     Only the latest delivery is judged: it is what tonight brought, and a bad file
-    superseded by a corrected later delivery must not block every future night.
+    superseded by a corrected later delivery must not block every future night. A
+    file of the latest delivery rejected whole counts as 100% rejected: tonight's
+    data from that sender is missing.
     Shares of rejected rows are of rows read; shares of flagged rows of rows loaded.
     """
     tables = [t for t in SOURCE_TABLES[source] if _table_exists(con, "raw", t.name)]
@@ -85,13 +87,13 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
     dates = " union all ".join(_date_ranges_sql(t) for t in tables)
     names = ", ".join(f"'{t.name}'" for t in tables)
     return con.execute(f"""
-        with loaded as (
+        with delivered as (
             select *, {FAMILY_SQL} as family from ops.load_ledger
-            where status = 'loaded' and table_name in ({names})
+            where status in ('loaded', 'rejected') and table_name in ({names})
         ), latest as (
-            select family, max(delivery_date) as delivery_date from loaded group by family
+            select family, max(delivery_date) as delivery_date from delivered group by family
         ), files as (
-            select loaded.* from loaded join latest using (family, delivery_date)
+            select delivered.* from delivered join latest using (family, delivery_date)
         ), code_rejects as (
             select load_id, count(distinct line_number) as n from raw.rejects
             where reason_kind = 'code_not_in_list' group by load_id
@@ -104,7 +106,10 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
                    any_value(f.rows_rejected) as rows_rejected,
                    any_value(f.rows_read) - any_value(f.rows_loaded) - any_value(f.rows_rejected)
                        as rows_unaccounted,
-                   any_value(f.rows_rejected) / nullif(any_value(f.rows_read), 0) as rejected_share,
+                   -- a file rejected whole (unreadable, required column missing) is all rejected
+                   case when any_value(f.status) = 'rejected' then 1.0
+                        else any_value(f.rows_rejected) / nullif(any_value(f.rows_read), 0) end
+                       as rejected_share,
                    coalesce(any_value(cr.n), 0) / nullif(any_value(f.rows_read), 0) as code_rejected_share,
                    {flag_columns},
                    case when any_value(f.table_name) in ({nhs_tables}) then

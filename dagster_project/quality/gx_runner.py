@@ -79,7 +79,7 @@ def load_suite(path: Path) -> dict[str, Any]:
     return suite
 
 
-def _observed(result: dict[str, Any]) -> Any:
+def _observed(result: dict[str, Any], mostly: float = 1.0) -> Any:
     """The value a reader needs: the aggregate, else the offending values."""
     if result.get("observed_value") is not None:
         value = result["observed_value"]
@@ -88,7 +88,7 @@ def _observed(result: dict[str, Any]) -> Any:
     if unexpected:
         values = [v.item() if hasattr(v, "item") else v for v in unexpected[:5]]
         share = result.get("unexpected_percent")
-        if share is not None and result.get("element_count", 0) > len(values):
+        if mostly < 1 and share is not None:
             # with `mostly`, the share of offending rows is what was judged
             return f"{values} ({result.get('unexpected_count')} rows, {share:.2f}% of {result['element_count']})"
         return values
@@ -164,7 +164,7 @@ def validate(frame: pd.DataFrame, suite_path: Path, docs_dir: Path,
             column=kwargs.get("column"),
             kwargs=kwargs,
             success=bool(item.success),
-            observed=f"error: {error}" if error else _observed(item.result or {}),
+            observed=f"error: {error}" if error else _observed(item.result or {}, kwargs.get("mostly") or 1.0),
             why=str((config.meta or {}).get("why", "")),
             where=_where(frame, item.result or {}, label_column),
         ))

@@ -54,6 +54,15 @@ def test_high_reject_share_in_tonights_delivery_fails_the_raw_gate_with_a_useful
     assert str(result.docs_page) in result.message and result.docs_page.exists()
 
 
+def test_a_file_of_tonights_delivery_rejected_whole_fails_the_gate(con, settings):
+    con.execute("""insert into ops.load_ledger values (30, 'csds', 'csds_cyp101_referral',
+        'csds_cyp101_referral_20240731.csv', '/q', '2024-07-31', 'x', 1, null, null, null, 'rejected',
+        'csds_cyp101_referral_20240731.csv: missing required column TeamType', now(), now())""")
+    result = run_gate("raw_csds", con, settings)
+    assert _failed_columns(result) == {"rejected_share"}
+    assert "observed 1.0 in csds_cyp101_referral_20240731.csv" in result.message
+
+
 def test_a_bad_delivery_superseded_by_a_later_good_one_no_longer_blocks(con, settings):
     insert_raw(con, "hes_apc", HES_ROWS, load_id=10, delivery=dt.date(2024, 7, 31), rejected=8)
     insert_raw(con, "hes_apc", HES_ROWS, load_id=11, delivery=dt.date(2024, 8, 31))
