@@ -158,3 +158,11 @@ def test_missing_marts_stop_publication_with_a_clear_message(con, settings):
     with pytest.raises(PublishError, match="missing marts.pathway_transitions"):
         publish(settings, con)
     assert not settings.published_dir.exists()
+
+
+def test_a_plain_published_directory_from_an_older_layout_is_kept_as_the_previous_version(con, settings):
+    settings.published_dir.mkdir(parents=True)
+    (settings.published_dir / "carejourney.duckdb").write_bytes(b"old copy")
+    result = publish(settings, con)
+    assert settings.published_dir.is_symlink()
+    assert (result.previous_version_dir / "carejourney.duckdb").read_bytes() == b"old copy"
