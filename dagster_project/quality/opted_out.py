@@ -19,14 +19,14 @@ def _source_numbers_sql() -> str:
         parts.append(
             f"select '{dataset}' as source_dataset,"
             f" concat_ws('{contract.SOURCE_PERSON_SEPARATOR}', {ids}) as source_person_id,"
-            f" {clean_sql(repr_col(table.nhs_number_column))} as nhs_number"
+            f" {clean_sql(_quoted_column(table.nhs_number_column))} as nhs_number"
             f" from raw_current.{table_name}")
     parts.append(f"select source_dataset, source_person_id, {clean_sql('nhs_number')}"
                  " from linkage.source_person")
     return "\nunion all\n".join(parts)
 
 
-def repr_col(name: str | None) -> str:
+def _quoted_column(name: str | None) -> str:
     if name is None:
         raise ValueError("a person-bearing table without an NHS number column")
     return '"' + name + '"'
