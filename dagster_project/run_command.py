@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
@@ -179,6 +180,22 @@ def execute(settings: Settings) -> int:
     return summary.exit_code
 
 
+def dbt_failures(limit: int = 5) -> list[str]:
+    """The dbt nodes that errored or failed in the last dbt invocation, with dbt's message."""
+    from dagster_project.dbt.assets import DBT_TARGET_DIR
+
+    path = DBT_TARGET_DIR / "run_results.json"
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text()).get("results", [])
+    bad = [r for r in results if r.get("status") in ("error", "fail")]
+    lines = [f"{r['unique_id'].split('.')[-1]} {r['status']}: {' '.join(str(r.get('message') or '').split())[:160]}"
+             for r in bad[:limit]]
+    if len(bad) > limit:
+        lines.append(f"and {len(bad) - limit} more (see {path})")
+    return lines
+
+
 def summarise(result, settings: Settings, started: float) -> RunSummary:
     evaluations = result.get_asset_check_evaluations()
     failed_gates = [
@@ -189,6 +206,8 @@ def summarise(result, settings: Settings, started: float) -> RunSummary:
     for event in result.get_step_failure_events():
         error = event.event_specific_data.error if event.event_specific_data else None
         message = (error.message.strip().splitlines() or [""])[0] if error else "failed"
+        if event.step_key.startswith("dbt_"):
+            message = "; ".join(dbt_failures()) or message
         failed_steps.append(f"{event.step_key}: {message}")
     materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()
                     for m in [m.event_specific_data.materialization]}

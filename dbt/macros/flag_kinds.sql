@@ -1,5 +1,5 @@
 {#- The row flag kinds, as dagster_project/contract.py FLAG_KINDS lists them (a test,
-    tests/dbt/test_flag_kinds.py, fails if the two ever differ). -#}
+    tests/dbt_project/test_flag_kinds.py, fails if the two ever differ). -#}
 {% macro flag_kinds() -%}
     {{ return([
         'nhs_number_missing',

@@ -4,7 +4,7 @@ The raw_current tables get exactly the landing contract's columns (from
 dagster_project.contract, the one home of columns) as VARCHAR plus ingest's lineage
 columns, as docs/architecture.md describes them; ops, raw.rejects and linkage get
 their interface columns. The people below are chosen so each journey rule has a
-case whose answer is known by hand (see tests/dbt/test_dbt_build.py).
+case whose answer is known by hand (see tests/dbt_project/test_dbt_build.py).
 
 People:
   p1 Alice  hospital spell of two episodes -> social care request, assessment,
