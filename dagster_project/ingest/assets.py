@@ -59,9 +59,27 @@ def ingest_landing_asset(context: dg.AssetExecutionContext, carejourney: Carejou
             "rows_loaded": summary.rows_loaded,
             "rows_rejected": summary.rows_rejected,
             "rows_flagged_by_kind": dg.MetadataValue.json(summary.flags),
+            "files": dg.MetadataValue.md(_files_table(summary)),
             "rejected_files": dg.MetadataValue.md(
                 "\n".join(f"- {f.reason}" for f in summary.files if f.status == "rejected") or "none"),
         })
+
+
+def _files_table(summary: IngestSummary, limit: int = 300) -> str:
+    """Per source and delivery: rows read, loaded, rejected and flagged by kind."""
+    if not summary.files:
+        return "no new files"
+    lines = ["| file | source | delivery | status | read | loaded | rejected | flagged by kind |",
+             "|---|---|---|---|---|---|---|---|"]
+    for f in summary.files[:limit]:
+        flags = ", ".join(f"{kind} {n}" for kind, n in sorted(f.flags.items()))
+        lines.append(f"| {f.file_name} | {f.source or ''} | {f.delivery_date or ''} | {f.status} | "
+                     f"{f.rows_read if f.rows_read is not None else ''} | "
+                     f"{f.rows_loaded if f.rows_loaded is not None else ''} | "
+                     f"{f.rows_rejected if f.rows_rejected is not None else ''} | {flags} |")
+    if len(summary.files) > limit:
+        lines.append(f"| ... {len(summary.files) - limit} more: see ops.load_ledger | | | | | | | |")
+    return "\n".join(lines)
 
 
 def _log_lines(summary: IngestSummary) -> list[str]:

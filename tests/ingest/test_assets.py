@@ -34,6 +34,8 @@ def test_multi_asset_materialises_every_table_and_the_ledger_with_counts(landing
     assert (ledger["files_loaded"], ledger["files_rejected"], ledger["files_skipped_duplicate"]) == (2, 1, 0)
     assert (ledger["rows_read"], ledger["rows_loaded"], ledger["rows_rejected"]) == (5, 4, 1)
     assert ledger["rows_flagged_by_kind"] == {"nhs_number_missing": 1}
+    assert "| hes_apc_20240105.csv | hes_apc | 2024-01-05 | loaded | 3 | 2 | 1 | nhs_number_missing 1 |" in (
+        ledger["files"])
     hes = _metadata(result, ["raw_current", "hes_apc"])
     assert (hes["rows_read"], hes["rows_loaded"], hes["rows_rejected"], hes["current_rows"]) == (3, 2, 1, 2)
     (check,) = result.get_asset_check_evaluations()
