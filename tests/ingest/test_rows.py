@@ -128,12 +128,14 @@ def test_cld_accepts_both_date_formats_and_any_case_codes(landing, con, ingest):
          "Service Type": "Nursing"},
         {"Event Reference": "req_blank", "Request: Route of Access": ""},
         {"Event Reference": "odd_gender", "Gender": "Robot"},
+        {"Event Reference": "stray_code", "Event Type": "Review", "Request: Route of Access": "Bogus"},
     )))
     summary = ingest()
     cld = summary.for_table("asc_cld")[0]
-    assert (cld.rows_read, cld.rows_loaded, cld.rows_rejected) == (8, 5, 3)
+    assert (cld.rows_read, cld.rows_loaded, cld.rows_rejected) == (9, 6, 3)
     flags = _flags(con, "asc_cld", "Event Reference")
-    assert flags == {"uk": [], "iso": [], "case": [], "svc": [], "odd_gender": ["sex_unknown"]}
+    assert flags == {"uk": [], "iso": [], "case": [], "svc": [], "odd_gender": ["sex_unknown"],
+                     "stray_code": ["code_unknown"]}  # a value where the column does not apply
     got = {(line, column, kind) for _, line, column, kind, _, _ in _rejects(con)}
     assert got == {(4, "Event Start Date", "event_date_unparseable"),
                    (7, "Service Type", "code_not_in_list"),
