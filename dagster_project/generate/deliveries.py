@@ -201,6 +201,11 @@ def write_deliveries(con: duckdb.DuckDBPyConnection, masters: Masters, out: Path
             fields = ", ".join(_csv_field(_quote(c)) for c in first)
             short = con.execute(
                 f"SELECT concat_ws(',', {fields}) FROM ({sql}) WHERE _bad = 'short' ORDER BY _ord").fetchall()
+            if n == 0:
+                # nothing to send (a small council's quiet quarter): no file, rather than a
+                # header-only file that would be byte-identical to the last quiet quarter's
+                path.unlink()
+                continue
             if short:
                 with path.open("a", encoding="utf-8", newline="") as handle:
                     handle.write("".join(line + "\n" for (line,) in short))

@@ -53,6 +53,9 @@ def test_cli_writes_landing_and_default_truth_beside_it(tmp_path):
     assert sorted(p.name for p in (tmp_path / "landing").iterdir()) == ["asc_cld", "csds", "hes_apc", "reference"]
     assert sorted(p.name for p in (tmp_path / "landing" / "hes_apc").iterdir()) == [
         "hes_apc_20240331.csv", "hes_apc_20240630.csv"]
+    # a quiet quarter sends no file rather than a header-only one (byte-identical across quarters)
+    for path in (tmp_path / "landing").rglob("*.csv"):
+        assert len(path.read_text(encoding="utf-8").splitlines()) >= 2, path.name
 
 
 def test_cli_refuses_truth_inside_landing(tmp_path, capsys):
