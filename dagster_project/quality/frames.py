@@ -71,8 +71,8 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
 
     Only the latest delivery is judged: it is what tonight brought, and a bad file
     superseded by a corrected later delivery must not block every future night. A
-    file of the latest delivery rejected whole counts as 100% rejected: tonight's
-    data from that sender is missing.
+    file of the latest delivery rejected whole is marked (file_rejected_whole):
+    tonight's data from that sender is missing.
     Shares of rejected rows are of rows read; shares of flagged rows of rows loaded.
     """
     tables = [t for t in SOURCE_TABLES[source] if _table_exists(con, "raw", t.name)]
@@ -106,10 +106,9 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
                    any_value(f.rows_rejected) as rows_rejected,
                    any_value(f.rows_read) - any_value(f.rows_loaded) - any_value(f.rows_rejected)
                        as rows_unaccounted,
-                   -- a file rejected whole (unreadable, required column missing) is all rejected
-                   case when any_value(f.status) = 'rejected' then 1.0
-                        else any_value(f.rows_rejected) / nullif(any_value(f.rows_read), 0) end
-                       as rejected_share,
+                   -- a file rejected whole (unreadable, required column missing): tonight's data is missing
+                   cast(any_value(f.status) = 'rejected' as integer) as file_rejected_whole,
+                   any_value(f.rows_rejected) / nullif(any_value(f.rows_read), 0) as rejected_share,
                    coalesce(any_value(cr.n), 0) / nullif(any_value(f.rows_read), 0) as code_rejected_share,
                    {flag_columns},
                    case when any_value(f.table_name) in ({nhs_tables}) then

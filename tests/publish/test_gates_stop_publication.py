@@ -63,7 +63,7 @@ def test_a_bad_delivery_stops_publication_and_a_good_one_after_it_publishes(sett
     good_copy = _snapshot(settings.published_dir)
 
     con = duckdb.connect(str(settings.warehouse_db))
-    insert_raw(con, "hes_apc", HES_ROWS, load_id=20, delivery=dt.date(2024, 7, 31), rejected=8)
+    insert_raw(con, "hes_apc", HES_ROWS, load_id=20, delivery=dt.date(2024, 7, 31), rejected=48)
     con.close()
     bad = _run(settings)
     assert not _published(bad)

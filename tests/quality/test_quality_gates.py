@@ -44,13 +44,13 @@ def _failed_columns(result) -> set[str | None]:
 
 def test_high_reject_share_in_tonights_delivery_fails_the_raw_gate_with_a_useful_message(con, settings,
                                                                                        with_data_docs):
-    insert_raw(con, "hes_apc", HES_ROWS, load_id=10, delivery=dt.date(2024, 7, 31), rejected=8)
+    insert_raw(con, "hes_apc", HES_ROWS, load_id=10, delivery=dt.date(2024, 7, 31), rejected=48)
     result = run_gate("raw_hes_apc", con, settings)
     assert not result.success
     assert {"rejected_share", "code_rejected_share"} <= _failed_columns(result)
     assert "raw_hes_apc" in result.message
     assert "rejected_share" in result.message
-    assert "observed 0.8 in hes_apc_20240731_10.csv" in result.message  # 8 of 10 rows read
+    assert "observed 0.96 in hes_apc_20240731_10.csv" in result.message  # 48 of 50 rows read
     assert str(result.docs_page) in result.message and result.docs_page.exists()
 
 
@@ -59,20 +59,28 @@ def test_a_file_of_tonights_delivery_rejected_whole_fails_the_gate(con, settings
         'csds_cyp101_referral_20240731.csv', '/q', '2024-07-31', 'x', 1, null, null, null, 'rejected',
         'csds_cyp101_referral_20240731.csv: missing required column TeamType', now(), now())""")
     result = run_gate("raw_csds", con, settings)
-    assert _failed_columns(result) == {"rejected_share"}
-    assert "observed 1.0 in csds_cyp101_referral_20240731.csv" in result.message
+    assert _failed_columns(result) == {"file_rejected_whole"}
+    assert "observed 1 in csds_cyp101_referral_20240731.csv" in result.message
 
 
 def test_a_bad_delivery_superseded_by_a_later_good_one_no_longer_blocks(con, settings):
-    insert_raw(con, "hes_apc", HES_ROWS, load_id=10, delivery=dt.date(2024, 7, 31), rejected=8)
+    insert_raw(con, "hes_apc", HES_ROWS, load_id=10, delivery=dt.date(2024, 7, 31), rejected=48)
     insert_raw(con, "hes_apc", HES_ROWS, load_id=11, delivery=dt.date(2024, 8, 31))
     assert run_gate("raw_hes_apc", con, settings).success
 
 
+def test_a_few_bad_rows_in_a_tiny_file_are_noise_but_a_file_with_nothing_loaded_is_not(con, settings):
+    insert_raw(con, "hes_apc", HES_ROWS, load_id=10, delivery=dt.date(2024, 7, 31), rejected=3)
+    assert run_gate("raw_hes_apc", con, settings).success  # 3 of 5 rows: too few to judge a share
+    insert_raw(con, "hes_apc", [], load_id=11, delivery=dt.date(2024, 8, 31), rejected=5)
+    result = run_gate("raw_hes_apc", con, settings)
+    assert _failed_columns(result) == {"rows_loaded"}
+
+
 def test_low_nhs_number_completeness_fails_the_source_gate(con, settings):
     insert_raw(con, "asc_cld", [{"LA Code": "E08000035", "Event Reference": f"X{i}",
-                                 "Event Start Date": "01/07/2024"} for i in range(10)],
-               load_id=12, delivery=dt.date(2024, 7, 31), flags={"nhs_number_missing": 5})
+                                 "Event Start Date": "01/07/2024"} for i in range(60)],
+               load_id=12, delivery=dt.date(2024, 7, 31), flags={"nhs_number_missing": 30})
     result = run_gate("raw_asc_cld", con, settings)
     assert not result.success
     assert "nhs_number_completeness" in _failed_columns(result)
@@ -80,7 +88,8 @@ def test_low_nhs_number_completeness_fails_the_source_gate(con, settings):
 
 
 def test_event_dates_out_of_range_fail_the_gate(con, settings):
-    rows = [dict(HES_ROWS[0], EPIKEY=f"Z{i}", EPISTART="1899-01-01") for i in range(3)]
+    rows = [dict(HES_ROWS[0], EPIKEY=f"Z{i}", EPISTART="1899-01-01" if i < 3 else "2024-07-01")
+            for i in range(60)]
     insert_raw(con, "hes_apc", rows, load_id=13, delivery=dt.date(2024, 7, 31))
     result = run_gate("raw_hes_apc", con, settings)
     assert not result.success
