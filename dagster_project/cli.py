@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "generate": "dagster_project.generate.command",
     "run": "dagster_project.run_command",
     "query": "dagster_project.query_command",
+    "publish": "dagster_project.publish.command",
     "evaluate-linkage": "dagster_project.linkage.command",
     "train-linkage": "dagster_project.linkage.command",
 }

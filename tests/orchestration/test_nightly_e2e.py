@@ -1,0 +1,165 @@
+"""The nightly job end to end on a small generated landing, as an operator runs it.
+
+One uninterrupted run is the reference. Then the same landing is run in a fresh
+warehouse that is SIGKILLed at several points (during ingest, during the dbt marts
+build, during publish); after each kill the warehouse still opens, the published
+copy is either absent/old or whole, and a final uninterrupted run must give
+exactly the reference result.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.run_command import EXIT_CANNOT_START, EXIT_GATE_FAILED, EXIT_OK
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+PEOPLE = 1500
+MARTS = ("person", "journey", "hospital_spell", "system_metrics", "pathway_transitions", "data_quality")
+
+
+def _env(warehouse: Path) -> dict[str, str]:
+    env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": "test-secret", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    for name in ("CAREJOURNEY_LANDING_DIR", "CAREJOURNEY_AS_OF", "DAGSTER_HOME"):
+        env.pop(name, None)
+    env["CAREJOURNEY_WAREHOUSE_DIR"] = str(warehouse)
+    return env
+
+
+def carejourney_run(landing: Path, warehouse: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "carejourney"), "run", "--landing", str(landing), "--warehouse", str(warehouse), *extra],
+                          env=_env(warehouse), capture_output=True, text=True, timeout=900)
+
+
+def run_and_kill(landing: Path, warehouse: Path, step_fragment: str, delay: float) -> str:
+    """Start a run, SIGKILL its whole process group `delay` s after a step containing
+    `step_fragment` starts; return what it printed. Fails if the step never starts."""
+    proc = subprocess.Popen([str(BIN / "carejourney"), "run", "--landing", str(landing), "--warehouse", str(warehouse)],
+                            env=_env(warehouse), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    seen = []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if "▶" in line and step_fragment in line:
+                time.sleep(delay)
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+        else:
+            pytest.fail(f"step {step_fragment!r} never started:\n{''.join(seen)}")
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    return "".join(seen)
+
+
+def fingerprint(database: Path) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent content hash of every mart table."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        out = {}
+        for table in MARTS:
+            count, digest = con.execute(
+                f"select count(*), coalesce(sum(hash(t::varchar)), 0)::varchar from marts.{table} t").fetchone()
+            out[table] = (count, digest)
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("e2e")
+    # A short window and three councils: few deliveries keep the runs quick, and one
+    # complete financial year (2023/24) with its follow-up still exercises every metric.
+    subprocess.run([str(BIN / "carejourney"), "generate", "--people", str(PEOPLE), "--seed", "7",
+                    "--start", "2023-04-01", "--end", "2024-09-30", "--councils", "3",
+                    "--out", str(root / "landing"), "--truth", str(root / "truth")], check=True,
+                   capture_output=True, timeout=300)
+    return root / "landing"
+
+
+@pytest.fixture(scope="module")
+def reference(landing, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    warehouse = tmp_path_factory.mktemp("reference") / "warehouse"
+    result = carejourney_run(landing, warehouse)
+    return warehouse, result
+
+
+def test_nightly_run_publishes_and_summarises(reference):
+    warehouse, result = reference
+    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    out = result.stdout
+    assert "PUBLISHED" in out and "NOT PUBLISHED" not in out
+    for label in ("files loaded", "rows loaded", "people linked", "metrics computed", "gates passed", "published"):
+        assert label in out, f"summary lacks {label!r}:\n{out}"
+    published = warehouse / "published" / "carejourney.duckdb"
+    prints = fingerprint(published)
+    assert all(count > 0 for table, (count, _) in prints.items() if table != "pathway_transitions"), prints
+    for table in MARTS:
+        assert (warehouse / "published" / f"{table}.parquet").exists()
+
+
+def test_rerun_on_unchanged_landing_changes_nothing(reference, landing):
+    warehouse, _ = reference
+    before = fingerprint(warehouse / "warehouse.duckdb")
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
+    ledger_before = con.execute("select count(*), sum(rows_loaded) from ops.load_ledger where status = 'loaded'").fetchone()
+    con.close()
+    result = carejourney_run(landing, warehouse)
+    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert "0 loaded" in result.stdout
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
+    assert con.execute("select count(*), sum(rows_loaded) from ops.load_ledger where status = 'loaded'").fetchone() == ledger_before
+    con.close()
+    assert fingerprint(warehouse / "warehouse.duckdb") == before
+
+
+def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):
+    ref_warehouse, ref_result = reference
+    assert ref_result.returncode == EXIT_OK
+    expected = fingerprint(ref_warehouse / "warehouse.duckdb")
+    warehouse = tmp_path / "warehouse"
+    for step, delay in (("ingest", 1.0), ("dbt_after_linkage", 4.0), ("publish", 0.3)):
+        run_and_kill(landing, warehouse, step, delay)
+        # After any kill the warehouse opens, and a published copy, if any, is whole.
+        duckdb.connect(str(warehouse / "warehouse.duckdb")).close()
+        published = warehouse / "published" / "carejourney.duckdb"
+        if published.exists():
+            assert all(count >= 0 for count, _ in fingerprint(published).values())
+    result = carejourney_run(landing, warehouse)
+    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert fingerprint(warehouse / "warehouse.duckdb") == expected
+    assert fingerprint(warehouse / "published" / "carejourney.duckdb") == fingerprint(
+        ref_warehouse / "published" / "carejourney.duckdb")
+
+
+def test_failed_gate_exits_non_zero_and_leaves_published_copy(reference, landing, tmp_path):
+    """A delivery of rubbish (every row rejected) breaks the raw gate: exit 1, nothing published."""
+    warehouse, _ = reference
+    published = warehouse / "published" / "carejourney.duckdb"
+    before = published.read_bytes()
+    bad_landing = tmp_path / "landing"
+    subprocess.run(["cp", "-r", str(landing), str(bad_landing)], check=True)
+    header = (bad_landing / "hes_apc").glob("hes_apc_*.csv").__next__().read_text().splitlines()[0]
+    rubbish = "\n".join(["," * header.count(",")] * 5000)  # rows with no key and no dates
+    (bad_landing / "hes_apc" / "hes_apc_20991231.csv").write_text(header + "\n" + rubbish + "\n")
+    result = carejourney_run(bad_landing, warehouse)
+    assert result.returncode == EXIT_GATE_FAILED, result.stdout + result.stderr
+    assert "NOT PUBLISHED" in result.stdout and "gates FAILED" in result.stdout
+    assert published.read_bytes() == before
+
+
+def test_unreadable_landing_exits_cannot_start(tmp_path):
+    result = carejourney_run(tmp_path / "missing", tmp_path / "warehouse")
+    assert result.returncode == EXIT_CANNOT_START
+    assert "does not exist" in result.stderr
