@@ -131,7 +131,10 @@ def compute(sim: Simulation) -> dict[str, float]:
     den = np.flatnonzero(alive_discharge & in_fys(spells.dis) & (spells.dis <= end - 30))
     lo = np.searchsorted(em_key, spells.pid[den] * 4_000_000 + spells.dis[den])
     hi = np.searchsorted(em_key, spells.pid[den] * 4_000_000 + spells.dis[den] + 30, side="right")
-    m["emergency_readmission_30d_pct"] = 100 * (hi > lo).mean()
+    # An emergency spell admitted and discharged on one day sits inside its own window:
+    # it is not its own readmission (the marts count other spells only).
+    itself = emergency[den] & (spells.adm[den] == spells.dis[den])
+    m["emergency_readmission_30d_pct"] = 100 * ((hi - lo - itself) > 0).mean()
 
     fin_em = emergency & finished
     m["emergency_los_mean_days"] = (spells.dis[fin_em] - spells.adm[fin_em]).mean()

@@ -63,13 +63,13 @@ class RatesConfig:
 
     # Emergency admissions (background, before readmissions and transfers are added).
     emergency_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.052), (45, 0.057), (55, 0.072), (65, 0.105), (70, 0.131), (75, 0.175),
-        (80, 0.239), (85, 0.326), (90, 0.43), (100, 0.52))
+        (18, 0.0395), (45, 0.0433), (55, 0.0547), (65, 0.0798), (70, 0.0996),
+        (75, 0.133), (80, 0.1816), (85, 0.2478), (90, 0.3268), (100, 0.3952))
     emergency_care_home_multiplier: float = 2.0    # care home residents: ~1 admission a year
     falls_share_by_age: tuple[tuple[float, float], ...] = (
         (18, 0.025), (64, 0.03), (65, 0.046), (79, 0.068), (80, 0.091), (100, 0.118))
     acsc_share_by_age: tuple[tuple[float, float], ...] = ((18, 0.045), (65, 0.075), (100, 0.085))
-    readmission_30d_by_age: tuple[tuple[float, float], ...] = ((18, 0.016), (75, 0.045), (100, 0.062))
+    readmission_30d_by_age: tuple[tuple[float, float], ...] = ((18, 0.115), (75, 0.33), (100, 0.44))
     transfer_share: float = 0.03                   # emergency spells continuing at another trust
     multi_episode_emergency_by_age: tuple[tuple[float, float], ...] = ((18, 0.12), (65, 0.21), (100, 0.26))
     multi_episode_elective: float = 0.04
