@@ -48,7 +48,10 @@ class _ProgressHandler(logging.Handler):
             data = event.event_specific_data
             evaluation = getattr(data, "asset_check_evaluation", data)
             if not getattr(evaluation, "passed", True):
-                print(f"{stamp}  ✘ gate {meta.get('orig_message', '')}", file=OUTPUT, flush=True)
+                if getattr(evaluation, "severity", None) == dg.AssetCheckSeverity.WARN:
+                    print(f"{stamp}  ⚠ warning {meta.get('orig_message', '')}", file=OUTPUT, flush=True)
+                else:
+                    print(f"{stamp}  ✘ gate {meta.get('orig_message', '')}", file=OUTPUT, flush=True)
         else:
             print(f"{stamp}  ✘ {kind.lower()} {step}: {meta.get('orig_message', '')}", file=OUTPUT, flush=True)
 

@@ -65,6 +65,7 @@ class RunSummary:
     failed_gates: list[str] = field(default_factory=list)
     passed_gates: int = 0
     failed_steps: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     figures: dict[str, object] = field(default_factory=dict)
     log_path: Path | None = None
 
@@ -83,6 +84,9 @@ class RunSummary:
         for label, value in self.figures.items():
             lines.append(f"  {label:<18}{value}")
         lines.append(f"  gates passed      {self.passed_gates}")
+        if self.warnings:
+            lines.append(f"  warnings          {len(self.warnings)} (checks at warn severity; they stop nothing)")
+            lines += [f"    - {w.splitlines()[0][:200]}" for w in self.warnings[:5]]
         if self.failed_gates:
             lines.append(f"  gates FAILED      {len(self.failed_gates)}")
             lines += [f"    - {g}" for g in self.failed_gates]
@@ -197,11 +201,14 @@ def dbt_failures(limit: int = 5) -> list[str]:
 
 
 def summarise(result, settings: Settings, started: float) -> RunSummary:
+    import dagster as dg
+
     evaluations = result.get_asset_check_evaluations()
-    failed_gates = [
-        f"{e.asset_key.to_user_string()} · {e.check_name}: {e.description or 'failed'}"
-        for e in evaluations if not e.passed
-    ]
+    # A check at WARN severity that does not pass is worth showing, but stops nothing.
+    is_warning = lambda e: e.severity == dg.AssetCheckSeverity.WARN
+    describe = lambda e: f"{e.asset_key.to_user_string()} · {e.check_name}: {e.description or 'failed'}"
+    failed_gates = [describe(e) for e in evaluations if not e.passed and not is_warning(e)]
+    warnings = [describe(e) for e in evaluations if not e.passed and is_warning(e)]
     failed_steps = []
     for event in result.get_step_failure_events():
         error = event.event_specific_data.error if event.event_specific_data else None
@@ -215,5 +222,6 @@ def summarise(result, settings: Settings, started: float) -> RunSummary:
         settings=settings, seconds=time.time() - started, success=result.success,
         published="published/carejourney" in materialized,
         failed_gates=failed_gates, passed_gates=sum(1 for e in evaluations if e.passed),
+        warnings=warnings,
         failed_steps=failed_steps, figures=_figures(settings, started),
     )

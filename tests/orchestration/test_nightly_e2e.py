@@ -3,8 +3,8 @@
 One uninterrupted run is the reference. Then the same landing is run in a fresh
 warehouse that is SIGKILLed at several points (during ingest, during the dbt marts
 build, during publish); after each kill the warehouse still opens, the published
-copy is either absent/old or whole, and a final uninterrupted run must give
-exactly the reference result.
+copy is either absent/old or whole, and a final uninterrupted run (over a landing
+now fully loaded, so also a no-op for ingest) must give exactly the reference result.
 """
 from __future__ import annotations
 
@@ -109,21 +109,6 @@ def test_nightly_run_publishes_and_summarises(reference):
         assert (warehouse / "published" / f"{table}.parquet").exists()
 
 
-def test_rerun_on_unchanged_landing_changes_nothing(reference, landing):
-    warehouse, _ = reference
-    before = fingerprint(warehouse / "warehouse.duckdb")
-    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
-    ledger_before = con.execute("select count(*), sum(rows_loaded) from ops.load_ledger where status = 'loaded'").fetchone()
-    con.close()
-    result = carejourney_run(landing, warehouse)
-    assert result.returncode == EXIT_OK, result.stdout + result.stderr
-    assert "0 loaded" in result.stdout
-    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
-    assert con.execute("select count(*), sum(rows_loaded) from ops.load_ledger where status = 'loaded'").fetchone() == ledger_before
-    con.close()
-    assert fingerprint(warehouse / "warehouse.duckdb") == before
-
-
 def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):
     ref_warehouse, ref_result = reference
     assert ref_result.returncode == EXIT_OK
@@ -136,8 +121,18 @@ def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):
         published = warehouse / "published" / "carejourney.duckdb"
         if published.exists():
             assert all(count >= 0 for count, _ in fingerprint(published).values())
+    # By now every file was loaded by the killed runs, so this run is also a run over
+    # an unchanged landing: nothing new loads, the ledger stays as it is.
+    ledger = "select count(*), sum(rows_loaded) from ops.load_ledger where status = 'loaded'"
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
+    ledger_before = con.execute(ledger).fetchone()
+    con.close()
     result = carejourney_run(landing, warehouse)
     assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert "0 loaded" in result.stdout
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
+    assert con.execute(ledger).fetchone() == ledger_before
+    con.close()
     assert fingerprint(warehouse / "warehouse.duckdb") == expected
     assert fingerprint(warehouse / "published" / "carejourney.duckdb") == fingerprint(
         ref_warehouse / "published" / "carejourney.duckdb")
@@ -163,3 +158,40 @@ def test_unreadable_landing_exits_cannot_start(tmp_path):
     result = carejourney_run(tmp_path / "missing", tmp_path / "warehouse")
     assert result.returncode == EXIT_CANNOT_START
     assert "does not exist" in result.stderr
+
+
+def test_sensor_fires_on_a_new_file_and_not_on_loaded_ones(reference, landing, tmp_path):
+    import shutil
+
+    import dagster as dg
+
+    from dagster_project.resources import CarejourneyResource
+    from dagster_project.sensors import new_delivery_sensor
+
+    warehouse, result = reference
+    assert result.returncode == EXIT_OK
+
+    def evaluate(landing_dir: Path):
+        resource = CarejourneyResource(landing_dir=str(landing_dir), warehouse_dir=str(warehouse))
+        return new_delivery_sensor(dg.build_sensor_context(resources={"carejourney": resource}))
+
+    # Everything in the landing folder is in the ledger: nothing to do.
+    assert isinstance(evaluate(landing), dg.SkipReason)
+    # A new delivery arrives (a copy of the reference landing plus one new file).
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    newest = sorted((copy / "hes_apc").glob("hes_apc_*.csv"))[-1]
+    shutil.copy(newest, copy / "hes_apc" / "hes_apc_20991231.csv")
+    (copy / "hes_apc" / "hes_apc_20991231.csv").write_text(newest.read_text() + "\n")  # new bytes
+    fired = evaluate(copy)
+    assert isinstance(fired, dg.SensorResult) and len(fired.run_requests) == 1
+    request = fired.run_requests[0]
+    assert request.tags["carejourney/new_files"] == "1"
+    # The same pending set always gives the same run key: no duplicate runs per tick.
+    assert evaluate(copy).run_requests[0].run_key == request.run_key
+    # An unknown file in the folder is not a delivery.
+    (landing / "hes_apc" / "README.txt").write_text("not a delivery")
+    try:
+        assert isinstance(evaluate(landing), dg.SkipReason)
+    finally:
+        (landing / "hes_apc" / "README.txt").unlink()
