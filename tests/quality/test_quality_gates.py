@@ -187,3 +187,20 @@ def test_unknown_gate_names_the_known_ones(con, settings):
 def test_nhs_numbers_used_are_valid():
     from dagster_project import nhs_number
     assert nhs_number.status(ALICE_NHS) == "valid"
+
+
+def _hes_rows(n: int) -> list[dict]:
+    return [dict(HES_ROWS[0], EPIKEY=f"E{i}") for i in range(n)]
+
+
+def test_nhs_checksum_share_is_judged_on_files_large_enough_to_mean_something(con, settings):
+    # 2 of 63 rows (one person's two episodes) is 3.2%: noise, not a broken delivery.
+    insert_raw(con, "hes_apc", _hes_rows(63), load_id=40, delivery=dt.date(2024, 7, 31),
+               flags={"nhs_number_invalid_checksum": 2})
+    assert run_gate("raw_hes_apc", con, settings).success
+    # 10 of 250 rows is 4%: several people, over the 3% limit: the gate stops the night.
+    insert_raw(con, "hes_apc", _hes_rows(250), load_id=41, delivery=dt.date(2024, 8, 31),
+               flags={"nhs_number_invalid_checksum": 10})
+    result = run_gate("raw_hes_apc", con, settings)
+    assert _failed_columns(result) == {"flagged_nhs_number_invalid_checksum_share"}
+    assert "observed 0.04 in hes_apc_20240831_41.csv" in result.message
