@@ -106,7 +106,6 @@ def run_timed(cmd: list[str], env: dict[str, str], log: Path, stage: str | None 
     """Run a command, attributing time and memory to stages from its progress lines."""
     clock = StageClock(current=stage or "startup")
     started = time.monotonic()
-    step_started: dict[str, float] = {}
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         stop = threading.Event()
@@ -115,20 +114,35 @@ def run_timed(cmd: list[str], env: dict[str, str], log: Path, stage: str | None 
         for line in proc.stdout:
             out.write(line)
             begun = re.search(r"▶ (\S+)", line)
-            ended = re.search(r"[✔✘] (?:\S+ )?(\S+?)(?: \(|:|$)", line)
-            if stage is None and begun:
-                step_started[begun.group(1)] = time.monotonic()
+            if stage is None and begun:  # memory is attributed to the step running now
                 clock.current = stage_of(begun.group(1))
-            elif stage is None and ended and ended.group(1) in step_started:
-                step = ended.group(1)
-                clock.add_time(stage_of(step), time.monotonic() - step_started.pop(step))
         proc.wait()
         stop.set()
         sampler.join()
     total = time.monotonic() - started
     if stage:
         clock.add_time(stage, total)
+    else:
+        clock.seconds = stage_seconds_from_log(log)
     return total, clock, proc.returncode
+
+
+def stage_seconds_from_log(log: Path) -> dict[str, float]:
+    """Wall time per stage from a run's progress lines: `✔ <step> (<seconds>s)` as the
+    run measured each step, and a failed step from its start to its failure."""
+    seconds: dict[str, float] = {}
+    started: dict[str, int] = {}
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        stamp = re.match(r"(\d\d):(\d\d):(\d\d)", line)
+        now = int(stamp[1]) * 3600 + int(stamp[2]) * 60 + int(stamp[3]) if stamp else None
+        if (begun := re.search(r"▶ (\S+)$", line)) and now is not None:
+            started[begun[1]] = now
+        elif done := re.search(r"✔ (\S+) \(([\d.]+)s\)", line):
+            seconds[stage_of(done[1])] = seconds.get(stage_of(done[1]), 0.0) + float(done[2])
+        elif (failed := re.search(r"✘ step_failure (\S+):", line)) and now is not None and failed[1] in started:
+            took = (now - started[failed[1]]) % 86400
+            seconds[stage_of(failed[1])] = seconds.get(stage_of(failed[1]), 0.0) + took
+    return seconds
 
 
 # ------------------------------------------------------------- the floor
@@ -303,7 +317,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per size below 1M (1M runs once)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--from-logs", action="store_true",
+                        help="re-read the saved run logs and results under bench/work/ and rewrite the report")
     args = parser.parse_args()
+    if args.from_logs:
+        results = json.loads((WORK / "results.json").read_text())
+        for r in results:
+            per_run = [stage_seconds_from_log(log) for log in sorted((WORK / str(r["people"])).glob("run*.log"))]
+            r["stage_seconds"] = {s: statistics.median(p.get(s, 0.0) for p in per_run) for s in STAGES[1:]}
+        (WORK / "results.json").write_text(json.dumps(results, indent=2))
+        args.out.write_text(report(results))
+        print(f"wrote {args.out}")
+        return
     results = []
     for people in args.people:
         results.append(bench_size(people, 1 if people >= 1_000_000 else args.repeat, args.seed))
