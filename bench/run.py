@@ -282,8 +282,26 @@ def report(results: list[dict]) -> str:
             cells = [ratio(ra["stage_seconds"][s], rb["stage_seconds"][s]) for s in STAGES[1:]]
             lines.append(f"| {a:,} → {b:,} | {ratio(ra['generate_seconds'], rb['generate_seconds'])} | "
                          + " | ".join(cells) + f" | {ratio(ra['run_seconds'], rb['run_seconds'])} |")
+    lines += targets(results)
     lines += marts_vs_england(results)
     return "\n".join(lines) + "\n"
+
+
+def targets(results: list[dict]) -> list[str]:
+    """Issue 8's targets at the largest size, met or not, and the stage that costs most."""
+    r = max(results, key=lambda x: x["people"])
+    ratio = r["run_seconds"] / max(r["floor_seconds"], 1e-9)
+    rows = [("full run under 10 minutes", f"{r['run_seconds'] / 60:.1f} min", r["run_seconds"] < 600),
+            ("peak memory under 6 GB", mb(r["run_peak_rss"]), r["run_peak_rss"] < 6e9),
+            ("full run under 10x the floor", f"{ratio:.1f}x ({r['floor_seconds']:.1f}s floor)", ratio < 10)]
+    stages = sorted(r["stage_seconds"].items(), key=lambda kv: -kv[1])
+    accounted = sum(r["stage_seconds"].values())
+    lines = ["", f"## Targets at {r['people']:,} people (2 cores, 24 GiB)\n", "| target | measured | met |", "|---|---:|---|"]
+    lines += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in rows]
+    lines += ["", "Where the time goes: " + ", ".join(
+        f"{stage} {sec:.0f}s ({100 * sec / r['run_seconds']:.0f}%)" for stage, sec in stages)
+        + f"; process start-up, Dagster and step hand-over {r['run_seconds'] - accounted:.0f}s."]
+    return lines
 
 
 def marts_vs_england(results: list[dict]) -> list[str]:
