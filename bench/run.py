@@ -255,7 +255,9 @@ def mb(n: float) -> str:
 def report(results: list[dict]) -> str:
     lines = [f"# Benchmark results\n",
              f"Machine: {machine()}  \nDate: {dt.date.today().isoformat()}  \n"
-             f"Command: `.venv/bin/python bench/run.py --people {' '.join(str(r['people']) for r in results)}`\n",
+             f"Command: `.venv/bin/python bench/run.py --people {' '.join(str(r['people']) for r in results)}"
+             f" --repeat {max(r['repeats'] for r in results)}` (runs per size: "
+             f"{', '.join(str(r['repeats']) for r in results)}; 1M runs once)\n",
              "## Whole run\n",
              "| people | landing | landing rows | generate | generate peak RSS | floor (DuckDB scan) | full run | run / floor | run peak RSS | warehouse.duckdb | published | exit |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
