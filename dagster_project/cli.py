@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "publish": "dagster_project.publish.command",
     "evaluate-linkage": "dagster_project.linkage.command",
     "train-linkage": "dagster_project.linkage.command",
+    "accept-reference": "dagster_project.ingest.accept_command",
 }
 
 

@@ -14,6 +14,7 @@ is never copied into Python.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
@@ -90,6 +91,14 @@ class Table:
     event_start_column: str | None = None
     event_end_column: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # Parts of the file name that every row must repeat: name part -> column. A row
+    # whose value differs (a council's code inside another council's return) is
+    # rejected (`name_mismatch`), so one sender's file never overwrites another's records.
+    declared_by_name: dict[str, str] = field(default_factory=dict)
+    # (earlier, later) date columns: a row whose later date precedes its earlier one
+    # is rejected (`date_order`): e.g. a discharge before the admission is a negative
+    # length of stay, which no metric may use.
+    date_order: tuple[tuple[str, str], ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -121,6 +130,7 @@ HES_APC = Table(
     folder="hes_apc",
     pattern=re.compile(rf"^hes_apc_{_DELIVERY}$"),
     natural_key=("EPIKEY",),
+    date_order=(("ADMIDATE", "DISDATE"),),
     nhs_number_column="NEWNHSNO",
     birth_date_column="DOB",
     sex_column="SEX",
@@ -165,6 +175,7 @@ ASC_CLD = Table(
     folder="asc_cld",
     pattern=re.compile(rf"^asc_cld_(?P<la_code>[EW]\d{{8}})_{_DELIVERY}$"),
     natural_key=("LA Code", "Event Reference"),
+    declared_by_name={"la_code": "LA Code"},
     nhs_number_column="NHS Number",
     birth_date_column="Date of Birth",
     sex_column="Gender",
@@ -319,6 +330,30 @@ def match_file(folder: str, file_name: str) -> tuple[Table, dict[str, str]] | No
     return None
 
 
+def guess_table(folder: str, file_name: str) -> Table | None:
+    """The table a file that does not match its pattern was probably meant for.
+
+    Every table's file names start with the table's name (hes_apc_..., csds_cyp101_referral_...,
+    population_estimates.csv), so a name starting with one in its folder is a
+    delivery attempt for that table (a space, a bad date, a stray suffix); None
+    for anything else (README.txt, notes).
+    """
+    candidates = [t for t in TABLES if t.folder == folder and file_name.startswith(t.name)]
+    return max(candidates, key=lambda t: len(t.name)) if candidates else None
+
+
+def delivery_date_problem(name_parts: dict[str, str]) -> str | None:
+    """Why the delivery date in a matched file name is not a real date, or None."""
+    text = name_parts.get("delivery")
+    if text is None:
+        return None
+    try:
+        dt.datetime.strptime(text, "%Y%m%d")
+    except ValueError:
+        return f"delivery date {text} in the file name is not a real date"
+    return None
+
+
 # ------------------------------------------------------- who is a "person"
 # One source person identity per (source_dataset, source_person_id), as
 # ../shared/contract/outputs.md names them; parts joined with "|".
@@ -345,7 +380,20 @@ FLAG_KINDS: tuple[str, ...] = (
     "postcode_not_in_directory",
     "sex_unknown",                   # sex/gender outside its list
     "code_unknown",                  # a non-rejecting coded column outside its list
+    "event_after_delivery",          # an event date after the file's delivery date: excluded from marts
+    "age_implausible",               # date of birth gives an age at the event over MAX_PLAUSIBLE_AGE
 )
+
+# Flags that make a row unusable for the marts: dbt staging drops current rows that
+# carry one (dbt macro row_is_usable; tests/dbt_project/test_flag_kinds.py checks
+# the two lists agree). The row stays in raw and data_quality counts it.
+UNUSABLE_FLAG_KINDS: tuple[str, ...] = ("event_after_delivery",)
+
+# Oldest believable age at an event, in whole years (the oldest recorded person
+# reached 122). An older age comes from a mistyped date of birth: the row is
+# flagged `age_implausible` and its date of birth not used (dbt var max_plausible_age
+# holds the same figure; tests/dbt_project/test_flag_kinds.py checks they agree).
+MAX_PLAUSIBLE_AGE = 120
 
 # Row reject reasons (raw.rejects.reason starts with one of these).
 REJECT_KINDS: tuple[str, ...] = (
@@ -354,4 +402,6 @@ REJECT_KINDS: tuple[str, ...] = (
     "event_date_unparseable",
     "code_not_in_list",
     "wrong_field_count",
+    "name_mismatch",       # a value differs from what the file name declares (contract Table.declared_by_name)
+    "date_order",          # a later date precedes an earlier one (contract Table.date_order)
 )

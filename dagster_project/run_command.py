@@ -31,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Load new deliveries, link people, build marts, run quality gates and publish.")
     parser.add_argument("--landing", help="landing folder (env CAREJOURNEY_LANDING_DIR; default data/landing)")
     parser.add_argument("--warehouse", help="warehouse folder (env CAREJOURNEY_WAREHOUSE_DIR; default data/warehouse)")
-    parser.add_argument("--as-of", help="as-of date YYYY-MM-DD (env CAREJOURNEY_AS_OF; default: latest event date)")
+    parser.add_argument("--as-of", help="as-of date YYYY-MM-DD, not after today or the latest delivery date "
+                                        "(env CAREJOURNEY_AS_OF; default: latest event date, bounded by the "
+                                        "latest delivery date)")
     parser.add_argument("--demo", action="store_true",
                         help="demonstration run: make up a pseudonymisation secret if none is set")
     parser.set_defaults(func=run)
@@ -113,6 +115,9 @@ def _figures(settings: Settings, run_started: float) -> dict[str, object]:
                         "count(*) filter (where status = 'skipped_duplicate') || ' unchanged, ' || "
                         "count(*) filter (where status = 'rejected') || ' rejected' "
                         "from ops.load_ledger where epoch(started_at) >= ?",
+        "files refused": "select coalesce(string_agg(file_name, ', ' order by load_id), 'none') "
+                         "|| ' (reasons: ops.load_ledger)' from ops.load_ledger "
+                         "where status = 'rejected' and epoch(started_at) >= ?",
         "rows loaded": "select coalesce(sum(rows_loaded), 0) || ' (' || coalesce(sum(rows_rejected), 0) "
                        "|| ' rejected)' from ops.load_ledger where epoch(started_at) >= ?",
         "people linked": "select count(*) || ' people from ' || (select count(*) from linkage.record_person) "
@@ -140,7 +145,11 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"carejourney run: cannot start: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
-    problem = landing_problem(settings.landing_dir)
+    from dagster_project.ingest.preflight import as_of_problem, overlap_problem
+
+    problem = (landing_problem(settings.landing_dir)
+               or overlap_problem(settings.landing_dir, settings.warehouse_dir)
+               or as_of_problem(settings.as_of, settings.landing_dir, settings.warehouse_db))
     if problem:
         print(f"carejourney run: cannot start: {problem}", file=sys.stderr)
         return EXIT_CANNOT_START
@@ -161,7 +170,7 @@ def execute(settings: Settings) -> int:
         landing_dir=str(settings.landing_dir), warehouse_dir=str(settings.warehouse_dir),
         as_of=settings.as_of.isoformat() if settings.as_of else "", demo=settings.demo)
     print(f"carejourney nightly run\n  landing   {settings.landing_dir}\n  warehouse {settings.warehouse_dir}\n"
-          f"  as-of     {settings.as_of or 'latest event date in the data'}", flush=True)
+          f"  as-of     {settings.as_of or 'latest event date, bounded by the latest delivery date'}", flush=True)
     job = build_definitions(resource).resolve_job_def(NIGHTLY_JOB_NAME)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     settings.reports_dir.mkdir(parents=True, exist_ok=True)

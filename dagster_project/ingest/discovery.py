@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,11 @@ class LandingFile:
     size_bytes: int = 0
     mtime_ns: int = 0
     sha256: str = ""
+    # Why the entry is refused without being opened (a symlink, a folder, a fifo): it
+    # is recorded in the ledger, never read, never followed, never copied to quarantine.
+    refused: str | None = None
+    # Not matching any pattern, the table the name was probably meant for (contract.guess_table).
+    guessed_table: contract.Table | None = None
 
     @property
     def file_name(self) -> str:
@@ -42,9 +48,23 @@ class LandingFile:
 
     @property
     def delivery_date(self) -> dt.date | None:
-        """From the file name; None for reference files (they carry no date)."""
+        """From the file name; None for reference files (they carry no date) and impossible dates."""
         text = self.name_parts.get("delivery")
-        return dt.datetime.strptime(text, "%Y%m%d").date() if text else None
+        if not text or contract.delivery_date_problem(self.name_parts):
+            return None
+        return dt.datetime.strptime(text, "%Y%m%d").date()
+
+    @property
+    def ledger_table(self) -> contract.Table | None:
+        """The table to record the file under: its own, else the one its name was meant for."""
+        return self.table or self.guessed_table
+
+    @property
+    def source(self) -> str | None:
+        """The source the ledger records: the table's, else the source folder the file sits in."""
+        if self.ledger_table is not None:
+            return self.ledger_table.source
+        return self.folder if self.folder in contract.SOURCES else None
 
 
 def discover(landing_dir: Path) -> list[LandingFile]:
@@ -53,6 +73,10 @@ def discover(landing_dir: Path) -> list[LandingFile]:
     Load order is contract.TABLES order (reference first: flags need the postcode
     directory), then delivery date, then file name; unknown files come last.
     Hidden files (``.name``: transfers in progress, OS litter) are left alone.
+    Symbolic links (at either level) and anything that is not a regular file or a
+    source folder are listed as refused, without following or opening them: a link
+    named like a delivery must never pull another file (``/etc/passwd``) into the
+    warehouse or its quarantine.
     """
     if not landing_dir.is_dir():
         raise FileNotFoundError(
@@ -62,12 +86,12 @@ def discover(landing_dir: Path) -> list[LandingFile]:
     for entry in sorted(landing_dir.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_file():
-            found.append(_landing_file(entry, ""))
-        elif entry.is_dir():
+        if stat.S_ISDIR(entry.lstat().st_mode):  # a real folder, not a link to one
             for path in sorted(entry.iterdir()):
-                if path.is_file() and not path.name.startswith("."):
+                if not path.name.startswith("."):
                     found.append(_landing_file(path, entry.name))
+        else:
+            found.append(_landing_file(entry, ""))
     order = {table.name: i for i, table in enumerate(contract.TABLES)}
     found.sort(key=lambda f: (
         order[f.table.name] if f.table else len(order),
@@ -79,11 +103,35 @@ def discover(landing_dir: Path) -> list[LandingFile]:
 
 
 def _landing_file(path: Path, folder: str) -> LandingFile:
-    stat = path.stat()
+    """One landing entry, described from lstat (a symlink is never followed)."""
+    info = path.lstat()
     matched = contract.match_file(folder, path.name) if folder else None
     table, parts = matched if matched else (None, {})
-    return LandingFile(path=path, folder=folder, table=table, name_parts=parts,
-                       size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    landing_file = LandingFile(path=path, folder=folder, table=table, name_parts=parts,
+                               size_bytes=info.st_size, mtime_ns=info.st_mtime_ns,
+                               refused=_refusal(path, info.st_mode))
+    if table is None and folder:
+        landing_file.guessed_table = contract.guess_table(folder, path.name)
+    if landing_file.refused:  # never loaded, whatever its name says
+        landing_file.table, landing_file.guessed_table = None, table or landing_file.guessed_table
+    return landing_file
+
+
+def _refusal(path: Path, mode: int) -> str | None:
+    """Why a landing entry is refused unopened, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return (f"a symbolic link (to {os.readlink(path)}): links are refused and never followed; "
+                "put the delivery itself in the landing folder")
+    if stat.S_ISDIR(mode):
+        return "a folder, not a file: deliveries are files directly inside the source folder"
+    return "not a regular file (a pipe, socket or device): deliveries are regular files"
+
+
+def _refused_identity(landing_file: LandingFile) -> str:
+    """A stable fingerprint for a refused entry (its content is never read): what it is."""
+    return hashlib.sha256(f"refused:{landing_file.relative_path}:{landing_file.refused}".encode()).hexdigest()
 
 
 def sha256_of(path: Path) -> str:
@@ -101,6 +149,9 @@ def fingerprint(files: list[LandingFile], con: duckdb.DuckDBPyConnection, *, rem
     """
     cached = _cached_hashes(con)
     for landing_file in files:
+        if landing_file.refused:
+            landing_file.sha256 = _refused_identity(landing_file)
+            continue
         key = (str(landing_file.path), landing_file.size_bytes, landing_file.mtime_ns)
         sha = cached.get(key) or _MEMORY_HASHES.get(key)
         if sha is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -62,22 +63,28 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
     """Load, skip or reject one file; never raises for a bad file, only for a broken warehouse."""
     started_at = _now()
     table = landing_file.table
+    ledger_table = landing_file.ledger_table
     result = FileResult(
         file_name=landing_file.file_name, file_path=str(landing_file.path),
-        source=table.source if table else None, table_name=table.name if table else None,
+        source=landing_file.source, table_name=ledger_table.name if ledger_table else None,
         delivery_date=None, sha256=landing_file.sha256, size_bytes=landing_file.size_bytes,
         status=REJECTED,
     )
+    if landing_file.refused:
+        result.reason = f"{landing_file.file_name}: {landing_file.refused}; not read, not copied to quarantine"
+        _commit(con, result, started_at)
+        return result
     try:
         if table is None:
-            raise parse.FileRejected(
-                f"unknown file name: not a file the contract expects in "
-                f"{landing_file.folder or 'the landing root'}/ (see inputs.md for the names)")
-        result.delivery_date = _delivery_date(landing_file, load_date)
+            raise parse.FileRejected(_unknown_name(landing_file))
+        name_problem = contract.delivery_date_problem(landing_file.name_parts)
+        if name_problem:
+            raise parse.FileRejected(name_problem)
+        result.delivery_date = landing_file.delivery_date or load_date
         duplicate_of = con.execute(
             "select file_name, load_id from ops.load_ledger where sha256 = ? and status = 'loaded' "
             "order by load_id limit 1", [landing_file.sha256]).fetchone()
-        if duplicate_of:
+        if duplicate_of and not table.snapshot:  # a snapshot is reloaded when it comes back (run.py)
             result.status = SKIPPED_DUPLICATE
             result.reason = (f"{landing_file.file_name}: byte-identical to {duplicate_of[0]} "
                              f"(load_id {duplicate_of[1]}), already loaded")
@@ -88,26 +95,27 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
         header = parse.read_header(con)
         _check_header(table, header)
         parse.build_records(con)
-        rows_sql = rules.rows_sql(table, header, result.delivery_date, check_postcodes)
+        rows_sql = rules.rows_sql(table, header, result.delivery_date, check_postcodes,
+                                  landing_file.name_parts)
         result.status = LOADED
         with _timed(result, "check_and_write"):
             _commit(con, result, started_at, table=table, rows_sql=rows_sql)
     except parse.FileRejected as problem:
         result.status = REJECTED
         where = _quarantine(landing_file, quarantine_dir)
-        result.reason = f"{landing_file.file_name}: {problem}; copied to {where}"
+        result.reason = f"{landing_file.file_name}: {problem}; {where}"
         _commit(con, result, started_at)
     finally:
         parse.drop_work_tables(con)
     return result
 
 
-def _delivery_date(landing_file: LandingFile, load_date: dt.date) -> dt.date:
-    try:
-        return landing_file.delivery_date or load_date
-    except ValueError as exc:
-        raise parse.FileRejected(
-            f"delivery date {landing_file.name_parts.get('delivery')} in the file name is not a real date") from exc
+def _unknown_name(landing_file: LandingFile) -> str:
+    where = f"{landing_file.folder}/" if landing_file.folder else "the landing root (files belong in a source folder)"
+    if landing_file.guessed_table is not None:
+        return (f"unknown file name: looks like a {landing_file.guessed_table.name} delivery but does not match "
+                f"its name pattern (letters, digits, '_' and '-' only, a real date; see inputs.md): rename it")
+    return f"unknown file name: not a file the contract expects in {where} (see inputs.md for the names)"
 
 
 def _check_header(table: contract.Table, header: list[str]) -> None:
@@ -129,14 +137,23 @@ def _check_header(table: contract.Table, header: list[str]) -> None:
     raise parse.FileRejected(problem)
 
 
-def _quarantine(landing_file: LandingFile, quarantine_dir: Path) -> Path:
-    """Copy a rejected file aside; a different file of the same name gets a hash prefix."""
+def _quarantine(landing_file: LandingFile, quarantine_dir: Path) -> str:
+    """Copy a rejected file aside (a different file of the same name gets a hash prefix); say where.
+
+    The source is opened with O_NOFOLLOW: a file swapped for a symlink after discovery
+    is not followed (nothing is copied) instead of pulling the link's target in.
+    """
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     target = quarantine_dir / landing_file.file_name
     if target.exists() and sha256_of(target) != landing_file.sha256:
         target = quarantine_dir / f"{landing_file.sha256[:12]}_{landing_file.file_name}"
-    shutil.copy2(landing_file.path, target)
-    return target
+    try:
+        descriptor = os.open(landing_file.path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        return f"not copied to quarantine ({exc.strerror})"
+    with os.fdopen(descriptor, "rb") as source, target.open("wb") as copy:
+        shutil.copyfileobj(source, copy)
+    return f"copied to {target}"
 
 
 def _commit(con: duckdb.DuckDBPyConnection, result: FileResult, started_at: dt.datetime,

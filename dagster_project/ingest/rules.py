@@ -74,8 +74,9 @@ class RowQueries:
 
 
 def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
-             check_postcodes: bool) -> RowQueries:
-    """The row rules of `table` for a file with this header (see RowQueries)."""
+             check_postcodes: bool, name_parts: dict[str, str] | None = None) -> RowQueries:
+    """The row rules of `table` for a file with this header and name parts (see RowQueries)."""
+    name_parts = name_parts or {}
     position = {name: i + 1 for i, name in enumerate(header)}
     n_fields = len(header)
 
@@ -134,6 +135,21 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
                 f"{quote_literal(name + ' ')} || {_shown(_value(name))} || "
                 f"{quote_literal(' is not in code list ' + column.codes.seed)}",
                 condition))
+    for part, name in table.declared_by_name.items():
+        if part not in name_parts:
+            continue
+        declared = name_parts[part]
+        rejects.append(_reject(
+            name, "name_mismatch",
+            f"{quote_literal(name + ' ')} || {_shown(_value(name))} || "
+            f"{quote_literal(f' differs from {declared}, which the file name declares')}",
+            f"{_value(name)} is not null and upper({_value(name)}) <> {quote_literal(declared.upper())}"))
+    for earlier, later in table.date_order:
+        rejects.append(_reject(
+            later, "date_order",
+            f"{quote_literal(later + ' ')} || {_shown(_value(later))} || {quote_literal(' is before ' + earlier + ' ')}"
+            f" || {_shown(_value(earlier))}",
+            f"{parsed_date(later)} < {parsed_date(earlier)}"))
 
     # ---- flags, in contract.FLAG_KINDS order
     flags: list[str] = []
@@ -172,6 +188,17 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
             unknown.append(f"(not coalesce({applies}, false) and {outside})")
     if unknown:
         flags.append(_flag("code_unknown", " or ".join(unknown)))
+    # The dates of the event itself: nothing can have happened after the file was extracted.
+    event_dates = [c.name for c in table.columns if c.event_date]
+    event_dates += [n for n in (end, *(d for pair in table.date_order for d in pair)) if n and n not in event_dates]
+    if event_dates:
+        delivered = f"DATE '{delivery_date.isoformat()}'"
+        flags.append(_flag("event_after_delivery", " or ".join(
+            f"{parsed_date(n)} > {delivered}" for n in event_dates)))
+    if birth:
+        at = parsed_date(start) if start else f"DATE '{delivery_date.isoformat()}'"
+        flags.append(_flag("age_implausible",
+                           f"{parsed_date(birth)} <= {at} - INTERVAL {contract.MAX_PLAUSIBLE_AGE + 1} YEAR"))
 
     reject_list = f"list_filter([{', '.join(rejects)}], lambda r: r is not null)" if rejects else "[]"
     flag_list = f"list_filter([{', '.join(flags)}]::VARCHAR[], lambda f: f is not null)" if flags else "[]::VARCHAR[]"

@@ -4,7 +4,13 @@
 says cheaply which recognised files are not in the ledger yet. A file whose
 (name, sha256) is already in the ledger is left alone without a new ledger row,
 so a run over an unchanged landing folder changes nothing: no raw rows, no
-rejects, no ledger rows (only the views are re-declared, identically).
+rejects, no ledger rows (only the views and ops.landing_files are re-declared,
+identically).
+
+Reference (snapshot) tables are different: their current version is what the
+landing holds *now*. A snapshot file is left alone only while its bytes are those
+of the table's latest ledger entry; any other bytes are loaded, even bytes loaded
+before (an opt-out list put back after a bad one must become current again).
 """
 from __future__ import annotations
 
@@ -21,7 +27,14 @@ import duckdb
 from dagster_project import contract
 from dagster_project.ingest import rules
 from dagster_project.ingest.discovery import LandingFile, discover, fingerprint
-from dagster_project.ingest.loader import LOADED, REJECTED, SKIPPED_DUPLICATE, FileResult, load_file
+from dagster_project.ingest.loader import (
+    LOADED,
+    REJECTED,
+    SKIPPED_DUPLICATE,
+    FileResult,
+    load_file,
+)
+from dagster_project.ingest.preflight import overlap_problem
 from dagster_project.ingest.schema import ensure_schema
 from dagster_project.settings import Settings
 
@@ -83,6 +96,9 @@ def ingest_landing(settings: Settings, con: duckdb.DuckDBPyConnection,
                    load_date: dt.date | None = None) -> IngestSummary:
     """Load every landed file not yet in the ledger into warehouse.duckdb, in contract order."""
     con.execute("set enable_progress_bar = false")  # run logs, not a terminal
+    overlap = overlap_problem(settings.landing_dir, settings.warehouse_dir)
+    if overlap:  # the CLI refuses this at start; a Dagster run must not go on either
+        raise RuntimeError(overlap)
     ensure_schema(con)
     load_date = load_date or dt.datetime.now(dt.UTC).date()
     files = discover(settings.landing_dir)
@@ -94,8 +110,35 @@ def ingest_landing(settings: Settings, con: duckdb.DuckDBPyConnection,
     summary.postcode_check = _refresh_postcodes(con)
     with _one_checkpoint_at_the_end(con):
         _load_all(con, settings, files, seen, summary, load_date)
+        _record_landing(con, files)
     con.execute(f"drop table if exists {rules.POSTCODES}")
     return summary
+
+
+def _record_landing(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> None:
+    """ops.landing_files: what the landing folder holds at this run (the gates judge a
+    refused or unrecognised delivery only while it is still there)."""
+    con.execute("delete from ops.landing_files")
+    if files:
+        con.executemany("insert into ops.landing_files values (?, ?, ?)",
+                        [[f.relative_path, f.file_name, f.sha256] for f in files])
+
+
+def latest_snapshots(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """sha256 of the latest loaded-or-rejected file of each snapshot (reference) table."""
+    names = [t.name for t in contract.TABLES if t.snapshot]
+    rows = con.execute(f"""
+        select table_name, arg_max(sha256, load_id) from ops.load_ledger
+        where status in ('loaded', 'rejected') and table_name in ({', '.join('?' for _ in names)})
+        group by table_name""", names).fetchall()
+    return dict(rows)
+
+
+def is_unchanged(landing_file: LandingFile, seen: set[tuple[str, str]], snapshots: dict[str, str]) -> bool:
+    """Already handled: in the ledger, or (snapshot tables) the table's latest version as it is."""
+    if landing_file.table is not None and landing_file.table.snapshot:
+        return snapshots.get(landing_file.table.name) == landing_file.sha256
+    return (landing_file.file_name, landing_file.sha256) in seen
 
 
 @contextlib.contextmanager
@@ -118,13 +161,16 @@ def _one_checkpoint_at_the_end(con: duckdb.DuckDBPyConnection) -> Iterator[None]
 def _load_all(con: duckdb.DuckDBPyConnection, settings: Settings, files: list[LandingFile],
               seen: set[tuple[str, str]], summary: IngestSummary, load_date: dt.date) -> None:
     """Load, skip or reject each file in turn; files already in the ledger are left alone."""
+    snapshots = latest_snapshots(con)
     for landing_file in files:
-        if (landing_file.file_name, landing_file.sha256) in seen:
+        if is_unchanged(landing_file, seen, snapshots):
             summary.unchanged.append(landing_file.relative_path)
             continue
         result = load_file(con, landing_file, quarantine_dir=settings.quarantine_dir,
                            load_date=load_date, check_postcodes=summary.postcode_check)
         seen.add((landing_file.file_name, landing_file.sha256))
+        if landing_file.table is not None and landing_file.table.snapshot:
+            snapshots[landing_file.table.name] = landing_file.sha256
         summary.files.append(result)
         if result.status == LOADED and result.table_name == contract.POSTCODES.name:
             summary.postcode_check = _refresh_postcodes(con)
@@ -147,5 +193,10 @@ def unloaded_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> list[P
     ledger_exists = con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'ops' and table_name = 'load_ledger'"
     ).fetchone()[0]
-    known = {row[0] for row in con.execute("select sha256 from ops.load_ledger").fetchall()} if ledger_exists else set()
-    return [f.path for f in files if f.sha256 not in known]
+    if not ledger_exists:
+        return [f.path for f in files]
+    seen = set(con.execute("select file_name, sha256 from ops.load_ledger").fetchall())
+    known = {sha for _, sha in seen}
+    snapshots = latest_snapshots(con)
+    return [f.path for f in files
+            if (not is_unchanged(f, seen, snapshots) if f.table.snapshot else f.sha256 not in known)]

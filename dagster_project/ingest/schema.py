@@ -59,6 +59,15 @@ create table if not exists ops.file_hashes (
     PRIMARY KEY (file_path, size_bytes, mtime_ns)
 )"""
 
+# What the landing folder held at the last ingest run (rewritten by every run): the
+# gates judge a refused or unrecognised delivery only while it is still there.
+LANDING_FILES_DDL = """
+create table if not exists ops.landing_files (
+    relative_path  VARCHAR NOT NULL,
+    file_name      VARCHAR NOT NULL,
+    sha256         VARCHAR NOT NULL
+)"""
+
 REJECTS_DDL = """
 create table if not exists raw.rejects (
     load_id      BIGINT NOT NULL,
@@ -93,6 +102,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LEDGER_DDL)
     con.execute(FLAGS_DDL)
     con.execute(FILE_HASHES_DDL)
+    con.execute(LANDING_FILES_DDL)
     con.execute(REJECTS_DDL)
     for table in contract.TABLES:
         columns = [f"{quote_ident(c)} VARCHAR" for c in table.column_names]
@@ -108,11 +118,14 @@ def current_view_sql(table: contract.Table) -> str:
 
     Ties on delivery date go to the later file name, then the later line (a key
     repeated inside one file: the last one is the sender's latest word). Snapshot
-    (reference) tables are the rows of the latest loaded file instead.
+    (reference) tables are the rows of the table's latest loaded file instead, from
+    the ledger: a header-only file makes the table empty (it does not leave the
+    previous rows current), and a restored file loaded again becomes current.
     """
     source = raw_table(table)
     if table.snapshot:
-        body = f"select * from {source} where _load_id = (select max(_load_id) from {source})"
+        body = (f"select * from {source} where _load_id = (select max(load_id) from ops.load_ledger "
+                f"where table_name = {quote_literal(table.name)} and status = 'loaded')")
     else:
         key = ", ".join(f"trim({quote_ident(c)})" for c in table.natural_key)
         body = (

@@ -78,6 +78,7 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
     tables = [t for t in SOURCE_TABLES[source] if _table_exists(con, "raw", t.name)]
     if not tables:
         raise LookupError(f"no raw table of source {source} exists: has ingest run?")
+    present = _refused_and_present_sql(con)
     flag_columns = ",\n".join(
         f"coalesce(sum(fl.n_rows) filter (where fl.flag_kind = '{kind}'), 0)"
         f" / nullif(any_value(f.rows_loaded), 0) as flagged_{kind}_share"
@@ -94,6 +95,8 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
             select family, max(delivery_date) as delivery_date from delivered group by family
         ), files as (
             select delivered.* from delivered join latest using (family, delivery_date)
+            union all  -- a delivery refused before its date could be read, while it is in the landing
+            select * from delivered where delivery_date is null and {present}
         ), code_rejects as (
             select load_id, count(distinct line_number) as n from raw.rejects
             where reason_kind = 'code_not_in_list' group by load_id
@@ -125,6 +128,71 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
         select p.*, d.event_date_out_of_range_share, d.birth_date_out_of_range_share
         from per_file p left join dates d using (load_id)
         order by table_name, file_name
+    """).df()
+
+
+def _refused_and_present_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL condition on a ledger row: rejected with no delivery date read from its name
+    (an impossible date, a name that does not match, a link or a folder named like a
+    delivery) and still in the landing at the last ingest. Such a file is judged as
+    rejected whole while it is there; once it is gone it blocks nothing."""
+    if not _table_exists(con, "ops", "landing_files"):
+        return "false"
+    return ("status = 'rejected' and (file_name, sha256) in "
+            "(select (file_name, sha256) from ops.landing_files)")
+
+
+# Snapshot (reference) tables: each load replaces the whole table (contract.Table.snapshot).
+SNAPSHOT_TABLES = tuple(t.name for t in contract.TABLES if t.snapshot)
+
+
+def reference_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per reference table: its latest file against the version before it.
+
+    The current version of a reference table is its latest loaded file; the gate
+    compares its rows with the previous loaded version, so a sudden shrink (a
+    truncated opt-out list) stops publication on the night it arrives and on every
+    night after, until a good file replaces it or the shrink is accepted
+    (`carejourney accept-reference`, recorded in ops.accepted_reference_changes).
+    A latest file rejected whole, or a delivery attempt for a reference table that
+    was refused and is still in the landing, is marked file_rejected_whole.
+    """
+    names = ", ".join(f"'{n}'" for n in SNAPSHOT_TABLES)
+    accepted = ("select load_id from ops.accepted_reference_changes"
+                if _table_exists(con, "ops", "accepted_reference_changes") else "select null::bigint")
+    present = _refused_and_present_sql(con)
+    return con.execute(f"""
+        with snap as (
+            select * from ops.load_ledger
+            where table_name in ({names}) and status in ('loaded', 'rejected')
+        ), latest as (
+            select * from snap
+            qualify row_number() over (partition by table_name order by load_id desc) = 1
+        ), loaded as (
+            select *, row_number() over (partition by table_name order by load_id desc) as k
+            from snap where status = 'loaded'
+        ), judged as (
+            select l.table_name, l.file_name, l.load_id,
+                   cast(l.status = 'rejected' as integer) as file_rejected_whole,
+                   cur.rows_loaded as rows_current, prev.rows_loaded as rows_previous,
+                   case when prev.rows_loaded > 0 and cur.load_id not in ({accepted})
+                        then 1 - cur.rows_loaded / prev.rows_loaded end as shrink_share,
+                   l.file_name || ' (load ' || l.load_id || ', ' || l.status || '): '
+                       || coalesce(cur.rows_loaded::varchar, 'no') || ' rows current'
+                       || coalesce(', ' || prev.rows_loaded || ' in the previous version '
+                                   || prev.file_name || ' (load ' || prev.load_id || ')', '') as row_label
+            from latest l
+            left join loaded cur on cur.table_name = l.table_name and cur.k = 1
+            left join loaded prev on prev.table_name = l.table_name and prev.k = 2
+        )
+        select * from judged
+        union all
+        select table_name, file_name, load_id, 1, null, null, null,
+               file_name || ' (load ' || load_id || '): ' || reason
+        from ops.load_ledger
+        where source = 'reference' and table_name in ({names}) and delivery_date is null and {present}
+          and load_id not in (select load_id from judged)
+        order by table_name, load_id
     """).df()
 
 
@@ -183,6 +251,7 @@ def hospital_spell_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
               on rp.source_dataset = 'hes_apc'
              and rp.source_person_id = concat_ws('{contract.SOURCE_PERSON_SEPARATOR}', h."PROCODE3", h."LOPATID")
             where rp.person_id not in (select person_id from opted_out)
+              and not list_has_any(h._flags, {list(contract.UNUSABLE_FLAG_KINDS)!r})  -- staging drops these
         )
         select count(*) as n_spells,
                count(*) filter (where los_days < 0) as n_negative_los,

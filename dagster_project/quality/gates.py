@@ -16,7 +16,11 @@ import pandas as pd
 
 from dagster_project.quality import frames
 from dagster_project.quality.docs_index import record_gate_run
-from dagster_project.quality.gx_runner import ExpectationOutcome, SuiteFileError, validate
+from dagster_project.quality.gx_runner import (
+    ExpectationOutcome,
+    SuiteFileError,
+    validate,
+)
 from dagster_project.settings import EXPECTATIONS_DIR, Settings
 
 
@@ -43,6 +47,10 @@ GATES: dict[str, Gate] = {g.name: g for g in (
     Gate("raw_csds", ("ops", "load_ledger"), partial(frames.raw_source_frame, source="csds"),
          "CSDS latest delivery: rejected/flagged shares, NHS number completeness, dates, codes",
          "file_name"),
+    Gate("raw_reference", ("ops", "load_ledger"), frames.reference_frame,
+         "Reference snapshots: the latest file of each table loaded, not empty, not shrunk beyond a set "
+         "share against the version before it (a truncated opt-out list would publish opted-out people)",
+         "row_label"),
     Gate("linkage", ("linkage", "record_person"), frames.linkage_frame,
          "Linkage: cluster sizes, one valid NHS number per person, share linked across services"),
     Gate("marts_journey", ("marts", "journey"), frames.journey_frame,

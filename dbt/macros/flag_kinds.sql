@@ -14,7 +14,22 @@
         'postcode_not_in_directory',
         'sex_unknown',
         'code_unknown',
+        'event_after_delivery',
+        'age_implausible',
     ]) }}
+{%- endmacro %}
+
+{#- Flags that make a current row unusable for the marts (contract.UNUSABLE_FLAG_KINDS):
+    staging drops such rows; raw keeps them and data_quality counts them. -#}
+{% macro unusable_flag_kinds() -%}
+    {{ return([
+        'event_after_delivery',
+    ]) }}
+{%- endmacro %}
+
+{#- True for a current raw row staging may use: it carries no unusable flag. -#}
+{% macro row_is_usable(flags_column='_flags') -%}
+    not list_has_any({{ flags_column }}, ['{{ unusable_flag_kinds() | join("', '") }}'])
 {%- endmacro %}
 
 {#- Tables whose rows carry an NHS number (contract Table.nhs_number_column). -#}

@@ -53,18 +53,26 @@
 {%- endmacro %}
 
 {#- A date of birth is plausible when it parsed and ingest did not flag it as in
-    the future or after the row's event. -#}
+    the future, after the row's event, or giving an age over max_plausible_age. -#}
 {% macro birth_date_is_plausible(date_column, flags_column='_flags') -%}
     ({{ date_column }} is not null
-     and not list_has_any({{ flags_column }}, ['birth_date_in_future', 'birth_date_after_event']))
+     and not list_has_any({{ flags_column }}, ['birth_date_in_future', 'birth_date_after_event', 'age_implausible']))
 {%- endmacro %}
 
 {#- Whole years from date_of_birth to reference_date (birthday not yet reached
-    this year: one less). Null when either is null. -#}
+    this year: one less). Null when either is null, and when the age is impossible
+    (below 0 or over var max_plausible_age = contract.MAX_PLAUSIBLE_AGE): a person's
+    birth date from one record against another record's mistyped event date must
+    not count as a 130-year-old (or a -134-year-old) in an age-based metric. -#}
 {% macro age_in_years(date_of_birth, reference_date) -%}
+    (case when {{ _whole_years(date_of_birth, reference_date) }} between 0 and {{ var('max_plausible_age') }}
+          then {{ _whole_years(date_of_birth, reference_date) }} end)::integer
+{%- endmacro %}
+
+{% macro _whole_years(date_of_birth, reference_date) -%}
     (date_part('year', {{ reference_date }}) - date_part('year', {{ date_of_birth }})
      - case when strftime({{ reference_date }}, '%m%d') < strftime({{ date_of_birth }}, '%m%d')
-            then 1 else 0 end)::integer
+            then 1 else 0 end)
 {%- endmacro %}
 
 {#- The source person id: contract.SOURCE_PERSON_ID parts joined with '|'. -#}

@@ -33,3 +33,12 @@ def test_data_quality_declares_a_column_per_flag_kind():
     data_quality = next(m for m in models if m["name"] == "data_quality")
     columns = {c["name"] for c in data_quality["columns"]}
     assert {f"flagged_{kind}" for kind in contract.FLAG_KINDS} <= columns
+
+
+def test_unusable_flag_kinds_macro_matches_contract():
+    assert _macro_list("unusable_flag_kinds") == list(contract.UNUSABLE_FLAG_KINDS)
+
+
+def test_max_plausible_age_var_matches_contract():
+    project = yaml.safe_load((DBT / "dbt_project.yml").read_text())
+    assert project["vars"]["max_plausible_age"] == contract.MAX_PLAUSIBLE_AGE

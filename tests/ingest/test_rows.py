@@ -65,7 +65,8 @@ def test_hes_flags_by_kind(landing, con, ingest):
         {"EPIKEY": "nhs_dummy", "NEWNHSNO": "1111111111"},
         {"EPIKEY": "dob_bad", "DOB": "1940-02-31"},
         {"EPIKEY": "dob_future", "DOB": "2024-06-01", "ADMIDATE": "2024-07-01", "EPISTART": "2024-07-01",
-         "EPIEND": "2024-07-02"},
+         "EPIEND": "2024-07-02", "DISDATE": "2024-07-02"},
+        {"EPIKEY": "dob_ancient", "DOB": "1893-12-31"},
         {"EPIKEY": "dob_after_event", "DOB": "2024-01-03"},
         {"EPIKEY": "date_bad", "DISDATE": "soon"},
         {"EPIKEY": "ends_early", "EPIEND": "2023-12-31"},
@@ -84,7 +85,9 @@ def test_hes_flags_by_kind(landing, con, ingest):
         "nhs_format": ["nhs_number_invalid_format"],
         "nhs_dummy": ["nhs_number_dummy"],
         "dob_bad": ["birth_date_unparseable"],
-        "dob_future": ["birth_date_in_future"],   # after the delivery date 2024-01-05
+        # after the delivery date 2024-01-05, as is the event itself
+        "dob_future": ["birth_date_in_future", "event_after_delivery"],
+        "dob_ancient": ["age_implausible"],         # 130 at the event
         "dob_after_event": ["birth_date_after_event"],
         "date_bad": ["date_unparseable"],
         "ends_early": ["end_before_start"],
@@ -96,7 +99,8 @@ def test_hes_flags_by_kind(landing, con, ingest):
                                         "nhs_number_invalid_format", "nhs_number_dummy",
                                         "birth_date_unparseable", "birth_date_in_future",
                                         "birth_date_after_event", "date_unparseable", "end_before_start",
-                                        "postcode_not_in_directory", "sex_unknown"]}
+                                        "postcode_not_in_directory", "sex_unknown",
+                                        "event_after_delivery", "age_implausible"]}
     load_id = hes.load_id
     assert dict(con.execute("select flag_kind, n_rows from ops.load_flags where load_id = ?",
                             [load_id]).fetchall()) == hes.flags
@@ -144,13 +148,13 @@ def test_cld_accepts_both_date_formats_and_any_case_codes(landing, con, ingest):
 
 def test_csds_tables_reject_and_flag(landing, con, ingest):
     write_postcodes(landing)
-    write(landing, "csds", "csds_cyp001_mpi_20240105.csv", csv_text(rows(
+    write(landing, "csds", "csds_cyp001_mpi_20240131.csv", csv_text(rows(
         MPI_ROW, {"LocalPatientId": "C1"}, {"LocalPatientId": "C2", "Gender": "x"},
         {"LocalPatientId": "C3", "OrgID_Provider": ""})))
-    write(landing, "csds", "csds_cyp101_referral_20240105.csv", csv_text(rows(
+    write(landing, "csds", "csds_cyp101_referral_20240131.csv", csv_text(rows(
         REFERRAL_ROW, {"ServiceRequestId": "SR1"}, {"ServiceRequestId": "SR2", "TeamType": "42"},
         {"ServiceRequestId": "SR3", "ServDischDate": "2024-01-01"}), [*REFERRAL_ROW, "ServDischDate"]))
-    write(landing, "csds", "csds_cyp201_care_contact_20240105.csv", csv_text(rows(
+    write(landing, "csds", "csds_cyp201_care_contact_20240131.csv", csv_text(rows(
         CONTACT_ROW, {"CareContactId": "CC1"}, {"CareContactId": "CC2", "CareContDate": ""},
         {"CareContactId": "CC3", "AttendOrDNACode": "1"})))
     summary = ingest()
@@ -160,10 +164,10 @@ def test_csds_tables_reject_and_flag(landing, con, ingest):
     assert _flags(con, "csds_cyp001_mpi", "LocalPatientId") == {"C1": [], "C2": []}  # X/x is a CSDS code
     assert _flags(con, "csds_cyp101_referral", "ServiceRequestId") == {"SR1": [], "SR3": ["end_before_start"]}
     kinds = [(file_name, kind) for file_name, _, _, kind, _, _ in _rejects(con)]
-    assert sorted(kinds) == sorted([("csds_cyp001_mpi_20240105.csv", "key_missing"),
-                                    ("csds_cyp101_referral_20240105.csv", "code_not_in_list"),
-                                    ("csds_cyp201_care_contact_20240105.csv", "event_date_missing"),
-                                    ("csds_cyp201_care_contact_20240105.csv", "code_not_in_list")])
+    assert sorted(kinds) == sorted([("csds_cyp001_mpi_20240131.csv", "key_missing"),
+                                    ("csds_cyp101_referral_20240131.csv", "code_not_in_list"),
+                                    ("csds_cyp201_care_contact_20240131.csv", "event_date_missing"),
+                                    ("csds_cyp201_care_contact_20240131.csv", "code_not_in_list")])
 
 
 def test_every_loaded_file_reconciles(landing, con, ingest):

@@ -5,7 +5,10 @@
 {% set nhs_flags = ['nhs_number_missing', 'nhs_number_invalid_checksum',
                     'nhs_number_invalid_format', 'nhs_number_dummy'] %}
 with ledger as (
+    -- Files recognised as a table's. A file no table claims (README.txt in a source
+    -- folder) is in the ledger and the run summary, not here: it has no table to count under.
     select * from {{ source('ops', 'load_ledger') }}
+    where table_name is not null
 ),
 
 flags as (

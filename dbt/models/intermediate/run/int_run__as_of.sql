@@ -1,5 +1,8 @@
--- The run's reference date: var as_of_date when set (carejourney run --as-of), else
--- the latest event date in staging. Follow-up windows are judged against it.
+-- The run's reference date: var as_of_date when set (carejourney run --as-of, refused
+-- at start when after today or after the latest delivery), else the latest event date
+-- in staging bounded by the latest delivery date: a delivery speaks for the days up to
+-- its extract date and no further (rows dated after their own delivery are flagged
+-- event_after_delivery and dropped by staging already). Follow-up windows are judged against it.
 {% set as_of = var('as_of_date', none) %}
 with latest_event as (
     select max(event_date) as latest_event_date
@@ -13,9 +16,16 @@ with latest_event as (
         union all
         select contact_date from {{ ref('stg_csds__care_contacts') }}
     )
+),
+
+latest_delivery as (
+    select max(delivery_date) as latest_delivery_date
+    from {{ source('ops', 'load_ledger') }}
+    where status = 'loaded' and source in ('hes_apc', 'asc_cld', 'csds')
 )
 
 select
-    {% if as_of %}'{{ as_of }}'::date{% else %}latest_event_date{% endif %} as as_of_date,
-    latest_event_date
-from latest_event
+    {% if as_of %}'{{ as_of }}'::date{% else %}least(latest_event_date, latest_delivery_date){% endif %} as as_of_date,
+    latest_event_date,
+    latest_delivery_date
+from latest_event, latest_delivery

@@ -2,6 +2,7 @@
 -- canonical spelling (Release 2 writes them in sentence case), dates DD/MM/YYYY or ISO.
 with source as (
     select * from {{ source('raw_current', 'asc_cld') }}
+    where {{ row_is_usable() }}
 ),
 
 sex_codes as (

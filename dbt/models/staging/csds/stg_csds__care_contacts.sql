@@ -14,3 +14,4 @@ select
     _line_number,
     _delivery_date
 from {{ source('raw_current', 'csds_cyp201_care_contact') }}
+where {{ row_is_usable() }}

@@ -16,3 +16,4 @@ select
     _line_number,
     _delivery_date
 from {{ source('raw_current', 'csds_cyp101_referral') }}
+where {{ row_is_usable() }}

@@ -1,6 +1,7 @@
 -- One row per current HES APC episode: renamed, typed and normalised; no business rules.
 with source as (
     select * from {{ source('raw_current', 'hes_apc') }}
+    where {{ row_is_usable() }}
 ),
 
 sex_codes as (

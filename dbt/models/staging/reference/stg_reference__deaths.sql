@@ -9,3 +9,4 @@ select
     _line_number,
     _delivery_date
 from {{ source('raw_current', 'deaths') }}
+where {{ row_is_usable() }}
