@@ -115,8 +115,10 @@ def _figures(settings: Settings, run_started: float) -> dict[str, object]:
                         "count(*) filter (where status = 'skipped_duplicate') || ' unchanged, ' || "
                         "count(*) filter (where status = 'rejected') || ' rejected' "
                         "from ops.load_ledger where epoch(started_at) >= ?",
-        "files refused": "select coalesce(string_agg(file_name, ', ' order by load_id), 'none') "
-                         "|| ' (reasons: ops.load_ledger)' from ops.load_ledger "
+        "files refused": "select case when count(*) = 0 then 'none' else "
+                         "array_to_string(list(file_name order by load_id)[:5], ', ') "
+                         "|| case when count(*) > 5 then ' and ' || (count(*) - 5) || ' more' else '' end "
+                         "|| ' (reasons: ops.load_ledger)' end from ops.load_ledger "
                          "where status = 'rejected' and epoch(started_at) >= ?",
         "rows loaded": "select coalesce(sum(rows_loaded), 0) || ' (' || coalesce(sum(rows_rejected), 0) "
                        "|| ' rejected)' from ops.load_ledger where epoch(started_at) >= ?",

@@ -134,9 +134,21 @@ def latest_snapshots(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
-def is_unchanged(landing_file: LandingFile, seen: set[tuple[str, str]], snapshots: dict[str, str]) -> bool:
-    """Already handled: in the ledger, or (snapshot tables) the table's latest version as it is."""
-    if landing_file.table is not None and landing_file.table.snapshot:
+def snapshot_files(files: list[LandingFile]) -> set[Path]:
+    """The one file per snapshot table that is the table's current version: the last in
+    load order (``x.csv.gz`` after ``x.csv``). Two files of one table must not take turns
+    at being current night after night; the other is handled like any delivery."""
+    last: dict[str, Path] = {}
+    for landing_file in files:
+        if landing_file.table is not None and landing_file.table.snapshot:
+            last[landing_file.table.name] = landing_file.path
+    return set(last.values())
+
+
+def is_unchanged(landing_file: LandingFile, seen: set[tuple[str, str]], snapshots: dict[str, str],
+                 current_snapshots: set[Path]) -> bool:
+    """Already handled: in the ledger, or (a snapshot table's file) the table's latest version as it is."""
+    if landing_file.path in current_snapshots:
         return snapshots.get(landing_file.table.name) == landing_file.sha256
     return (landing_file.file_name, landing_file.sha256) in seen
 
@@ -162,8 +174,9 @@ def _load_all(con: duckdb.DuckDBPyConnection, settings: Settings, files: list[La
               seen: set[tuple[str, str]], summary: IngestSummary, load_date: dt.date) -> None:
     """Load, skip or reject each file in turn; files already in the ledger are left alone."""
     snapshots = latest_snapshots(con)
+    current_snapshots = snapshot_files(files)
     for landing_file in files:
-        if is_unchanged(landing_file, seen, snapshots):
+        if is_unchanged(landing_file, seen, snapshots, current_snapshots):
             summary.unchanged.append(landing_file.relative_path)
             continue
         result = load_file(con, landing_file, quarantine_dir=settings.quarantine_dir,
@@ -198,5 +211,7 @@ def unloaded_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> list[P
     seen = set(con.execute("select file_name, sha256 from ops.load_ledger").fetchall())
     known = {sha for _, sha in seen}
     snapshots = latest_snapshots(con)
+    current_snapshots = snapshot_files(files)
     return [f.path for f in files
-            if (not is_unchanged(f, seen, snapshots) if f.table.snapshot else f.sha256 not in known)]
+            if (not is_unchanged(f, seen, snapshots, current_snapshots) if f.path in current_snapshots
+                else f.sha256 not in known)]

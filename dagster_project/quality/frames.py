@@ -159,7 +159,7 @@ def reference_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """
     names = ", ".join(f"'{n}'" for n in SNAPSHOT_TABLES)
     accepted = ("select load_id from ops.accepted_reference_changes"
-                if _table_exists(con, "ops", "accepted_reference_changes") else "select null::bigint")
+                if _table_exists(con, "ops", "accepted_reference_changes") else "select 0::bigint where false")
     present = _refused_and_present_sql(con)
     return con.execute(f"""
         with snap as (

@@ -27,9 +27,10 @@
     ]) }}
 {%- endmacro %}
 
-{#- True for a current raw row staging may use: it carries no unusable flag. -#}
+{#- True for a current raw row staging may use: it carries no unusable flag (no flags
+    at all, null, is usable). -#}
 {% macro row_is_usable(flags_column='_flags') -%}
-    not list_has_any({{ flags_column }}, ['{{ unusable_flag_kinds() | join("', '") }}'])
+    not coalesce(list_has_any({{ flags_column }}, ['{{ unusable_flag_kinds() | join("', '") }}']), false)
 {%- endmacro %}
 
 {#- Tables whose rows carry an NHS number (contract Table.nhs_number_column). -#}

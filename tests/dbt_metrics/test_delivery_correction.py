@@ -59,13 +59,17 @@ def _insert(con: duckdb.DuckDBPyConnection, table: contract.Table, rows: list[di
             f" _delivery_date, _flags) values ({placeholders}, map(), ?, ?, ?, ?, [])",
             [*values, load_id, file_name, line, delivery],
         )
+    # ...and its ledger row, as ingest writes it (a snapshot table's current rows are its latest loaded file's)
+    con.execute("insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 0, 'loaded', null, now(), now())",
+                [load_id, table.source, table.name, file_name, f"/landing/{file_name}", delivery, f"{load_id:064d}",
+                 len(rows), len(rows)])
 
 
 def _build_warehouse(path: Path) -> None:
     con = duckdb.connect(str(path))
     ingest_schema.ensure_schema(con)
     _insert(con, contract.HES_APC, [FIRST_VERSION], dt.date(2023, 6, 30), "hes_apc_20230630.csv", 1)
-    _insert(con, contract.HES_APC, [CORRECTED], dt.date(2023, 9, 30), "hes_apc_20230930.csv", 2)
+    _insert(con, contract.HES_APC, [CORRECTED], dt.date(2024, 12, 31), "hes_apc_20241231.csv", 2)
     population = [{"ladcode": LA, "year": "2023", "sex": sex, "age": age, "population": "500"}
                   for sex in ("1", "2") for age in ("40", "70")]
     _insert(con, contract.POPULATION, population, dt.date(2024, 1, 1), "population_estimates.csv", 3)
