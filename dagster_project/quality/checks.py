@@ -29,8 +29,10 @@ def _make_check(gate: Gate) -> dg.AssetChecksDefinition:
             metadata["data_docs"] = dg.MetadataValue.path(str(result.docs_page))
         for i, failure in enumerate(result.failures[:10], start=1):
             metadata[f"failed_{i}"] = failure.describe()
-        return dg.AssetCheckResult(passed=result.success, metadata=metadata,
-                                   description=result.message.splitlines()[0])
+        # The run summary shows this one line: on failure it carries every failed
+        # expectation (observed value, offending file, what to do), not just a heading.
+        description = " ".join([result.message.splitlines()[0], *(f.describe() for f in result.failures)])
+        return dg.AssetCheckResult(passed=result.success, metadata=metadata, description=description)
 
     return _check
 

@@ -76,6 +76,7 @@ def test_restored_opt_out_list_is_reloaded_and_current_again(night):
     assert night.ingest().files == []          # and the next night leaves it alone
 
 
+@pytest.mark.slow  # several GX validations
 def test_opt_out_shrink_stops_publication_naming_file_counts_and_what_to_do(night):
     night.write_opt_out(nhs_numbers(20))
     night.ingest()
@@ -122,6 +123,7 @@ def test_an_accepted_shrink_publishes_and_a_later_file_is_judged_afresh(night, c
     assert not run_gate("raw_reference", night.con, night.settings).success
 
 
+@pytest.mark.slow  # several GX validations
 def test_a_refused_opt_out_night_leaves_the_published_copy_byte_identical(tmp_path):
     """In Dagster, with the gate blocking publish: shrink refused, restore publishes."""
     from warehouse_fixture import BOB_NHS, PSEUDO_KEY, build_warehouse, insert_raw
@@ -145,12 +147,16 @@ def test_a_refused_opt_out_night_leaves_the_published_copy_byte_identical(tmp_pa
     resource = CarejourneyResource(landing_dir=str(settings.landing_dir),
                                    warehouse_dir=str(settings.warehouse_dir), pseudo_key=PSEUDO_KEY)
 
+    summary_lines: list[str] = []
+
     def run() -> tuple[bool, set[str]]:
         result = dg.materialize([*upstream, *publish.assets, *checks], resources={"carejourney": resource},
                                 raise_on_error=False)
         published = dg.AssetKey(["published", "carejourney"]) in {
             e.event_specific_data.materialization.asset_key for e in result.get_asset_materialization_events()}
-        return published, {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        summary_lines[:] = [e.description for e in failed]     # what `carejourney run` prints per gate
+        return published, {e.check_name for e in failed}
 
     def snapshot() -> dict[str, str]:
         folder = settings.published_dir
@@ -169,6 +175,9 @@ def test_a_refused_opt_out_night_leaves_the_published_copy_byte_identical(tmp_pa
     con.close()
     assert run() == (False, {"raw_reference"})
     assert snapshot() == good_copy             # byte-identical, same version
+    (line,) = summary_lines                    # the operator's one line names file, counts, what to do
+    assert "national_data_opt_out_20240630_31.csv" in line and "2 rows current, 20 in the previous" in line
+    assert "accept-reference" in line
 
     con = duckdb.connect(str(settings.warehouse_db))
     insert_raw(con, "national_data_opt_out", [{"NHS_NUMBER": n} for n in full], load_id=32)
@@ -235,6 +244,7 @@ def test_unrecognised_files_are_recorded_under_their_source_quarantined_and_name
     assert night.con.execute("select count(*) from ops.load_ledger where source is null").fetchone()[0] == 0
 
 
+@pytest.mark.slow  # several GX validations
 def test_a_refused_delivery_is_gated_while_it_is_there_and_blocks_nothing_once_gone(night):
     write_postcodes(night.landing)
     write(night.landing, "hes_apc", "hes_apc_20240105.csv", csv_text(hes_rows(60)))
