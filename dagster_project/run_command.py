@@ -142,16 +142,18 @@ def _figures(settings: Settings, run_started: float) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dagster_project.ingest.preflight import as_of_problem, overlap_problem
+
     try:
-        settings = Settings.from_env(args.landing, args.warehouse, args.as_of, demo=args.demo)
+        # Paths first: overlapping folders are refused before anything (a demo key) is written.
+        paths = Settings.from_env(args.landing, args.warehouse, args.as_of, require_key=False)
+        problem = overlap_problem(paths.landing_dir, paths.warehouse_dir)
+        settings = None if problem else Settings.from_env(args.landing, args.warehouse, args.as_of, demo=args.demo)
     except SettingsError as exc:
         print(f"carejourney run: cannot start: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
-    from dagster_project.ingest.preflight import as_of_problem, overlap_problem
-
-    problem = (landing_problem(settings.landing_dir)
-               or overlap_problem(settings.landing_dir, settings.warehouse_dir)
-               or as_of_problem(settings.as_of, settings.landing_dir, settings.warehouse_db))
+    problem = problem or (landing_problem(settings.landing_dir)
+                          or as_of_problem(settings.as_of, settings.landing_dir, settings.warehouse_db))
     if problem:
         print(f"carejourney run: cannot start: {problem}", file=sys.stderr)
         return EXIT_CANNOT_START

@@ -16,19 +16,10 @@ import sys
 import duckdb
 
 from dagster_project import contract
+from dagster_project.ingest.schema import ensure_schema
 from dagster_project.settings import Settings
 
 EXIT_OK, EXIT_CANNOT_START = 0, 2
-
-ACCEPTED_DDL = """
-create table if not exists ops.accepted_reference_changes (
-    load_id      BIGINT NOT NULL,
-    table_name   VARCHAR NOT NULL,
-    accepted_at  TIMESTAMP NOT NULL,
-    accepted_by  VARCHAR NOT NULL,
-    reason       VARCHAR
-)"""
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     tables = [t.name for t in contract.TABLES if t.snapshot]
@@ -55,7 +46,7 @@ def accept(args: argparse.Namespace) -> int:
         if latest is None:
             print(f"carejourney accept-reference: {args.table} has no loaded file to accept", file=sys.stderr)
             return EXIT_CANNOT_START
-        con.execute(ACCEPTED_DDL)
+        ensure_schema(con)
         con.execute("insert into ops.accepted_reference_changes values (?, ?, now()::timestamp, ?, ?)",
                     [latest[0], args.table, getpass.getuser(), args.reason])
     finally:

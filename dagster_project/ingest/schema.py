@@ -68,6 +68,17 @@ create table if not exists ops.landing_files (
     sha256         VARCHAR NOT NULL
 )"""
 
+# Shrinks of a reference table the operator confirmed (`carejourney accept-reference`):
+# the raw_reference gate does not judge the shrink of an accepted load.
+ACCEPTED_REFERENCE_DDL = """
+create table if not exists ops.accepted_reference_changes (
+    load_id      BIGINT NOT NULL,
+    table_name   VARCHAR NOT NULL,
+    accepted_at  TIMESTAMP NOT NULL,
+    accepted_by  VARCHAR NOT NULL,
+    reason       VARCHAR
+)"""
+
 REJECTS_DDL = """
 create table if not exists raw.rejects (
     load_id      BIGINT NOT NULL,
@@ -103,6 +114,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(FLAGS_DDL)
     con.execute(FILE_HASHES_DDL)
     con.execute(LANDING_FILES_DDL)
+    con.execute(ACCEPTED_REFERENCE_DDL)
     con.execute(REJECTS_DDL)
     for table in contract.TABLES:
         columns = [f"{quote_ident(c)} VARCHAR" for c in table.column_names]

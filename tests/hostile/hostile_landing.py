@@ -15,6 +15,9 @@ for folder in ("ingest", "quality"):  # landing.py (rows), warehouse_fixture.py 
     if str(_TESTS / folder) not in sys.path:
         sys.path.insert(0, str(_TESTS / folder))
 
+from gate_fixtures import (
+    _no_data_docs,  # the quality tests' autouse fixture: no Data Docs rendering
+)
 from landing import CLD_ROW, HES_ROW, VALID_NHS, csv_text, rows, write, write_postcodes
 
 from dagster_project import nhs_number
@@ -26,6 +29,7 @@ __all__ = [
     "HES_ROW",
     "VALID_NHS",
     "Night",
+    "_no_data_docs",
     "csv_text",
     "hes_rows",
     "ledger",
