@@ -80,6 +80,7 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
         name_problem = contract.delivery_date_problem(landing_file.name_parts)
         if name_problem:
             raise parse.FileRejected(name_problem)
+        _check_not_from_the_future(landing_file.delivery_date, load_date)
         result.delivery_date = landing_file.delivery_date or load_date
         duplicate_of = con.execute(
             "select file_name, load_id from ops.load_ledger where sha256 = ? and status = 'loaded' "
@@ -108,6 +109,19 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
     finally:
         parse.drop_work_tables(con)
     return result
+
+
+# A delivery dated tomorrow may be a sender's local date just after midnight; later is impossible.
+_DELIVERY_DATE_SLACK = dt.timedelta(days=1)
+
+
+def _check_not_from_the_future(delivery_date: dt.date | None, load_date: dt.date) -> None:
+    """No extract is taken after today: a later delivery date in the name would let its
+    rows (and the default as-of, bounded by the latest delivery) run past what was sent."""
+    if delivery_date is not None and delivery_date > load_date + _DELIVERY_DATE_SLACK:
+        raise parse.FileRejected(
+            f"delivery date {delivery_date:%Y%m%d} in the file name is after today ({load_date}): "
+            "fix the date in the name")
 
 
 def _unknown_name(landing_file: LandingFile) -> str:

@@ -216,6 +216,7 @@ STRAYS = {
     "hes_apc_20240105 (1).csv": ("hes_apc", "looks like a hes_apc delivery"),
     "hes_apc_20240105_é.csv": ("hes_apc", "looks like a hes_apc delivery"),
     "hes_apc_20241399.csv": ("hes_apc", "20241399 in the file name is not a real date"),
+    "hes_apc_20991231.csv": ("hes_apc", "20991231 in the file name is after today"),
 }
 
 
