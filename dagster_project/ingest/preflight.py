@@ -7,7 +7,11 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import contract
 from dagster_project.ingest.discovery import discover
+
+# Sources whose file names carry a delivery date (reference files carry none).
+DATED_SOURCES = tuple(s for s in contract.SOURCES if s != "reference")
 
 
 def overlap_problem(landing: Path, warehouse: Path) -> str | None:
@@ -40,7 +44,7 @@ def latest_delivery_date(landing: Path, warehouse_db: Path) -> dt.date | None:
             try:
                 dates.append(con.execute(
                     "select max(delivery_date) from ops.load_ledger where status = 'loaded' "
-                    "and source in ('hes_apc', 'asc_cld', 'csds')").fetchone()[0])
+                    "and source in (select unnest(?::varchar[]))", [list(DATED_SOURCES)]).fetchone()[0])
             except duckdb.Error:
                 pass  # no ledger yet
             finally:
