@@ -3,7 +3,10 @@
 On every row of system_metrics and pathway_transitions: a count of 1-7 is shown as
 null with suppressed = true, and so is every value computed from it; other counts
 are rounded to the nearest 5; percentages and rates are recomputed from the
-rounded counts. Zero is not a small number: it is shown (as 0).
+rounded counts. Zero is not a small number: it is shown (as 0). Then secondary
+suppression (secondary.py) hides complementary cells so that no suppressed count
+can be worked out from its totals: months within quarters within financial years,
+councils within ALL, and any breakdown declared there.
 """
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import math
 
 import numpy as np
 import pandas as pd
+
+from dagster_project.publish import secondary
 
 SMALL_MIN, SMALL_MAX = 1, 7
 ROUND_TO = 5
@@ -41,23 +46,59 @@ def _unit(metric_id: str) -> str:
                      "(_per_100k, _pct, _days): add its disclosure rule in publish/disclosure.py")
 
 
-def _control_metric_row(row: pd.Series) -> pd.Series:
-    unit = _unit(row["metric_id"])
-    numerator, denominator = row["numerator"], row["denominator"]
-    out = row.copy()
+# The columns that identify a row of each table (hierarchy dimensions are added by
+# secondary.dimensions_of). A breakdown column without its ColumnTotal line makes
+# rows collide, which _dimensions refuses.
+SYSTEM_METRICS_KEY = ("metric_id",)
+PATHWAY_KEY = ("from_state", "to_state")
+
+
+def _dimensions(frame: pd.DataFrame, table: str, base: tuple[str, ...],
+                hierarchies: tuple[secondary.Hierarchy, ...]) -> list[str]:
+    dimensions = secondary.dimensions_of(frame, base, hierarchies)
+    duplicated = frame.duplicated(subset=dimensions)
+    if duplicated.any():
+        raise ValueError(
+            f"{table} has {int(duplicated.sum())} row(s) not unique on {dimensions}: a breakdown column "
+            "needs its ColumnTotal(...) line in the hierarchies of publish/disclosure.py")
+    return dimensions
+
+
+def _derived_columns(frame: pd.DataFrame) -> list[str]:
+    """Values computed from a row's counts besides `value`: confidence bounds (ci_*)."""
+    return [c for c in frame.columns if c.startswith("ci_")]
+
+
+def _hidden_metric_cells(metrics: pd.DataFrame, hierarchies: tuple[secondary.Hierarchy, ...]
+                         ) -> tuple[pd.Series, pd.Series]:
+    """(numerator hidden, denominator hidden) per row: primary, then secondary suppression."""
+    units = metrics["metric_id"].map(_unit)
     # _days metrics: the numerator is total delay days, not people; the count that
     # can identify someone is the denominator (discharges).
-    small_numerator = unit != "_days" and is_small(numerator)
-    small_denominator = is_small(denominator)
-    out["suppressed"] = bool(small_numerator or small_denominator)
-    out["denominator"] = None if small_denominator else round_count(denominator)
+    small_numerator = (units != "_days") & metrics["numerator"].map(is_small)
+    denominator_hidden = metrics["denominator"].map(is_small).astype(bool)
+    dimensions = _dimensions(metrics, "system_metrics", SYSTEM_METRICS_KEY, hierarchies)
+    group_list = secondary.groups(metrics, dimensions, hierarchies)
+    denominator_hidden = secondary.protect(metrics["denominator"], denominator_hidden, group_list)
+    # A numerator is part of its denominator, so with either one hidden the other
+    # bounds it: a hidden denominator hides the numerator too.
+    numerator_hidden = secondary.protect(metrics["numerator"], small_numerator | denominator_hidden, group_list)
+    return numerator_hidden, denominator_hidden
+
+
+def _control_metric_row(row: pd.Series, hide_numerator: bool, hide_denominator: bool,
+                        derived: list[str]) -> pd.Series:
+    unit = _unit(row["metric_id"])
+    out = row.copy()
+    out["suppressed"] = bool(hide_numerator)
+    out["denominator"] = None if hide_denominator else round_count(row["denominator"])
     if out["suppressed"]:
-        # A numerator is part of its denominator, so with either one small the
-        # other bounds it: hide the numerator and the value either way.
         out["numerator"] = None
         out["value"] = None
+        for column in derived:
+            out[column] = None
         return out
-    out["numerator"] = round_count(numerator)
+    out["numerator"] = round_count(row["numerator"])
     num, den = out["numerator"], out["denominator"]
     if unit == "_days":
         # A mean of days is not a proportion of counts: keep it (to 0.1 day) unless
@@ -70,31 +111,45 @@ def _control_metric_row(row: pd.Series) -> pd.Series:
     return out
 
 
-def control_system_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
-    """The published system_metrics: suppressed, rounded, values recomputed."""
+def control_system_metrics(metrics: pd.DataFrame,
+                           hierarchies: tuple[secondary.Hierarchy, ...] = secondary.STANDARD_HIERARCHIES
+                           ) -> pd.DataFrame:
+    """The published system_metrics: suppressed (primary and secondary), rounded, values recomputed."""
     if metrics.empty:
         return metrics.assign(suppressed=pd.Series(dtype=bool))
-    controlled = metrics.apply(_control_metric_row, axis=1)
-    for column in ("numerator", "denominator", "value"):
+    metrics = metrics.reset_index(drop=True)
+    hide_numerator, hide_denominator = _hidden_metric_cells(metrics, hierarchies)
+    derived = _derived_columns(metrics)
+    controlled = pd.DataFrame([
+        _control_metric_row(row, hide_numerator[i], hide_denominator[i], derived)
+        for i, row in metrics.iterrows()])
+    for column in ("numerator", "denominator", "value", *derived):
         controlled[column] = pd.to_numeric(controlled[column], errors="coerce").astype("float64")
     controlled["suppressed"] = controlled["suppressed"].astype(bool)
     return controlled[list(metrics.columns) + [c for c in ("suppressed",) if c not in metrics.columns]]
 
 
-def control_pathway_transitions(transitions: pd.DataFrame) -> pd.DataFrame:
+def control_pathway_transitions(transitions: pd.DataFrame,
+                                hierarchies: tuple[secondary.Hierarchy, ...] = secondary.STANDARD_HIERARCHIES
+                                ) -> pd.DataFrame:
     """The published pathway_transitions, with a `suppressed` column added.
 
-    n_people and n_transitions are counts; median_days is computed from the
-    transitions, so it is hidden whenever either count is.
+    n_people and n_transitions are counts, each suppressed when small and then
+    protected over the table's hierarchies; median_days (and any ci_*) is computed
+    from the transitions, so it is hidden whenever either count is.
     """
-    out = transitions.copy()
-    small_people = out["n_people"].map(is_small)
-    small_transitions = out["n_transitions"].map(is_small)
-    out["suppressed"] = (small_people | small_transitions).astype(bool)
-    out["n_people"] = [None if s else round_count(v) for v, s in zip(out["n_people"], small_people)]
-    out["n_transitions"] = [None if s else round_count(v)
-                            for v, s in zip(out["n_transitions"], small_transitions)]
-    out["median_days"] = np.where(out["suppressed"], np.nan, out["median_days"].astype("float64"))
-    for column in ("n_people", "n_transitions"):
-        out[column] = pd.to_numeric(out[column], errors="coerce").astype("Int64")
+    out = transitions.copy().reset_index(drop=True)
+    if out.empty:
+        return out.assign(suppressed=pd.Series(dtype=bool))
+    dimensions = _dimensions(out, "pathway_transitions", PATHWAY_KEY, hierarchies)
+    group_list = secondary.groups(out, dimensions, hierarchies)
+    hidden = {column: secondary.protect(out[column], out[column].map(is_small).astype(bool), group_list)
+              for column in ("n_people", "n_transitions")}
+    out["suppressed"] = (hidden["n_people"] | hidden["n_transitions"]).astype(bool)
+    for column, mask in hidden.items():
+        out[column] = pd.to_numeric(pd.Series(
+            [None if h else round_count(v) for v, h in zip(out[column], mask)], dtype="object"),
+            errors="coerce").astype("Int64")
+    for column in ["median_days", *_derived_columns(out)]:
+        out[column] = np.where(out["suppressed"], np.nan, out[column].astype("float64"))
     return out
