@@ -44,6 +44,15 @@ class Settings:
         return self.published_dir / "carejourney.duckdb"
 
     @property
+    def analyst_dir(self) -> Path:
+        """Person-level pseudonymised marts for approved analysts (outputs.md)."""
+        return self.warehouse_dir / "analyst"
+
+    @property
+    def analyst_db(self) -> Path:
+        return self.analyst_dir / "carejourney.duckdb"
+
+    @property
     def quarantine_dir(self) -> Path:
         return self.warehouse_dir / "quarantine"
 

@@ -17,6 +17,18 @@ import pandas as pd
 
 from dagster_project.publish import secondary
 
+# What a reader of the published copy needs to know, added to the dbt descriptions.
+PUBLISHED_NOTE = ("Published copy: disclosure-controlled. Counts of 1-7 are suppressed (null, "
+                  "suppressed = true) with every value computed from them, and further counts are "
+                  "suppressed where a suppressed one could otherwise be worked out from its totals "
+                  "(months within quarters within financial years, councils within ALL); other counts "
+                  "are rounded to the nearest 5 and rates and percentages recomputed from the rounded counts.")
+ADDED_COLUMNS = {
+    "suppressed": "True when a count of this row is hidden: a count of 1-7, or a count hidden so that "
+                  "a suppressed count cannot be worked out from its totals. Values computed from a "
+                  "hidden count are null too.",
+}
+
 SMALL_MIN, SMALL_MAX = 1, 7
 ROUND_TO = 5
 PER_100K = 100_000
