@@ -233,7 +233,8 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
     return counts, dropped, suppressed
 
 
-def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: dict[str, int]) -> None:
+def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: dict[str, int],
+            identifier_tables: tuple[str, str]) -> None:
     """Re-open what was written and check it whole before anyone can see it."""
     alias = f"verify_{uuid.uuid4().hex[:8]}"
     con.execute(f"attach '{version / DATABASE_FILE}' as {alias} (read_only)")
@@ -244,8 +245,9 @@ def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: d
             n_parquet = con.execute(f"select count(*) from read_parquet('{version / (table + '.parquet')}')").fetchone()[0]
             if n_db != expected or n_parquet != expected:
                 problems.append(f"{table}: expected {expected} rows, database has {n_db}, Parquet {n_parquet}")
-        ident = identifiers.build_identifier_table(con)
-        problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, ident)]
+        values, tokens = identifier_tables
+        problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, values)]
+        problems += [str(f) for f in identifiers.scan_tokens(con, alias, SCHEMA, tokens)]
         undescribed = documentation.missing(con, alias, SCHEMA)
         if undescribed:
             problems.append("no description for " + ", ".join(undescribed)
@@ -271,10 +273,11 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     dropped: dict[str, list[str]] = {}
     suppressed: dict[str, int] = {}
     try:
+        identifier_tables = (identifiers.build_identifier_table(con), identifiers.build_identifier_tokens(con))
         for tier in TIERS:
             tier_counts, tier_dropped, tier_suppressed = _write(con, catalog, tier, versions[tier.name],
                                                                 settings, docs)
-            _verify(con, tier, versions[tier.name], tier_counts)
+            _verify(con, tier, versions[tier.name], tier_counts, identifier_tables)
             counts |= tier_counts
             dropped |= tier_dropped
             suppressed |= tier_suppressed

@@ -11,7 +11,10 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dagster_project.publish.disclosure import control_pathway_transitions, control_system_metrics
+from dagster_project.publish.disclosure import (
+    control_pathway_transitions,
+    control_system_metrics,
+)
 from dagster_project.publish.secondary import ColumnTotal, PeriodRollup, groups, protect
 
 METRIC = "delayed_discharge_pct"
