@@ -11,10 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_fixture_warehouse import LA_LEEDS
 
 from dagster_project.publish import core
 from dagster_project.settings import Settings
-from dbt_fixture_warehouse import LA_LEEDS
 
 QUERIES = Path(__file__).resolve().parents[2] / "docs" / "queries"
 
