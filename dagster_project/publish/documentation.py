@@ -11,6 +11,7 @@ never get a column nobody explained.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def marts(manifest: Path | None = None) -> dict[str, Mart]:
     The tier is the model's meta `publish_tier` (set in dbt_project.yml): which copy
     publish puts it in; None keeps it in warehouse.duckdb only.
     """
-    data = json.loads((manifest or ensure_manifest()).read_text())
+    data = _read_manifest(manifest or ensure_manifest())
     found: dict[str, Mart] = {}
     for node in data["nodes"].values():
         if node.get("resource_type") != "model" or node.get("schema") != "marts":
@@ -55,6 +56,18 @@ def marts(manifest: Path | None = None) -> dict[str, Mart]:
             node.get("description", "").strip(),
             {name: col.get("description", "").strip() for name, col in node.get("columns", {}).items()}))
     return found
+
+
+def _read_manifest(path: Path, attempts: int = 5) -> dict:
+    """The manifest's JSON; a dbt command rewriting it right now leaves it half-written for a moment."""
+    for attempt in range(attempts):
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")
 
 
 def _literal(text: str) -> str:
