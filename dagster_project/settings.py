@@ -73,7 +73,7 @@ class Settings:
         pseudo_key: str | None = None,
         demo: bool = False,
         require_key: bool = True,
-    ) -> "Settings":
+    ) -> Settings:
         """Settings from arguments, else environment, else defaults.
 
         require_key=False is for callers that only need paths (the sensor, `query`):

@@ -29,7 +29,7 @@ def versions_dir(published_dir: Path) -> Path:
 
 def new_version_dir(published_dir: Path) -> Path:
     """A fresh, empty directory for the next published copy."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = versions_dir(published_dir) / f"{stamp}-{uuid.uuid4().hex[:8]}"
     path.mkdir(parents=True)
     return path
