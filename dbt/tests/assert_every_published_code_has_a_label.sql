@@ -12,6 +12,7 @@ with used as (
     union select distinct 'la_code', la_code from {{ ref('person') }}
     union select distinct 'sex', sex from {{ ref('person') }}
     union select distinct 'service', service from {{ ref('journey') }}
+    union select distinct 'next_service', next_service from {{ ref('journey') }}
     union select distinct 'event_type', event_type from {{ ref('journey') }}
     union select distinct 'source_dataset', source_dataset from {{ ref('journey') }}
     union select distinct 'service_type', service_type from {{ ref('journey') }}

@@ -5,11 +5,13 @@
 with labels as (
     select column_name, code, label, 'value_labels' as source from {{ ref('value_labels') }}
     union all
-    -- pathway states are journey event types
-    select state.column_name, v.code, v.label, 'value_labels'
+    -- columns that take their values from another's vocabulary: pathway states are
+    -- journey event types, a journey's previous and next service are services
+    select alias.column_name, v.code, v.label, 'value_labels'
     from {{ ref('value_labels') }} as v
-    cross join (values ('from_state'), ('to_state')) as state(column_name)
-    where v.column_name = 'event_type'
+    inner join (values ('from_state', 'event_type'), ('to_state', 'event_type'),
+                       ('prev_service', 'service'), ('next_service', 'service')) as alias(column_name, vocabulary)
+        on v.column_name = alias.vocabulary
     union all
     select 'la_code', la_code, la_name, 'councils' from {{ ref('councils') }}
     union all
