@@ -202,6 +202,10 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
         con.execute(f"create schema {alias}.{SCHEMA}")
         for table in tier.tables:
             columns = _columns(con, catalog, SCHEMA, table)
+            if not tier.pseudonymised and "person_key" in columns:
+                raise PublishError(f"marts.{table} has person_key: person-level rows go to the analyst copy, "
+                                   "never to published/ (set its meta publish_tier to analyst in "
+                                   "dbt/dbt_project.yml); nothing was published.")
             removed = identifiers.identifier_columns(columns)
             if removed:
                 dropped[table] = removed

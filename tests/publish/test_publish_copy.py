@@ -216,6 +216,13 @@ def test_missing_marts_stop_publication_with_a_clear_message(con, settings):
     assert not settings.published_dir.exists()
 
 
+def test_person_level_rows_in_the_published_tier_stop_publication(con, settings):
+    con.execute("alter table marts.data_quality add column person_key varchar")
+    with pytest.raises(PublishError, match="data_quality has person_key"):
+        publish(settings, con)
+    assert not settings.published_dir.exists() and not settings.analyst_dir.exists()
+
+
 def test_a_published_mart_without_a_disclosure_rule_stops_publication(con, settings, monkeypatch):
     from dagster_project.publish import core
     monkeypatch.setattr(core, "PUBLISHED_TABLES", (*core.PUBLISHED_TABLES, "pathway_index_events"))
