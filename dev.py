@@ -30,7 +30,7 @@ DEMO_PEOPLE = int(os.environ.get("CAREJOURNEY_DEMO_PEOPLE", "20000"))
 
 def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, check=False)
     if result.returncode != 0:
         sys.exit(result.returncode)
 

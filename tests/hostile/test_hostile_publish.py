@@ -103,6 +103,7 @@ FREE_TEXT_LEAKS = [
 ]
 
 
+@pytest.mark.slow  # seven publishes (about 1.5 s each on a loaded machine)
 def test_an_identifier_inside_free_text_stops_publication_and_keeps_both_copies(con, settings):
     publish(settings, con)
     before = _snapshot(settings)

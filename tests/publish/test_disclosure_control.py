@@ -6,8 +6,12 @@ import math
 import pandas as pd
 import pytest
 
-from dagster_project.publish.disclosure import (control_pathway_transitions, control_system_metrics,
-                                                 is_small, round_count)
+from dagster_project.publish.disclosure import (
+    control_pathway_transitions,
+    control_system_metrics,
+    is_small,
+    round_count,
+)
 
 
 @pytest.mark.parametrize("count, small, rounded", [
