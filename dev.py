@@ -21,27 +21,44 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".carejourney-installed"
+# The oldest DuckDB the published and analyst copies promise to open (issue 15): a small
+# second environment, so tests read the copies with it without downloading anything.
+COMPAT_VENV = VENV / "compat-duckdb-1.1"
+COMPAT_REQUIREMENT = "duckdb==1.1.3"
 DEMO_PEOPLE = int(os.environ.get("CAREJOURNEY_DEMO_PEOPLE", "20000"))
 
 
 def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, check=False)
     if result.returncode != 0:
         sys.exit(result.returncode)
 
 
 def ensure_environment() -> None:
-    """Create .venv and install the pinned project unless it is already current."""
+    """Create .venv and install the pinned project unless it is already current; then the compat venv."""
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+    if not (STAMP.exists() and STAMP.read_text().strip() == wanted):
+        if not (BIN / "python").exists():
+            print(f"Creating virtual environment in {VENV}", flush=True)
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]")
+        STAMP.write_text(wanted + "\n")
+    ensure_compat_environment()
+
+
+def ensure_compat_environment() -> None:
+    """Create .venv/compat-duckdb-1.1 (DuckDB 1.1 only) unless it already holds that version."""
+    stamp = COMPAT_VENV / ".carejourney-installed"
+    if stamp.exists() and stamp.read_text().strip() == COMPAT_REQUIREMENT:
         return
-    if not (BIN / "python").exists():
-        print(f"Creating virtual environment in {VENV}", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]")
-    STAMP.write_text(wanted + "\n")
+    print(f"Creating the DuckDB 1.1 environment in {COMPAT_VENV} (tests open the published copy with it)",
+          flush=True)
+    venv.EnvBuilder(with_pip=True, clear=True).create(COMPAT_VENV)
+    compat_bin = COMPAT_VENV / ("Scripts" if os.name == "nt" else "bin")
+    _run(compat_bin / "python", "-m", "pip", "install", "--quiet", COMPAT_REQUIREMENT)
+    stamp.write_text(COMPAT_REQUIREMENT + "\n")
 
 
 def demo(extra: list[str]) -> None:

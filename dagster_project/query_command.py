@@ -1,5 +1,6 @@
-"""`carejourney query "SQL"`: read-only SQL against the published copy (or, with
---internal, the whole warehouse), printed as a table or as CSV."""
+"""`carejourney query "SQL"`: read-only SQL against the published copy (aggregates),
+or with --analyst the analyst copy (pseudonymised person-level marts), or with
+--internal the whole warehouse; printed as a table or as CSV."""
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("query", help="run read-only SQL against the published marts",
                                    description=__doc__)
     parser.add_argument("sql", help='e.g. "select * from marts.system_metrics limit 10"')
-    parser.add_argument("--internal", action="store_true",
-                        help="query warehouse.duckdb (identifiable; engineers only) instead of the published copy")
+    copy = parser.add_mutually_exclusive_group()
+    copy.add_argument("--analyst", action="store_true",
+                      help="query the analyst copy (person, journey, hospital_spell: pseudonymised person-level "
+                           "rows; approved analysts only) instead of the published aggregates")
+    copy.add_argument("--internal", action="store_true",
+                      help="query warehouse.duckdb (identifiable; engineers only) instead of the published copy")
     parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     parser.add_argument("--warehouse", help="warehouse folder (env CAREJOURNEY_WAREHOUSE_DIR; default data/warehouse)")
     parser.add_argument("--max-rows", type=int, default=200, help="rows shown as a table (CSV prints all)")
@@ -46,9 +51,13 @@ def format_table(columns: list[str], rows: list[tuple], max_rows: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(warehouse_dir=args.warehouse, require_key=False)
-    database = settings.warehouse_db if args.internal else settings.published_db
+    if args.internal:
+        database, what = settings.warehouse_db, "warehouse"
+    elif args.analyst:
+        database, what = settings.analyst_db, "analyst copy"
+    else:
+        database, what = settings.published_db, "published copy"
     if not database.exists():
-        what = "warehouse" if args.internal else "published copy"
         print(f"carejourney query: no {what} at {database}: run `carejourney run` first "
               "(or point --warehouse / CAREJOURNEY_WAREHOUSE_DIR at it)", file=sys.stderr)
         return 2

@@ -96,10 +96,11 @@ class RunSummary:
         for step in self.failed_steps:
             lines.append(f"  step FAILED       {step}")
         if self.exit_code == EXIT_OK:
-            lines.append(f"  published         {s.published_db} (+ Parquet beside it)")
+            lines.append(f"  published         {s.published_db} (+ Parquet beside it; aggregates)")
+            lines.append(f"  analyst copy      {s.analyst_db} (+ Parquet beside it; person-level, pseudonymised)")
             lines.append('  query it          carejourney query "select * from marts.system_metrics limit 10"')
         else:
-            lines.append(f"  published copy    untouched: {s.published_db}")
+            lines.append(f"  published copy    untouched: {s.published_db} (and {s.analyst_db})")
             lines.append(f"  warehouse         {s.warehouse_db} (ops.load_ledger, raw.rejects for load problems)")
         if self.log_path:
             lines.append(f"  full log          {self.log_path}")

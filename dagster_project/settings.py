@@ -44,6 +44,15 @@ class Settings:
         return self.published_dir / "carejourney.duckdb"
 
     @property
+    def analyst_dir(self) -> Path:
+        """Person-level pseudonymised marts for approved analysts (outputs.md)."""
+        return self.warehouse_dir / "analyst"
+
+    @property
+    def analyst_db(self) -> Path:
+        return self.analyst_dir / "carejourney.duckdb"
+
+    @property
     def quarantine_dir(self) -> Path:
         return self.warehouse_dir / "quarantine"
 
@@ -64,7 +73,7 @@ class Settings:
         pseudo_key: str | None = None,
         demo: bool = False,
         require_key: bool = True,
-    ) -> "Settings":
+    ) -> Settings:
         """Settings from arguments, else environment, else defaults.
 
         require_key=False is for callers that only need paths (the sensor, `query`):

@@ -2,16 +2,18 @@
 
 import dagster as dg
 
-from dagster_project.publish.core import PUBLISHED_TABLES, publish
+from dagster_project.publish.core import MART_TABLES, MARTS, publish
 from dagster_project.resources import CarejourneyResource
 
 
 @dg.asset(
     key=dg.AssetKey(["published", "carejourney"]),
     group_name="publish",
-    deps=[dg.AssetKey(["marts", t]) for t in PUBLISHED_TABLES],
-    description="The analysts' copy: de-identified, opted-out people removed, small numbers "
-                "suppressed; published/carejourney.duckdb + one Parquet per table, swapped in atomically.",
+    deps=[dg.AssetKey(["marts", MARTS[t].model]) for t in MART_TABLES],
+    description="The two copies readers get, swapped in atomically after every gate passed: "
+                "published/ (aggregates and the data dictionary, small numbers suppressed, for "
+                "dashboards) and analyst/ (person-level marts, pseudonymised, for approved analysts); "
+                "carejourney.duckdb + one Parquet per table in each.",
 )
 def published_carejourney(context: dg.AssetExecutionContext,
                           carejourney: CarejourneyResource) -> dg.MaterializeResult:
@@ -21,6 +23,7 @@ def published_carejourney(context: dg.AssetExecutionContext,
     context.log.info(result.summary())
     return dg.MaterializeResult(metadata={
         "published_db": dg.MetadataValue.path(str(settings.published_db)),
+        "analyst_db": dg.MetadataValue.path(str(settings.analyst_db)),
         "version_dir": dg.MetadataValue.path(str(result.version_dir)),
         **{f"rows_{t}": n for t, n in result.row_counts.items()},
         **{f"suppressed_{t}": n for t, n in result.suppressed_rows.items()},

@@ -1,4 +1,4 @@
-"""`carejourney publish`: run every quality gate, then publish if all pass (no Dagster needed).
+"""`carejourney publish`: run every quality gate, then publish both copies if all pass (no Dagster needed).
 
 For re-publishing an already-built warehouse (e.g. after a threshold was
 recalibrated) without re-running the nightly job. Exit 0: published; 1: a gate
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Data Docs: {settings.data_docs_dir / 'index.html'}")
         if not all(r.success for r in results):
             print(f"NOT PUBLISHED: {sum(not r.success for r in results)} gate(s) failed; "
-                  f"{settings.published_db} untouched", file=sys.stderr)
+                  f"{settings.published_db} and {settings.analyst_db} untouched", file=sys.stderr)
             return EXIT_REFUSED
         if args.gates_only:
             return EXIT_OK

@@ -1,15 +1,22 @@
-"""Publish: turn the warehouse's marts into the analysts' copy (outputs.md).
+"""Publish: turn the warehouse's marts into the two copies readers get (outputs.md).
 
-`publish(settings, con)` de-identifies, checks that no opted-out person slipped
-through, applies disclosure control to the aggregates, writes a new
-carejourney.duckdb (schema `marts`) and one Parquet file per table into a fresh
-version directory, re-opens and verifies them, and only then swaps them into
-place (see swap.py). Any failure leaves the last published copy untouched.
+Two tiers, built the same way:
+- `analyst/` holds the person-level marts (person, journey, hospital_spell),
+  pseudonymised (pseudonymise.py): source keys replaced by keyed pseudonyms, dates
+  cut to the month. For approved analysts inside the organisation.
+- `published/` holds aggregates only (system_metrics, pathway_transitions,
+  data_quality) with disclosure control (disclosure.py, secondary.py), and the
+  data dictionary (metric_definitions, code_labels, readme). For dashboards.
+
+`publish(settings, con)` checks the inputs, the secret and the opt-out, writes each
+tier's carejourney.duckdb (schema `marts`, DuckDB storage version v1.1.0 so DuckDB
+1.1 and later open it, every table and column commented from the dbt docs) and one
+Parquet file per table (descriptions in the schema metadata) into a fresh version
+directory, re-opens and verifies both, and only then swaps them into place (see
+swap.py). Any failure leaves the last copies of both tiers untouched.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -17,20 +24,65 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.publish import disclosure, identifiers, swap
+from dagster_project.linkage.link import person_key as person_key_for
+from dagster_project.publish import (
+    disclosure,
+    documentation,
+    identifiers,
+    pseudonymise,
+    swap,
+)
 from dagster_project.quality.opted_out import opted_out_person_keys_sql
 from dagster_project.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_TABLES = ("person", "journey", "hospital_spell", "system_metrics", "pathway_transitions",
-                    "data_quality")
+# Which mart goes to which copy: meta publish_tier in dbt/dbt_project.yml (one home,
+# read from dbt's manifest; the dictionary's readme table says the same).
+MARTS = documentation.marts()
+ANALYST_TABLES = tuple(sorted(m.relation for m in MARTS.values() if m.tier == "analyst"))
+PUBLISHED_TABLES = tuple(sorted(m.relation for m in MARTS.values() if m.tier == "published"))
+MART_TABLES = ANALYST_TABLES + PUBLISHED_TABLES
+# Published tables that hold no count of people, so need no disclosure control.
+NOT_DISCLOSIVE = frozenset({"data_quality", "metric_definitions", "code_labels", "readme"})
 DISCLOSURE_CONTROLLED = {
     "system_metrics": disclosure.control_system_metrics,
     "pathway_transitions": disclosure.control_pathway_transitions,
 }
 DATABASE_FILE = "carejourney.duckdb"
 SCHEMA = "marts"
+# The oldest DuckDB storage format the copies are written in: DuckDB 1.1.0 and every
+# later release open it (BI tools and drivers embed older DuckDB than ours).
+STORAGE_VERSION = "v1.1.0"
+
+__all__ = [
+    "ANALYST_TABLES",
+    "MARTS",
+    "MART_TABLES",
+    "PUBLISHED_TABLES",
+    "TIERS",
+    "PublishError",
+    "PublishResult",
+    "Tier",
+    "person_key_for",
+    "publish",
+]
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One copy readers get: its folder under the warehouse and the marts it holds."""
+    name: str
+    tables: tuple[str, ...]
+    pseudonymised: bool
+
+    def directory(self, settings: Settings) -> Path:
+        return {"published": settings.published_dir, "analyst": settings.analyst_dir}[self.name]
+
+
+ANALYST = Tier("analyst", ANALYST_TABLES, pseudonymised=True)
+PUBLISHED = Tier("published", PUBLISHED_TABLES, pseudonymised=False)
+TIERS = (ANALYST, PUBLISHED)
 
 
 class PublishError(RuntimeError):
@@ -44,15 +96,11 @@ class PublishResult:
     row_counts: dict[str, int]
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     suppressed_rows: dict[str, int] = field(default_factory=dict)
+    analyst_version_dir: Path | None = None
 
     def summary(self) -> str:
         rows = ", ".join(f"{t} {n}" for t, n in self.row_counts.items())
-        return f"published {rows} -> {self.version_dir}"
-
-
-def person_key_for(person_id: str, pseudo_key: str) -> str:
-    """The contract's person_key: HMAC-SHA-256 hex of the person id with the deployment secret."""
-    return hmac.new(pseudo_key.encode("utf-8"), person_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        return f"published {rows} -> {self.version_dir} (aggregates), {self.analyst_version_dir} (analyst)"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[str]:
@@ -72,10 +120,20 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _check_disclosure_rules() -> None:
+    """Every published mart has a disclosure rule or is known to hold no count of people."""
+    unruled = [t for t in PUBLISHED_TABLES if t not in DISCLOSURE_CONTROLLED and t not in NOT_DISCLOSIVE]
+    if unruled:
+        raise PublishError(
+            f"marts {', '.join(unruled)} are in the published tier (meta publish_tier in dbt/dbt_project.yml) "
+            "but publish/core.py has no disclosure rule for them: add one to DISCLOSURE_CONTROLLED "
+            "(or NOT_DISCLOSIVE if they hold no counts of people); nothing was published.")
+
+
 def _check_inputs(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
     """The warehouse catalog name, once every table publish reads is there."""
     catalog = con.execute("select current_database()").fetchone()[0]
-    missing = [f"{SCHEMA}.{t}" for t in PUBLISHED_TABLES if not _columns(con, catalog, SCHEMA, t)]
+    missing = [f"{SCHEMA}.{t}" for t in MART_TABLES if not _columns(con, catalog, SCHEMA, t)]
     missing += [f"linkage.{t}" for t in ("person", "record_person", "source_person")
                 if not _columns(con, catalog, "linkage", t)]
     missing += [f"raw_current.{t}" for t in ("national_data_opt_out", "hes_apc", "asc_cld", "csds_cyp001_mpi")
@@ -101,7 +159,7 @@ def _check_opt_out(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
     """No opted-out person in any person-level mart (the aggregates would then count them too)."""
     con.execute(f"create or replace temp table _opted_out_keys as {opted_out_person_keys_sql()}")
     slipped = []
-    for table in PUBLISHED_TABLES:
+    for table in MART_TABLES:
         if "person_key" in _columns(con, catalog, SCHEMA, table):
             n = con.execute(f"select count(*) from {SCHEMA}.{table} where person_key in "
                             "(select person_key from _opted_out_keys)").fetchone()[0]
@@ -113,43 +171,74 @@ def _check_opt_out(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
                            " nothing was published.")
 
 
-def _write(con: duckdb.DuckDBPyConnection, catalog: str, version: Path) -> tuple[dict, dict, dict]:
+def _table_doc(tier: Tier, table: str, docs: dict[str, documentation.TableDoc],
+               types: dict[str, str]) -> documentation.TableDoc:
+    """The dbt description of a mart, with what this tier did to it said where it applies."""
+    doc = docs.get(table, documentation.TableDoc(""))
+    columns = {}
+    for column, data_type in types.items():
+        text = doc.columns.get(column) or disclosure.ADDED_COLUMNS.get(column, "")
+        if text and tier.pseudonymised and pseudonymise.is_source_key(column):
+            text += " " + pseudonymise.PSEUDONYM_NOTE
+        elif text and tier.pseudonymised and data_type == "DATE":
+            text += " " + pseudonymise.MONTH_NOTE
+        columns[column] = text
+    description = doc.description
+    if description and table in DISCLOSURE_CONTROLLED:
+        description += "\n\n" + disclosure.PUBLISHED_NOTE
+    elif description and tier.pseudonymised:
+        description += "\n\n" + pseudonymise.TABLE_NOTE
+    return documentation.TableDoc(description, columns)
+
+
+def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Path, settings: Settings,
+           docs: dict[str, documentation.TableDoc]) -> tuple[dict, dict, dict]:
     alias = f"publish_{uuid.uuid4().hex[:8]}"
-    con.execute(f"attach '{version / DATABASE_FILE}' as {alias}")
+    con.execute(f"attach '{version / DATABASE_FILE}' as {alias} (storage_version '{STORAGE_VERSION}')")
     dropped: dict[str, list[str]] = {}
     suppressed: dict[str, int] = {}
     counts: dict[str, int] = {}
     try:
         con.execute(f"create schema {alias}.{SCHEMA}")
-        for table in PUBLISHED_TABLES:
+        for table in tier.tables:
             columns = _columns(con, catalog, SCHEMA, table)
+            if not tier.pseudonymised and "person_key" in columns:
+                raise PublishError(f"marts.{table} has person_key: person-level rows go to the analyst copy, "
+                                   "never to published/ (set its meta publish_tier to analyst in "
+                                   "dbt/dbt_project.yml); nothing was published.")
             removed = identifiers.identifier_columns(columns)
             if removed:
                 dropped[table] = removed
                 log.warning("publish: dropped identifier column(s) %s from %s", removed, table)
+            # the warehouse's types: pandas turns DATE into TIMESTAMP and BIGINT into DOUBLE
+            types = {c: t for c, t in _column_types(con, catalog, SCHEMA, table).items() if c not in removed}
             kept = ", ".join(_q(c) for c in columns if c not in removed)
             target = f"{alias}.{SCHEMA}.{table}"
             if table in DISCLOSURE_CONTROLLED:
                 frame = DISCLOSURE_CONTROLLED[table](con.execute(f"select {kept} from {SCHEMA}.{table}").df())
                 suppressed[table] = int(frame["suppressed"].sum()) if len(frame) else 0
                 con.register("_controlled", frame)
-                # pandas turns DATE into TIMESTAMP and BIGINT into DOUBLE: publish the warehouse's types
-                types = _column_types(con, catalog, SCHEMA, table)
                 typed = ", ".join(f"cast({_q(c)} as {types[c]}) as {_q(c)}" if c in types else _q(c)
                                   for c in frame.columns)
                 con.execute(f"create table {target} as select {typed} from _controlled")
                 con.unregister("_controlled")
+            elif tier.pseudonymised:
+                ordered = {c: types[c] for c in columns if c in types}
+                expressions, parameters = pseudonymise.select_list(ordered, settings.pseudo_key)
+                con.execute(f"create table {target} as select {expressions} from {SCHEMA}.{table}", parameters)
             else:
                 con.execute(f"create table {target} as select {kept} from {SCHEMA}.{table}")
-            counts[table] = con.execute(f"select count(*) from {target}").fetchone()[0]
-            parquet = version / f"{table}.parquet"
-            con.execute(f"copy (select * from {target}) to '{parquet}' (format parquet)")
+            doc = _table_doc(tier, table, docs, _column_types(con, alias, SCHEMA, table))
+            documentation.comment(con, target, doc)
+            counts[table] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
+            documentation.write_parquet(con, target, version / f"{table}.parquet", doc)
     finally:
         con.execute(f"detach {alias}")
     return counts, dropped, suppressed
 
 
-def _verify(con: duckdb.DuckDBPyConnection, version: Path, counts: dict[str, int]) -> None:
+def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: dict[str, int],
+            identifier_tables: tuple[str, str]) -> None:
     """Re-open what was written and check it whole before anyone can see it."""
     alias = f"verify_{uuid.uuid4().hex[:8]}"
     con.execute(f"attach '{version / DATABASE_FILE}' as {alias} (read_only)")
@@ -160,31 +249,52 @@ def _verify(con: duckdb.DuckDBPyConnection, version: Path, counts: dict[str, int
             n_parquet = con.execute(f"select count(*) from read_parquet('{version / (table + '.parquet')}')").fetchone()[0]
             if n_db != expected or n_parquet != expected:
                 problems.append(f"{table}: expected {expected} rows, database has {n_db}, Parquet {n_parquet}")
-        ident = identifiers.build_identifier_table(con)
-        problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, ident)]
+        values, tokens = identifier_tables
+        problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, values)]
+        problems += [str(f) for f in identifiers.scan_tokens(con, alias, SCHEMA, tokens)]
+        undescribed = documentation.missing(con, alias, SCHEMA)
+        if undescribed:
+            problems.append("no description for " + ", ".join(undescribed)
+                            + ": describe them in the dbt model yml (dbt/models/marts)")
     finally:
         con.execute(f"detach {alias}")
     if problems:
-        raise PublishError("the new published copy failed verification and was discarded:\n  - "
-                           + "\n  - ".join(problems))
+        raise PublishError(f"the new {tier.name} copy failed verification and was discarded "
+                           "(neither copy was changed):\n  - " + "\n  - ".join(problems))
 
 
 def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult:
-    """Build, verify and swap in a new published copy; raise PublishError and leave the old one otherwise."""
+    """Build, verify and swap in new analyst and published copies; raise PublishError and leave both otherwise."""
+    _check_disclosure_rules()
     catalog = _check_inputs(con, settings)
     _check_pseudo_key(con, settings)
     _check_opt_out(con, catalog)
-    version = swap.new_version_dir(settings.published_dir)
+    docs = {relation: mart.doc for relation, mart in MARTS.items()}
+    versions = {tier.name: swap.new_version_dir(tier.directory(settings)) for tier in TIERS}
     progress_bar = con.execute("select current_setting('enable_progress_bar')").fetchone()[0]
     con.execute("set enable_progress_bar = false")  # a nightly log is not a terminal
+    counts: dict[str, int] = {}
+    dropped: dict[str, list[str]] = {}
+    suppressed: dict[str, int] = {}
     try:
-        counts, dropped, suppressed = _write(con, catalog, version)
-        _verify(con, version, counts)
+        identifier_tables = (identifiers.build_identifier_table(con), identifiers.build_identifier_tokens(con))
+        for tier in TIERS:
+            tier_counts, tier_dropped, tier_suppressed = _write(con, catalog, tier, versions[tier.name],
+                                                                settings, docs)
+            _verify(con, tier, versions[tier.name], tier_counts, identifier_tables)
+            counts |= tier_counts
+            dropped |= tier_dropped
+            suppressed |= tier_suppressed
     except BaseException:
-        swap.discard(version)
+        for version in versions.values():
+            swap.discard(version)
         raise
     finally:
         con.execute(f"set enable_progress_bar = {bool(progress_bar)}")
-    previous = swap.swap_in(settings.published_dir, version)
-    swap.prune(settings.published_dir, keep=[version, previous])
-    return PublishResult(version, previous, counts, dropped, suppressed)
+    # Both verified: swap each in (one rename each). A reader of one tier never sees a partial copy.
+    previous = {}
+    for tier in TIERS:
+        previous[tier.name] = swap.swap_in(tier.directory(settings), versions[tier.name])
+        swap.prune(tier.directory(settings), keep=[versions[tier.name], previous[tier.name]])
+    return PublishResult(versions["published"], previous["published"], counts, dropped, suppressed,
+                         analyst_version_dir=versions["analyst"])

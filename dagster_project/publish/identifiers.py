@@ -1,9 +1,15 @@
 """Find identifiers in a published database before anyone can read it.
 
-Two defences. By name: columns that hold identifiers in the warehouse are dropped
-from what is published. By value: every column of every published table is
-scanned for the NHS numbers, names, dates of birth, postcodes and source person
-ids that sit in the current raw records and in linkage.source_person. A hit stops
+Three defences. By name: columns that hold identifiers in the warehouse are
+dropped from what is published. By value: every column of every published table
+is compared with the NHS numbers, names, dates of birth, postcodes and source
+person ids that sit in the current raw records and in linkage.source_person. By
+token: every text value is cut into words, digit runs, dates and postcode shapes,
+and each piece is compared with the same identifiers, so an identifier inside
+free text is caught too ("SMITH_ALICE_12031940", "ref Alice Smith LS1 4AB"),
+not only a cell that is exactly one. Words of the data dictionary (code labels,
+metric definitions, table descriptions: text we wrote) are never a hit, so a
+person called "Max" does not block "Short Term Support: ST-Max". A hit stops
 publication; the message names the table, column, kind and count (never the value).
 """
 from __future__ import annotations
@@ -56,7 +62,7 @@ def _normalised_postcode_sql(column: str) -> str:
 def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers") -> str:
     """A temp table (value, kind) of every identifier value the warehouse holds."""
     parts: list[str] = []
-    for dataset, (table_name, id_columns) in contract.SOURCE_PERSON_ID.items():
+    for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
         table = contract.TABLES_BY_NAME[table_name]
         src = f"raw_current.{table_name}"
         ids = ", ".join(_q(c) for c in id_columns)
@@ -86,6 +92,99 @@ def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_publish
         select distinct value, kind from ({union}) t(value, kind)
         where value is not null and length(trim(value)) > 1""")
     return name
+
+
+# Pieces of a text value compared with identifier tokens (RE2; \\b keeps a piece from
+# starting or ending inside a longer word, so a 64-hex pseudonym never yields one).
+_DATE_PIECES = r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b|\b\d{4}-\d{2}-\d{2}\b"
+_NHS_PIECES = r"\b\d{3} \d{3} \d{4}\b"
+_POSTCODE_PIECES = r"\b[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}\b"
+_WORD_SPLIT = "[^a-z0-9]+"
+# Shortest pieces worth comparing: two-letter names exist (Li, Ng); local ids of
+# fewer than four characters would collide with codes.
+MIN_NAME_TOKEN, MIN_ID_TOKEN = 2, 4
+DOB_TEXT_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d%m%Y", "%Y%m%d", "%d-%m-%Y", "%d.%m.%Y")
+# The data dictionary's text, whose words are never identifiers (see the module docstring).
+DICTIONARY_TEXT = {"code_labels": ("code", "label"), "metric_definitions": ("title", "description", "numerator",
+                   "denominator", "time_window"), "readme": ("holds",)}
+_PSEUDONYM = "^[0-9a-f]{64}$"
+
+
+def _words_sql(expression: str, source: str, min_length: int) -> str:
+    """The words of a text column as rows `token` (lower case, at least min_length characters)."""
+    return (f"select token from (select unnest(regexp_split_to_array(lower(trim({expression})), "
+            f"'{_WORD_SPLIT}')) as token from {source}) w where length(token) >= {min_length}")
+
+
+def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_published_identifier_tokens") -> str:
+    """A temp table (token, kind) of the pieces an identifier leaves in free text, and one
+    (`name`_allowed) of the dictionary's words."""
+    parts: list[str] = []
+    names = [("linkage.source_person", "first_name"), ("linkage.source_person", "last_name")]
+    for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
+        table = contract.TABLES_BY_NAME[table_name]
+        src = f"raw_current.{table_name}"
+        names += [(src, _q(c)) for c in ("First Name", "Last Name") if c in table.column_names]
+        # the local id (the last part of the source person id); the sender's code is public
+        parts.append(f"select token, 'source person id' from ({_words_sql(_q(id_columns[-1]), src, MIN_ID_TOKEN)})")
+        parts.append(f"select {clean_sql(_q(table.nhs_number_column))}, 'NHS number' from {src}")
+        parts.append(f"select lower(regexp_replace({_q(table.postcode_column)}, '\\s', '', 'g')), 'postcode'"
+                     f" from {src}")
+    parts += [f"select token, 'name' from ({_words_sql(col, src, MIN_NAME_TOKEN)})" for src, col in names]
+    parts.append("select nhs_number, 'NHS number' from linkage.source_person")
+    parts.append("select lower(regexp_replace(postcode, '\\s', '', 'g')), 'postcode' from linkage.source_person")
+    parts += [f"select strftime(date_of_birth, '{f}'), 'date of birth' from linkage.source_person"
+              for f in DOB_TEXT_FORMATS]
+    union = "\nunion\n".join(parts)
+    con.execute(f"""create or replace temp table {name} as
+        select distinct token, kind from ({union}) t(token, kind)
+        where token is not null and (kind <> 'NHS number' or length(token) = 10) and length(token) > 1""")
+    dictionary = [_words_sql(_q(c), f"marts.{table}", 1)
+                  for table, columns in DICTIONARY_TEXT.items() if _table_exists(con, "marts", table)
+                  for c in columns]
+    con.execute(f"create or replace temp table {name}_allowed as select distinct token from ("
+                + ("\nunion all\n".join(dictionary) or "select null::varchar as token where false") + ") t")
+    return name
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+                            " and table_catalog = current_database()", [schema, table]).fetchall()[0][0])
+
+
+def _pieces_sql(relation: str, column: str) -> str:
+    """(value, piece) for every distinct text value of a column: words, spaced NHS numbers, dates, postcodes."""
+    return f"""
+        with v as (select distinct lower(cast({_q(column)} as varchar)) as value from {relation}
+                   where {_q(column)} is not null)
+        select value, unnest(regexp_split_to_array(value, '{_WORD_SPLIT}')) as piece from v
+        union all select value, replace(unnest(regexp_extract_all(value, '{_NHS_PIECES}')), ' ', '') from v
+        union all select value, unnest(regexp_extract_all(value, '{_DATE_PIECES}')) from v
+        union all select value, replace(unnest(regexp_extract_all(value, '{_POSTCODE_PIECES}')), ' ', '') from v"""
+
+
+def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, tokens: str) -> list[Finding]:
+    """Every text column of catalog.schema, cut into pieces, checked against the identifier tokens."""
+    findings: list[Finding] = []
+    columns = con.execute(
+        "select table_name, column_name from information_schema.columns where table_catalog = ?"
+        " and table_schema = ? and data_type = 'VARCHAR' order by table_name, ordinal_position",
+        [catalog, schema]).fetchall()
+    for table, column in columns:
+        relation = f"{_q(catalog)}.{_q(schema)}.{_q(table)}"
+        if column == "person_key" or column.endswith("_id"):
+            # keyed pseudonyms: all 64-hex means nothing else to read in them
+            n_other = con.execute(f"select count(*) from {relation} where {_q(column)} is not null"
+                                  f" and not regexp_full_match({_q(column)}, '{_PSEUDONYM}')").fetchall()[0][0]
+            if n_other == 0:
+                continue
+        for kind, n in con.execute(f"""
+                select i.kind, count(distinct p.value) from ({_pieces_sql(relation, column)}) p
+                join {tokens} i on p.piece = i.token
+                where p.piece not in (select token from {tokens}_allowed)
+                group by i.kind order by i.kind""").fetchall():
+            findings.append(Finding(table, column, f"{kind} inside its text (distinct values)", n))
+    return findings
 
 
 def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,

@@ -1,6 +1,6 @@
-"""Swap a finished published copy into place atomically, keeping the contract paths.
+"""Swap a finished copy (published or analyst tier) into place atomically, keeping the contract paths.
 
-Layout:
+Layout, the same for each tier (`published`, `analyst`):
     <warehouse>/published -> published_versions/<version>   (a relative symlink)
     <warehouse>/published_versions/<version>/carejourney.duckdb, <table>.parquet
 
@@ -19,16 +19,17 @@ import shutil
 import uuid
 from pathlib import Path
 
-VERSIONS_DIR_NAME = "published_versions"
+VERSIONS_SUFFIX = "_versions"
 
 
 def versions_dir(published_dir: Path) -> Path:
-    return published_dir.parent / VERSIONS_DIR_NAME
+    """Where a tier's versions live: `published_versions` beside `published`, and so on."""
+    return published_dir.parent / (published_dir.name + VERSIONS_SUFFIX)
 
 
 def new_version_dir(published_dir: Path) -> Path:
     """A fresh, empty directory for the next published copy."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = versions_dir(published_dir) / f"{stamp}-{uuid.uuid4().hex[:8]}"
     path.mkdir(parents=True)
     return path
@@ -50,7 +51,7 @@ def swap_in(published_dir: Path, version: Path) -> Path | None:
         legacy = versions_dir(published_dir) / f"legacy-{uuid.uuid4().hex[:8]}"
         os.replace(published_dir, legacy)
         previous = legacy
-    link_tmp = published_dir.parent / f".published.swap-{uuid.uuid4().hex[:8]}"
+    link_tmp = published_dir.parent / f".{published_dir.name}.swap-{uuid.uuid4().hex[:8]}"
     os.symlink(os.path.relpath(version, published_dir.parent), link_tmp)
     os.replace(link_tmp, published_dir)  # rename(2): atomic for readers
     return previous

@@ -2,7 +2,7 @@
 -- year, by council (la_code of the spell: the patient's resident local authority).
 -- "Last year" = the 365 days up to the latest date in the data; set period_end to
 -- a date of your own (e.g. date '2025-03-31') to choose another year.
--- Run: carejourney query "$(cat docs/queries/care_home_discharges_65_by_council.sql)"
+-- Run: carejourney query --analyst "$(cat docs/queries/care_home_discharges_65_by_council.sql)"
 with params as (
     select coalesce(null::date, (select max(start_date) from marts.journey)) as period_end
 ),

@@ -1,7 +1,7 @@
 -- One person's whole journey across hospital, social care and community services,
 -- in order. Put the person's person_key in place of null below; left as null, it shows
 -- the person with the most events (a quick way to see what a long journey looks like).
--- Run: carejourney query "$(cat docs/queries/person_journey.sql)"
+-- Run: carejourney query --analyst "$(cat docs/queries/person_journey.sql)"
 with params as (
     select coalesce(
         null::varchar,

@@ -18,13 +18,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.publish.core import ANALYST_TABLES, PUBLISHED_TABLES
 from dagster_project.run_command import EXIT_CANNOT_START, EXIT_GATE_FAILED, EXIT_OK
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 PEOPLE = 1500
-MARTS = ("person", "journey", "hospital_spell", "system_metrics", "pathway_transitions", "data_quality")
+MARTS = ANALYST_TABLES + PUBLISHED_TABLES
+COPIES = {"published": PUBLISHED_TABLES, "analyst": ANALYST_TABLES}
 
 
 def _env(warehouse: Path) -> dict[str, str]:
@@ -62,12 +64,12 @@ def run_and_kill(landing: Path, warehouse: Path, step_fragment: str, delay: floa
     return "".join(seen)
 
 
-def fingerprint(database: Path) -> dict[str, tuple[int, str]]:
+def fingerprint(database: Path, tables: tuple[str, ...] = MARTS) -> dict[str, tuple[int, str]]:
     """Row count and an order-independent content hash of every mart table."""
     con = duckdb.connect(str(database), read_only=True)
     try:
         out = {}
-        for table in MARTS:
+        for table in tables:
             count, digest = con.execute(
                 f"select count(*), coalesce(sum(hash(t::varchar)), 0)::varchar from marts.{table} t").fetchone()
             out[table] = (count, digest)
@@ -102,11 +104,11 @@ def test_nightly_run_publishes_and_summarises(reference):
     assert "PUBLISHED" in out and "NOT PUBLISHED" not in out
     for label in ("files loaded", "rows loaded", "people linked", "metrics computed", "gates passed", "published"):
         assert label in out, f"summary lacks {label!r}:\n{out}"
-    published = warehouse / "published" / "carejourney.duckdb"
-    prints = fingerprint(published)
-    assert all(count > 0 for table, (count, _) in prints.items() if table != "pathway_transitions"), prints
-    for table in MARTS:
-        assert (warehouse / "published" / f"{table}.parquet").exists()
+    for copy, tables in COPIES.items():
+        prints = fingerprint(warehouse / copy / "carejourney.duckdb", tables)
+        assert all(count > 0 for table, (count, _) in prints.items() if table != "pathway_transitions"), prints
+        for table in tables:
+            assert (warehouse / copy / f"{table}.parquet").exists()
 
 
 def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):
@@ -118,9 +120,10 @@ def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):
         run_and_kill(landing, warehouse, step, delay)
         # After any kill the warehouse opens, and a published copy, if any, is whole.
         duckdb.connect(str(warehouse / "warehouse.duckdb")).close()
-        published = warehouse / "published" / "carejourney.duckdb"
-        if published.exists():
-            assert all(count >= 0 for count, _ in fingerprint(published).values())
+        for copy, tables in COPIES.items():
+            if (warehouse / copy / "carejourney.duckdb").exists():
+                assert all(count >= 0 for count, _ in fingerprint(warehouse / copy / "carejourney.duckdb",
+                                                                   tables).values())
     # By now every file was loaded by the killed runs, so this run is also a run over
     # an unchanged landing: nothing new loads, the ledger stays as it is.
     ledger = "select count(*), sum(rows_loaded) from ops.load_ledger where status = 'loaded'"
@@ -134,15 +137,16 @@ def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):
     assert con.execute(ledger).fetchone() == ledger_before
     con.close()
     assert fingerprint(warehouse / "warehouse.duckdb") == expected
-    assert fingerprint(warehouse / "published" / "carejourney.duckdb") == fingerprint(
-        ref_warehouse / "published" / "carejourney.duckdb")
+    for copy, tables in COPIES.items():
+        assert fingerprint(warehouse / copy / "carejourney.duckdb", tables) == fingerprint(
+            ref_warehouse / copy / "carejourney.duckdb", tables)
 
 
 def test_failed_gate_exits_non_zero_and_leaves_published_copy(reference, landing, tmp_path):
     """A delivery of rubbish (every row rejected) breaks the raw gate: exit 1, nothing published."""
     warehouse, _ = reference
-    published = warehouse / "published" / "carejourney.duckdb"
-    before = published.read_bytes()
+    copies = [warehouse / copy / "carejourney.duckdb" for copy in COPIES]
+    before = [copy.read_bytes() for copy in copies]
     bad_landing = tmp_path / "landing"
     subprocess.run(["cp", "-r", str(landing), str(bad_landing)], check=True)
     header = (bad_landing / "hes_apc").glob("hes_apc_*.csv").__next__().read_text().splitlines()[0]
@@ -151,7 +155,7 @@ def test_failed_gate_exits_non_zero_and_leaves_published_copy(reference, landing
     result = carejourney_run(bad_landing, warehouse)
     assert result.returncode == EXIT_GATE_FAILED, result.stdout + result.stderr
     assert "NOT PUBLISHED" in result.stdout and "gates FAILED" in result.stdout
-    assert published.read_bytes() == before
+    assert [copy.read_bytes() for copy in copies] == before
 
 
 def test_unreadable_landing_exits_cannot_start(tmp_path):

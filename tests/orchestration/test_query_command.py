@@ -1,4 +1,5 @@
-"""`carejourney query`: read-only SQL on the published copy or, with --internal, the warehouse."""
+"""`carejourney query`: read-only SQL on the published copy or, with --analyst / --internal, the
+analyst copy / the warehouse."""
 import duckdb
 import pytest
 
@@ -16,7 +17,20 @@ def warehouse(tmp_path, monkeypatch):
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     con.execute("create schema linkage; create table linkage.person as select 'p1' as person_id")
     con.close()
+    (tmp_path / "analyst").mkdir()
+    con = duckdb.connect(str(tmp_path / "analyst" / "carejourney.duckdb"))
+    con.execute("create schema marts; create table marts.journey as select 'k1' as person_key, 1 as event_seq")
+    con.close()
     return tmp_path
+
+
+def test_analyst_reads_the_analyst_copy_and_the_default_does_not(warehouse, capsys):
+    assert main(["query", "select * from marts.journey", "--analyst", "--csv", "--warehouse", str(warehouse)]) == 0
+    assert capsys.readouterr().out == "person_key,event_seq\nk1,1\n"
+    assert main(["query", "select * from marts.journey", "--warehouse", str(warehouse)]) == 1
+    assert "query failed" in capsys.readouterr().err
+    assert main(["query", "select 1", "--analyst", "--warehouse", str(warehouse / "none")]) == 2
+    assert "no analyst copy" in capsys.readouterr().err
 
 
 def test_prints_a_table_of_the_published_copy(warehouse, capsys):

@@ -12,7 +12,7 @@ from dagster_project.publish.core import publish
 READER = textwrap.dedent("""
     import sys, duckdb
     con = duckdb.connect(sys.argv[1], read_only=True)
-    tables = ["person", "journey", "hospital_spell", "system_metrics", "pathway_transitions", "data_quality"]
+    tables = ["system_metrics", "pathway_transitions", "data_quality", "metric_definitions", "code_labels"]
     def fingerprint():
         return ";".join(f"{t}={con.execute(f'select count(*) from marts.{t}').fetchone()[0]}" for t in tables)
     print("ready", flush=True)
@@ -38,7 +38,7 @@ def _fresh_fingerprint(path) -> str:
 def test_a_reader_keeps_the_old_version_and_new_readers_see_the_new_one(con, settings):
     publish(settings, con)
     old = _fresh_fingerprint(settings.published_db)
-    assert "system_metrics=3" in old and "journey=3" in old
+    assert "system_metrics=3" in old and "data_quality=1" in old
 
     reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.published_db)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -46,16 +46,16 @@ def test_a_reader_keeps_the_old_version_and_new_readers_see_the_new_one(con, set
         assert reader.stdout.readline().strip() == "ready"
         assert _ask(reader) == old
 
-        # tonight's marts differ: one more metric row and one more journey event
+        # tonight's marts differ: one more metric row and one more delivery
         con.execute("""insert into marts.system_metrics select * replace ('month' as period_type)
                        from marts.system_metrics limit 1""")
-        con.execute("""insert into marts.journey select * replace (2 as event_seq, 'RYY|R2' as event_id,
-                       date '2024-04-01' as start_date) from marts.journey where event_id = 'RYY|R1'""")
+        con.execute("""insert into marts.data_quality select * replace (date '2024-09-30' as delivery_date)
+                       from marts.data_quality""")
         publish(settings, con)
 
         assert _ask(reader) == old  # still the old copy, whole, after the swap
         new = _fresh_fingerprint(settings.published_db)
-        assert new != old and "system_metrics=4" in new and "journey=4" in new
+        assert new != old and "system_metrics=4" in new and "data_quality=2" in new
         assert _ask(reader) == old
 
         # a third publish deletes the version the reader has open: its open file lives on

@@ -6,8 +6,12 @@ import math
 import pandas as pd
 import pytest
 
-from dagster_project.publish.disclosure import (control_pathway_transitions, control_system_metrics,
-                                                 is_small, round_count)
+from dagster_project.publish.disclosure import (
+    control_pathway_transitions,
+    control_system_metrics,
+    is_small,
+    round_count,
+)
 
 
 @pytest.mark.parametrize("count, small, rounded", [
@@ -73,7 +77,7 @@ def test_rates_are_recomputed_per_100k_from_rounded_counts():
 
 def test_mean_days_is_suppressed_by_its_discharges_not_by_its_total_days():
     shown, hidden = _controlled(_metric("discharge_delay_mean_days", 3, 9, 0.33),
-                                _metric("discharge_delay_mean_days", 300, 7, 42.86))
+                                _metric("discharge_delay_mean_days", 300, 7, 42.86) | {"period_start": "2024-02-01"})
     assert shown["suppressed"] is False and shown["denominator"] == 10 and shown["value"] == 0.3
     assert hidden["suppressed"] is True and _null(hidden["value"]) and _null(hidden["denominator"])
 

@@ -7,11 +7,11 @@ import os
 
 import dagster as dg
 import duckdb
+from warehouse_fixture import HES_ROWS, PSEUDO_KEY, build_warehouse, insert_raw
 
 from dagster_project import publish, quality
-from dagster_project.publish.core import PUBLISHED_TABLES
+from dagster_project.publish.core import MART_TABLES, MARTS
 from dagster_project.resources import CarejourneyResource
-from warehouse_fixture import HES_ROWS, PSEUDO_KEY, build_warehouse, insert_raw
 
 
 def _stub(key: list[str], deps: list[list[str]]) -> dg.AssetsDefinition:
@@ -25,7 +25,7 @@ def _stub(key: list[str], deps: list[list[str]]) -> dg.AssetsDefinition:
 UPSTREAM = [
     _stub(["ops", "load_ledger"], []),
     _stub(["linkage", "record_person"], [["ops", "load_ledger"]]),
-    *[_stub(["marts", t], [["linkage", "record_person"]]) for t in PUBLISHED_TABLES],
+    *[_stub(["marts", MARTS[t].model], [["linkage", "record_person"]]) for t in MART_TABLES],
 ]
 
 
@@ -43,8 +43,12 @@ def _run(settings) -> dg.ExecuteInProcessResult:
 
 
 def _snapshot(published) -> dict[str, str]:
-    return {"->": os.readlink(published),
-            **{p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(published.iterdir())}}
+    """Both copies: where each link points and the sha256 of every file."""
+    out = {}
+    for folder in (published, published.parent / "analyst"):
+        out[f"{folder.name} ->"] = os.readlink(folder)
+        out |= {f"{folder.name}/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    return out
 
 
 def _published(result: dg.ExecuteInProcessResult) -> bool:
@@ -75,4 +79,4 @@ def test_a_bad_delivery_stops_publication_and_a_good_one_after_it_publishes(sett
     con.close()
     fixed = _run(settings)
     assert fixed.success and _published(fixed)
-    assert _snapshot(settings.published_dir)["->"] != good_copy["->"]
+    assert _snapshot(settings.published_dir)["published ->"] != good_copy["published ->"]

@@ -169,9 +169,27 @@ def _create_marts(con: duckdb.DuckDBPyConnection) -> None:
         ('reablement', 'long_term_community', 3, 3, 40.0))
         t(from_state, to_state, n_people, n_transitions, median_days)""")
     con.execute("""create table marts.data_quality as select * from (values
-        ('hes_apc', date '2024-06-30', 'hes_apc_20240630_1.csv', 2, 2, 0, 0.98, 0.97, 0.3))
-        t(source, delivery_date, file_name, rows_read, rows_loaded, rows_rejected,
-          nhs_number_completeness, nhs_number_validity, share_linked_across_services)""")
+        ('hes_apc', 'hes_apc', date '2024-06-30', 2, 2, 0, 98.0, 97.0, 30.0))
+        t(source, table_name, delivery_date, rows_read, rows_loaded, rows_rejected,
+          nhs_number_completeness_pct, nhs_number_validity_pct, linked_other_service_pct)""")
+
+
+def _create_dictionary(con: duckdb.DuckDBPyConnection) -> None:
+    """The data dictionary marts, as dbt builds them from the seeds (a few rows each)."""
+    con.execute("""create table marts.metric_definitions as select * from (values
+        ('discharged_usual_residence_pct', 'Discharged to usual place of residence', 'Live discharges home, %',
+         'discharge', 'pct', 'Live discharges to DISDEST 19', 'Live discharges', 'discharge', 'discharge',
+         'The period', 0, null::varchar, 'outputs.md', null::double, 92.0, 94.0, 'recent years',
+         'estimated range', 'calibration.md'))
+        t(metric_id, title, description, family, unit, numerator, denominator, counting_unit,
+          reference_date, time_window, followup_days, population_ages, definition_source, england_value,
+          england_low, england_high, england_year, england_basis, england_source)""")
+    con.execute("""create table marts.code_labels as select * from (values
+        ('la_code', 'E08000035', 'Leeds', 'councils'), ('sex', 'F', 'Female', 'value_labels'))
+        t(column_name, code, label, source)""")
+    con.execute("""create table marts.readme as select * from (values
+        ('system_metrics', 'published', 'published/carejourney.duckdb', 'Every metric.'))
+        t(table_name, tier, location, holds)""")
 
 
 def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
@@ -186,4 +204,5 @@ def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     insert_raw(con, "national_data_opt_out", [{"NHS_NUMBER": BOB_NHS}], load_id=5)
     _create_linkage(con)
     _create_marts(con)
+    _create_dictionary(con)
     return con

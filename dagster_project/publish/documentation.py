@@ -1,0 +1,110 @@
+"""Table and column descriptions for the published and analyst copies, from dbt's docs.
+
+The one home of what a mart and its columns mean is the dbt model yml (with its doc
+blocks); dbt renders it into target/manifest.json. Publish reads it from there and
+writes it twice: COMMENT ON every table and column of carejourney.duckdb (BI tools
+and `duckdb_columns()` show them), and as Parquet schema metadata (key
+`description` on the schema and on each field), so a Parquet reader sees the same
+text. A published column without a description stops publication: an analyst must
+never get a column nobody explained.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dagster_project.dbt.project import ensure_manifest
+
+BATCH_ROWS = 500_000
+
+
+@dataclass(frozen=True)
+class TableDoc:
+    description: str
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mart:
+    """A dbt model in schema marts: its relation name, dbt name, publish tier and docs."""
+    relation: str
+    model: str
+    tier: str | None
+    doc: TableDoc
+
+
+def marts(manifest: Path | None = None) -> dict[str, Mart]:
+    """{relation name: Mart} for every dbt model in schema marts, from the manifest.
+
+    The tier is the model's meta `publish_tier` (set in dbt_project.yml): which copy
+    publish puts it in; None keeps it in warehouse.duckdb only.
+    """
+    data = _read_manifest(manifest or ensure_manifest())
+    found: dict[str, Mart] = {}
+    for node in data["nodes"].values():
+        if node.get("resource_type") != "model" or node.get("schema") != "marts":
+            continue
+        relation = node.get("alias") or node["name"]
+        meta = node.get("config", {}).get("meta") or node.get("meta") or {}
+        found[relation] = Mart(relation, node["name"], meta.get("publish_tier"), TableDoc(
+            node.get("description", "").strip(),
+            {name: col.get("description", "").strip() for name, col in node.get("columns", {}).items()}))
+    return found
+
+
+def _read_manifest(path: Path, attempts: int = 5) -> dict:
+    """The manifest's JSON; a dbt command rewriting it right now leaves it half-written for a moment."""
+    for attempt in range(attempts):
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def comment(con: duckdb.DuckDBPyConnection, target: str, doc: TableDoc) -> None:
+    """COMMENT ON the table and each of its columns (target: catalog.schema.table, quoted)."""
+    con.execute(f"comment on table {target} is {_literal(doc.description)}")
+    for column, text in doc.columns.items():
+        con.execute(f"comment on column {target}.{_q(column)} is {_literal(text)}")
+
+
+def missing(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
+    """Tables and columns of catalog.schema without a (non-empty) comment."""
+    tables = [f"{schema}.{t}" for (t,) in con.execute(
+        "select table_name from duckdb_tables() where database_name = ? and schema_name = ?"
+        " and coalesce(trim(comment), '') = ''", [catalog, schema]).fetchall()]
+    columns = [f"{schema}.{t}.{c}" for t, c in con.execute(
+        "select table_name, column_name from duckdb_columns() where database_name = ? and schema_name = ?"
+        " and coalesce(trim(comment), '') = '' order by table_name, column_index", [catalog, schema]).fetchall()]
+    return tables + columns
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path, doc: TableDoc) -> None:
+    """Stream relation into a Parquet file whose schema carries the descriptions."""
+    # its own cursor: a streaming result must not be left open on the caller's connection
+    cursor = con.cursor()
+    reader = cursor.sql(f"select * from {relation}").to_arrow_reader(BATCH_ROWS)
+    schema = pa.schema(
+        [f.with_metadata({"description": doc.columns.get(f.name, "")}) for f in reader.schema],
+        metadata={"description": doc.description})
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in reader:
+            writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+    cursor.close()
