@@ -23,11 +23,13 @@ from dagster_project.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_TABLES = ("person", "journey", "hospital_spell", "system_metrics", "pathway_transitions",
-                    "data_quality")
+PUBLISHED_TABLES = ("person", "journey", "hospital_spell", "system_metrics", "system_metrics_by_age_sex",
+                    "pathway_transitions", "pathway_index_events", "data_quality")
 DISCLOSURE_CONTROLLED = {
     "system_metrics": disclosure.control_system_metrics,
+    "system_metrics_by_age_sex": disclosure.control_system_metrics,
     "pathway_transitions": disclosure.control_pathway_transitions,
+    "pathway_index_events": disclosure.control_pathway_index_events,
 }
 DATABASE_FILE = "carejourney.duckdb"
 SCHEMA = "marts"

@@ -51,12 +51,17 @@ def _control_metric_row(row: pd.Series) -> pd.Series:
     small_denominator = is_small(denominator)
     out["suppressed"] = bool(small_numerator or small_denominator)
     out["denominator"] = None if small_denominator else round_count(denominator)
+    confidence_bounds = [c for c in ("ci_lower", "ci_upper") if c in out.index]
     if out["suppressed"]:
         # A numerator is part of its denominator, so with either one small the
-        # other bounds it: hide the numerator and the value either way.
+        # other bounds it: hide the numerator and the value either way, and the
+        # interval, which is computed from the exact counts and would give them away.
         out["numerator"] = None
         out["value"] = None
+        out[confidence_bounds] = None
         return out
+    for bound in confidence_bounds:  # shown to 0.1, as the value
+        out[bound] = None if _missing(row[bound]) else round(float(row[bound]), 1)
     out["numerator"] = round_count(numerator)
     num, den = out["numerator"], out["denominator"]
     if unit == "_days":
@@ -75,8 +80,9 @@ def control_system_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     if metrics.empty:
         return metrics.assign(suppressed=pd.Series(dtype=bool))
     controlled = metrics.apply(_control_metric_row, axis=1)
-    for column in ("numerator", "denominator", "value"):
-        controlled[column] = pd.to_numeric(controlled[column], errors="coerce").astype("float64")
+    for column in ("numerator", "denominator", "value", "ci_lower", "ci_upper"):
+        if column in controlled.columns:
+            controlled[column] = pd.to_numeric(controlled[column], errors="coerce").astype("float64")
     controlled["suppressed"] = controlled["suppressed"].astype(bool)
     return controlled[list(metrics.columns) + [c for c in ("suppressed",) if c not in metrics.columns]]
 
@@ -98,3 +104,9 @@ def control_pathway_transitions(transitions: pd.DataFrame) -> pd.DataFrame:
     for column in ("n_people", "n_transitions"):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype("Int64")
     return out
+
+
+def control_pathway_index_events(pathways: pd.DataFrame) -> pd.DataFrame:
+    """The published pathway_index_events: the same rule as pathway_transitions (its
+    n_people and n_transitions are counts, median_days is computed from them)."""
+    return control_pathway_transitions(pathways)

@@ -6,8 +6,13 @@ import math
 import pandas as pd
 import pytest
 
-from dagster_project.publish.disclosure import (control_pathway_transitions, control_system_metrics,
-                                                 is_small, round_count)
+from dagster_project.publish.disclosure import (
+    control_pathway_index_events,
+    control_pathway_transitions,
+    control_system_metrics,
+    is_small,
+    round_count,
+)
 
 
 @pytest.mark.parametrize("count, small, rounded", [
@@ -98,3 +103,29 @@ def test_pathway_counts_are_suppressed_or_rounded_and_medians_hidden_with_them()
     assert pd.isna(rows[1]["n_people"]) and rows[1]["n_transitions"] == 10 and pd.isna(rows[1]["median_days"])
     assert pd.isna(rows[2]["n_people"]) and pd.isna(rows[2]["n_transitions"])
     assert (rows[3]["n_people"], rows[3]["n_transitions"], rows[3]["median_days"]) == (10, 15, 6.0)
+
+
+def test_a_suppressed_row_hides_its_confidence_interval_and_a_shown_one_keeps_it_to_one_decimal():
+    # The interval comes from the exact counts: left on a suppressed row it would
+    # give the hidden count away (Wilson's bounds of 3 of 40 pin 3).
+    suppressed = {**_metric("delayed_discharge_pct", 3, 40, 7.5), "ci_lower": 2.58, "ci_upper": 19.86,
+                  "small_numbers": True}
+    shown = {**_metric("delayed_discharge_pct", 30, 40, 75.0), "ci_lower": 59.8123, "ci_upper": 85.8077,
+             "small_numbers": False}
+    hidden, kept = _controlled(suppressed, shown)
+    assert hidden["suppressed"] is True and _null(hidden["ci_lower"]) and _null(hidden["ci_upper"])
+    assert hidden["small_numbers"] is True
+    assert kept["suppressed"] is False and (kept["ci_lower"], kept["ci_upper"]) == (59.8, 85.8)
+
+
+def test_index_event_pathways_are_controlled_as_transitions():
+    frame = pd.DataFrame({
+        "index_event": ["emergency_admission_65"] * 3, "financial_year_start": ["2023-04-01"] * 3,
+        "la_code": ["E1", "E1", "ALL"], "age_band": ["85+", "all", "all"], "step": [1, 1, 1],
+        "from_state": ["emergency_admission"] * 3, "to_state": ["died", "died", "died"],
+        "n_people": [3, 12, 12], "n_transitions": [3, 13, 13], "median_days": [2.0, 4.0, 4.0]})
+    rows = control_pathway_index_events(frame).to_dict("records")
+    assert [r["suppressed"] for r in rows] == [True, False, False]
+    assert pd.isna(rows[0]["n_people"]) and pd.isna(rows[0]["median_days"])
+    assert (rows[1]["n_people"], rows[1]["n_transitions"]) == (10, 15)
+    assert rows[2]["age_band"] == "all" and rows[2]["step"] == 1
