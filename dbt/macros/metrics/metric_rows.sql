@@ -31,7 +31,8 @@
     age band (all sexes); rates are per year, so a rate's reference is given on
     financial_year rows only;
   - breakdown (var carejourney_metric_breakdowns_enabled, default on): besides
-    the age_band = 'all', sex = 'all' rows (system_metrics), rows by age band
+    the age_band = 'all', sex = 'all' rows (system_metrics), for the period types
+    of var metrics_breakdown_period_types, rows by age band
     (seed age_bands, age at the reference date from the linked date of birth, as
     the family models' ages), by sex (M/F/U) and by both. A person counted once
     is counted in the band and sex of their counted unit, so the bands (and the
@@ -178,26 +179,35 @@ aggregated as (
         period_start,
         area_code,
         metric_id,
-        {%- if by_age_sex %}
-        case when grouping(age_band) = 1 then 'all' else age_band end as age_band,
-        case when grouping(sex) = 1 then 'all' else sex end as sex,
-        {%- else %}
         'all' as age_band,
         'all' as sex,
-        {%- endif %}
         cast(sum(numerator_value) as bigint) as numerator,
         cast(sum(denominator_value) as bigint) as denominator,
         -- for the interval of a mean (days metrics)
         cast(sum(numerator_value * numerator_value) as double) as numerator_sum_of_squares
     from counted_units
+    group by period_type, period_start, area_code, metric_id
+    {%- if by_age_sex %}
+    union all
+    -- the breakdown, for the period types system_metrics_by_age_sex reports
+    select
+        period_type,
+        period_start,
+        area_code,
+        metric_id,
+        case when grouping(age_band) = 1 then 'all' else age_band end,
+        case when grouping(sex) = 1 then 'all' else sex end,
+        cast(sum(numerator_value) as bigint),
+        cast(sum(denominator_value) as bigint),
+        cast(sum(numerator_value * numerator_value) as double)
+    from counted_units
+    where period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')
     group by grouping sets (
-        (period_type, period_start, area_code, metric_id)
-        {%- if by_age_sex %},
         (period_type, period_start, area_code, metric_id, age_band),
         (period_type, period_start, area_code, metric_id, sex),
         (period_type, period_start, area_code, metric_id, age_band, sex)
-        {%- endif %}
     )
+    {%- endif %}
 ),
 
 cells as (
@@ -218,6 +228,8 @@ grid_keys as (
     cross join areas as a
     cross join metric_definitions as d
     cross join cells as c
+    where (c.age_band = 'all' and c.sex = 'all')
+        or p.period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')
     union
     -- cells off the grid that hold units: under 65, unknown age, sex U
     select period_type, period_start, area_code, metric_id, age_band, sex
