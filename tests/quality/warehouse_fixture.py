@@ -24,6 +24,7 @@ def valid_nhs_number(first_nine: str) -> str:
 ALICE_NHS = valid_nhs_number("943476591")
 BOB_NHS = valid_nhs_number("401023213")
 DELIVERY = dt.date(2024, 6, 30)
+METRIC_DEFINITIONS_CSV = Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "metric_definitions.csv"
 
 # Identifiers as they sit in the landing files (tests scan published tables for them).
 IDENTIFIERS = {
@@ -129,6 +130,10 @@ def _create_linkage(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _create_marts(con: duckdb.DuckDBPyConnection) -> None:
+    # the metric units' one home, as dbt seeds it
+    con.execute("create schema seeds")
+    con.execute("create table seeds.metric_definitions as select * from read_csv(?, all_varchar = true)",
+                [str(METRIC_DEFINITIONS_CSV)])
     con.execute("create schema marts")
     con.execute(f"""create table marts.person as select * from (values
         ('{KEY_A}', 1940, 'F', 'E08000035', null::date, true, true, false, 2, 1.0),

@@ -1,13 +1,15 @@
 {#- Generic tests for the metric models. -#}
 
-{#- Percentages lie in 0-100 and no value is negative (rates, days). -#}
+{#- Percentages lie in 0-100 and no value is negative (rates, days). The unit is
+    seed metric_definitions.value_unit. -#}
 {% test metric_values_in_range(model) %}
-select *
-from {{ model }}
-where value < 0
-    or (metric_id like '%\_pct' escape '\' and value > 100)
-    or numerator < 0
-    or denominator < 0
+select m.*
+from {{ model }} as m
+left join {{ ref('metric_definitions') }} as d using (metric_id)
+where m.value < 0
+    or (d.value_unit = 'pct' and m.value > 100)
+    or m.numerator < 0
+    or m.denominator < 0
 {% endtest %}
 
 {#- A value is null exactly when the row's note says why: no silent gaps. -#}
