@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from dagster_project.linkage.link import person_key as person_key_for
 from dagster_project.publish import (
@@ -45,9 +47,35 @@ PUBLISHED_TABLES = tuple(sorted(m.relation for m in MARTS.values() if m.tier == 
 MART_TABLES = ANALYST_TABLES + PUBLISHED_TABLES
 # Published tables that hold no count of people, so need no disclosure control.
 NOT_DISCLOSIVE = frozenset({"data_quality", "metric_definitions", "code_labels", "readme"})
-DISCLOSURE_CONTROLLED = {
-    "system_metrics": disclosure.control_system_metrics,
-    "pathway_transitions": disclosure.control_pathway_transitions,
+BREAKDOWN_TABLE = "system_metrics_by_age_sex"
+
+
+def _breakdown(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """The age/sex breakdown of system_metrics, when the warehouse has it."""
+    exists = con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                         "and table_name = ?", [SCHEMA, BREAKDOWN_TABLE]).fetchone()[0]
+    return con.execute(f"select * from {SCHEMA}.{BREAKDOWN_TABLE}").df() if exists else None
+
+
+def _control_system_metrics(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    breakdown = _breakdown(con)
+    if breakdown is None:
+        return disclosure.control_system_metrics(frame)
+    return disclosure.control_system_metrics_with_breakdown(frame, breakdown)[0]
+
+
+def _control_breakdown(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    metrics = con.execute(f"select * from {SCHEMA}.system_metrics").df()
+    return disclosure.control_system_metrics_with_breakdown(metrics, frame)[1]
+
+
+# Each published table that holds counts of people, with its disclosure control
+# (frame of the mart, warehouse connection) -> published frame.
+DISCLOSURE_CONTROLLED: dict[str, Callable[[pd.DataFrame, duckdb.DuckDBPyConnection], pd.DataFrame]] = {
+    "system_metrics": _control_system_metrics,
+    BREAKDOWN_TABLE: _control_breakdown,
+    "pathway_transitions": lambda frame, _con: disclosure.control_pathway_transitions(frame),
+    "pathway_index_events": lambda frame, _con: disclosure.control_pathway_index_events(frame),
 }
 DATABASE_FILE = "carejourney.duckdb"
 SCHEMA = "marts"
@@ -215,7 +243,7 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
             kept = ", ".join(_q(c) for c in columns if c not in removed)
             target = f"{alias}.{SCHEMA}.{table}"
             if table in DISCLOSURE_CONTROLLED:
-                frame = DISCLOSURE_CONTROLLED[table](con.execute(f"select {kept} from {SCHEMA}.{table}").df())
+                frame = DISCLOSURE_CONTROLLED[table](con.execute(f"select {kept} from {SCHEMA}.{table}").df(), con)
                 suppressed[table] = int(frame["suppressed"].sum()) if len(frame) else 0
                 con.register("_controlled", frame)
                 typed = ", ".join(f"cast({_q(c)} as {types[c]}) as {_q(c)}" if c in types else _q(c)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from dagster_project.publish import secondary
+from dagster_project.publish import intervals, secondary
 
 # What a reader of the published copy needs to know, added to the dbt descriptions.
 PUBLISHED_NOTE = ("Published copy: disclosure-controlled. Counts of 1-7 are suppressed (null, "
@@ -63,6 +63,11 @@ def _unit(metric_id: str) -> str:
 # rows collide, which _dimensions refuses.
 SYSTEM_METRICS_KEY = ("period_type", "period_start", "la_code", "metric_id")
 PATHWAY_KEY = ("period_type", "period_start", "la_code", "from_state", "to_state")
+INDEX_PATHWAY_KEY = ("index_event", "financial_year_start", "step", "from_state", "to_state")
+INDEX_PATHWAY_HIERARCHIES: tuple[secondary.Hierarchy, ...] = (
+    secondary.ColumnTotal("la_code", "ALL"),
+    secondary.ColumnTotal("age_band", "all"),
+)
 
 
 def _dimensions(frame: pd.DataFrame, table: str, base: tuple[str, ...],
@@ -109,6 +114,30 @@ def _one_decimal(values: np.ndarray) -> list[float]:
     return [math.nan if math.isnan(v) else round(float(v), 1) for v in values]
 
 
+def _recompute_intervals(out: pd.DataFrame, units: np.ndarray, numerator: np.ndarray,
+                         denominator: np.ndarray, hidden: np.ndarray) -> None:
+    """ci_lower/ci_upper of the published rows, in place.
+
+    The warehouse's intervals come from the exact counts; published beside rounded
+    counts they would let a reader work the exact counts back out (two bounds to 0.1
+    pin down numerator and denominator). So rates and percentages get their interval
+    recomputed from the rounded counts, as their value is; a mean of days keeps its
+    interval (to 0.1 day), as it keeps its value. Hidden rows and rows without a
+    value show none.
+    """
+    if not {"ci_lower", "ci_upper"} <= set(out.columns):
+        for column in _derived_columns(out):
+            out[column] = np.where(hidden, np.nan, pd.to_numeric(out[column], errors="coerce").astype("float64"))
+        return
+    pct_lower, pct_upper = intervals.wilson(numerator, denominator)
+    rate_lower, rate_upper = intervals.rate_per_100k(numerator, denominator)
+    exact = {c: pd.to_numeric(out[c], errors="coerce").astype("float64").to_numpy() for c in ("ci_lower", "ci_upper")}
+    no_value = pd.to_numeric(out["value"], errors="coerce").isna().to_numpy()
+    for column, pct, rate in (("ci_lower", pct_lower, rate_lower), ("ci_upper", pct_upper, rate_upper)):
+        bound = np.select([units == "_pct", units == "_per_100k"], [pct, rate], default=exact[column])
+        out[column] = _one_decimal(np.where(hidden | no_value, np.nan, bound))
+
+
 def control_system_metrics(metrics: pd.DataFrame,
                            hierarchies: tuple[secondary.Hierarchy, ...] = secondary.STANDARD_HIERARCHIES
                            ) -> pd.DataFrame:
@@ -139,8 +168,7 @@ def control_system_metrics(metrics: pd.DataFrame,
     value = np.where((units == "_days").to_numpy(), exact_value, np.where(computable, recomputed, np.nan))
     out["numerator"] = numerator
     out["value"] = _one_decimal(np.where(hide_numerator, np.nan, value))
-    for column in _derived_columns(out):
-        out[column] = np.where(hide_numerator, np.nan, pd.to_numeric(out[column], errors="coerce").astype("float64"))
+    _recompute_intervals(out, units.to_numpy(), numerator, denominator, hide_numerator)
     for column in ("numerator", "denominator", "value"):
         out[column] = out[column].astype("float64")
     out["suppressed"] = out["suppressed"].astype(bool)
@@ -148,7 +176,8 @@ def control_system_metrics(metrics: pd.DataFrame,
 
 
 def control_pathway_transitions(transitions: pd.DataFrame,
-                                hierarchies: tuple[secondary.Hierarchy, ...] = secondary.STANDARD_HIERARCHIES
+                                hierarchies: tuple[secondary.Hierarchy, ...] = secondary.STANDARD_HIERARCHIES,
+                                key: tuple[str, ...] = PATHWAY_KEY, table: str = "pathway_transitions",
                                 ) -> pd.DataFrame:
     """The published pathway_transitions, with a `suppressed` column added.
 
@@ -159,7 +188,7 @@ def control_pathway_transitions(transitions: pd.DataFrame,
     out = transitions.copy().reset_index(drop=True)
     if out.empty:
         return out.assign(suppressed=pd.Series(dtype=bool))
-    dimensions = _dimensions(out, "pathway_transitions", PATHWAY_KEY, hierarchies)
+    dimensions = _dimensions(out, table, key, hierarchies)
     group_list = secondary.groups(out, dimensions, hierarchies)
     hidden = {column: secondary.protect(out[column], out[column].map(is_small).astype(bool), group_list)
               for column in ("n_people", "n_transitions")}
@@ -171,3 +200,36 @@ def control_pathway_transitions(transitions: pd.DataFrame,
     for column in ["median_days", *_derived_columns(out)]:
         out[column] = np.where(out["suppressed"], np.nan, out[column].astype("float64"))
     return out
+
+
+# The breakdown's total rows (age_band 'all', sex 'all') are system_metrics' own rows,
+# so both tables are controlled as one: otherwise a count shown in one and hidden as a
+# complement in the other could be worked out by differencing across the two.
+BREAKDOWN_HIERARCHIES: tuple[secondary.Hierarchy, ...] = secondary.STANDARD_HIERARCHIES + (
+    secondary.ColumnTotal("age_band", "all"),
+    secondary.ColumnTotal("sex", "all"),
+)
+
+
+def control_system_metrics_with_breakdown(metrics: pd.DataFrame, breakdown: pd.DataFrame
+                                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(published system_metrics, published system_metrics_by_age_sex), controlled together."""
+    totals = metrics.assign(age_band="all", sex="all")
+    is_total = (breakdown["age_band"] == "all") & (breakdown["sex"] == "all")
+    combined = pd.concat([totals, breakdown.loc[~is_total, list(totals.columns)]], ignore_index=True)
+    controlled = control_system_metrics(combined, BREAKDOWN_HIERARCHIES)
+    # control_system_metrics keeps the rows in order: the first len(metrics) are the totals
+    published_metrics = controlled.iloc[: len(metrics)][
+        [*metrics.columns, *(["suppressed"] if "suppressed" not in metrics.columns else [])]]
+    in_breakdown = controlled["period_type"].isin(set(breakdown["period_type"]))
+    published_breakdown = controlled.loc[in_breakdown, [*breakdown.columns,
+                                                        *(["suppressed"] if "suppressed" not in breakdown.columns else [])]]
+    return published_metrics.reset_index(drop=True), published_breakdown.reset_index(drop=True)
+
+
+def control_pathway_index_events(pathways: pd.DataFrame) -> pd.DataFrame:
+    """The published pathway_index_events: the rule of pathway_transitions (n_people and
+    n_transitions are counts, median_days is computed from them), protected over councils
+    within ALL and age bands within 'all'."""
+    return control_pathway_transitions(pathways, INDEX_PATHWAY_HIERARCHIES, INDEX_PATHWAY_KEY,
+                                       "pathway_index_events")

@@ -264,14 +264,17 @@ def hospital_spell_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def system_metrics_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every metric row, with its unit (from the metric_id suffix) for per-unit ranges."""
+    """Every metric row, with its unit (seed metric_definitions.value_unit, the one
+    home of a metric's unit; 'unknown' for an id the seed lacks) for per-unit ranges,
+    and how far each confidence bound lies beyond the value (never above 0)."""
     return con.execute("""
-        select *,
-               case when metric_id like '%\\_pct' escape '\\' then 'pct'
-                    when metric_id like '%\\_per\\_100k' escape '\\' then 'per_100k'
-                    when metric_id like '%\\_days' escape '\\' then 'days'
-                    else 'unknown' end as unit,
+        select metrics.*,
+               coalesce(definitions.value_unit, 'unknown') as unit,
                numerator - denominator as numerator_minus_denominator,
+               -- the 95% interval holds the value (null where either is null)
+               ci_lower - value as ci_lower_minus_value,
+               value - ci_upper as value_minus_ci_upper,
                concat_ws(' ', metric_id, la_code, period_type, cast(period_start as varchar)) as row_label
-        from marts.system_metrics
+        from marts.system_metrics as metrics
+        left join seeds.metric_definitions as definitions using (metric_id)
     """).df()

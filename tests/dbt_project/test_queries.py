@@ -90,7 +90,35 @@ def test_person_journey_defaults_to_the_longest_and_takes_a_key(dbt_build, analy
 def test_pathways_after_emergency_admission(dbt_build):
     rows = run_query(dbt_build, "pathways_after_emergency_admission.sql")
     assert {r[0]: r[2] for r in rows} == {"sc_assessment": 1, "death": 1, "elective_admission": 1}
+    # exact counts, nothing suppressed: the range closes to the share itself
+    assert all(r[3] == r[4] for r in rows)
     assert sum(r[3] for r in rows) == pytest.approx(100.0, abs=0.2)
+
+
+def _published_like(tables: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """An in-memory schema `marts` holding the given tables (name -> select), as a published copy would."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    for name, select in tables.items():
+        con.execute(f"create table marts.{name} as {select}")
+    return con
+
+
+def test_pathway_shares_allow_for_suppressed_counts():
+    # Published: 10 to reablement, 30 to sc_request, one suppressed row (1-7 people).
+    # Over the shown rows only, reablement would read 25%; the true share is 10/41-10/47.
+    con = _published_like({"pathway_transitions": """select * from (values
+        ('emergency_admission', 'reablement', 10, 10, 2.0, false),
+        ('emergency_admission', 'death', null, null, null, true),
+        ('emergency_admission', 'sc_request', 25, 30, 1.0, false),
+        ('reablement', 'death', 10, 10, 50.0, false))
+        t(from_state, to_state, n_people, n_transitions, median_days, suppressed)"""})
+    sql = (QUERIES / "pathways_after_emergency_admission.sql").read_text()
+    rows = {r[0]: r for r in con.execute(sql).fetchall()}
+    assert (rows["reablement"][3], rows["reablement"][4]) == (21.3, 24.4)
+    assert (rows["sc_request"][3], rows["sc_request"][4]) == (63.8, 73.2)
+    assert rows["death"][3] is None and rows["death"][4] is None
+    assert sum(r[4] for r in rows.values() if r[4] is not None) < 100
 
 
 def test_metric_by_council_financial_year(dbt_build):

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from dagster_project.publish.disclosure import (
+    control_pathway_index_events,
     control_pathway_transitions,
     control_system_metrics,
     is_small,
@@ -102,3 +103,38 @@ def test_pathway_counts_are_suppressed_or_rounded_and_medians_hidden_with_them()
     assert pd.isna(rows[1]["n_people"]) and rows[1]["n_transitions"] == 10 and pd.isna(rows[1]["median_days"])
     assert pd.isna(rows[2]["n_people"]) and pd.isna(rows[2]["n_transitions"])
     assert (rows[3]["n_people"], rows[3]["n_transitions"], rows[3]["median_days"]) == (10, 15, 6.0)
+
+
+def test_confidence_intervals_are_hidden_with_their_row_and_recomputed_from_rounded_counts():
+    # The warehouse's interval comes from the exact counts: left on a suppressed row it
+    # would give the hidden count away (Wilson's bounds of 3 of 40 pin 3), and beside
+    # rounded counts it would give the exact ones back. So it is hidden with its row,
+    # and recomputed from the rounded counts (31/41 -> 30/40) on a shown one.
+    suppressed = {**_metric("delayed_discharge_pct", 3, 40, 7.5), "ci_lower": 2.58, "ci_upper": 19.86,
+                  "small_numbers": True}
+    shown = {**_metric("delayed_discharge_pct", 31, 41, 75.6), "period_start": "2024-02-01",
+             "period_end": "2024-02-29", "ci_lower": 60.8, "ci_upper": 86.3, "small_numbers": False}
+    days = {**_metric("discharge_delay_mean_days", 50, 20, 2.5), "ci_lower": 1.234, "ci_upper": 3.77}
+    rate = {**_metric("emergency_admissions_65_per_100k", 0, 2000, 0.0), "ci_lower": 0.0, "ci_upper": 184.4}
+    hidden, kept, mean, zero = _controlled(suppressed, shown, days, rate)
+    assert hidden["suppressed"] is True and _null(hidden["ci_lower"]) and _null(hidden["ci_upper"])
+    assert hidden["small_numbers"] is True
+    assert kept["suppressed"] is False and (kept["numerator"], kept["denominator"]) == (30, 40)
+    assert (kept["ci_lower"], kept["ci_upper"]) == (59.8, 85.8)  # Wilson of 30/40, to 0.1
+    assert (mean["ci_lower"], mean["ci_upper"]) == (1.2, 3.8)  # a mean of days keeps its interval
+    assert (zero["ci_lower"], zero["ci_upper"]) == (0.0, 183.4)  # Byar: 0 of 2,000 -> upper 3.668 per 2,000
+
+
+def test_index_event_pathways_are_controlled_as_transitions():
+    frame = pd.DataFrame({
+        "index_event": ["emergency_admission_65"] * 3, "financial_year_start": ["2023-04-01"] * 3,
+        "la_code": ["E1", "E1", "ALL"], "age_band": ["85+", "all", "all"], "step": [1, 1, 1],
+        "from_state": ["emergency_admission"] * 3, "to_state": ["died", "died", "died"],
+        "n_people": [3, 12, 12], "n_transitions": [3, 13, 13], "median_days": [2.0, 4.0, 4.0]})
+    rows = control_pathway_index_events(frame).to_dict("records")
+    # E1's 85+ band is small; E1's all-ages row is its only complement (its other
+    # bands are absent, i.e. zero), so it is hidden too; ALL stays.
+    assert [r["suppressed"] for r in rows] == [True, True, False]
+    assert pd.isna(rows[0]["n_people"]) and pd.isna(rows[0]["median_days"]) and pd.isna(rows[1]["n_people"])
+    assert (rows[2]["n_people"], rows[2]["n_transitions"]) == (10, 15)
+    assert rows[2]["age_band"] == "all" and rows[2]["step"] == 1

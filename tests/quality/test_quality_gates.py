@@ -157,8 +157,10 @@ def test_an_opted_out_persons_spell_in_the_mart_breaks_reconciliation(con, setti
     ("not_a_metric_pct", 10.0, "metric_id"),
 ])
 def test_metric_values_out_of_range_fail_the_metrics_gate(con, settings, metric_id, value, column):
-    con.execute("""insert into marts.system_metrics values
-                   ('month', '2024-01-01', '2024-01-31', 'ALL', ?, 1, 2, ?, false, null)""", [metric_id, value])
+    con.execute("""insert into marts.system_metrics
+                   (period_type, period_start, period_end, la_code, metric_id, numerator, denominator, value,
+                    suppressed, note)
+                   values ('month', '2024-01-01', '2024-01-31', 'ALL', ?, 1, 2, ?, false, null)""", [metric_id, value])
     result = run_gate("marts_system_metrics", con, settings)
     assert column in _failed_columns(result)
 
@@ -204,3 +206,20 @@ def test_nhs_checksum_share_is_judged_on_files_large_enough_to_mean_something(co
     result = run_gate("raw_hes_apc", con, settings)
     assert _failed_columns(result) == {"flagged_nhs_number_invalid_checksum_share"}
     assert "observed 0.04 in hes_apc_20240831_41.csv" in result.message
+
+
+@pytest.mark.parametrize("ci_lower, ci_upper, column", [
+    (40.0, 60.0, "ci_lower_minus_value"),     # the value (30) below its interval
+    (10.0, 20.0, "value_minus_ci_upper"),     # the value above it
+    (-1.0, 60.0, "ci_lower"),                 # a negative bound
+    (20.0, 100.5, "ci_upper"),                # a percentage's bound beyond 100
+])
+def test_a_confidence_interval_that_misses_its_value_fails_the_metrics_gate(con, settings, ci_lower, ci_upper,
+                                                                             column):
+    con.execute("""insert into marts.system_metrics
+                   (period_type, period_start, period_end, la_code, metric_id, numerator, denominator, value,
+                    suppressed, note, ci_lower, ci_upper)
+                   values ('month', '2024-01-01', '2024-01-31', 'ALL', 'delayed_discharge_pct', 30, 100, 30.0,
+                           false, null, ?, ?)""", [ci_lower, ci_upper])
+    result = run_gate("marts_system_metrics", con, settings)
+    assert column in _failed_columns(result)

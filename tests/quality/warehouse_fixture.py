@@ -24,6 +24,7 @@ def valid_nhs_number(first_nine: str) -> str:
 ALICE_NHS = valid_nhs_number("943476591")
 BOB_NHS = valid_nhs_number("401023213")
 DELIVERY = dt.date(2024, 6, 30)
+METRIC_DEFINITIONS_CSV = Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "metric_definitions.csv"
 
 # Identifiers as they sit in the landing files (tests scan published tables for them).
 IDENTIFIERS = {
@@ -129,6 +130,10 @@ def _create_linkage(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _create_marts(con: duckdb.DuckDBPyConnection) -> None:
+    # the metric units' one home, as dbt seeds it
+    con.execute("create schema seeds")
+    con.execute("create table seeds.metric_definitions as select * from read_csv(?, all_varchar = true)",
+                [str(METRIC_DEFINITIONS_CSV)])
     con.execute("create schema marts")
     con.execute(f"""create table marts.person as select * from (values
         ('{KEY_A}', 1940, 'F', 'E08000035', null::date, true, true, false, 2, 1.0),
@@ -159,11 +164,26 @@ def _create_marts(con: duckdb.DuckDBPyConnection) -> None:
           ascof_2d_outcome_84d)""")
     con.execute("""create table marts.system_metrics (period_type varchar, period_start date,
         period_end date, la_code varchar, metric_id varchar, numerator double, denominator double,
-        value double, suppressed boolean, note varchar)""")
+        value double, suppressed boolean, note varchar, ci_lower double, ci_upper double,
+        small_numbers boolean, england_value double, england_low double, england_high double,
+        england_year varchar)""")
     con.execute("""insert into marts.system_metrics values
-        ('financial_year', '2023-04-01', '2024-03-31', 'ALL', 'emergency_admissions_65_per_100k', 120, 50000, 240, false, null),
-        ('financial_year', '2023-04-01', '2024-03-31', 'ALL', 'discharged_usual_residence_pct', 40, 52, 76.92, false, null),
-        ('financial_year', '2023-04-01', '2024-03-31', 'ALL', 'discharge_delay_mean_days', 90, 30, 3.0, false, null)""")
+        ('financial_year', '2023-04-01', '2024-03-31', 'ALL', 'emergency_admissions_65_per_100k', 120, 50000, 240,
+         false, null, 199.0, 287.0, false, null, 22000, 26000, 'recent years'),
+        ('financial_year', '2023-04-01', '2024-03-31', 'ALL', 'discharged_usual_residence_pct', 40, 52, 76.92,
+         false, null, 64.0, 86.3, false, null, 92, 94, 'recent years'),
+        ('financial_year', '2023-04-01', '2024-03-31', 'ALL', 'discharge_delay_mean_days', 90, 30, 3.0,
+         false, null, 1.9, 4.1, false, null, 0.7, 1.0, 'Nov 2023')""")
+    con.execute("""create table marts.system_metrics_by_age_sex as
+        select period_type, period_start, period_end, la_code, metric_id, 'all' as age_band, 'all' as sex,
+               numerator, denominator, value, suppressed, note, ci_lower, ci_upper, small_numbers,
+               england_value, england_low, england_high, england_year
+        from marts.system_metrics""")
+    con.execute("""create table marts.pathway_index_events as select * from (values
+        ('emergency_admission_65', date '2023-04-01', 'ALL', 'all', 1, 'emergency_admission', 'reablement', 12, 13, 5.0),
+        ('emergency_admission_65', date '2023-04-01', 'ALL', 'all', 1, 'emergency_admission', 'died', 3, 3, 2.0))
+        t(index_event, financial_year_start, la_code, age_band, step, from_state, to_state, n_people,
+          n_transitions, median_days)""")
     con.execute("""create table marts.pathway_transitions as select * from (values
         ('emergency_admission', 'reablement', 12, 13, 5.0),
         ('reablement', 'long_term_community', 3, 3, 40.0))

@@ -21,10 +21,27 @@
     starts in (population_year), same council, ages of population_ages ('all' or '65+');
   - follow-up: period_end + followup_days > as_of_date gives numerator and value
     null with note 'insufficient follow-up';
-  - value: per 100,000 (per_100k), percentage 0-100 (pct) or days (days);
-    null with a note when the denominator is zero or the population is missing.
+  - value: per 100,000 (per_100k), percentage 0-100 (pct) or days (days), the
+    unit being the seed's value_unit; null with a note when the denominator is
+    zero or the population is missing;
+  - ci_lower / ci_upper: 95% interval from the exact counts (macros in
+    confidence_intervals.sql); small_numbers: a count below var
+    metrics_small_numbers_threshold (dbt_project.yml says why);
+  - england_*: the England reference of seed england_reference for the row's
+    age band (all sexes); rates are per year, so a rate's reference is given on
+    financial_year rows only;
+  - breakdown (var carejourney_metric_breakdowns_enabled, default on): besides
+    the age_band = 'all', sex = 'all' rows (system_metrics), for the period types
+    of var metrics_breakdown_period_types, rows by age band
+    (seed age_bands, age at the reference date from the linked date of birth, as
+    the family models' ages), by sex (M/F/U) and by both. A person counted once
+    is counted in the band and sex of their counted unit, so the bands (and the
+    sexes) of a row add up to its 'all' row. The always_reported bands and M/F
+    are on the grid (zeros shown); 'under 65', 'unknown' age and sex 'U' rows
+    appear where there are units. Rates by band/sex use metrics_population_by_age_sex.
 -#}
 {% macro metric_rows(family) %}
+{%- set by_age_sex = var('carejourney_metric_breakdowns_enabled', true) %}
 metric_definitions as (
     select
         metric_id,
@@ -43,8 +60,35 @@ periods as (
 ),
 
 population as (
-    select la_code, year, population_ages, population from {{ ref('metrics_population') }}
+    select la_code, year, population_ages, 'all' as age_band, 'all' as sex, population
+    from {{ ref('metrics_population') }}
+    {%- if by_age_sex %}
+    union all
+    select la_code, year, population_ages, age_band, sex, population
+    from {{ ref('metrics_population_by_age_sex') }}
+    {%- endif %}
 ),
+
+england_reference as (
+    select metric_id, age_band,
+        cast(england_value as double) as england_value,
+        cast(england_low as double) as england_low,
+        cast(england_high as double) as england_high,
+        cast(england_year as varchar) as england_year
+    from {{ ref('england_reference') }}
+),
+{%- if by_age_sex %}
+
+age_bands as (
+    select age_band, cast(min_age as integer) as min_age, cast(max_age as integer) as max_age,
+        cast(always_reported as boolean) as always_reported
+    from {{ ref('age_bands') }}
+),
+
+unit_people as (
+    select person_id, date_of_birth, sex from {{ ref('int_person__demographics') }}
+),
+{%- endif %}
 
 areas as (
     select distinct la_code from population
@@ -53,8 +97,21 @@ areas as (
 facts_in_footprint as (
     select
         f.metric_id, f.reference_date, f.la_code, f.person_id, f.unit_id,
-        f.numerator_value, f.denominator_value
+        f.numerator_value, f.denominator_value,
+        {%- if by_age_sex %}
+        coalesce(bands.age_band, 'unknown') as age_band,
+        coalesce(people.sex, 'U') as sex
+        {%- else %}
+        'all' as age_band,
+        'all' as sex
+        {%- endif %}
     from metric_facts as f
+    {%- if by_age_sex %}
+    left join unit_people as people on people.person_id = f.person_id
+    left join age_bands as bands
+        on {{ age_in_years('people.date_of_birth', 'f.reference_date') }} >= bands.min_age
+        and (bands.max_age is null or {{ age_in_years('people.date_of_birth', 'f.reference_date') }} <= bands.max_age)
+    {%- endif %}
     where f.reference_date is not null
         and f.la_code in (select a.la_code from areas as a where a.la_code <> 'ALL')
 ),
@@ -67,7 +124,7 @@ facts_in_periods as (
         u.unit_period_type as period_type,
         u.unit_period_start as period_start,
         u.metric_id, u.la_code, u.person_id, u.unit_id, u.reference_date,
-        u.numerator_value, u.denominator_value
+        u.numerator_value, u.denominator_value, u.age_band, u.sex
     from (
         select 'month' as unit_period_type,
             cast(date_trunc('month', reference_date) as date) as unit_period_start, *
@@ -77,9 +134,7 @@ facts_in_periods as (
         from facts_in_footprint
         union all
         select 'financial_year',
-            make_date(
-                cast(year(reference_date) - case when month(reference_date) < 4 then 1 else 0 end as integer), 4, 1
-            ),
+            {{ financial_year_start('reference_date') }},
             *
         from facts_in_footprint
     ) as u
@@ -90,11 +145,11 @@ facts_in_periods as (
 
 facts_by_area as (
     select period_type, period_start, metric_id, la_code as area_code, person_id, unit_id,
-        reference_date, numerator_value, denominator_value
+        reference_date, numerator_value, denominator_value, age_band, sex
     from facts_in_periods
     union all
     select period_type, period_start, metric_id, 'ALL' as area_code, person_id, unit_id,
-        reference_date, numerator_value, denominator_value
+        reference_date, numerator_value, denominator_value, age_band, sex
     from facts_in_periods
 ),
 
@@ -124,17 +179,68 @@ aggregated as (
         period_start,
         area_code,
         metric_id,
+        'all' as age_band,
+        'all' as sex,
         cast(sum(numerator_value) as bigint) as numerator,
-        cast(sum(denominator_value) as bigint) as denominator
+        cast(sum(denominator_value) as bigint) as denominator,
+        -- for the interval of a mean (days metrics)
+        cast(sum(numerator_value * numerator_value) as double) as numerator_sum_of_squares
     from counted_units
     group by period_type, period_start, area_code, metric_id
+    {%- if by_age_sex %}
+    union all
+    -- the breakdown, for the period types system_metrics_by_age_sex reports
+    select
+        period_type,
+        period_start,
+        area_code,
+        metric_id,
+        case when grouping(age_band) = 1 then 'all' else age_band end,
+        case when grouping(sex) = 1 then 'all' else sex end,
+        cast(sum(numerator_value) as bigint),
+        cast(sum(denominator_value) as bigint),
+        cast(sum(numerator_value * numerator_value) as double)
+    from counted_units
+    where period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')
+    group by grouping sets (
+        (period_type, period_start, area_code, metric_id, age_band),
+        (period_type, period_start, area_code, metric_id, sex),
+        (period_type, period_start, area_code, metric_id, age_band, sex)
+    )
+    {%- endif %}
 ),
 
-grid as (
-    select p.*, a.la_code as area_code, d.*
+cells as (
+    -- the breakdown cells every period, area and metric has (zeros shown)
+    select 'all' as age_band, 'all' as sex
+    {%- if by_age_sex %}
+    union all
+    select b.age_band, s.sex
+    from (select age_band from age_bands where always_reported union all select 'all') as b
+    cross join (values ('M'), ('F'), ('all')) as s(sex)
+    where not (b.age_band = 'all' and s.sex = 'all')
+    {%- endif %}
+),
+
+grid_keys as (
+    select p.period_type, p.period_start, a.la_code as area_code, d.metric_id, c.age_band, c.sex
     from periods as p
     cross join areas as a
     cross join metric_definitions as d
+    cross join cells as c
+    where (c.age_band = 'all' and c.sex = 'all')
+        or p.period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')
+    union
+    -- cells off the grid that hold units: under 65, unknown age, sex U
+    select period_type, period_start, area_code, metric_id, age_band, sex
+    from aggregated
+),
+
+grid as (
+    select p.*, k.area_code, k.age_band, k.sex, d.*
+    from grid_keys as k
+    inner join periods as p on p.period_type = k.period_type and p.period_start = k.period_start
+    inner join metric_definitions as d on d.metric_id = k.metric_id
 ),
 
 measured as (
@@ -143,12 +249,15 @@ measured as (
         g.period_start,
         g.period_end,
         g.area_code,
+        g.age_band,
+        g.sex,
         g.metric_id,
         g.value_unit,
         g.followup_days > 0 and g.period_end + g.followup_days > g.as_of_date as lacks_follow_up,
         g.period_end > g.as_of_date as is_partial_period,
         g.population_year,
         coalesce(ag.numerator, 0) as numerator,
+        coalesce(ag.numerator_sum_of_squares, 0) as numerator_sum_of_squares,
         case
             when g.population_ages is not null then pop.population
             else coalesce(ag.denominator, 0)
@@ -160,38 +269,73 @@ measured as (
         and ag.period_start = g.period_start
         and ag.area_code = g.area_code
         and ag.metric_id = g.metric_id
+        and ag.age_band = g.age_band
+        and ag.sex = g.sex
     left join population as pop
         on pop.la_code = g.area_code
         and pop.year = g.population_year
         and pop.population_ages = g.population_ages
+        and pop.age_band = g.age_band
+        and pop.sex = g.sex
+),
+
+valued as (
+    select
+        m.*,
+        case when not m.lacks_follow_up then m.numerator end as shown_numerator
+    from measured as m
 )
 
 select
-    cast(period_type as varchar) as period_type,
-    cast(period_start as date) as period_start,
-    cast(period_end as date) as period_end,
-    cast(area_code as varchar) as la_code,
-    cast(metric_id as varchar) as metric_id,
-    cast(case when lacks_follow_up then null else numerator end as bigint) as numerator,
-    cast(denominator as bigint) as denominator,
+    cast(v.period_type as varchar) as period_type,
+    cast(v.period_start as date) as period_start,
+    cast(v.period_end as date) as period_end,
+    cast(v.area_code as varchar) as la_code,
+    cast(v.metric_id as varchar) as metric_id,
+    cast(v.age_band as varchar) as age_band,
+    cast(v.sex as varchar) as sex,
+    cast(v.shown_numerator as bigint) as numerator,
+    cast(v.denominator as bigint) as denominator,
     cast(
         case
-            when lacks_follow_up then null
-            when denominator is null or denominator = 0 then null
-            when value_unit = 'per_100k' then numerator * 100000.0 / denominator
-            when value_unit = 'pct' then numerator * 100.0 / denominator
-            when value_unit = 'days' then numerator * 1.0 / denominator
+            when v.lacks_follow_up then null
+            when v.denominator is null or v.denominator = 0 then null
+            when v.value_unit = 'per_100k' then v.numerator * 100000.0 / v.denominator
+            when v.value_unit = 'pct' then v.numerator * 100.0 / v.denominator
+            when v.value_unit = 'days' then v.numerator * 1.0 / v.denominator
         end as double
     ) as value,
     false as suppressed,
     cast(
         case
-            when lacks_follow_up then 'insufficient follow-up'
-            when uses_population and denominator is null
-                then 'no population estimate for ' || population_year
-            when denominator = 0 then 'denominator is zero'
-            when is_partial_period then 'partial period: data to the as-of date only'
+            when v.lacks_follow_up then 'insufficient follow-up'
+            when v.uses_population and v.denominator is null and (v.age_band = 'unknown' or v.sex = 'U')
+                then 'no population estimate for an unknown age or sex'
+            when v.uses_population and v.denominator is null
+                then 'no population estimate for ' || v.population_year
+            when v.denominator = 0 then 'denominator is zero'
+            when v.is_partial_period then 'partial period: data to the as-of date only'
         end as varchar
-    ) as note
-from measured
+    ) as note,
+    cast({{ metric_ci_bound('v.value_unit', 'v.shown_numerator', 'v.denominator',
+                            'v.numerator_sum_of_squares', 'lower') }} as double) as ci_lower,
+    cast({{ metric_ci_bound('v.value_unit', 'v.shown_numerator', 'v.denominator',
+                            'v.numerator_sum_of_squares', 'upper') }} as double) as ci_upper,
+    cast(
+        -- days metrics: the numerator is days, not units; the units are the denominator
+        (v.value_unit <> 'days' and coalesce(v.shown_numerator < {{ var('metrics_small_numbers_threshold') }}, false))
+        or coalesce(v.denominator < {{ var('metrics_small_numbers_threshold') }}, false)
+        as boolean
+    ) as small_numbers,
+    e.england_value,
+    e.england_low,
+    e.england_high,
+    e.england_year
+from valued as v
+left join england_reference as e
+    on e.metric_id = v.metric_id
+    and e.age_band = v.age_band
+    and v.sex = 'all'
+    -- rates are per year and not annualised: a year's reference fits financial years only
+    and (v.value_unit <> 'per_100k' or v.period_type = 'financial_year')
 {% endmacro %}

@@ -28,9 +28,7 @@ first_date as (
 bounds as (
     select
         -- 1 April of the financial year holding the first date
-        make_date(
-            cast(year(f.first_date) - case when month(f.first_date) < 4 then 1 else 0 end as integer), 4, 1
-        ) as first_fy_start,
+        {{ financial_year_start('f.first_date') }} as first_fy_start,
         a.as_of_date
     from first_date as f
     cross join as_of as a
@@ -56,6 +54,6 @@ select
     period_type,
     period_start,
     cast(period_start + to_months(n_months) - interval 1 day as date) as period_end,
-    cast(year(period_start) - case when month(period_start) < 4 then 1 else 0 end as integer) as population_year,
+    {{ financial_year_of('period_start') }} as population_year,
     as_of_date
 from periods

@@ -13,10 +13,9 @@ population as (
 ),
 
 age_bands as (
-    -- the one place 'all' / '65+' become ages
     select distinct
         population_ages,
-        case population_ages when 'all' then 0 when '65+' then 65 end as min_age
+        {{ population_min_age('population_ages') }} as min_age
     from {{ ref('metric_definitions') }}
     where nullif(population_ages, '') is not null
 ),
