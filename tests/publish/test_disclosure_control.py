@@ -127,14 +127,15 @@ def test_confidence_intervals_are_hidden_with_their_row_and_recomputed_from_roun
 
 def test_index_event_pathways_are_controlled_as_transitions():
     frame = pd.DataFrame({
-        "index_event": ["emergency_admission_65"] * 3, "financial_year_start": ["2023-04-01"] * 3,
-        "la_code": ["E1", "E1", "ALL"], "age_band": ["85+", "all", "all"], "step": [1, 1, 1],
-        "from_state": ["emergency_admission"] * 3, "to_state": ["died", "died", "died"],
-        "n_people": [3, 12, 12], "n_transitions": [3, 13, 13], "median_days": [2.0, 4.0, 4.0]})
+        "index_event": ["emergency_admission_65"] * 5, "financial_year_start": ["2023-04-01"] * 5,
+        "la_code": ["E1", "E1", "E1", "E2", "ALL"], "age_band": ["85+", "75-84", "all", "all", "all"],
+        "step": [1] * 5, "from_state": ["emergency_admission"] * 5, "to_state": ["died"] * 5,
+        "n_people": [3, 9, 12, 20, 32], "n_transitions": [3, 9, 12, 20, 32],
+        "median_days": [2.0, 3.0, 4.0, 5.0, 4.5]})
     rows = control_pathway_index_events(frame).to_dict("records")
-    # E1's 85+ band is small; E1's all-ages row is its only complement (its other
-    # bands are absent, i.e. zero), so it is hidden too; ALL stays.
-    assert [r["suppressed"] for r in rows] == [True, True, False]
+    # E1's 85+ band is small; its 75-84 band would give it away (12 - 9), so it is
+    # hidden as its complement; the all-ages rows and ALL stay.
+    assert [r["suppressed"] for r in rows] == [True, True, False, False, False]
     assert pd.isna(rows[0]["n_people"]) and pd.isna(rows[0]["median_days"]) and pd.isna(rows[1]["n_people"])
-    assert (rows[2]["n_people"], rows[2]["n_transitions"]) == (10, 15)
-    assert rows[2]["age_band"] == "all" and rows[2]["step"] == 1
+    assert (rows[2]["n_people"], rows[4]["n_transitions"]) == (10, 30)
+    assert rows[4]["age_band"] == "all" and rows[4]["step"] == 1
