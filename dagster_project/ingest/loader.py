@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import contract
+from dagster_project import contract, private_files
 from dagster_project.ingest import parse, rules
 from dagster_project.ingest.discovery import LandingFile, sha256_of
 from dagster_project.ingest.schema import quote_ident, quote_literal, raw_table
@@ -136,6 +136,7 @@ def _quarantine(landing_file: LandingFile, quarantine_dir: Path) -> Path:
     if target.exists() and sha256_of(target) != landing_file.sha256:
         target = quarantine_dir / f"{landing_file.sha256[:12]}_{landing_file.file_name}"
     shutil.copy2(landing_file.path, target)
+    private_files.make_private(target)  # copy2 keeps the landing file's (often world-readable) mode
     return target
 
 

@@ -185,6 +185,6 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
         raise
     finally:
         con.execute(f"set enable_progress_bar = {bool(progress_bar)}")
-    previous = swap.swap_in(settings.published_dir, version)
+    previous = swap.swap_in(settings.published_dir, version, group=settings.published_group)
     swap.prune(settings.published_dir, keep=[version, previous])
     return PublishResult(version, previous, counts, dropped, suppressed)
