@@ -52,22 +52,23 @@ class KeyChangedError(RuntimeError):
 def secret_problem(secret: str) -> str | None:
     """Why this secret is too weak, or None if it carries at least 32 random bytes."""
     text = secret.strip()
+    if re.fullmatch(r"(.+?)\1+", text):
+        return f"it is {len(text)} characters repeating one short pattern: it is not random"
     if _HEX.fullmatch(text):
         if len(text) < 2 * MIN_KEY_BYTES:
             return f"it is {len(text)} hex digits; at least {2 * MIN_KEY_BYTES} (32 random bytes) are needed"
         if len(set(text.lower())) < MIN_DISTINCT_HEX_DIGITS:
-            return "it repeats a few hex digits: it is not random"
+            return "it uses only a few hex digits: it is not random"
         return None
-    if _BASE64.fullmatch(text):
-        decoded = _decode_base64(text)
-        if decoded is None:
-            return "it is neither hex nor valid base64"
-        if len(decoded) < MIN_KEY_BYTES:
-            return f"it decodes to {len(decoded)} bytes; at least {MIN_KEY_BYTES} random bytes are needed"
-        if len(set(text.rstrip("="))) < MIN_DISTINCT_BASE64_CHARS:
-            return "it repeats a few characters: it is not random"
-        return None
-    return f"it is {len(text)} characters of free text; a secret must be at least 32 random bytes in hex or base64"
+    decoded = _decode_base64(text) if _BASE64.fullmatch(text) else None
+    if decoded is None:
+        return (f"it is {len(text)} characters that are neither hex nor base64; a secret must be "
+                "at least 32 random bytes written in hex or base64")
+    if len(decoded) < MIN_KEY_BYTES:
+        return f"it decodes to {len(decoded)} bytes; at least {MIN_KEY_BYTES} random bytes are needed"
+    if len(set(text.rstrip("="))) < MIN_DISTINCT_BASE64_CHARS:
+        return "it uses only a few distinct characters: it is not random"
+    return None
 
 
 def _decode_base64(text: str) -> bytes | None:
@@ -115,6 +116,17 @@ def active_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     row = con.execute("select fingerprint from ops.key_fingerprint where active").fetchone()
     return row[0] if row else None
+
+
+def refuse_changed_key(con: duckdb.DuckDBPyConnection, secret: str) -> None:
+    """KeyChangedError if the warehouse is keyed with another key (records nothing): the
+    publish step's own guard, for runs that did not start through `carejourney run`."""
+    active = active_fingerprint(con)
+    if active is not None and active != fingerprint(secret):
+        raise KeyChangedError(
+            f"CAREJOURNEY_PSEUDO_KEY is not the key this warehouse was keyed with (the warehouse's "
+            f"fingerprint is {active[:12]}...): publishing would change every person_key. Set the "
+            "deployment's usual secret, or re-key on purpose with `carejourney run --rotate-key`.")
 
 
 def check_and_record(con: duckdb.DuckDBPyConnection, secret: str, rotate: bool) -> KeyCheck:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import keys
 from dagster_project.publish import disclosure, identifiers, swap
 from dagster_project.quality.opted_out import opted_out_person_keys_sql
 from dagster_project.settings import Settings
@@ -173,6 +174,10 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     """Build, verify and swap in a new published copy; raise PublishError and leave the old one otherwise."""
     catalog = _check_inputs(con, settings)
     _check_pseudo_key(con, settings)
+    try:
+        keys.refuse_changed_key(con, settings.pseudo_key)
+    except keys.KeyChangedError as exc:
+        raise PublishError(str(exc)) from None
     _check_opt_out(con, catalog)
     version = swap.new_version_dir(settings.published_dir)
     progress_bar = con.execute("select current_setting('enable_progress_bar')").fetchone()[0]

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project import keys
+from dagster_project.ingest import discovery
 from dagster_project.publish import swap
 from dagster_project.settings import (
     DBT_PROJECT_DIR,
@@ -37,7 +38,6 @@ from dagster_project.settings import (
 CODE_DIRS = (PROJECT_ROOT / "dagster_project", DBT_PROJECT_DIR, EXPECTATIONS_DIR)
 CODE_SKIP = {"__pycache__", "target", "logs", "dbt_packages", ".user.yml"}
 ENV_NOT_INPUTS = {"CAREJOURNEY_PSEUDO_KEY", "CAREJOURNEY_LOCK_WAIT_SECONDS"}
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -49,34 +49,39 @@ class RunInputs:
     key: str
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def landing_fingerprint(landing_dir: Path, con: duckdb.DuckDBPyConnection | None = None) -> tuple[str, int]:
+    """A digest of every entry under the landing folder (symlinks are not followed).
 
-
-def landing_fingerprint(landing_dir: Path) -> tuple[str, int]:
-    """A digest of every entry under the landing folder (symlinks are not followed)."""
-    digest = hashlib.sha256()
-    n = 0
-    for folder, dirs, files in os.walk(landing_dir):
+    File contents are hashed once: ingest's cache (ops.file_hashes, by path, size and
+    modification time) answers for files it has seen, when con is given.
+    """
+    entries: list[tuple[str, str]] = []
+    files: list[discovery.LandingFile] = []
+    for folder, dirs, names in os.walk(landing_dir):
         dirs.sort()
-        for name in sorted(dirs + files):
+        for name in sorted(dirs + names):
             path = Path(folder) / name
             relative = path.relative_to(landing_dir).as_posix()
             if path.is_symlink():
-                entry = f"symlink:{os.readlink(path)}"
+                entries.append((relative, f"symlink:{os.readlink(path)}"))
             elif path.is_file():
-                entry = f"file:{_sha256_file(path)}"
-            elif path.is_dir():
-                entry = "dir"
+                info = path.stat()
+                files.append(discovery.LandingFile(path=path, folder="", table=None,
+                                                   size_bytes=info.st_size, mtime_ns=info.st_mtime_ns))
+                entries.append((relative, ""))
             else:
-                entry = "other"
-            digest.update(f"{relative}\t{entry}\n".encode("utf-8", "surrogateescape"))
-            n += 1
-    return digest.hexdigest(), n
+                entries.append((relative, "dir" if path.is_dir() else "other"))
+    if con is not None:
+        discovery.fingerprint(files, con, remember=False)
+    else:
+        for landing_file in files:
+            landing_file.sha256 = discovery.sha256_of(landing_file.path)
+    hashes = {f.path.relative_to(landing_dir).as_posix(): f.sha256 for f in files}
+    digest = hashlib.sha256()
+    for relative, kind in entries:
+        entry = kind or f"file:{hashes[relative]}"
+        digest.update(f"{relative}\t{entry}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest(), len(entries)
 
 
 def code_fingerprint() -> str:
@@ -90,7 +95,7 @@ def code_fingerprint() -> str:
             dirs[:] = sorted(d for d in dirs if d not in CODE_SKIP)
             for name in sorted(f for f in files if f not in CODE_SKIP and not f.endswith(".pyc")):
                 path = Path(folder) / name
-                digest.update(f"{path.relative_to(PROJECT_ROOT).as_posix()}\t{_sha256_file(path)}\n".encode())
+                digest.update(f"{path.relative_to(PROJECT_ROOT).as_posix()}\t{discovery.sha256_of(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -101,7 +106,14 @@ def settings_fingerprint(settings: Settings) -> str:
 
 
 def run_inputs(settings: Settings) -> RunInputs:
-    landing, n = landing_fingerprint(settings.landing_dir)
+    con = None
+    if settings.warehouse_db.exists():
+        con = duckdb.connect(str(settings.warehouse_db), read_only=True)
+    try:
+        landing, n = landing_fingerprint(settings.landing_dir, con)
+    finally:
+        if con is not None:
+            con.close()
     return RunInputs(landing, n, settings_fingerprint(settings), code_fingerprint(),
                      keys.fingerprint(settings.pseudo_key))
 
