@@ -23,6 +23,7 @@ import duckdb
 from dagster_project import keys, private_files, warehouse_lock
 from dagster_project.contract import SOURCES
 from dagster_project.exit_codes import ExitCode
+from dagster_project.runs import nothing_new
 from dagster_project.settings import Settings, SettingsError
 
 # Kept for callers written before exit_codes.py (one home: ExitCode).
@@ -131,8 +132,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_holding_lock(settings: Settings, *, rotate_key: bool, full_refresh: bool) -> ExitCode:
-    from dagster_project.runs import execution, nothing_new
-
     started = time.time()
     try:
         private_files.secure_warehouse(settings)
@@ -153,6 +152,9 @@ def run_holding_lock(settings: Settings, *, rotate_key: bool, full_refresh: bool
               "settings, code, linkage model and key; --full-refresh runs the whole job anyway.\n"
               f"  exit status {int(ExitCode.OK)}: {ExitCode.OK.meaning}", flush=True)
         return ExitCode.OK
+    # imported only now: a no-op night never pays for importing Dagster
+    from dagster_project.runs import execution
+
     summary = execution.execute(settings)
     outcome = OUTCOMES[summary.exit_code]
     note = _record(settings, inputs, started, outcome, summary.exit_code, "full refresh" if full_refresh else "")
@@ -162,10 +164,8 @@ def run_holding_lock(settings: Settings, *, rotate_key: bool, full_refresh: bool
     return summary.exit_code
 
 
-def _record(settings: Settings, inputs, started: float, outcome: str, code: ExitCode, note: str) -> str | None:
+def _record(settings: Settings, inputs: nothing_new.RunInputs, started: float, outcome: str, code: ExitCode, note: str) -> str | None:
     """Append to ops.run_log; a message (never an exception) if the warehouse cannot take it."""
-    from dagster_project.runs import nothing_new
-
     try:
         con = duckdb.connect(str(settings.warehouse_db))
         try:

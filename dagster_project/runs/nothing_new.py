@@ -2,7 +2,8 @@
 
 A run's inputs, each reduced to a fingerprint and recorded in ops.run_log:
   - landing: every entry under the landing folder (path, kind, sha256 of content),
-    so a new, changed, removed or restored file changes it;
+    so a new, changed, removed or restored file changes it (a folder whose listing of
+    paths, sizes and modification times a recorded run saw is not read again);
   - settings: every Settings field but the secret (as-of, paths, groups...) and every
     CAREJOURNEY_* environment variable but the secret and the lock wait;
   - code: the package version and the contents of dagster_project/ (the linkage model
@@ -26,8 +27,6 @@ from pathlib import Path
 import duckdb
 
 from dagster_project import keys
-from dagster_project.ingest import discovery
-from dagster_project.publish import swap
 from dagster_project.settings import (
     DBT_PROJECT_DIR,
     EXPECTATIONS_DIR,
@@ -43,45 +42,57 @@ ENV_NOT_INPUTS = {"CAREJOURNEY_PSEUDO_KEY", "CAREJOURNEY_LOCK_WAIT_SECONDS"}
 @dataclass(frozen=True)
 class RunInputs:
     landing: str
+    landing_listing: str
     n_landing_entries: int
     settings: str
     code: str
     key: str
 
 
-def landing_fingerprint(landing_dir: Path, con: duckdb.DuckDBPyConnection | None = None) -> tuple[str, int]:
-    """A digest of every entry under the landing folder (symlinks are not followed).
+def _sha256_of(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
-    File contents are hashed once: ingest's cache (ops.file_hashes, by path, size and
-    modification time) answers for files it has seen, when con is given.
-    """
-    entries: list[tuple[str, str]] = []
-    files: list[discovery.LandingFile] = []
+
+def landing_entries(landing_dir: Path) -> list[tuple[str, str, Path | None]]:
+    """(relative path, what it is, the file to hash or None) for every entry under the
+    landing folder, sorted; symlinks are named with their target, never followed."""
+    entries = []
     for folder, dirs, names in os.walk(landing_dir):
         dirs.sort()
         for name in sorted(dirs + names):
             path = Path(folder) / name
             relative = path.relative_to(landing_dir).as_posix()
             if path.is_symlink():
-                entries.append((relative, f"symlink:{os.readlink(path)}"))
+                entries.append((relative, f"symlink:{os.readlink(path)}", None))
             elif path.is_file():
                 info = path.stat()
-                files.append(discovery.LandingFile(path=path, folder="", table=None,
-                                                   size_bytes=info.st_size, mtime_ns=info.st_mtime_ns))
-                entries.append((relative, ""))
+                entries.append((relative, f"file:{info.st_size}:{info.st_mtime_ns}", path))
             else:
-                entries.append((relative, "dir" if path.is_dir() else "other"))
-    if con is not None:
-        discovery.fingerprint(files, con, remember=False)
-    else:
-        for landing_file in files:
-            landing_file.sha256 = discovery.sha256_of(landing_file.path)
-    hashes = {f.path.relative_to(landing_dir).as_posix(): f.sha256 for f in files}
+                entries.append((relative, "dir" if path.is_dir() else "other", None))
+    return entries
+
+
+def _digest(lines: list[tuple[str, str]]) -> str:
     digest = hashlib.sha256()
-    for relative, kind in entries:
-        entry = kind or f"file:{hashes[relative]}"
+    for relative, entry in lines:
         digest.update(f"{relative}\t{entry}\n".encode("utf-8", "surrogateescape"))
-    return digest.hexdigest(), len(entries)
+    return digest.hexdigest()
+
+
+def landing_fingerprint(landing_dir: Path, known: dict[str, str] | None = None) -> tuple[str, str, int]:
+    """(content digest, listing digest, entries) of the landing folder.
+
+    The content digest hashes every file. When the listing (paths, sizes, modification
+    times) equals one a recorded run saw, its content digest is reused without reading
+    a byte (known: listing digest -> content digest), as ingest's hash cache does.
+    """
+    entries = landing_entries(landing_dir)
+    listing = _digest([(relative, kind) for relative, kind, _ in entries])
+    if known and listing in known:
+        return known[listing], listing, len(entries)
+    content = _digest([(relative, f"file:{_sha256_of(path)}" if path else kind) for relative, kind, path in entries])
+    return content, listing, len(entries)
 
 
 def code_fingerprint() -> str:
@@ -95,7 +106,7 @@ def code_fingerprint() -> str:
             dirs[:] = sorted(d for d in dirs if d not in CODE_SKIP)
             for name in sorted(f for f in files if f not in CODE_SKIP and not f.endswith(".pyc")):
                 path = Path(folder) / name
-                digest.update(f"{path.relative_to(PROJECT_ROOT).as_posix()}\t{discovery.sha256_of(path)}\n".encode())
+                digest.update(f"{path.relative_to(PROJECT_ROOT).as_posix()}\t{_sha256_of(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -106,15 +117,8 @@ def settings_fingerprint(settings: Settings) -> str:
 
 
 def run_inputs(settings: Settings) -> RunInputs:
-    con = None
-    if settings.warehouse_db.exists():
-        con = duckdb.connect(str(settings.warehouse_db), read_only=True)
-    try:
-        landing, n = landing_fingerprint(settings.landing_dir, con)
-    finally:
-        if con is not None:
-            con.close()
-    return RunInputs(landing, n, settings_fingerprint(settings), code_fingerprint(),
+    landing, listing, n = landing_fingerprint(settings.landing_dir, known_listings(settings))
+    return RunInputs(landing, listing, n, settings_fingerprint(settings), code_fingerprint(),
                      keys.fingerprint(settings.pseudo_key))
 
 
@@ -124,7 +128,8 @@ def ensure_run_log(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists ops")
     con.execute("""create table if not exists ops.run_log (
         run_id integer, started_at timestamp, finished_at timestamp, command varchar,
-        outcome varchar, exit_code integer, landing_fingerprint varchar, n_landing_entries integer,
+        outcome varchar, exit_code integer, landing_fingerprint varchar, landing_listing varchar,
+        n_landing_entries integer,
         settings_fingerprint varchar, code_fingerprint varchar, key_fingerprint varchar,
         published_version varchar, note varchar)""")
 
@@ -135,32 +140,55 @@ def record_run(con: duckdb.DuckDBPyConnection, inputs: RunInputs, *, started_at:
     ensure_run_log(con)
     run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ops.run_log").fetchone()[0]
     con.execute(
-        "insert into ops.run_log values (?, to_timestamp(?)::timestamp, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, started_at, command, outcome, exit_code, inputs.landing, inputs.n_landing_entries,
+        "insert into ops.run_log values (?, to_timestamp(?)::timestamp, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, started_at, command, outcome, exit_code, inputs.landing, inputs.landing_listing,
+         inputs.n_landing_entries,
          inputs.settings, inputs.code, inputs.key, published_version, note])
     return run_id
 
 
 def published_version_name(settings: Settings) -> str | None:
-    current = swap.current_version(settings.published_dir)
-    return current.name if current is not None and current.exists() else None
+    """The version folder `published` points at (publish/swap.py's layout), if any."""
+    link = settings.published_dir
+    return link.resolve().name if link.is_symlink() and link.resolve().is_dir() else None
 
 
-def unchanged_since(settings: Settings, inputs: RunInputs) -> int | None:
-    """The run that built the current published copy from these same inputs, or None
-    if tonight must run (anything differs, the last run did not publish, or the
-    published copy is not the one it left)."""
+def _read_run_log(settings: Settings):
+    """A read-only connection to the warehouse if it has ops.run_log, else None."""
     if not settings.warehouse_db.exists():
         return None
     try:
         con = duckdb.connect(str(settings.warehouse_db), read_only=True)
     except duckdb.Error:
         return None
+    exists = con.execute("select count(*) from information_schema.tables "
+                         "where table_schema = 'ops' and table_name = 'run_log'").fetchone()[0]
+    if not exists:
+        con.close()
+        return None
+    return con
+
+
+def known_listings(settings: Settings) -> dict[str, str]:
+    """Landing listings recorded by earlier runs, with their content digests."""
+    con = _read_run_log(settings)
+    if con is None:
+        return {}
     try:
-        exists = con.execute("select count(*) from information_schema.tables "
-                             "where table_schema = 'ops' and table_name = 'run_log'").fetchone()[0]
-        if not exists:
-            return None
+        return dict(con.execute("select landing_listing, any_value(landing_fingerprint) from ops.run_log "
+                                "where landing_listing is not null group by 1").fetchall())
+    finally:
+        con.close()
+
+
+def unchanged_since(settings: Settings, inputs: RunInputs) -> int | None:
+    """The run that built the current published copy from these same inputs, or None
+    if tonight must run (anything differs, the last run did not publish, or the
+    published copy is not the one it left)."""
+    con = _read_run_log(settings)
+    if con is None:
+        return None
+    try:
         last = con.execute(
             """select outcome, landing_fingerprint, settings_fingerprint, code_fingerprint, key_fingerprint,
                       published_version

@@ -359,9 +359,11 @@ def test_nothing_new_is_a_no_op_and_any_change_runs(tmp_path, monkeypatch, fake_
     assert "nothing new since run 1; published copy unchanged" in out
     assert (warehouse / "published").resolve() == version and published_bytes(warehouse) == before
 
+    first_seen = delivery.stat()
     delivery.write_bytes(original + b"E2\n")                       # a changed file
     assert night()[0] == ExitCode.OK and fake_job.calls == 2
-    delivery.write_bytes(original)                                  # the older file restored
+    delivery.write_bytes(original)                                  # the older file restored,
+    os.utime(delivery, ns=(first_seen.st_atime_ns, first_seen.st_mtime_ns))   # as `cp -p` would
     assert night()[0] == ExitCode.OK and fake_job.calls == 3
     assert night()[0] == ExitCode.OK and fake_job.calls == 3       # ... and then nothing new again
     assert night("--as-of", "2024-06-30")[0] == ExitCode.OK and fake_job.calls == 4   # a changed setting
