@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with warehouse_lock.hold(settings.warehouse_dir, "run", wait):
             return run_holding_lock(settings, rotate_key=args.rotate_key, full_refresh=args.full_refresh)
-    except warehouse_lock.WarehouseBusy as exc:
+    except warehouse_lock.LockError as exc:
         return cannot_start("run", exc)
     except Exception as exc:  # noqa: BLE001 - whatever broke, the operator gets a summary and exit 3
         from dagster_project.runs import execution
@@ -146,34 +147,41 @@ def run_holding_lock(settings: Settings, *, rotate_key: bool, full_refresh: bool
         return cannot_start("run", f"cannot read the landing folder {settings.landing_dir}: {exc}")
     built_by = None if full_refresh else nothing_new.unchanged_since(settings, inputs)
     if built_by is not None:
-        _record(settings, inputs, started, "nothing_new", ExitCode.OK, f"same inputs as run {built_by}")
+        _record(settings, lambda con: nothing_new.record_run(
+            con, inputs, started_at=started, command="run", outcome="nothing_new", exit_code=int(ExitCode.OK),
+            published_version=nothing_new.published_version_name(settings), note=f"same inputs as run {built_by}"))
         print(f"carejourney nightly run: nothing new since run {built_by}; published copy unchanged "
               f"({settings.published_db}).\n  Same landing files ({inputs.n_landing_entries} entries), "
               "settings, code, linkage model and key; --full-refresh runs the whole job anyway.\n"
               f"  exit status {int(ExitCode.OK)}: {ExitCode.OK.meaning}", flush=True)
         return ExitCode.OK
+    run_ids: list[int] = []
+    _record(settings, lambda con: run_ids.append(nothing_new.record_run(
+        con, inputs, started_at=started, command="run", outcome="running", exit_code=None,
+        published_version=None, note="full refresh" if full_refresh else "")))
     # imported only now: a no-op night never pays for importing Dagster
     from dagster_project.runs import execution
 
     summary = execution.execute(settings)
-    outcome = OUTCOMES[summary.exit_code]
-    note = _record(settings, inputs, started, outcome, summary.exit_code, "full refresh" if full_refresh else "")
-    if note:
-        summary.notes.append(note)
+    code = summary.exit_code
+    problem = _record(settings, lambda con: nothing_new.finish_run(
+        con, run_ids[0], outcome=OUTCOMES[code], exit_code=int(code),
+        published_version=nothing_new.published_version_name(settings),
+        note="full refresh" if full_refresh else "")) if run_ids else "this run could not be recorded in ops.run_log"
+    if problem:
+        summary.notes.append(f"{problem}; the next run will not skip")
     print(summary.text(), flush=True)
-    return summary.exit_code
+    return code
 
 
-def _record(settings: Settings, inputs: nothing_new.RunInputs, started: float, outcome: str, code: ExitCode, note: str) -> str | None:
-    """Append to ops.run_log; a message (never an exception) if the warehouse cannot take it."""
+def _record(settings: Settings, write: Callable[[duckdb.DuckDBPyConnection], object]) -> str | None:
+    """Write to ops.run_log; a message (never an exception) if the warehouse cannot take it."""
     try:
         con = duckdb.connect(str(settings.warehouse_db))
         try:
-            nothing_new.record_run(con, inputs, started_at=started, command="run", outcome=outcome,
-                                   exit_code=int(code), published_version=nothing_new.published_version_name(settings),
-                                   note=note)
+            write(con)
         finally:
             con.close()
     except (duckdb.Error, OSError) as exc:
-        return f"this run could not be recorded in ops.run_log ({exc}); the next run will not skip"
+        return f"this run could not be recorded in ops.run_log ({exc})"
     return None

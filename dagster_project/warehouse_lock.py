@@ -26,7 +26,11 @@ WAIT_SETTING = "CAREJOURNEY_LOCK_WAIT_SECONDS"
 POLL_SECONDS = 0.5
 
 
-class WarehouseBusy(RuntimeError):
+class LockError(RuntimeError):
+    """The warehouse cannot be locked; the message says why and what to do (exit 2)."""
+
+
+class WarehouseBusy(LockError):
     """Another process holds the warehouse; the message names it and what to do."""
 
 
@@ -74,8 +78,12 @@ def describe_holder(info: dict | None) -> str:
 @contextlib.contextmanager
 def hold(warehouse_dir: Path, command: str, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold the warehouse's lock for the block; WarehouseBusy if another process keeps it longer than wait_seconds."""
-    warehouse_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(warehouse_dir), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        warehouse_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path(warehouse_dir), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise LockError(f"cannot create the lock file {lock_path(warehouse_dir)} ({exc}): check the "
+                        "warehouse folder's permissions and free space") from None
     handle = os.fdopen(fd, "r+", encoding="utf-8")
     try:
         deadline = time.monotonic() + wait_seconds

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             if refused is not None:
                 return refused
             return gate_and_publish(settings, gates_only=args.gates_only)
-    except warehouse_lock.WarehouseBusy as exc:
+    except warehouse_lock.LockError as exc:
         return cannot_start("publish", exc)
 
 

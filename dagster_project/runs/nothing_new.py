@@ -135,8 +135,10 @@ def ensure_run_log(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def record_run(con: duckdb.DuckDBPyConnection, inputs: RunInputs, *, started_at: float, command: str,
-               outcome: str, exit_code: int, published_version: str | None, note: str = "") -> int:
-    """Append this run to ops.run_log; returns its run_id."""
+               outcome: str, exit_code: int | None, published_version: str | None, note: str = "") -> int:
+    """Append this run to ops.run_log; returns its run_id. A run about to execute is
+    recorded first as 'running' (finish_run completes it): one killed on the way stays
+    'running', so the next night runs in full rather than trusting a half-built warehouse."""
     ensure_run_log(con)
     run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ops.run_log").fetchone()[0]
     con.execute(
@@ -145,6 +147,13 @@ def record_run(con: duckdb.DuckDBPyConnection, inputs: RunInputs, *, started_at:
          inputs.n_landing_entries,
          inputs.settings, inputs.code, inputs.key, published_version, note])
     return run_id
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, *, outcome: str, exit_code: int,
+               published_version: str | None, note: str = "") -> None:
+    con.execute("""update ops.run_log set finished_at = now()::timestamp, outcome = ?, exit_code = ?,
+                       published_version = ?, note = ? where run_id = ?""",
+                [outcome, exit_code, published_version, note, run_id])
 
 
 def published_version_name(settings: Settings) -> str | None:

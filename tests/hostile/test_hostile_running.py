@@ -390,3 +390,31 @@ def test_a_night_after_a_failed_one_runs_again(tmp_path, monkeypatch, fake_job, 
     assert run(landing, warehouse, "--full-refresh") == ExitCode.GATE_FAILED
     monkeypatch.setattr(execution, "execute", fake_job)
     assert run(landing, warehouse) == ExitCode.OK and fake_job.calls == 2   # not skipped: the last night failed
+
+
+def test_a_night_killed_half_way_is_not_trusted_by_the_next(tmp_path, monkeypatch, fake_job):
+    """A --full-refresh killed while rebuilding leaves the warehouse half-built: the next
+    night, though nothing changed, must run in full rather than skip."""
+    landing, warehouse = make_landing(tmp_path), tmp_path / "warehouse"
+    monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", STRONG_KEY)
+    assert run(landing, warehouse) == ExitCode.OK
+
+    def killed(settings):
+        raise KeyboardInterrupt  # as good as kill -9 for what gets recorded: nothing after this
+
+    monkeypatch.setattr(execution, "execute", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run(landing, warehouse, "--full-refresh")
+    monkeypatch.setattr(execution, "execute", fake_job)
+    assert run(landing, warehouse) == ExitCode.OK and fake_job.calls == 2
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
+    assert [r[0] for r in con.execute("select outcome from ops.run_log order by run_id").fetchall()] == [
+        "published", "running", "published"]
+    con.close()
+
+
+def test_a_warehouse_that_cannot_be_locked_cannot_start(tmp_path, monkeypatch, fake_job, capsys):
+    monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", STRONG_KEY)
+    (tmp_path / "warehouse").write_text("not a folder")
+    assert run(make_landing(tmp_path), tmp_path / "warehouse") == ExitCode.CANNOT_START
+    assert "cannot create the lock file" in capsys.readouterr().err and fake_job.calls == 0
