@@ -3,8 +3,8 @@
 Read from CLI options first, then the environment (../shared/contract/README.md):
 CAREJOURNEY_LANDING_DIR, CAREJOURNEY_WAREHOUSE_DIR, CAREJOURNEY_AS_OF,
 CAREJOURNEY_PSEUDO_KEY, and CAREJOURNEY_PUBLISHED_GROUP / CAREJOURNEY_ANALYST_GROUP (the
-one group that may read published/ or analyst/; see private_files.py). Every module asks this object for paths instead of
-building them itself, so the layout of the warehouse folder is written down once.
+group that may read published/ or analyst/; see private_files.py). Every module asks
+this object for paths instead of building them itself, so the layout of the warehouse folder is written down once.
 """
 from __future__ import annotations
 
