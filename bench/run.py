@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -170,7 +171,8 @@ def bench_size(people: int, repeat: int, seed: int) -> dict:
     landing, truth, warehouse = (WORK / f"{people}" / name for name in ("landing", "truth", "warehouse"))
     shutil.rmtree(WORK / f"{people}", ignore_errors=True)
     (WORK / f"{people}").mkdir(parents=True)
-    env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": "bench-not-a-secret", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    # a fresh random secret per size (the warehouse is new each time); a weak one is refused
+    env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": secrets.token_hex(32), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.pop("CAREJOURNEY_AS_OF", None)
 
     print(f"[{people:,}] generate", flush=True)

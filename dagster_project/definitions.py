@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import dagster as dg
 
-
-from dagster_project import ingest, linkage, publish, quality
+from dagster_project import ingest, linkage, private_files, publish, quality
 from dagster_project.dbt import assets as dbt
 from dagster_project.jobs import nightly_job
 from dagster_project.progress import progress_logger
 from dagster_project.resources import CarejourneyResource
 from dagster_project.schedules import nightly_schedule
 from dagster_project.sensors import new_delivery_sensor
+
+# Whatever loads the code location (dagster dev, the daemon, `carejourney run`) creates
+# private files from here on: the warehouse is identifiable (private_files.py).
+private_files.apply_private_umask()
 
 
 def build_definitions(carejourney: CarejourneyResource | None = None) -> dg.Definitions:

@@ -10,6 +10,8 @@ import sys
 
 import duckdb
 
+from dagster_project import warehouse_lock
+from dagster_project.exit_codes import ExitCode
 from dagster_project.settings import Settings
 
 
@@ -62,7 +64,17 @@ def run(args: argparse.Namespace) -> int:
               "(or point --warehouse / CAREJOURNEY_WAREHOUSE_DIR at it)", file=sys.stderr)
         return 2
     # read_only: no statement can change the file; no external access: no ATTACH or COPY TO elsewhere.
-    con = duckdb.connect(str(database), read_only=True, config={"enable_external_access": False})
+    try:
+        con = duckdb.connect(str(database), read_only=True, config={"enable_external_access": False})
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        # DuckDB lets no reader in while a run writes warehouse.duckdb.
+        print(f"carejourney query: {database} is being written: "
+              f"{warehouse_lock.describe_holder(warehouse_lock.holder(settings.warehouse_dir))}. "
+              "Query it again when that run has finished; the published copy can be queried meanwhile "
+              "(drop --internal).", file=sys.stderr)
+        return ExitCode.CANNOT_START
     try:
         cursor = con.execute(args.sql)
         if cursor.description is None:

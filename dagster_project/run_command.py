@@ -1,28 +1,38 @@
 """`carejourney run`: the whole nightly job, in process, with a summary and an exit status.
 
-Exit status (../shared/contract/README.md): 0 when the run finished and published;
-1 when a quality gate stopped publication; 2 when the run could not start (bad
-options, no secret, unreadable landing folder); 3 when a step crashed. In every
-non-zero case the last published copy is untouched and the message says where to look.
+This module is the command: its options and the checks made before anything is
+touched. The job itself runs in runs/execution.py, its summary is runs/summary.py,
+and the "nothing new" check is runs/nothing_new.py. Exit status: exit_codes.py.
+
+Order, each step refusing with exit 2 and touching nothing: settings; landing
+folder readable; secret strong (keys.py; --demo exempt); reader groups exist; the
+warehouse lock (warehouse_lock.py); then, holding the lock, the warehouse made
+private, the key's fingerprint checked against the warehouse's (--rotate-key to
+re-key on purpose), the nothing-new check (--full-refresh skips it), and the job.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
-from dagster_project import progress
+from dagster_project import keys, private_files, warehouse_lock
 from dagster_project.contract import SOURCES
+from dagster_project.exit_codes import ExitCode
+from dagster_project.runs import nothing_new
 from dagster_project.settings import Settings, SettingsError
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_CANNOT_START, EXIT_STEP_CRASHED = 0, 1, 2, 3
+# Kept for callers written before exit_codes.py (one home: ExitCode).
+EXIT_OK, EXIT_GATE_FAILED = ExitCode.OK, ExitCode.GATE_FAILED
+EXIT_CANNOT_START, EXIT_STEP_CRASHED = ExitCode.CANNOT_START, ExitCode.STEP_CRASHED
+
+OUTCOMES = {ExitCode.OK: "published", ExitCode.GATE_FAILED: "gate_failed",
+            ExitCode.CANNOT_START: "cannot_start", ExitCode.STEP_CRASHED: "crashed"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                         "(env CAREJOURNEY_AS_OF; default: latest event date, bounded by the "
                                         "latest delivery date)")
     parser.add_argument("--demo", action="store_true",
-                        help="demonstration run: make up a pseudonymisation secret if none is set")
+                        help="demonstration run: make up a pseudonymisation secret if none is set "
+                             "(and accept a weak one)")
+    parser.add_argument("--rotate-key", action="store_true",
+                        help="the secret changed on purpose: re-key every person_key and record the rotation")
+    parser.add_argument("--full-refresh", action="store_true",
+                        help="run the whole job even if nothing changed since the last published run")
     parser.set_defaults(func=run)
 
 
@@ -58,184 +73,125 @@ def landing_problem(landing: Path) -> str | None:
     return None
 
 
-@dataclass
-class RunSummary:
-    settings: Settings
-    seconds: float
-    success: bool
-    published: bool
-    failed_gates: list[str] = field(default_factory=list)
-    passed_gates: int = 0
-    failed_steps: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    figures: dict[str, object] = field(default_factory=dict)
-    log_path: Path | None = None
-
-    @property
-    def exit_code(self) -> int:
-        if self.success and self.published:
-            return EXIT_OK
-        if self.failed_gates:
-            return EXIT_GATE_FAILED
-        return EXIT_STEP_CRASHED
-
-    def text(self) -> str:
-        s = self.settings
-        lines = ["", "carejourney nightly run: " + ("PUBLISHED" if self.exit_code == EXIT_OK else "NOT PUBLISHED"),
-                 f"  took              {self.seconds:.0f}s"]
-        for label, value in self.figures.items():
-            lines.append(f"  {label:<18}{value}")
-        lines.append(f"  gates passed      {self.passed_gates}")
-        if self.warnings:
-            lines.append(f"  warnings          {len(self.warnings)} (checks at warn severity; they stop nothing)")
-            lines += [f"    - {w.splitlines()[0][:200]}" for w in self.warnings[:5]]
-        if self.failed_gates:
-            lines.append(f"  gates FAILED      {len(self.failed_gates)}")
-            lines += [f"    - {g}" for g in self.failed_gates]
-            lines.append(f"    Data Docs: {s.data_docs_dir / 'index.html'}")
-        for step in self.failed_steps:
-            lines.append(f"  step FAILED       {step}")
-        if self.exit_code == EXIT_OK:
-            lines.append(f"  published         {s.published_db} (+ Parquet beside it; aggregates)")
-            lines.append(f"  analyst copy      {s.analyst_db} (+ Parquet beside it; person-level, pseudonymised)")
-            lines.append('  query it          carejourney query "select * from marts.system_metrics limit 10"')
-        else:
-            lines.append(f"  published copy    untouched: {s.published_db} (and {s.analyst_db})")
-            lines.append(f"  warehouse         {s.warehouse_db} (ops.load_ledger, raw.rejects for load problems)")
-        if self.log_path:
-            lines.append(f"  full log          {self.log_path}")
-        return "\n".join(lines)
+def cannot_start(command: str, problem: object) -> ExitCode:
+    print(f"carejourney {command}: cannot start: {problem}\n"
+          f"  exit status {int(ExitCode.CANNOT_START)}: {ExitCode.CANNOT_START.meaning}; "
+          "nothing was changed and the published copy is untouched", file=sys.stderr)
+    return ExitCode.CANNOT_START
 
 
-def _figures(settings: Settings, run_started: float) -> dict[str, object]:
-    """Counts for the summary, read back from the warehouse (each may be absent if its step failed)."""
-    if not settings.warehouse_db.exists():
-        return {}
-    queries = {
-        "files loaded": "select count(*) filter (where status = 'loaded') || ' loaded, ' || "
-                        "count(*) filter (where status = 'skipped_duplicate') || ' unchanged, ' || "
-                        "count(*) filter (where status = 'rejected') || ' rejected' "
-                        "from ops.load_ledger where epoch(started_at) >= ?",
-        "files refused": "select case when count(*) = 0 then 'none' else "
-                         "array_to_string(list(file_name order by load_id)[:5], ', ') "
-                         "|| case when count(*) > 5 then ' and ' || (count(*) - 5) || ' more' else '' end "
-                         "|| ' (reasons: ops.load_ledger)' end from ops.load_ledger "
-                         "where status = 'rejected' and epoch(started_at) >= ?",
-        "rows loaded": "select coalesce(sum(rows_loaded), 0) || ' (' || coalesce(sum(rows_rejected), 0) "
-                       "|| ' rejected)' from ops.load_ledger where epoch(started_at) >= ?",
-        "people linked": "select count(*) || ' people from ' || (select count(*) from linkage.record_person) "
-                         "|| ' source identities' from linkage.person",
-        "metrics computed": "select count(*) filter (where value is not null) || ' values in ' || count(*) "
-                            "|| ' rows' from marts.system_metrics",
-    }
-    figures: dict[str, object] = {}
-    con = duckdb.connect(str(settings.warehouse_db), read_only=True)
+def prepare(command: str, settings: Settings) -> ExitCode | None:
+    """The checks shared by `run` and `publish` before the lock: None when they pass."""
     try:
-        for label, sql in queries.items():
-            try:
-                params = [run_started] if "?" in sql else []
-                figures[label] = con.execute(sql, params).fetchone()[0]
-            except duckdb.Error:
-                figures[label] = "n/a"
+        keys.require_strong(settings.pseudo_key, settings.demo)
+        private_files.check_groups(settings)
+    except (keys.WeakKeyError, private_files.GroupError) as exc:
+        return cannot_start(command, exc)
+    if settings.demo and keys.secret_problem(settings.pseudo_key):
+        print(f"DEMO RUN: CAREJOURNEY_PSEUDO_KEY is weak ({keys.secret_problem(settings.pseudo_key)}); "
+              "accepted only because of --demo.", flush=True)
+    return None
+
+
+def check_key(command: str, settings: Settings, rotate: bool) -> ExitCode | None:
+    """Record the key's fingerprint, or refuse a changed key (exit 2) unless rotating."""
+    con = duckdb.connect(str(settings.warehouse_db))
+    try:
+        check = keys.check_and_record(con, settings.pseudo_key, rotate)
+    except keys.KeyChangedError as exc:
+        return cannot_start(command, exc)
     finally:
         con.close()
-    return figures
+    if check.rotated_from:
+        print(f"KEY ROTATED: fingerprint {check.rotated_from[:12]}... -> {check.fingerprint[:12]}...; "
+              "every person_key changes with this run (recorded in ops.key_rotation).", flush=True)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     from dagster_project.ingest.preflight import as_of_problem, overlap_problem
 
+    private_files.apply_private_umask()
     try:
         # Paths first: overlapping folders are refused before anything (a demo key) is written.
         paths = Settings.from_env(args.landing, args.warehouse, args.as_of, require_key=False)
         problem = overlap_problem(paths.landing_dir, paths.warehouse_dir)
-        settings = None if problem else Settings.from_env(args.landing, args.warehouse, args.as_of, demo=args.demo)
-    except SettingsError as exc:
-        print(f"carejourney run: cannot start: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
-    problem = problem or (landing_problem(settings.landing_dir)
-                          or as_of_problem(settings.as_of, settings.landing_dir, settings.warehouse_db))
+        if problem:
+            return cannot_start("run", problem)
+        settings = Settings.from_env(args.landing, args.warehouse, args.as_of, demo=args.demo)
+        wait = warehouse_lock.wait_seconds_from_env()
+    except (SettingsError, ValueError) as exc:
+        return cannot_start("run", exc)
+    problem = (landing_problem(settings.landing_dir)
+               or as_of_problem(settings.as_of, settings.landing_dir, settings.warehouse_db))
     if problem:
-        print(f"carejourney run: cannot start: {problem}", file=sys.stderr)
-        return EXIT_CANNOT_START
-    return execute(settings)
+        return cannot_start("run", problem)
+    refused = prepare("run", settings)
+    if refused is not None:
+        return refused
+    try:
+        with warehouse_lock.hold(settings.warehouse_dir, "run", wait):
+            return run_holding_lock(settings, rotate_key=args.rotate_key, full_refresh=args.full_refresh)
+    except warehouse_lock.LockError as exc:
+        return cannot_start("run", exc)
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the operator gets a summary and exit 3
+        from dagster_project.runs import execution
+
+        summary = execution.crashed(settings, time.time(), "run", exc)
+        print(summary.text(), flush=True)
+        return summary.exit_code
 
 
-def execute(settings: Settings) -> int:
-    """Run the nightly job in process for these settings; print progress and a summary."""
-    import dagster as dg  # imported here so `carejourney --help` stays fast
-
-    from dagster_project.definitions import build_definitions
-    from dagster_project.jobs import NIGHTLY_JOB_NAME
-    from dagster_project.resources import CarejourneyResource
-
-    # The same settings for every step, and for dbt's subprocess.
-    os.environ["CAREJOURNEY_WAREHOUSE_DIR"] = str(settings.warehouse_dir)
-    resource = CarejourneyResource(
-        landing_dir=str(settings.landing_dir), warehouse_dir=str(settings.warehouse_dir),
-        as_of=settings.as_of.isoformat() if settings.as_of else "", demo=settings.demo)
-    print(f"carejourney nightly run\n  landing   {settings.landing_dir}\n  warehouse {settings.warehouse_dir}\n"
-          f"  as-of     {settings.as_of or 'latest event date, bounded by the latest delivery date'}", flush=True)
-    job = build_definitions(resource).resolve_job_def(NIGHTLY_JOB_NAME)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    log_path = settings.reports_dir / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
-    print(f"  full log  {log_path}", flush=True)
+def run_holding_lock(settings: Settings, *, rotate_key: bool, full_refresh: bool) -> ExitCode:
     started = time.time()
-    # The terminal gets one line per step; dbt's and Dagster's full output go to the log.
-    progress.OUTPUT = sys.stdout
-    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
-            contextlib.redirect_stderr(log):
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config={"loggers": {"progress": {}, "console": {"config": {"log_level": "INFO"}}}},
-            tags={"carejourney/as_of": settings.as_of.isoformat() if settings.as_of else "latest-in-data",
-                  "carejourney/trigger": "cli"},
-        )
-    summary = summarise(result, settings, started)
-    summary.log_path = log_path
+    try:
+        private_files.secure_warehouse(settings)
+    except OSError as exc:
+        return cannot_start("run", f"cannot make the warehouse folder {settings.warehouse_dir} private: {exc}")
+    refused = check_key("run", settings, rotate_key)
+    if refused is not None:
+        return refused
+    try:
+        inputs = nothing_new.run_inputs(settings)
+    except OSError as exc:
+        return cannot_start("run", f"cannot read the landing folder {settings.landing_dir}: {exc}")
+    built_by = None if full_refresh else nothing_new.unchanged_since(settings, inputs)
+    if built_by is not None:
+        _record(settings, lambda con: nothing_new.record_run(
+            con, inputs, started_at=started, command="run", outcome="nothing_new", exit_code=int(ExitCode.OK),
+            published_version=nothing_new.published_version_name(settings), note=f"same inputs as run {built_by}"))
+        print(f"carejourney nightly run: nothing new since run {built_by}; published copy unchanged "
+              f"({settings.published_db}).\n  Same landing files ({inputs.n_landing_entries} entries), "
+              "settings, code, linkage model and key; --full-refresh runs the whole job anyway.\n"
+              f"  exit status {int(ExitCode.OK)}: {ExitCode.OK.meaning}", flush=True)
+        return ExitCode.OK
+    run_ids: list[int] = []
+    _record(settings, lambda con: run_ids.append(nothing_new.record_run(
+        con, inputs, started_at=started, command="run", outcome="running", exit_code=None,
+        published_version=None, note="full refresh" if full_refresh else "")))
+    # imported only now: a no-op night never pays for importing Dagster
+    from dagster_project.runs import execution
+
+    summary = execution.execute(settings)
+    code = summary.exit_code
+    problem = _record(settings, lambda con: nothing_new.finish_run(
+        con, run_ids[0], outcome=OUTCOMES[code], exit_code=int(code),
+        published_version=nothing_new.published_version_name(settings),
+        note="full refresh" if full_refresh else "")) if run_ids else "this run could not be recorded in ops.run_log"
+    if problem:
+        summary.notes.append(f"{problem}; the next run will not skip")
     print(summary.text(), flush=True)
-    return summary.exit_code
+    return code
 
 
-def dbt_failures(limit: int = 5) -> list[str]:
-    """The dbt nodes that errored or failed in the last dbt invocation, with dbt's message."""
-    from dagster_project.dbt.assets import DBT_TARGET_DIR
-
-    path = DBT_TARGET_DIR / "run_results.json"
-    if not path.exists():
-        return []
-    results = json.loads(path.read_text()).get("results", [])
-    bad = [r for r in results if r.get("status") in ("error", "fail")]
-    lines = [f"{r['unique_id'].split('.')[-1]} {r['status']}: {' '.join(str(r.get('message') or '').split())[:160]}"
-             for r in bad[:limit]]
-    if len(bad) > limit:
-        lines.append(f"and {len(bad) - limit} more (see {path})")
-    return lines
-
-
-def summarise(result, settings: Settings, started: float) -> RunSummary:
-    import dagster as dg
-
-    evaluations = result.get_asset_check_evaluations()
-    # A check at WARN severity that does not pass is worth showing, but stops nothing.
-    is_warning = lambda e: e.severity == dg.AssetCheckSeverity.WARN
-    describe = lambda e: f"{e.asset_key.to_user_string()} · {e.check_name}: {e.description or 'failed'}"
-    failed_gates = [describe(e) for e in evaluations if not e.passed and not is_warning(e)]
-    warnings = [describe(e) for e in evaluations if not e.passed and is_warning(e)]
-    failed_steps = []
-    for event in result.get_step_failure_events():
-        error = event.event_specific_data.error if event.event_specific_data else None
-        message = (error.message.strip().splitlines() or [""])[0] if error else "failed"
-        if event.step_key.startswith("dbt_"):
-            message = "; ".join(dbt_failures()) or message
-        failed_steps.append(f"{event.step_key}: {message}")
-    materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()
-                    for m in [m.event_specific_data.materialization]}
-    return RunSummary(
-        settings=settings, seconds=time.time() - started, success=result.success,
-        published="published/carejourney" in materialized,
-        failed_gates=failed_gates, passed_gates=sum(1 for e in evaluations if e.passed),
-        warnings=warnings,
-        failed_steps=failed_steps, figures=_figures(settings, started),
-    )
+def _record(settings: Settings, write: Callable[[duckdb.DuckDBPyConnection], object]) -> str | None:
+    """Write to ops.run_log; a message (never an exception) if the warehouse cannot take it."""
+    try:
+        con = duckdb.connect(str(settings.warehouse_db))
+        try:
+            write(con)
+        finally:
+            con.close()
+    except (duckdb.Error, OSError) as exc:
+        return f"this run could not be recorded in ops.run_log ({exc})"
+    return None

@@ -2,8 +2,9 @@
 
 Read from CLI options first, then the environment (../shared/contract/README.md):
 CAREJOURNEY_LANDING_DIR, CAREJOURNEY_WAREHOUSE_DIR, CAREJOURNEY_AS_OF,
-CAREJOURNEY_PSEUDO_KEY. Every module asks this object for paths instead of
-building them itself, so the layout of the warehouse folder is written down once.
+CAREJOURNEY_PSEUDO_KEY, and CAREJOURNEY_PUBLISHED_GROUP / CAREJOURNEY_ANALYST_GROUP (the
+group that may read published/ or analyst/; see private_files.py). Every module asks
+this object for paths instead of building them itself, so the layout of the warehouse folder is written down once.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Settings:
     as_of: dt.date | None      # None: the latest event date in the data
     pseudo_key: str
     demo: bool = False
+    published_group: str | None = None   # may read published/ (and nothing else); None: owner only
+    analyst_group: str | None = None     # may read analyst/ (and nothing else); None: owner only
 
     # ---- layout of the warehouse folder (one place)
     @property
@@ -63,6 +66,11 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.warehouse_dir / "reports"
+
+    @property
+    def reader_groups(self) -> set[str]:
+        """The groups that may pass through the warehouse folder to a shared copy."""
+        return {g for g in (self.published_group, self.analyst_group) if g}
 
     @classmethod
     def from_env(
@@ -101,7 +109,9 @@ class Settings:
                     "(or use --demo for a demonstration run, which makes one up and says so)."
                 )
             key = _demo_key(warehouse)
-        return cls(landing.resolve(), warehouse.resolve(), as_of_value, key, demo)
+        return cls(landing.resolve(), warehouse.resolve(), as_of_value, key, demo,
+                   published_group=env.get("CAREJOURNEY_PUBLISHED_GROUP") or None,
+                   analyst_group=env.get("CAREJOURNEY_ANALYST_GROUP") or None)
 
 
 def _demo_key(warehouse: Path) -> str:
@@ -109,9 +119,12 @@ def _demo_key(warehouse: Path) -> str:
     path = warehouse / ".demo_pseudo_key"
     if path.exists():
         return path.read_text().strip()
-    warehouse.mkdir(parents=True, exist_ok=True)
+    warehouse.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    path.write_text(key + "\n")
+    # Created 0600 whatever the umask: it keys every person_key of this warehouse.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
     print(f"DEMO RUN: no CAREJOURNEY_PSEUDO_KEY set; made up a demo secret in {path}. "
           "Never use this for real data.", flush=True)
     return key

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import contract
+from dagster_project import contract, private_files
 from dagster_project.ingest import parse, rules
 from dagster_project.ingest.discovery import LandingFile, sha256_of
 from dagster_project.ingest.schema import quote_ident, quote_literal, raw_table
@@ -167,6 +167,7 @@ def _quarantine(landing_file: LandingFile, quarantine_dir: Path) -> str:
         return f"not copied to quarantine ({exc.strerror})"
     with os.fdopen(descriptor, "rb") as source, target.open("wb") as copy:
         shutil.copyfileobj(source, copy)
+    private_files.make_private(target)  # the landing file's mode (often world-readable) is not kept
     return f"copied to {target}"
 
 

@@ -4,9 +4,12 @@ Each cluster of this run takes the id of the previous run's person it shares mos
 identities with; one previous id goes to at most one cluster. Candidates are taken
 greatest overlap first, ties broken by the previous id, then by the cluster's
 smallest identity key, so the outcome never depends on row order. A cluster that
-inherits nothing gets a new id: "P" + the first 16 hex digits of SHA-256 of its
-smallest identity key (salted "#1", "#2"... if that id was ever issued before), so
-re-running on the same data gives the same ids, even on an empty warehouse.
+inherits nothing gets a new id: "P" + the first 16 hex digits of SHA-256 of the
+warehouse's id salt and its smallest identity key ("#1", "#2"... appended if that id
+was ever issued before), so re-running on the same warehouse gives the same ids.
+The salt is random per warehouse, kept in ops.person_id_salt (inside the private
+warehouse file) and independent of the pseudonymisation secret: without it a
+person_id cannot be recomputed from a known local id.
 
 Set-based in DuckDB; only the contested candidates (a cluster or a previous id
 with more than one candidate: merges and splits) go through the greedy loop in
@@ -15,6 +18,7 @@ Python, so an unchanged night of a million people costs a few joins.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 
 import duckdb
@@ -22,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 KEY_SEPARATOR = "\x1f"  # joins source_dataset and source_person_id into one key
+SALT_SEPARATOR = "\x1e"  # between the warehouse's id salt and the identity key
 LOG_COLUMNS = ["event", "person_id", "other_person_id", "source_dataset", "source_person_id", "n_records"]
 
 
@@ -31,23 +36,37 @@ class IdAssignment:
     log: pd.DataFrame             # LOG_COLUMNS
 
 
-def new_person_id(seed_key: str, taken: set[str]) -> str:
-    salt = 0
+def warehouse_id_salt(con: duckdb.DuckDBPyConnection) -> str:
+    """This warehouse's id salt, made (32 random bytes) the first time it is asked for."""
+    con.execute("create schema if not exists ops")
+    con.execute("create table if not exists ops.person_id_salt (salt varchar, created_at timestamp)")
+    row = con.execute("select salt from ops.person_id_salt limit 1").fetchone()
+    if row:
+        return row[0]
+    salt = secrets.token_hex(32)
+    con.execute("insert into ops.person_id_salt values (?, now()::timestamp)", [salt])
+    return salt
+
+
+def new_person_id(seed_key: str, taken: set[str], salt: str) -> str:
+    attempt = 0
     while True:
-        text = seed_key if salt == 0 else f"{seed_key}#{salt}"
-        candidate = "P" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        text = seed_key if attempt == 0 else f"{seed_key}#{attempt}"
+        candidate = "P" + hashlib.sha256(f"{salt}{SALT_SEPARATOR}{text}".encode()).hexdigest()[:16]
         if candidate not in taken:
             return candidate
-        salt += 1
+        attempt += 1
 
 
 def assign_ids(current: pd.DataFrame | pa.Table, previous: pd.DataFrame | pa.Table,
-               ever_issued: set[str]) -> IdAssignment:
+               ever_issued: set[str], salt: str) -> IdAssignment:
     """current: source_dataset, source_person_id, cluster. previous: source_dataset,
-    source_person_id, person_id (empty on the first run)."""
+    source_person_id, person_id (empty on the first run). salt: warehouse_id_salt()."""
+    if not salt:
+        raise ValueError("assign_ids needs the warehouse's id salt (warehouse_id_salt)")
     con = duckdb.connect()
     try:
-        return _assign(con, _arrow(current), _arrow(previous), ever_issued)
+        return _assign(con, _arrow(current), _arrow(previous), ever_issued, salt)
     finally:
         con.close()
 
@@ -60,7 +79,7 @@ def _arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
 
 
 def _assign(con: duckdb.DuckDBPyConnection, current: pa.Table, previous: pa.Table,
-            ever_issued: set[str]) -> IdAssignment:
+            ever_issued: set[str], salt: str) -> IdAssignment:
     con.register("cur_in", current)
     con.register("prev_in", previous)
     sep = KEY_SEPARATOR
@@ -106,15 +125,16 @@ def _assign(con: duckdb.DuckDBPyConnection, current: pa.Table, previous: pa.Tabl
                                            "person_id": pa.array(list(assigned.values()), pa.string())}))
     con.execute("create temp table inherited as select * from inherited_in")
     fresh = con.execute(
-        """select cluster, min_key, 'P' || left(sha256(min_key), 16) as natural_id, n_records
-           from clusters anti join inherited using (cluster) order by min_key""").fetchall()
+        """select cluster, min_key, 'P' || left(sha256($salt || min_key), 16) as natural_id, n_records
+           from clusters anti join inherited using (cluster) order by min_key""",
+        {"salt": salt + SALT_SEPARATOR}).fetchall()
     taken = set(ever_issued)
     taken.update(r[0] for r in con.execute("select distinct person_id from prev").fetchall())
     taken.update(used_old)
     new_rows = []
     events: list[tuple] = []
     for cluster, min_key, natural_id, n_records in fresh:
-        pid = natural_id if natural_id not in taken else new_person_id(min_key, taken)
+        pid = natural_id if natural_id not in taken else new_person_id(min_key, taken, salt)
         taken.add(pid)
         new_rows.append((cluster, pid))
         events.append(("new", pid, None, None, None, n_records))

@@ -1,21 +1,26 @@
 """`carejourney publish`: run every quality gate, then publish both copies if all pass (no Dagster needed).
 
 For re-publishing an already-built warehouse (e.g. after a threshold was
-recalibrated) without re-running the nightly job. Exit 0: published; 1: a gate
-failed or publish refused (the last published copy untouched); 2: cannot start.
+recalibrated) without re-running the nightly job. Exit status (exit_codes.py): 0
+published; 1 a gate failed or publish refused (the last published copy untouched);
+2 cannot start (no warehouse, weak or changed secret, another run holds the
+warehouse); 3 a gate or publish crashed (a full disk included), naming the step.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import duckdb
 
+from dagster_project import private_files, warehouse_lock
+from dagster_project.exit_codes import ExitCode
 from dagster_project.publish.core import PublishError, publish
 from dagster_project.quality.gates import GATES, run_gate
+from dagster_project.run_command import cannot_start, check_key, prepare
+from dagster_project.runs.summary import describe_exception
 from dagster_project.settings import Settings, SettingsError
-
-EXIT_OK, EXIT_REFUSED, EXIT_CANNOT_START = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,38 +29,72 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.splitlines()[0])
     parser.add_argument("--warehouse", help="warehouse folder (env CAREJOURNEY_WAREHOUSE_DIR; default data/warehouse)")
     parser.add_argument("--gates-only", action="store_true", help="run the gates, do not publish")
-    parser.add_argument("--demo", action="store_true", help="demo run: use the warehouse's made-up secret")
+    parser.add_argument("--demo", action="store_true",
+                        help="demo run: use the warehouse's made-up secret (and accept a weak one)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    private_files.apply_private_umask()
     try:
         settings = Settings.from_env(warehouse_dir=args.warehouse, demo=args.demo)
-    except SettingsError as exc:
-        print(f"carejourney publish: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
+        wait = warehouse_lock.wait_seconds_from_env()
+    except (SettingsError, ValueError) as exc:
+        return cannot_start("publish", exc)
     if not settings.warehouse_db.exists():
-        print(f"carejourney publish: no warehouse at {settings.warehouse_db}: run `carejourney run` first",
-              file=sys.stderr)
-        return EXIT_CANNOT_START
-    con = duckdb.connect(str(settings.warehouse_db))
+        return cannot_start("publish", f"no warehouse at {settings.warehouse_db}: run `carejourney run` first")
+    refused = prepare("publish", settings)
+    if refused is not None:
+        return refused
     try:
-        results = [run_gate(name, con, settings) for name in GATES]
-        for result in results:
-            print(("PASS " if result.success else "FAIL ") + result.message, flush=True)
-        print(f"Data Docs: {settings.data_docs_dir / 'index.html'}")
-        if not all(r.success for r in results):
-            print(f"NOT PUBLISHED: {sum(not r.success for r in results)} gate(s) failed; "
-                  f"{settings.published_db} and {settings.analyst_db} untouched", file=sys.stderr)
-            return EXIT_REFUSED
-        if args.gates_only:
-            return EXIT_OK
+        with warehouse_lock.hold(settings.warehouse_dir, "publish", wait):
+            private_files.secure_warehouse(settings)
+            # publish never re-keys (the nightly run builds person_key): a changed key is refused
+            refused = check_key("publish", settings, rotate=False)
+            if refused is not None:
+                return refused
+            return gate_and_publish(settings, gates_only=args.gates_only)
+    except warehouse_lock.LockError as exc:
+        return cannot_start("publish", exc)
+
+
+def gate_and_publish(settings: Settings, gates_only: bool) -> ExitCode:
+    started = time.time()
+    step = "opening the warehouse"
+    try:
+        con = duckdb.connect(str(settings.warehouse_db))
         try:
-            outcome = publish(settings, con)
-        except PublishError as exc:
-            print(f"NOT PUBLISHED: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
-        print(outcome.summary())
-        return EXIT_OK
-    finally:
-        con.close()
+            results = []
+            for name in GATES:
+                step = f"quality gate {name}"
+                results.append(run_gate(name, con, settings))
+            for result in results:
+                print(("PASS " if result.success else "FAIL ") + result.message, flush=True)
+            print(f"Data Docs: {settings.data_docs_dir / 'index.html'}")
+            if not all(r.success for r in results):
+                return _finish(ExitCode.GATE_FAILED, started, settings,
+                               f"{sum(not r.success for r in results)} gate(s) failed")
+            if gates_only:
+                return _finish(ExitCode.OK, started, settings, "gates only: every gate passed, nothing published")
+            step = "publish"
+            try:
+                outcome = publish(settings, con)
+            except PublishError as exc:
+                return _finish(ExitCode.GATE_FAILED, started, settings, str(exc))
+            print(outcome.summary())
+            return _finish(ExitCode.OK, started, settings, f"published {settings.published_db}")
+        finally:
+            con.close()
+    except Exception as exc:  # noqa: BLE001 - a crash still ends in a summary naming the step
+        return _finish(ExitCode.STEP_CRASHED, started, settings, f"{step} crashed: {describe_exception(exc)}")
+
+
+def _finish(code: ExitCode, started: float, settings: Settings, what: str) -> ExitCode:
+    stream = sys.stdout if code == ExitCode.OK else sys.stderr
+    headline = "PUBLISHED" if code == ExitCode.OK and "nothing published" not in what else "NOT PUBLISHED"
+    lines = [f"carejourney publish: {headline}: {what}", f"  took              {time.time() - started:.0f}s"]
+    if code != ExitCode.OK:
+        lines.append(f"  published copy    untouched: {settings.published_db} (and {settings.analyst_db})")
+    lines.append(f"  exit status       {int(code)}: {code.meaning}")
+    print("\n".join(lines), file=stream, flush=True)
+    return code

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dagster_project import keys
 from dagster_project.linkage.link import person_key as person_key_for
 from dagster_project.publish import (
     disclosure,
@@ -106,6 +107,10 @@ class Tier:
 
     def directory(self, settings: Settings) -> Path:
         return {"published": settings.published_dir, "analyst": settings.analyst_dir}[self.name]
+
+    def reader_group(self, settings: Settings) -> str | None:
+        """The group that may read this copy (CAREJOURNEY_PUBLISHED_GROUP / _ANALYST_GROUP), if any."""
+        return {"published": settings.published_group, "analyst": settings.analyst_group}[self.name]
 
 
 ANALYST = Tier("analyst", ANALYST_TABLES, pseudonymised=True)
@@ -296,6 +301,10 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     _check_disclosure_rules()
     catalog = _check_inputs(con, settings)
     _check_pseudo_key(con, settings)
+    try:
+        keys.refuse_changed_key(con, settings.pseudo_key)
+    except keys.KeyChangedError as exc:
+        raise PublishError(str(exc)) from None
     _check_opt_out(con, catalog)
     docs = {relation: mart.doc for relation, mart in MARTS.items()}
     versions = {tier.name: swap.new_version_dir(tier.directory(settings)) for tier in TIERS}
@@ -322,7 +331,8 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     # Both verified: swap each in (one rename each). A reader of one tier never sees a partial copy.
     previous = {}
     for tier in TIERS:
-        previous[tier.name] = swap.swap_in(tier.directory(settings), versions[tier.name])
+        previous[tier.name] = swap.swap_in(tier.directory(settings), versions[tier.name],
+                                            group=tier.reader_group(settings))
         swap.prune(tier.directory(settings), keep=[versions[tier.name], previous[tier.name]])
     return PublishResult(versions["published"], previous["published"], counts, dropped, suppressed,
                          analyst_version_dir=versions["analyst"])

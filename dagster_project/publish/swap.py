@@ -19,6 +19,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from dagster_project import private_files
+
 VERSIONS_SUFFIX = "_versions"
 
 
@@ -42,8 +44,18 @@ def current_version(published_dir: Path) -> Path | None:
     return None
 
 
-def swap_in(published_dir: Path, version: Path) -> Path | None:
-    """Point `published` at version in one atomic rename; return the previous version."""
+def swap_in(published_dir: Path, version: Path, group: str | None = None) -> Path | None:
+    """Point `published` at version in one atomic rename; return the previous version.
+
+    The version is private (0700/0600) unless a reader group is given: then, before
+    anyone can see it, the group gets read on it and traverse on the versions folder
+    (private_files.py), so a reader never meets a copy it cannot open.
+    """
+    if group:
+        private_files.share_with_group(version, group)
+        private_files.allow_traverse(versions_dir(published_dir), {group})
+    else:
+        private_files.make_private(versions_dir(published_dir))
     previous = current_version(published_dir)
     if published_dir.exists() and not published_dir.is_symlink():
         # A plain directory from an older layout: move it aside as a version. This

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -18,20 +19,24 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.exit_codes import ExitCode
 from dagster_project.publish.core import ANALYST_TABLES, PUBLISHED_TABLES
-from dagster_project.run_command import EXIT_CANNOT_START, EXIT_GATE_FAILED, EXIT_OK
+
+EXIT_OK, EXIT_GATE_FAILED, EXIT_CANNOT_START = ExitCode.OK, ExitCode.GATE_FAILED, ExitCode.CANNOT_START
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 PEOPLE = 1500
+PSEUDO_KEY = "5f0c1e9a7b3d2468ace13579bdf02468" "9a8b7c6d5e4f30211f2e3d4c5b6a7988"  # 32 random bytes, hex
 MARTS = ANALYST_TABLES + PUBLISHED_TABLES
 COPIES = {"published": PUBLISHED_TABLES, "analyst": ANALYST_TABLES}
 
 
 def _env(warehouse: Path) -> dict[str, str]:
-    env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": "test-secret", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    for name in ("CAREJOURNEY_LANDING_DIR", "CAREJOURNEY_AS_OF", "DAGSTER_HOME"):
+    env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": PSEUDO_KEY, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    for name in ("CAREJOURNEY_LANDING_DIR", "CAREJOURNEY_AS_OF", "DAGSTER_HOME", "CAREJOURNEY_PUBLISHED_GROUP",
+                 "CAREJOURNEY_ANALYST_GROUP", "CAREJOURNEY_LOCK_WAIT_SECONDS"):
         env.pop(name, None)
     env["CAREJOURNEY_WAREHOUSE_DIR"] = str(warehouse)
     return env
@@ -39,7 +44,7 @@ def _env(warehouse: Path) -> dict[str, str]:
 
 def carejourney_run(landing: Path, warehouse: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "carejourney"), "run", "--landing", str(landing), "--warehouse", str(warehouse), *extra],
-                          env=_env(warehouse), capture_output=True, text=True, timeout=900)
+                          check=False, env=_env(warehouse), capture_output=True, text=True, timeout=900)
 
 
 def run_and_kill(landing: Path, warehouse: Path, step_fragment: str, delay: float) -> str:
@@ -111,11 +116,50 @@ def test_nightly_run_publishes_and_summarises(reference):
             assert (warehouse / copy / f"{table}.parquet").exists()
 
 
+def test_a_real_night_leaves_only_private_files(reference):
+    """Issue 11 item 4 on the real job (dbt, GX, Dagster and publish all write here)."""
+    warehouse, result = reference
+    assert result.returncode == EXIT_OK
+    checked = 0
+    for path in [warehouse, *warehouse.rglob("*")]:
+        if path.is_symlink():
+            continue
+        expected = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == expected, f"{path}: {oct(path.stat().st_mode)}"
+        checked += 1
+    assert checked > 20 and any((warehouse / "gx_data_docs").rglob("*.html"))
+
+
+def test_an_unchanged_night_is_a_no_op_and_a_changed_key_is_refused(reference, landing):
+    """Issue 14 item 1 and issue 11 item 6 on the real warehouse: no rebuild, no re-keying."""
+    warehouse, result = reference
+    assert result.returncode == EXIT_OK
+    version = (warehouse / "published").resolve()
+    published = {p.name: p.read_bytes() for p in version.iterdir()}
+    again = carejourney_run(landing, warehouse)
+    assert again.returncode == EXIT_OK, again.stdout + again.stderr
+    assert "nothing new since run 1; published copy unchanged" in again.stdout
+    assert "▶" not in again.stdout  # no step ran
+    rekeyed = subprocess.run([str(BIN / "carejourney"), "run", "--landing", str(landing), "--warehouse", str(warehouse)],
+                             env={**_env(warehouse), "CAREJOURNEY_PSEUDO_KEY": PSEUDO_KEY[::-1]},
+                             check=False, capture_output=True, text=True, timeout=300)
+    assert rekeyed.returncode == EXIT_CANNOT_START and "--rotate-key" in rekeyed.stderr
+    assert (warehouse / "published").resolve() == version
+    assert {p.name: p.read_bytes() for p in version.iterdir()} == published
+
+
 def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):
     ref_warehouse, ref_result = reference
     assert ref_result.returncode == EXIT_OK
     expected = fingerprint(ref_warehouse / "warehouse.duckdb")
     warehouse = tmp_path / "warehouse"
+    # New person ids are minted from a random per-warehouse salt (linkage/stable_ids.py):
+    # two warehouses agree id for id only when they share it, so this one gets the reference's.
+    warehouse.mkdir()
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    con.execute(f"attach '{ref_warehouse / 'warehouse.duckdb'}' as ref (read_only)")
+    con.execute("create schema ops; create table ops.person_id_salt as select * from ref.ops.person_id_salt")
+    con.close()
     for step, delay in (("ingest", 1.0), ("dbt_after_linkage", 4.0), ("publish", 0.3)):
         run_and_kill(landing, warehouse, step, delay)
         # After any kill the warehouse opens, and a published copy, if any, is whole.
@@ -184,7 +228,7 @@ def test_sensor_fires_on_a_new_file_and_not_on_loaded_ones(reference, landing, t
     # A new delivery arrives (a copy of the reference landing plus one new file).
     copy = tmp_path / "landing"
     shutil.copytree(landing, copy)
-    newest = sorted((copy / "hes_apc").glob("hes_apc_*.csv"))[-1]
+    newest = max((copy / "hes_apc").glob("hes_apc_*.csv"))
     shutil.copy(newest, copy / "hes_apc" / "hes_apc_20991231.csv")
     (copy / "hes_apc" / "hes_apc_20991231.csv").write_text(newest.read_text() + "\n")  # new bytes
     fired = evaluate(copy)

@@ -5,7 +5,10 @@ import os
 import pytest
 
 from dagster_project.cli import main
-from dagster_project.run_command import EXIT_CANNOT_START, landing_problem
+from dagster_project.exit_codes import ExitCode
+from dagster_project.run_command import landing_problem
+
+EXIT_CANNOT_START = ExitCode.CANNOT_START
 
 
 @pytest.fixture(autouse=True)

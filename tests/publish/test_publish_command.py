@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from dagster_project.exit_codes import ExitCode
 from dagster_project.publish import command
 
 
@@ -19,7 +20,8 @@ def test_a_failed_gate_refuses_publication(con, settings, monkeypatch, capsys):
     monkeypatch.setattr(command, "GATES", {g: command.GATES[g] for g in ("linkage", "marts_journey")})
     con.execute("update marts.journey set end_date = date '2000-01-01'")  # negative durations
     con.close()
-    assert command.run(_args(settings)) == command.EXIT_REFUSED
+    # --demo: the shared fixture's secret is short (a real run refuses it: tests/hostile)
+    assert command.run(_args(settings, demo=True)) == ExitCode.GATE_FAILED
     out = capsys.readouterr()
     assert "FAIL quality gate marts_journey failed" in out.out and "n_negative_durations" in out.out
     assert "PASS quality gate linkage passed" in out.out
@@ -29,5 +31,5 @@ def test_a_failed_gate_refuses_publication(con, settings, monkeypatch, capsys):
 
 def test_no_warehouse_cannot_start(settings, monkeypatch, capsys):
     monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", "k")
-    assert command.run(_args(settings)) == command.EXIT_CANNOT_START
+    assert command.run(_args(settings)) == ExitCode.CANNOT_START
     assert "run `carejourney run` first" in capsys.readouterr().err
