@@ -43,10 +43,10 @@ def no_run(monkeypatch):
     """`carejourney run` stops before the job: a test of what is refused at start never
     runs the whole nightly job (on code that failed to refuse, it returns 0 at once)."""
     from dagster_project import run_command
-    monkeypatch.setattr(run_command, "execute", lambda settings: 0)
+    monkeypatch.setattr(run_command, "run_holding_lock", lambda settings, **_: 0)
     for name in ("CAREJOURNEY_LANDING_DIR", "CAREJOURNEY_WAREHOUSE_DIR", "CAREJOURNEY_AS_OF"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", "test-key")
+    monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", "5f0c1e9a7b3d2468ace13579bdf024689a8b7c6d5e4f30211f2e3d4c5b6a7988")  # 32 random bytes (keys.py)
 
 
 def _opt_out_numbers(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -156,7 +156,8 @@ def test_dates_of_death_and_every_event_date_are_cut_to_the_month(con, settings)
 
 def test_a_suppressed_month_cannot_be_recovered_from_its_quarter_in_the_published_copy(con, settings):
     con.execute("delete from marts.system_metrics")
-    con.execute("""insert into marts.system_metrics values
+    con.execute("""insert into marts.system_metrics (period_type, period_start, period_end, la_code, metric_id,
+                                           numerator, denominator, value, suppressed, note) values
         ('quarter', '2024-04-01', '2024-06-30', 'ALL', 'delayed_discharge_pct', 95, 600, 15.8, false, null),
         ('month', '2024-04-01', '2024-04-30', 'ALL', 'delayed_discharge_pct', 3, 200, 1.5, false, null),
         ('month', '2024-05-01', '2024-05-31', 'ALL', 'delayed_discharge_pct', 40, 200, 20, false, null),

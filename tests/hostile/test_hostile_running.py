@@ -135,8 +135,9 @@ def test_a_quarantined_copy_is_private_whatever_the_landing_mode(tmp_path):
     landing = make_landing(tmp_path)
     (landing / "hes_apc" / "hes_apc_20240630.csv").chmod(0o644)
     [landing_file] = [f for f in discover(landing) if f.file_name == "hes_apc_20240630.csv"]
-    target = loader._quarantine(landing_file, tmp_path / "warehouse" / "quarantine")
-    assert mode(target) == 0o600
+    outcome = loader._quarantine(landing_file, tmp_path / "warehouse" / "quarantine")
+    target = tmp_path / "warehouse" / "quarantine" / "hes_apc_20240630.csv"
+    assert outcome == f"copied to {target}" and mode(target) == 0o600
 
 
 def test_a_demo_key_file_is_private(tmp_path):

@@ -49,7 +49,8 @@ def _published_cells(settings) -> list[tuple[str, str, object]]:
 
 def test_publish_writes_the_contract_paths_with_every_table(con, settings):
     result = publish(settings, con)
-    assert set(PUBLISHED_TABLES) == {"system_metrics", "pathway_transitions", "data_quality",
+    assert set(PUBLISHED_TABLES) == {"system_metrics", "system_metrics_by_age_sex", "pathway_transitions",
+                                     "pathway_index_events", "data_quality",
                                      "metric_definitions", "code_labels", "readme"}
     assert set(ANALYST_TABLES) == {"person", "journey", "hospital_spell"}
     for folder, tables in _tiers(settings):
@@ -225,7 +226,8 @@ def test_person_level_rows_in_the_published_tier_stop_publication(con, settings)
 
 def test_a_published_mart_without_a_disclosure_rule_stops_publication(con, settings, monkeypatch):
     from dagster_project.publish import core
-    monkeypatch.setattr(core, "PUBLISHED_TABLES", (*core.PUBLISHED_TABLES, "pathway_index_events"))
+    rules = {t: rule for t, rule in core.DISCLOSURE_CONTROLLED.items() if t != "pathway_index_events"}
+    monkeypatch.setattr(core, "DISCLOSURE_CONTROLLED", rules)
     with pytest.raises(PublishError, match="pathway_index_events .*no disclosure rule"):
         publish(settings, con)
 
