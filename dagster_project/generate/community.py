@@ -17,6 +17,7 @@ from .config import GeneratorConfig
 from .days import NEVER, YEAR, to_day
 from .hospital import ELECTIVE, EMERGENCY, FALL, ORIGIN_DEATH, Spells
 from .population import People, interp
+from .processes import events_by_age
 
 # days between contacts, per team type
 SPACING = {"01": (3, 14), "02": (3, 8), "03": (1, 3), "04": (14, 45), "05": (7, 21), "06": (2, 7), "99": (7, 30)}
@@ -46,15 +47,14 @@ def _pick(rng, values, weights, n) -> np.ndarray:
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=p / p.sum())]
 
 
-def _background(rng, people: People, team: str, points, end: int):
+def _background(rng, people: People, team: str, points, start: int, end: int):
     lo = people.adult_from
     hi = np.minimum(people.death_day, end + 1)
-    span = np.maximum(hi - lo, 0)
-    age = ((lo + hi) / 2 - people.dob) / YEAR
-    counts = rng.poisson(interp(points, age) * people.frailty ** 0.5 * span / YEAR)
-    pid = np.repeat(np.arange(people.n), counts)
-    day = lo[pid] + np.floor(rng.random(pid.size) * span[pid]).astype(np.int32)
-    return pid, day.astype(np.int32), np.full(pid.size, team, dtype=object)
+
+    def rate(age):
+        return interp(points, age) * people.relative_frailty(age, 0.5)
+    pid, day = events_by_age(rng, people.dob, lo, hi, rate, start)
+    return pid, day, np.full(pid.size, team, dtype=object)
 
 
 def build_referrals(people: People, spells: Spells, config: GeneratorConfig, rng: np.random.Generator):
@@ -82,9 +82,9 @@ def build_referrals(people: People, spells: Spells, config: GeneratorConfig, rng
                           & ((people.death_day - people.dob) / YEAR >= 50))
     day = np.maximum(people.death_day[died] - rng.integers(7, 120, died.size), people.adult_from[died])
     parts.append((died, day.astype(np.int32), np.full(died.size, "06", dtype=object)))
-    parts.append(_background(rng, people, "01", rates.district_nursing_by_age, end))
-    parts.append(_background(rng, people, "04", rates.case_management_by_age, end))
-    parts.append(_background(rng, people, "99", rates.other_community_by_age, end))
+    parts.append(_background(rng, people, "01", rates.district_nursing_by_age, to_day(config.start), end))
+    parts.append(_background(rng, people, "04", rates.case_management_by_age, to_day(config.start), end))
+    parts.append(_background(rng, people, "99", rates.other_community_by_age, to_day(config.start), end))
     pid = np.concatenate([p[0] for p in parts]).astype(np.int64)
     received = np.concatenate([p[1] for p in parts]).astype(np.int32)
     team = np.concatenate([p[2] for p in parts])
