@@ -76,7 +76,7 @@ class RatesConfig:
     emergency_winter_amplitude: float = 0.085
     emergency_peak_day_of_year: int = 15
     falls_share_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.024), (64, 0.029), (65, 0.044), (79, 0.066), (80, 0.088), (100, 0.114))
+        (18, 0.023), (64, 0.028), (65, 0.043), (79, 0.064), (80, 0.085), (100, 0.11))
     acsc_share_by_age: tuple[tuple[float, float], ...] = ((18, 0.046), (65, 0.076), (100, 0.086))
     readmission_30d_by_age: tuple[tuple[float, float], ...] = ((18, 0.115), (75, 0.33), (100, 0.44))
     transfer_share: float = 0.03                   # emergency spells continuing at another trust
@@ -109,7 +109,7 @@ class RatesConfig:
     care_home_resident_coded_usual_share: float = 0.15
     # emergency stays of people 65+ ending somewhere other than home: interim/step-down
     # beds (29), community or other hospitals (51, 87, 88), not known (99)
-    emergency_step_down_share_65: float = 0.075   # HES often codes a care home as 19
+    emergency_step_down_share_65: float = 0.065   # HES often codes a care home as 19
 
     # Care homes: first permanent admission hazard exp(a + b*age) * frailty**0.8 from age 40,
     # share via a hospital stay; residents at the window start follow from the same hazard.
@@ -123,9 +123,9 @@ class RatesConfig:
     sc_request_by_age: tuple[tuple[float, float], ...] = (
         (18, 0.010), (64, 0.014), (65, 0.045), (75, 0.085), (85, 0.17), (100, 0.24))
     sc_request_outcomes: tuple[float, float, float] = (0.40, 0.08, 0.52)  # assessment, ST-Max, NFA
-    sc_assessment_outcomes: tuple[float, float, float] = (0.16, 0.17, 0.67)  # LTS community, short term, NFA
+    sc_assessment_outcomes: tuple[float, float, float] = (0.13, 0.17, 0.70)  # LTS community, short term, NFA
     hospital_request_share_of_discharges_65: float = 0.035  # NFA / assessment requests at discharge
-    home_care_after_discharge_65: float = 0.012
+    home_care_after_discharge_65: float = 0.010
     reablement_share_65: float = 0.031             # of 65+ discharges alive to usual residence
     reablement_at_home_91d: float = 0.82
     lts_community_prevalence_by_age: tuple[tuple[float, float], ...] = (
