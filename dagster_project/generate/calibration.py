@@ -300,6 +300,23 @@ def compute(sim: Simulation) -> Report:
             for year, first, last in financial_years(sim.config)}
 
 
+def marts_figures(database: str, year: int) -> dict[str, Figure]:
+    """The marts' figures of a financial year, all councils, from a warehouse's exact
+    (unrounded) system_metrics: what to hold against compute() for the same year."""
+    import duckdb
+
+    con = duckdb.connect(database, read_only=True)
+    try:
+        rows = con.execute(
+            "select metric_id, numerator, denominator, value from marts.system_metrics "
+            "where period_type = 'financial_year' and la_code = 'ALL' and period_start = ?",
+            [dt.date(year, 4, 1)]).fetchall()
+    finally:
+        con.close()
+    return {metric: Figure(float("nan") if num is None else float(num), float(den or 0), value)
+            for metric, num, den, value in rows}
+
+
 def report(figures: Report) -> str:
     """One line per metric, a column per financial year; flags values outside England's range."""
     years = sorted(figures)
