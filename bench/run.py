@@ -370,7 +370,9 @@ def rewrite_metrics_section(out: Path, warehouse_db: Path, people: int, seed: in
         rest = text.split(heading, 1)[1]
         nxt = rest.find("\n## ")
         after = rest[nxt:] if nxt >= 0 else ""
-    out.write_text(before + "\n" + section + f"\n\n(seed {seed}; this section alone was regenerated)\n" + after)
+    note = (f"\n\n(Seed {seed}, {people:,} people only: this section was regenerated alone from one warehouse "
+            "with `--metrics-only`; the timings above come from the full benchmark run.)\n")
+    out.write_text(before + "\n" + section + note + after)
 
 
 def main() -> None:
