@@ -47,13 +47,19 @@ def _pick(rng, values, weights, n) -> np.ndarray:
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=p / p.sum())]
 
 
+LEAD_IN_DAYS = 365  # background referrals start this long before the window (see _background)
+
+
 def _background(rng, people: People, team: str, points, start: int, end: int):
-    lo = people.adult_from
+    # people already in the simulation at the window start are referred from a year before
+    # it, so the window opens with the caseload already running rather than an empty one
+    # filling up (which made contacts per person rise by a fifth over the first year)
+    lo = np.where(people.adult_from <= start, start - LEAD_IN_DAYS, people.adult_from)
     hi = np.minimum(people.death_day, end + 1)
 
     def rate(age):
         return interp(points, age) * people.relative_frailty(age, 0.5)
-    pid, day = events_by_age(rng, people.dob, lo, hi, rate, start)
+    pid, day = events_by_age(rng, people.dob, lo, hi, rate, start - LEAD_IN_DAYS)
     return pid, day, np.full(pid.size, team, dtype=object)
 
 
@@ -124,5 +130,12 @@ def build_referrals(people: People, spells: Spells, config: GeneratorConfig, rng
     source = np.array([REFERRAL_SOURCES[t][0] for t in team], dtype=object)
     alt = rng.random(n) < 0.3
     source = np.where(alt, np.array([REFERRAL_SOURCES[t][-1] for t in team], dtype=object), source)
-    return (Referrals(pid=pid, team=team, received=received, discharged=discharged, source=source),
-            Contacts(referral=ref.astype(np.int64), day=day, attend=attend, location=location))
+    # the window holds what happens in it: referrals over before it and contacts before it go
+    start = to_day(config.start)
+    open_at_start = discharged >= start
+    contact_in = (day >= start) & open_at_start[ref]
+    new_index = np.cumsum(open_at_start) - 1
+    return (Referrals(pid=pid[open_at_start], team=team[open_at_start], received=received[open_at_start],
+                      discharged=discharged[open_at_start], source=source[open_at_start]),
+            Contacts(referral=new_index[ref[contact_in]].astype(np.int64), day=day[contact_in],
+                     attend=attend[contact_in], location=location[contact_in]))
