@@ -126,8 +126,8 @@ def main() -> None:
               "anything above 2 means the generator was sharing the CPUs and its wall time is inflated.", ""]
     for r in results:
         lines += [f"## Phases at {r['people']:,} people (stderr progress)", "", "```", *r["phases"], "```", ""]
-    lines += ["## Calibration at 100,000 people (simulation, each complete financial year, the marts' "
-              "definitions: generate/calibration.py)", "",
+    lines += [("## Calibration at 100,000 people (simulation, each complete financial year, the marts' "
+               "definitions: generate/calibration.py)"), "",
               "```", calibration_table(100_000, args.seed), "```", ""]
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {RESULTS}")
