@@ -1,6 +1,8 @@
+{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 -- The national data opt-out's share of data_quality (outputs.md, "National data
--- opt-out"): per council and financial year, the linked people with a record in that
--- council dated in that year, and how many of them the opt-out removes from every mart.
+-- opt-out"): per council and financial year of the metrics' calendar (metrics_periods),
+-- the linked people with a record in that council dated in that year (its end date, or
+-- its start while open), and how many of them the opt-out removes from every mart.
 -- Population denominators still count them, so per-100,000 rates read low by about
 -- this share. 'ALL' counts each person once over the footprint's councils. Age: whole
 -- years on the first day of the financial year, from the person's earliest plausible
@@ -26,6 +28,12 @@ birth_dates as (
     group by person_id
 ),
 
+financial_years as (
+    select period_start as financial_year_start
+    from {{ ref('metrics_periods') }}
+    where period_type = 'financial_year'
+),
+
 person_years as (
     select distinct
         person_id,
@@ -34,6 +42,10 @@ person_years as (
             cast(year(record_date) - case when month(record_date) < 4 then 1 else 0 end as integer), 4, 1
         ) as financial_year_start
     from records
+    -- a long-open service dated years back belongs to no year the metrics report
+    where make_date(
+        cast(year(record_date) - case when month(record_date) < 4 then 1 else 0 end as integer), 4, 1
+    ) in (select financial_year_start from financial_years)
 ),
 
 by_area as (
