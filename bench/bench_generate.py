@@ -82,10 +82,13 @@ def run_size(people: int, seed: int) -> dict[str, object]:
 
 def calibration_table(people: int, seed: int) -> str:
     sys.path.insert(0, str(ROOT))
-    from dagster_project.generate.calibration import compute, report
+    from dagster_project.generate.calibration import compute, drift, report
     from dagster_project.generate.config import GeneratorConfig
     from dagster_project.generate.generator import simulate
-    return report(compute(simulate(GeneratorConfig(people=people, seed=seed))))
+    figures = compute(simulate(GeneratorConfig(people=people, seed=seed)))
+    return "\n".join([report(figures), *(
+        f"drift {name}: largest year-to-year {step:.1f}%, first to last {span:+.1f}%"
+        for name, (step, span) in drift(figures).items())])
 
 
 def main() -> None:
@@ -123,7 +126,8 @@ def main() -> None:
               "anything above 2 means the generator was sharing the CPUs and its wall time is inflated.", ""]
     for r in results:
         lines += [f"## Phases at {r['people']:,} people (stderr progress)", "", "```", *r["phases"], "```", ""]
-    lines += ["## Calibration at 100,000 people (simulation, per complete financial year, averaged)", "",
+    lines += [("## Calibration at 100,000 people (simulation, each complete financial year, the marts' "
+               "definitions: generate/calibration.py)"), "",
               "```", calibration_table(100_000, args.seed), "```", ""]
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {RESULTS}")

@@ -197,6 +197,8 @@ def bench_size(people: int, repeat: int, seed: int) -> dict:
         if code != 0:
             print(f"  run exited {code}: see {log}", flush=True)
     metrics = marts_metrics(warehouse / "warehouse.duckdb")
+    if metrics:
+        metrics["simulation"] = simulation_metrics(people, seed, int(metrics["financial_year"][:4]))
     stage_seconds = {s: statistics.median(r["stages"].get(s, 0.0) for r in runs) for s in STAGES[1:]}
     stage_peak = {s: max(r["peak_rss"].get(s, 0) for r in runs) for s in STAGES[1:]}
     return {
@@ -219,6 +221,17 @@ def bench_size(people: int, repeat: int, seed: int) -> dict:
 
 
 # ------------------------------------------------------------- marts vs England
+def simulation_metrics(people: int, seed: int, year: int) -> dict[str, float | None]:
+    """The simulation's own figures for the same financial year, computed the marts' way
+    (generate/calibration.py): the marts should say the same, England should be near."""
+    from dagster_project.generate.calibration import compute
+    from dagster_project.generate.config import GeneratorConfig
+    from dagster_project.generate.generator import simulate
+
+    figures = compute(simulate(GeneratorConfig(people=people, seed=seed)))
+    return {name: f.value for name, f in figures.get(year, {}).items()}
+
+
 def marts_metrics(database: Path) -> dict:
     """The latest financial year with every follow-up complete, all councils, from the
     exact (warehouse) system_metrics: what the marts say, to hold against England."""
@@ -318,19 +331,50 @@ def marts_vs_england(results: list[dict]) -> list[str]:
         return []
     names = sorted({m for r in sized for m in r["metrics"]["values"]})
     lines = ["", "## The marts' metrics against England (latest complete financial year, all councils)\n",
-             "| metric | England | " + " | ".join(f"{r['people']:,} ({r['metrics']['financial_year'][:4]})" for r in sized) + " |",
-             "|---|---:|" + "---:|" * len(sized)]
+             ("Each size: the marts' value, then the simulation's own figure for the same financial year "
+              "computed the marts' way (`generate/calibration.py`: opted-out people removed, people counted "
+              "once where the contract counts people). The two differ only by the landing's mess "
+              "(wrong dates of birth, unlinked records); a clean landing gives the same numbers "
+              "(tests/orchestration/test_nightly_e2e.py).\n"),
+             "| metric | England | " + " | ".join(
+                 f"{r['people']:,} ({r['metrics']['financial_year'][:4]}) marts | simulation" for r in sized) + " |",
+             "|---|---:|" + "---:|---:|" * len(sized)]
+
+    def cell(value: float | None, target: tuple[float, float] | None) -> str:
+        flag = "" if value is None or not target or target[0] <= value <= target[1] else " ⚠"
+        return "null" if value is None else f"{value:,.1f}{flag}"
+
     for name in names:
         target = TARGETS.get(name)  # exact names only: an all-ages metric is not a 65+ range
         england = f"{target[0]:g}-{target[1]:g}" if target else "n/a"
-        cells = []
-        for r in sized:
-            value = r["metrics"]["values"].get(name)
-            flag = "" if value is None or not target or target[0] <= value <= target[1] else " ⚠"
-            cells.append("null" if value is None else f"{value:,.1f}{flag}")
+        cells = [f"{cell(r['metrics']['values'].get(name), target)} | "
+                 f"{cell(r['metrics'].get('simulation', {}).get(name), target)}" for r in sized]
         lines.append(f"| {name} | {england} | " + " | ".join(cells) + " |")
-    lines.append("\n⚠ = outside England's range. Small populations are noisy; 100,000 people is the calibration size.")
+    lines.append("\n⚠ = outside England's range. Small populations are noisy (one year of falls or care home "
+                 "admissions at 100,000 people has a standard error of ~5-9%); 100,000 people is the "
+                 "calibration size.")
     return lines
+
+
+def rewrite_metrics_section(out: Path, warehouse_db: Path, people: int, seed: int) -> None:
+    """Replace only the marts-against-England section of an existing report, from one
+    finished warehouse (e.g. a 100k run made outside the benchmark)."""
+    metrics = marts_metrics(warehouse_db)
+    if not metrics:
+        raise SystemExit(f"no system_metrics in {warehouse_db}: run `carejourney run` first")
+    metrics["simulation"] = simulation_metrics(people, seed, int(metrics["financial_year"][:4]))
+    section = "\n".join(marts_vs_england([{"people": people, "metrics": metrics}]))
+    heading = "\n## The marts' metrics against England"
+    text = out.read_text() if out.exists() else ""
+    before = text.split(heading)[0].rstrip("\n") if heading in text else text.rstrip("\n")
+    after = ""
+    if heading in text:
+        rest = text.split(heading, 1)[1]
+        nxt = rest.find("\n## ")
+        after = rest[nxt:] if nxt >= 0 else ""
+    note = (f"\n\n(Seed {seed}, {people:,} people only: this section was regenerated alone from one warehouse "
+            "with `--metrics-only`; the timings above come from the full benchmark run.)\n")
+    out.write_text(before + "\n" + section + note + after)
 
 
 def main() -> None:
@@ -341,7 +385,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument("--from-logs", action="store_true",
                         help="re-read the saved run logs and results under bench/work/ and rewrite the report")
+    parser.add_argument("--metrics-only", type=Path, metavar="WAREHOUSE_DB",
+                        help="rewrite only the metrics section of --out from this warehouse.duckdb "
+                             "(generated with --people N --seed S)")
     args = parser.parse_args()
+    if args.metrics_only:
+        rewrite_metrics_section(args.out, args.metrics_only, args.people[0], args.seed)
+        print(f"wrote {args.out}")
+        return
     if args.from_logs:
         results = json.loads((WORK / "results.json").read_text())
         for r in results:

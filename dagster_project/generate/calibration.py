@@ -1,34 +1,45 @@
-"""The rates the simulation produces, computed the way outputs.md defines the metrics.
+"""The rates the simulation produces, computed the way the marts compute the metrics.
 
-Computed on the true (un-messed) simulation, per complete financial year in the
-window and averaged, so the generator can be checked against England's ranges
-(../shared/calibration.md) without building the warehouse. `TARGETS` holds the
-ranges; the tests and the bench report both use them.
+Computed on the true (un-messed) simulation for every complete financial year in the
+window, with the marts' definitions (../shared/contract/outputs.md, "Metrics"): people
+who opted out of data sharing removed, population denominators from the same
+population_estimates.csv the generator writes (which include them), people counted
+once per year where the contract counts people, follow-up windows judged against the
+window end. So the generator can be checked against England's ranges
+(../shared/calibration.md) without building the warehouse, and the marts of a clean
+generated landing can be checked against it number for number. `TARGETS` holds the
+ranges; the tests and the bench reports use them.
 
-    python -m dagster_project.generate.calibration --people 100000
+    python -m dagster_project.generate.calibration --people 100000 --seed 1
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
 from .config import GeneratorConfig
 from .days import NEVER, to_day
 from .generator import Simulation, simulate
-from .hospital import EMERGENCY, FALL, ACSC, MATERNITY, ORIGIN_DEATH
+from .hospital import ACSC, EMERGENCY, FALL, MATERNITY, ORIGIN_DEATH
 from .population import whole_years
+from .reference import population_estimates
 from .social_care import LTS_NURSING, LTS_RESIDENTIAL, ST_MAX
 
-# metric -> (low, high): England's range (calibration.md)
+# metric -> (low, high): England's range (calibration.md). Metrics named as in the marts
+# (system_metrics.metric_id) are computed with the marts' definition; the others are
+# volumes the generator needs (calibration.md, second table).
 TARGETS: dict[str, tuple[float, float]] = {
     "emergency_admissions_65_per_100k": (22_000, 26_000),
     "falls_admissions_65_per_100k": (1_900, 2_100),
     "acsc_admissions_per_100k": (750, 900),
+    "discharged_usual_residence_pct": (92, 94),
     "discharged_usual_residence_65_pct": (88, 91),
     "discharge_delay_mean_days": (0.7, 1.0),
-    "discharged_on_ready_day_pct": (85, 90),
+    "delayed_discharge_pct": (10, 15),
     "care_home_admissions_65_per_100k": (530, 570),
     "reablement_share_of_65_discharges_pct": (2.5, 3.5),
     "reablement_at_home_91d_pct": (79, 84),
@@ -40,7 +51,28 @@ TARGETS: dict[str, tuple[float, float]] = {
     "requests_from_hospital_pct": (15, 25),
     "community_contacts_65_per_person_year": (4, 6),
     "long_term_support_65_pct": (4, 6),
+    # emergency admissions 65+ per day, December-February over June-August, less 1 (%):
+    # England's older people ~10-15%; the acceptance floor is 5%
+    "emergency_65_winter_excess_pct": (5, 20),
 }
+# Metrics of the marts (system_metrics) computed here: the ones the marts test compares.
+MART_METRICS = ("emergency_admissions_65_per_100k", "falls_admissions_65_per_100k", "acsc_admissions_per_100k",
+                "discharged_usual_residence_pct", "discharge_delay_mean_days", "delayed_discharge_pct",
+                "care_home_admissions_65_per_100k", "care_home_from_hospital_pct", "reablement_at_home_91d_pct",
+                "ascof_2d_outcome_84d_pct", "emergency_readmission_30d_pct", "community_followup_7d_pct")
+# Volume metrics whose level must not drift from year to year (issue 16).
+VOLUME_METRICS = ("emergency_admissions_65_per_100k", "falls_admissions_65_per_100k", "acsc_admissions_per_100k")
+KEY = np.int64(4_000_000)   # person * KEY + day: one sortable key per (person, day)
+
+
+@dataclass(frozen=True)
+class Figure:
+    numerator: float
+    denominator: float
+    value: float | None          # None: no denominator, or the follow-up is not complete
+
+
+Report = dict[int, dict[str, Figure]]   # financial year (start year) -> metric -> figure
 
 
 def financial_years(config: GeneratorConfig) -> list[tuple[int, int, int]]:
@@ -57,126 +89,262 @@ def financial_years(config: GeneratorConfig) -> list[tuple[int, int, int]]:
     return out
 
 
-def compute(sim: Simulation) -> dict[str, float]:
-    config, people, spells, cld = sim.config, sim.people, sim.spells, sim.cld
-    fys = financial_years(config)
-    end = to_day(config.end)
-    age_adm = whole_years(people.dob[spells.pid], spells.adm)
-    age_dis = whole_years(people.dob[spells.pid], spells.dis)
-    emergency = spells.kind == EMERGENCY
-    died = spells.origin == ORIGIN_DEATH
-    finished = spells.dis <= end
-    alive_discharge = finished & ~died & (spells.kind != MATERNITY)
+def _figure(numerator: float, denominator: float, scale: float) -> Figure:
+    return Figure(float(numerator), float(denominator),
+                  float(scale * numerator / denominator) if denominator else None)
 
-    pop65, pop_all = [], []
-    for year, _, _ in fys:
-        day = to_day(dt.date(year, 6, 30))
-        age = whole_years(people.dob, np.full(people.n, day))
-        alive = (people.death_day > day) & (age >= 18)
-        pop65.append(int((alive & (age >= 65)).sum()))
-        pop_all.append(int(alive.sum()))
 
-    def per_100k(mask_by_day: np.ndarray, day: np.ndarray, pops: list[int]) -> float:
-        total = 0.0
-        for (_, first, last), pop in zip(fys, pops):
-            total += ((day >= first) & (day <= last) & mask_by_day).sum() / pop * 1e5
-        return total / len(fys)
+def _any_between(keys: np.ndarray, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Whether the sorted (person, day) keys hold a day in [lo, hi] for each person."""
+    first = np.searchsorted(keys, pid * KEY + lo)
+    last = np.searchsorted(keys, pid * KEY + hi, side="right")
+    return last > first
 
-    def in_fys(day: np.ndarray) -> np.ndarray:
-        return (day >= fys[0][1]) & (day <= fys[-1][2])
 
-    m: dict[str, float] = {}
-    em65 = emergency & (age_adm >= 65)
-    m["emergency_admissions_65_per_100k"] = per_100k(em65, spells.adm, pop65)
-    m["falls_admissions_65_per_100k"] = per_100k(em65 & (spells.group == FALL), spells.adm, pop65)
-    m["acsc_admissions_per_100k"] = per_100k(emergency & (spells.group == ACSC), spells.adm, pop_all)
+def _covering(start: np.ndarray, end: np.ndarray, owner: np.ndarray, pid: np.ndarray,
+              day: np.ndarray) -> np.ndarray:
+    """Whether any interval [start, end] of the person covers the day (end NEVER: open)."""
+    hit = np.zeros(pid.size, bool)
+    order = np.lexsort((start, owner))
+    keys = owner[order].astype(np.int64) * KEY + start[order]
+    # intervals of a person do not nest deeply here: check the last few that start by the day
+    pos = np.searchsorted(keys, pid * KEY + day, side="right") - 1
+    for back in range(4):
+        p = pos - back
+        ok = p >= 0
+        s = order[np.clip(p, 0, None)]
+        hit |= ok & (owner[s] == pid) & (end[s] >= day)
+    return hit
 
-    d65 = alive_discharge & (age_dis >= 65) & in_fys(spells.dis)
-    m["discharged_usual_residence_65_pct"] = 100 * (spells.disdest[d65] == "19").mean()
-    rr = spells.ready_recorded & finished & in_fys(spells.dis)
-    m["discharge_delay_mean_days"] = spells.delay[rr].mean()
-    m["discharged_on_ready_day_pct"] = 100 * (spells.delay[rr] == 0).mean()
 
-    # care home admissions: first ever LTS residential/nursing service, 65+ at its start
-    care = (cld.event_type == "Service") & np.isin(cld.service_type, (LTS_RESIDENTIAL, LTS_NURSING))
+class _Facts:
+    """The simulation seen the marts' way: the rows they count, opted-out people removed."""
+
+    def __init__(self, sim: Simulation) -> None:
+        people, spells, cld = sim.people, sim.spells, sim.cld
+        self.sim, self.people, self.spells, self.cld = sim, people, spells, cld
+        self.end = to_day(sim.config.end)           # the as-of date: the latest delivery
+        self.keep_spell = ~people.opted_out[spells.pid]
+        self.age_adm = whole_years(people.dob[spells.pid], spells.adm)
+        self.age_dis = whole_years(people.dob[spells.pid], spells.dis)
+        self.emergency = spells.kind == EMERGENCY
+        finished = spells.dis <= self.end
+        self.has_discharge = finished
+        self.live = finished & (spells.origin != ORIGIN_DEATH)
+        self.non_maternity_live = self.live & (spells.kind != MATERNITY)
+        services = cld.event_type == "Service"
+        self.care_home_service = services & np.isin(cld.service_type, (LTS_RESIDENTIAL, LTS_NURSING))
+        self.st_max = services & (cld.service_type == ST_MAX)
+        self.em_keys = np.sort(spells.pid[self.emergency].astype(np.int64) * KEY + spells.adm[self.emergency])
+        st = np.lexsort((cld.start[self.st_max], cld.pid[self.st_max]))
+        self.st_keys = (cld.pid[self.st_max].astype(np.int64) * KEY + cld.start[self.st_max])[st]
+
+
+def _population(sim: Simulation) -> dict[int, tuple[int, int]]:
+    """(65+, all ages) of every year, from the population_estimates.csv rows themselves."""
+    table = population_estimates(sim.people, sim.config)
+    year, age, pop = (np.asarray(table[c]) for c in ("year", "age", "population"))
+    return {int(y): (int(pop[(year == y) & (age >= 65)].sum()), int(pop[year == y].sum())) for y in np.unique(year)}
+
+
+def _reablement(f: _Facts, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reablement cohort of a year: each person's first qualifying discharge in it.
+
+    Returns the spells, whether the person is at home on day 91 (ASCOF 2B(1)) and the
+    ASCOF 2D outcome (None-free: only called when the follow-up is complete).
+    """
+    people, spells, cld = f.people, f.spells, f.cld
+    cand = np.flatnonzero(f.live & (f.age_dis >= 65) & f.keep_spell & (spells.dis >= first) & (spells.dis <= last))
+    pid = spells.pid[cand].astype(np.int64)
+    cand = cand[_any_between(f.st_keys, pid, spells.dis[cand] - 3, spells.dis[cand] + 7)]
+    # first qualifying discharge per person (ties: the lower spell, as the marts order by unit id)
+    order = np.lexsort((cand, spells.dis[cand], spells.pid[cand]))
+    cand = cand[order]
+    first_of_person = np.concatenate([[True], spells.pid[cand][1:] != spells.pid[cand][:-1]]) if cand.size else cand
+    cohort = cand[first_of_person.astype(bool)]
+    pid, dis = spells.pid[cohort].astype(np.int64), spells.dis[cohort]
+    day91 = dis + 91
+    spell_end = np.where(spells.dis <= f.end, spells.dis, NEVER)
+    in_hospital = _covering(spells.adm, spell_end, spells.pid, pid, day91)
+    care_end = cld.end[f.care_home_service]   # NEVER: still open
+    in_care_home = _covering(cld.start[f.care_home_service], care_end, cld.pid[f.care_home_service], pid, day91)
+    at_home = (people.death_day[pid] > day91) & ~in_hospital & ~in_care_home
+    # ASCOF 2D: not in long-term residential/nursing care at admission; success = no
+    # emergency admission (another spell), death or care home start 0-84 days after
+    adm = spells.adm[cohort]
+    in_care_at_admission = _covering(cld.start[f.care_home_service], care_end, cld.pid[f.care_home_service],
+                                     pid, adm)
+    other_emergency = _count_between(f.em_keys, pid, dis, dis + 84) - (
+        f.emergency[cohort] & (spells.adm[cohort] >= dis) & (spells.adm[cohort] <= dis + 84))
+    ch_keys = np.sort(cld.pid[f.care_home_service].astype(np.int64) * KEY + cld.start[f.care_home_service])
+    died = (people.death_day[pid] >= dis) & (people.death_day[pid] <= dis + 84)
+    success = (other_emergency == 0) & ~died & ~_any_between(ch_keys, pid, dis, dis + 84)
+    return cohort, at_home, np.where(in_care_at_admission, -1, success.astype(int))
+
+
+def _count_between(keys: np.ndarray, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return np.searchsorted(keys, pid * KEY + hi, side="right") - np.searchsorted(keys, pid * KEY + lo)
+
+
+def _year_figures(f: _Facts, first: int, last: int, pop65: int, pop_all: int) -> dict[str, Figure]:
+    people, spells, cld = f.people, f.spells, f.cld
+    m: dict[str, Figure] = {}
+    adm_in = (spells.adm >= first) & (spells.adm <= last) & f.keep_spell
+    dis_in = (spells.dis >= first) & (spells.dis <= last) & f.keep_spell
+
+    def complete(days: int) -> bool:
+        return last + days <= f.end
+
+    em65 = f.emergency & (f.age_adm >= 65) & adm_in
+    m["emergency_admissions_65_per_100k"] = _figure(em65.sum(), pop65, 1e5)
+    m["falls_admissions_65_per_100k"] = _figure((em65 & (spells.group == FALL)).sum(), pop65, 1e5)
+    m["acsc_admissions_per_100k"] = _figure((f.emergency & adm_in & (spells.group == ACSC)).sum(), pop_all, 1e5)
+
+    discharges = f.non_maternity_live & dis_in
+    home = spells.disdest == "19"
+    m["discharged_usual_residence_pct"] = _figure((discharges & home).sum(), discharges.sum(), 100)
+    d65 = discharges & (f.age_dis >= 65)
+    m["discharged_usual_residence_65_pct"] = _figure((d65 & home).sum(), d65.sum(), 100)
+    ready = discharges & spells.ready_recorded
+    m["discharge_delay_mean_days"] = _figure(spells.delay[ready].sum(), ready.sum(), 1)
+    m["delayed_discharge_pct"] = _figure((spells.delay[ready] >= 1).sum(), ready.sum(), 100)
+
+    # readmission: another emergency spell admitted 0-30 days after a live discharge
+    idx = np.flatnonzero(discharges)
+    pid = spells.pid[idx].astype(np.int64)
+    n_em = _count_between(f.em_keys, pid, spells.dis[idx], spells.dis[idx] + 30)
+    itself = f.emergency[idx] & (spells.adm[idx] >= spells.dis[idx])
+    readmitted = (n_em - itself) > 0
+    m["emergency_readmission_30d_pct"] = _figure(readmitted.sum(), idx.size, 100) if complete(30) else \
+        Figure(float("nan"), float(idx.size), None)
+
+    # community follow-up: attended contact 0-7 days after a discharge home, 65+
+    contacts, referrals = f.sim.contacts, f.sim.referrals
+    attended = np.isin(contacts.attend, ("5", "6"))
+    c_pid = referrals.pid[contacts.referral][attended].astype(np.int64)
+    c_keys = np.sort(c_pid * KEY + contacts.day[attended])
+    home65 = np.flatnonzero(f.live & dis_in & home & (f.age_dis >= 65))
+    followed = _any_between(c_keys, spells.pid[home65].astype(np.int64), spells.dis[home65], spells.dis[home65] + 7)
+    m["community_followup_7d_pct"] = _figure(followed.sum(), home65.size, 100) if complete(7) else \
+        Figure(float("nan"), float(home65.size), None)
+
+    # care home admissions (ASCOF 2A(2)): people whose first ever placement starts in the year, 65+
+    ch = f.care_home_service
     first_start = np.full(people.n, NEVER, np.int64)
-    np.minimum.at(first_start, cld.pid[care], cld.start[care])
-    who = np.flatnonzero(first_start < NEVER)
-    age_ch = whole_years(people.dob[who], first_start[who])
-    ch_mask = np.zeros(people.n, bool)
-    ch_mask[who[age_ch >= 65]] = True
-    m["care_home_admissions_65_per_100k"] = per_100k(ch_mask, first_start, pop65)
+    np.minimum.at(first_start, cld.pid[ch], cld.start[ch])
+    who = np.flatnonzero((first_start >= first) & (first_start <= last) & ~people.opted_out)
+    who = who[whole_years(people.dob[who], first_start[who]) >= 65]
+    m["care_home_admissions_65_per_100k"] = _figure(who.size, pop65, 1e5)
+    dis_keys = np.sort(spells.pid[f.has_discharge].astype(np.int64) * KEY + spells.dis[f.has_discharge])
+    from_hospital = _any_between(dis_keys, who.astype(np.int64), first_start[who] - 7, first_start[who])
+    m["care_home_from_hospital_pct"] = _figure(from_hospital.sum(), who.size, 100)
 
-    # reablement after discharge (ST-Max starting 3 days before to 7 days after)
-    st = (cld.event_type == "Service") & (cld.service_type == ST_MAX)
-    key_st = np.sort(cld.pid[st].astype(np.int64) * 4_000_000 + cld.start[st])
-    d65_all = alive_discharge & (age_dis >= 65) & (spells.dis <= end - 91) & in_fys(spells.dis)
-    idx = np.flatnonzero(d65_all)
-    lo = np.searchsorted(key_st, spells.pid[idx] * 4_000_000 + spells.dis[idx] - 3)
-    hi = np.searchsorted(key_st, spells.pid[idx] * 4_000_000 + spells.dis[idx] + 7, side="right")
-    reabled = idx[hi > lo]
-    m["reablement_share_of_65_discharges_pct"] = 100 * reabled.size / max(idx.size, 1)
-    day91 = spells.dis[reabled] + 91
-    pid = spells.pid[reabled]
-    key_sp = spells.pid.astype(np.int64) * 4_000_000 + spells.adm
-    order = np.argsort(key_sp, kind="stable")
-    pos = np.searchsorted(key_sp[order], pid * 4_000_000 + day91, side="right") - 1
-    s = order[np.clip(pos, 0, None)]
-    in_hosp = (pos >= 0) & (spells.pid[s] == pid) & (spells.dis[s] >= day91)
-    at_home = (people.death_day[pid] > day91) & (people.care_home_day[pid] > day91) & ~in_hosp
-    m["reablement_at_home_91d_pct"] = 100 * at_home.mean() if at_home.size else float("nan")
+    # reablement (ASCOF 2B(1), 2D): people, at their first qualifying discharge in the year
+    cohort, at_home, outcome_2d = _reablement(f, first, last)
+    m["reablement_at_home_91d_pct"] = _figure(at_home.sum(), cohort.size, 100) if complete(91) else \
+        Figure(float("nan"), float(cohort.size), None)
+    eligible_2d = outcome_2d >= 0
+    m["ascof_2d_outcome_84d_pct"] = _figure((outcome_2d == 1).sum(), eligible_2d.sum(), 100) if complete(84) \
+        else Figure(float("nan"), float(eligible_2d.sum()), None)
+    # ASCOF 2B(2): 65+ live discharges (discharges, not people) with ST-Max around discharge
+    d65_idx = np.flatnonzero(d65)
+    reabled = _any_between(f.st_keys, spells.pid[d65_idx].astype(np.int64), spells.dis[d65_idx] - 3,
+                           spells.dis[d65_idx] + 7)
+    m["reablement_share_of_65_discharges_pct"] = _figure(reabled.sum(), d65_idx.size, 100)
 
-    # readmission within 30 days, any provider, all ages
-    em_key = np.sort(spells.pid[emergency].astype(np.int64) * 4_000_000 + spells.adm[emergency])
-    den = np.flatnonzero(alive_discharge & in_fys(spells.dis) & (spells.dis <= end - 30))
-    lo = np.searchsorted(em_key, spells.pid[den] * 4_000_000 + spells.dis[den])
-    hi = np.searchsorted(em_key, spells.pid[den] * 4_000_000 + spells.dis[den] + 30, side="right")
-    # An emergency spell admitted and discharged on one day sits inside its own window:
-    # it is not its own readmission (the marts count other spells only).
-    itself = emergency[den] & (spells.adm[den] == spells.dis[den])
-    m["emergency_readmission_30d_pct"] = 100 * ((hi - lo - itself) > 0).mean()
-
-    fin_em = emergency & finished
-    m["emergency_los_mean_days"] = (spells.dis[fin_em] - spells.adm[fin_em]).mean()
-    m["episodes_per_spell"] = sim.episodes.spell.size / spells.n
-    em65_fin = em65 & finished & in_fys(spells.adm)
-    m["in_hospital_death_emergency_65_pct"] = 100 * died[em65_fin].mean()
-
-    req = cld.event_type == "Request"
+    # generator volumes (not marts metrics), same year and opt-out rules
+    fin_em = f.emergency & adm_in & f.has_discharge
+    m["emergency_los_mean_days"] = _figure((spells.dis[fin_em] - spells.adm[fin_em]).sum(), fin_em.sum(), 1)
+    in_year = np.flatnonzero(adm_in)
+    m["episodes_per_spell"] = _figure(np.isin(f.sim.episodes.spell, in_year).sum(), in_year.size, 1)
+    em65_fin = em65 & f.has_discharge
+    m["in_hospital_death_emergency_65_pct"] = _figure(
+        (em65_fin & (spells.origin == ORIGIN_DEATH)).sum(), em65_fin.sum(), 100)
+    keep_cld = ~people.opted_out[cld.pid]
+    req = (cld.event_type == "Request") & (cld.start >= first) & (cld.start <= last) & keep_cld
     age_req = whole_years(people.dob[cld.pid], cld.start)
-    req65 = np.zeros(cld.n, bool) | (req & (age_req >= 65))
-    total = 0.0
-    for (_, first, last), pop in zip(fys, pop65):
-        total += (req65 & (cld.start >= first) & (cld.start <= last)).sum() / pop * 1e5
-    m["social_care_requests_65_per_100k"] = total / len(fys)
-    m["requests_from_hospital_pct"] = 100 * (cld.route[req] == "Discharge from Hospital").mean()
-
-    # volumes: community contacts per person 65+, people 65+ on long-term support in the year
-    contacts, referrals = sim.contacts, sim.referrals
-    c_pid = referrals.pid[contacts.referral]
-    c_age = whole_years(people.dob[c_pid], contacts.day)
-    total = 0.0
-    for (_, first, last), pop in zip(fys, pop65):
-        total += ((c_age >= 65) & (contacts.day >= first) & (contacts.day <= last)).sum() / pop
-    m["community_contacts_65_per_person_year"] = total / len(fys)
+    m["social_care_requests_65_per_100k"] = _figure((req & (age_req >= 65)).sum(), pop65, 1e5)
+    m["requests_from_hospital_pct"] = _figure((cld.route[req] == "Discharge from Hospital").sum(), req.sum(), 100)
+    c_all = referrals.pid[contacts.referral]
+    c_age = whole_years(people.dob[c_all], contacts.day)
+    in_c = (c_age >= 65) & (contacts.day >= first) & (contacts.day <= last) & ~people.opted_out[c_all]
+    m["community_contacts_65_per_person_year"] = _figure(in_c.sum(), pop65, 1)
     lts = (cld.event_type == "Service") & np.char.startswith(cld.service_type.astype(str), "Long Term Support")
-    share = 0.0
-    for (year, first, last), pop in zip(fys, pop65):
-        active = lts & (cld.start <= last) & (cld.end >= first)
-        who = np.unique(cld.pid[active])
-        age = whole_years(people.dob[who], np.full(who.size, to_day(dt.date(year, 6, 30))))
-        share += (age >= 65).sum() / pop
-    m["long_term_support_65_pct"] = 100 * share / len(fys)
-    return {k: float(v) for k, v in m.items()}
+    active = lts & (cld.start <= last) & (cld.end >= first) & keep_cld
+    on_lts = np.unique(cld.pid[active])
+    mid_year = to_day(dt.date(people_year(first), 6, 30))
+    m["long_term_support_65_pct"] = _figure(
+        (whole_years(people.dob[on_lts], np.full(on_lts.size, mid_year)) >= 65).sum(), pop65, 100)
+
+    # winter: emergency admissions 65+ per day, December-February over June-August
+    year = people_year(first)
+    winter = (to_day(dt.date(year, 12, 1)), to_day(dt.date(year + 1, 3, 1)) - 1)
+    summer = (to_day(dt.date(year, 6, 1)), to_day(dt.date(year, 8, 31)))
+    em65_all = f.emergency & (f.age_adm >= 65) & f.keep_spell
+    per_day = [((spells.adm >= lo) & (spells.adm <= hi) & em65_all).sum() / (hi - lo + 1) for lo, hi in (winter, summer)]
+    m["emergency_65_winter_excess_pct"] = Figure(per_day[0], per_day[1],
+                                                 100 * (per_day[0] / per_day[1] - 1) if per_day[1] else None)
+    return m
 
 
-def report(metrics: dict[str, float]) -> str:
-    lines = [f"{'metric':45s} {'value':>10s}  England"]
-    for name, value in metrics.items():
-        lo, hi = TARGETS[name]
-        flag = "" if lo <= value <= hi else "  <- outside"
-        lines.append(f"{name:45s} {value:10.2f}  {lo:g}-{hi:g}{flag}")
+def people_year(first_day: int) -> int:
+    """The calendar year a financial year starts in, from its first day."""
+    return (np.datetime64(int(first_day), "D").astype("datetime64[Y]").astype(int) + 1970).item()
+
+
+def compute(sim: Simulation) -> Report:
+    """Every metric for every complete financial year of the window."""
+    facts = _Facts(sim)
+    population = _population(sim)
+    return {year: _year_figures(facts, first, last, *population[year])
+            for year, first, last in financial_years(sim.config)}
+
+
+def marts_figures(database: str, year: int) -> dict[str, Figure]:
+    """The marts' figures of a financial year, all councils, from a warehouse's exact
+    (unrounded) system_metrics: what to hold against compute() for the same year."""
+    import duckdb
+
+    con = duckdb.connect(database, read_only=True)
+    try:
+        rows = con.execute(
+            "select metric_id, numerator, denominator, value from marts.system_metrics "
+            "where period_type = 'financial_year' and la_code = 'ALL' and period_start = ?",
+            [dt.date(year, 4, 1)]).fetchall()
+    finally:
+        con.close()
+    return {metric: Figure(float("nan") if num is None else float(num), float(den or 0), value)
+            for metric, num, den, value in rows}
+
+
+def report(figures: Report) -> str:
+    """One line per metric, a column per financial year; flags values outside England's range."""
+    years = sorted(figures)
+    names = list(dict.fromkeys(name for year in years for name in figures[year]))
+    lines = [f"{'metric':42s} " + " ".join(f"{f'FY{y % 100:02d}/{(y + 1) % 100:02d}':>10s}" for y in years)
+             + "  England"]
+    for name in names:
+        cells = []
+        for year in years:
+            value = figures[year][name].value
+            lo, hi = TARGETS.get(name, (-np.inf, np.inf))
+            flag = "" if value is None or lo <= value <= hi else "*"
+            cells.append(f"{'-' if value is None else f'{value:.2f}'}{flag:1s}".rjust(11))
+        target = f"{TARGETS[name][0]:g}-{TARGETS[name][1]:g}" if name in TARGETS else ""
+        lines.append(f"{name:42s}" + "".join(cells) + f"  {target}")
+    lines.append("* outside England's range")
     return "\n".join(lines)
+
+
+def drift(figures: Report) -> dict[str, tuple[float, float]]:
+    """Largest year-to-year change and first-to-last change (%) of each volume metric."""
+    years = sorted(figures)
+    out = {}
+    for name in VOLUME_METRICS:
+        values = [figures[y][name].value for y in years]
+        steps = [abs(b / a - 1) * 100 for a, b in itertools.pairwise(values) if a]
+        out[name] = (max(steps, default=0.0), (values[-1] / values[0] - 1) * 100 if values[0] else 0.0)
+    return out
 
 
 def main() -> None:
@@ -184,7 +352,10 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    print(report(compute(simulate(GeneratorConfig(people=args.people, seed=args.seed)))))
+    figures = compute(simulate(GeneratorConfig(people=args.people, seed=args.seed)))
+    print(report(figures))
+    for name, (step, span) in drift(figures).items():
+        print(f"drift {name:40s} largest year-to-year {step:5.1f}%, first to last {span:+5.1f}%")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from .config import GeneratorConfig
 from .days import NEVER, YEAR, to_day
 from .hospital import ELECTIVE, EMERGENCY, FALL, ORIGIN_DEATH, Spells
 from .population import People, interp
+from .processes import events_by_age
 
 # days between contacts, per team type
 SPACING = {"01": (3, 14), "02": (3, 8), "03": (1, 3), "04": (14, 45), "05": (7, 21), "06": (2, 7), "99": (7, 30)}
@@ -46,15 +47,20 @@ def _pick(rng, values, weights, n) -> np.ndarray:
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=p / p.sum())]
 
 
-def _background(rng, people: People, team: str, points, end: int):
-    lo = people.adult_from
+LEAD_IN_DAYS = 365  # background referrals start this long before the window (see _background)
+
+
+def _background(rng, people: People, team: str, points, start: int, end: int):
+    # people already in the simulation at the window start are referred from a year before
+    # it, so the window opens with the caseload already running rather than an empty one
+    # filling up (which made contacts per person rise by a fifth over the first year)
+    lo = np.where(people.adult_from <= start, start - LEAD_IN_DAYS, people.adult_from)
     hi = np.minimum(people.death_day, end + 1)
-    span = np.maximum(hi - lo, 0)
-    age = ((lo + hi) / 2 - people.dob) / YEAR
-    counts = rng.poisson(interp(points, age) * people.frailty ** 0.5 * span / YEAR)
-    pid = np.repeat(np.arange(people.n), counts)
-    day = lo[pid] + np.floor(rng.random(pid.size) * span[pid]).astype(np.int32)
-    return pid, day.astype(np.int32), np.full(pid.size, team, dtype=object)
+
+    def rate(age):
+        return interp(points, age) * people.relative_frailty(age, 0.5)
+    pid, day = events_by_age(rng, people.dob, lo, hi, rate, start - LEAD_IN_DAYS)
+    return pid, day, np.full(pid.size, team, dtype=object)
 
 
 def build_referrals(people: People, spells: Spells, config: GeneratorConfig, rng: np.random.Generator):
@@ -82,9 +88,9 @@ def build_referrals(people: People, spells: Spells, config: GeneratorConfig, rng
                           & ((people.death_day - people.dob) / YEAR >= 50))
     day = np.maximum(people.death_day[died] - rng.integers(7, 120, died.size), people.adult_from[died])
     parts.append((died, day.astype(np.int32), np.full(died.size, "06", dtype=object)))
-    parts.append(_background(rng, people, "01", rates.district_nursing_by_age, end))
-    parts.append(_background(rng, people, "04", rates.case_management_by_age, end))
-    parts.append(_background(rng, people, "99", rates.other_community_by_age, end))
+    parts.append(_background(rng, people, "01", rates.district_nursing_by_age, to_day(config.start), end))
+    parts.append(_background(rng, people, "04", rates.case_management_by_age, to_day(config.start), end))
+    parts.append(_background(rng, people, "99", rates.other_community_by_age, to_day(config.start), end))
     pid = np.concatenate([p[0] for p in parts]).astype(np.int64)
     received = np.concatenate([p[1] for p in parts]).astype(np.int32)
     team = np.concatenate([p[2] for p in parts])
@@ -124,5 +130,12 @@ def build_referrals(people: People, spells: Spells, config: GeneratorConfig, rng
     source = np.array([REFERRAL_SOURCES[t][0] for t in team], dtype=object)
     alt = rng.random(n) < 0.3
     source = np.where(alt, np.array([REFERRAL_SOURCES[t][-1] for t in team], dtype=object), source)
-    return (Referrals(pid=pid, team=team, received=received, discharged=discharged, source=source),
-            Contacts(referral=ref.astype(np.int64), day=day, attend=attend, location=location))
+    # the window holds what happens in it: referrals over before it and contacts before it go
+    start = to_day(config.start)
+    open_at_start = discharged >= start
+    contact_in = (day >= start) & open_at_start[ref]
+    new_index = np.cumsum(open_at_start) - 1
+    return (Referrals(pid=pid[open_at_start], team=team[open_at_start], received=received[open_at_start],
+                      discharged=discharged[open_at_start], source=source[open_at_start]),
+            Contacts(referral=new_index[ref[contact_in]].astype(np.int64), day=day[contact_in],
+                     attend=attend[contact_in], location=location[contact_in]))

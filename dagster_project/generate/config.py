@@ -51,14 +51,18 @@ TRUSTS: tuple[str, ...] = ("RR8", "RAE", "RCB")
 class RatesConfig:
     """Life-event rates. Defaults calibrated against ../shared/calibration.md."""
 
-    # Mortality: Gompertz hazard exp(a + b*age) per year (England life tables, roughly),
-    # multiplied by the person's frailty and, once in a care home, by care_home_mortality.
+    # Mortality: the survivors of each age die at the Gompertz hazard exp(a + b*age) per year
+    # (England life tables, roughly); a person's hazard scales with frailty**mortality_frailty_power
+    # (see generate/frailty.py) and, once in a care home, with care_home_mortality.
     mortality_a: float = -11.1
     mortality_b: float = 0.1
+    mortality_frailty_power: float = 0.6
     care_home_mortality: float = 2.6
     death_in_hospital_share: float = 0.43          # of deaths, not in a care home
     death_in_hospital_share_care_home: float = 0.22
-    # Frailty: gamma(shape, 1/shape), mean 1; clusters admissions and deaths in the same people.
+    # Frailty: gamma(shape, 1/shape), mean 1 at birth; clusters admissions and deaths in the same
+    # people. Event rates below are the population's at each age (frailty relative to the
+    # survivors of that age scales them per person).
     frailty_shape: float = 1.6
 
     # Emergency admissions (background, before readmissions and transfers are added).
@@ -66,9 +70,14 @@ class RatesConfig:
         (18, 0.0395), (45, 0.0433), (55, 0.0547), (65, 0.0798), (70, 0.0996),
         (75, 0.133), (80, 0.1816), (85, 0.2478), (90, 0.3268), (100, 0.3952))
     emergency_care_home_multiplier: float = 2.0    # care home residents: ~1 admission a year
+    # Winter: emergency admissions (and readmissions) peak in mid January, 1 + amplitude*cos
+    # over the year. Elective-led readmissions and deaths in hospital are not seasonal, so
+    # December-February runs ~12-14% above June-August for people 65+ (England: ~10-15%).
+    emergency_winter_amplitude: float = 0.085
+    emergency_peak_day_of_year: int = 15
     falls_share_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.025), (64, 0.03), (65, 0.046), (79, 0.068), (80, 0.091), (100, 0.118))
-    acsc_share_by_age: tuple[tuple[float, float], ...] = ((18, 0.045), (65, 0.075), (100, 0.085))
+        (18, 0.023), (64, 0.028), (65, 0.043), (79, 0.064), (80, 0.085), (100, 0.11))
+    acsc_share_by_age: tuple[tuple[float, float], ...] = ((18, 0.046), (65, 0.076), (100, 0.086))
     readmission_30d_by_age: tuple[tuple[float, float], ...] = ((18, 0.115), (75, 0.33), (100, 0.44))
     transfer_share: float = 0.03                   # emergency spells continuing at another trust
     multi_episode_emergency_by_age: tuple[tuple[float, float], ...] = ((18, 0.12), (65, 0.21), (100, 0.26))
@@ -100,28 +109,28 @@ class RatesConfig:
     care_home_resident_coded_usual_share: float = 0.15
     # emergency stays of people 65+ ending somewhere other than home: interim/step-down
     # beds (29), community or other hospitals (51, 87, 88), not known (99)
-    emergency_step_down_share_65: float = 0.075   # HES often codes a care home as 19
+    emergency_step_down_share_65: float = 0.065   # HES often codes a care home as 19
 
-    # Care homes: first permanent admission hazard exp(a + b*age), share via a hospital stay.
-    care_home_a: float = -15.33
+    # Care homes: first permanent admission hazard exp(a + b*age) * frailty**0.8 from age 40,
+    # share via a hospital stay; residents at the window start follow from the same hazard.
+    care_home_a: float = -15.0
     care_home_b: float = 0.128
     care_home_from_hospital_share: float = 0.55
     care_home_nursing_share: float = 0.40
-    care_home_prevalence_years: float = 2.2        # prevalent residents at start ~ hazard x this
     care_home_residents_per_home: int = 40
 
     # Adult social care (CLD).
     sc_request_by_age: tuple[tuple[float, float], ...] = (
         (18, 0.010), (64, 0.014), (65, 0.045), (75, 0.085), (85, 0.17), (100, 0.24))
     sc_request_outcomes: tuple[float, float, float] = (0.40, 0.08, 0.52)  # assessment, ST-Max, NFA
-    sc_assessment_outcomes: tuple[float, float, float] = (0.16, 0.17, 0.67)  # LTS community, short term, NFA
+    sc_assessment_outcomes: tuple[float, float, float] = (0.13, 0.17, 0.70)  # LTS community, short term, NFA
     hospital_request_share_of_discharges_65: float = 0.035  # NFA / assessment requests at discharge
-    home_care_after_discharge_65: float = 0.012
+    home_care_after_discharge_65: float = 0.010
     reablement_share_65: float = 0.031             # of 65+ discharges alive to usual residence
     reablement_at_home_91d: float = 0.82
     lts_community_prevalence_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.003), (64, 0.004), (65, 0.004), (80, 0.01), (90, 0.022), (100, 0.03))
-    lts_community_end_rate: float = 0.35           # per year, other than death / care home
+        (18, 0.0035), (64, 0.005), (65, 0.005), (80, 0.012), (90, 0.027), (100, 0.036))
+    lts_community_end_rate: float = 0.65           # per year, other than death / care home
     carer_support_rate: float = 0.004              # per person-year, 40+
 
     # Community health (CSDS).
@@ -187,6 +196,9 @@ class MessConfig:
     discharge_ready_missing: float = 0.05  # HES discharge ready date not recorded (spell)
     # Malformed rows (row): broken event date, missing key, short row. The latest
     # delivery of every table gets at least one of each kind so the reject path always runs.
+    # A rejected CSDS referral row whose referral no other delivery carries leaves its care
+    # contacts orphaned: the staging warning relationships_stg_csds__care_contacts_referral_id
+    # (a handful at 100k people) is this mess, intended; at 0 there are none.
     malformed_rows: float = 0.0005
     # National data opt-out share of people.
     opt_out: float = 0.05

@@ -24,6 +24,7 @@ from . import codes
 from .config import TRUSTS, GeneratorConfig, RatesConfig
 from .days import YEAR, to_day
 from .population import People, interp
+from .processes import events_by_age, seasonal_factor
 
 # spell kinds
 EMERGENCY, ELECTIVE, DAY_CASE, REGULAR_DAY, MATERNITY = 0, 1, 2, 3, 4
@@ -166,13 +167,13 @@ def _background_spells(rng, people: People, config: GeneratorConfig, start: int,
     lo = people.adult_from
     hi = np.minimum(people.death_day, end + 1)
     in_home_from = np.clip(people.care_home_day, lo, hi)
-    mid_age = ((lo + hi) / 2 - people.dob) / YEAR
-    frail = people.frailty
+    winter = (rates.emergency_winter_amplitude, rates.emergency_peak_day_of_year)
     parts = []
     for seg_lo, seg_hi, em_mult, el_mult in ((lo, in_home_from, 1.0, 1.0),
                                             (in_home_from, hi, rates.emergency_care_home_multiplier, 0.4)):
-        em_rate = interp(rates.emergency_by_age, mid_age) * frail * em_mult
-        pid, adm = _poisson_events(rng, em_rate, seg_lo, seg_hi)
+        def em_rate(age, em_mult=em_mult):
+            return interp(rates.emergency_by_age, age) * people.relative_frailty(age, 1.0) * em_mult
+        pid, adm = events_by_age(rng, people.dob, seg_lo, seg_hi, em_rate, start, winter)
         age = (adm - people.dob[pid]) / YEAR
         los = _los_emergency(rng, rates, age)
         delay = np.where(los > 0, _delays(rng, rates, pid.size), 0)
@@ -180,8 +181,9 @@ def _background_spells(rng, people: People, config: GeneratorConfig, start: int,
                           np.full(pid.size, EMERGENCY), _emergency_groups(rng, rates, age),
                           ORIGIN_BACKGROUND, delay))
 
-        el_rate = interp(rates.elective_by_age, mid_age) * frail ** 0.3 * el_mult
-        pid, adm = _poisson_events(rng, el_rate, seg_lo, seg_hi)
+        def el_rate(age, el_mult=el_mult):
+            return interp(rates.elective_by_age, age) * people.relative_frailty(age, 0.3) * el_mult
+        pid, adm = events_by_age(rng, people.dob, seg_lo, seg_hi, el_rate, start)
         u = rng.random(pid.size)
         kind = np.where(u < rates.day_case_share, DAY_CASE,
                         np.where(u < rates.day_case_share + rates.regular_day_share, REGULAR_DAY, ELECTIVE))
@@ -190,8 +192,9 @@ def _background_spells(rng, people: People, config: GeneratorConfig, start: int,
         parts.append(_new(pid, _trusts(rng, people, config, pid), adm, adm + los + delay, kind,
                           np.zeros(pid.size), ORIGIN_BACKGROUND, delay))
 
-    mat_rate = np.where(people.sex == 2, interp(rates.maternity_by_age, mid_age), 0.0)
-    pid, adm = _poisson_events(rng, mat_rate, lo, hi)
+    def mat_rate(age):
+        return np.where(people.sex == 2, interp(rates.maternity_by_age, age), 0.0)
+    pid, adm = events_by_age(rng, people.dob, lo, hi, mat_rate, start)
     los = _los_simple(rng, rates.maternity_los_mean, 0.6, 0.3, pid.size)
     parts.append(_new(pid, _trusts(rng, people, config, pid), adm, adm + los, np.full(pid.size, MATERNITY),
                       np.zeros(pid.size), ORIGIN_BACKGROUND, np.zeros(pid.size)))
@@ -267,7 +270,9 @@ def _transfers(rng, spells: Spells, rates: RatesConfig) -> tuple[Spells, np.ndar
 def _readmissions(rng, people: People, spells: Spells, rates: RatesConfig, end: int) -> Spells:
     alive_out = (spells.origin != ORIGIN_DEATH) & (spells.kind != MATERNITY)
     age = (spells.dis - people.dob[spells.pid]) / YEAR
-    p = interp(rates.readmission_30d_by_age, age) * np.where(spells.kind == EMERGENCY, 1.0, 0.4)
+    # readmissions share the winter peak of emergency admissions
+    winter = seasonal_factor(spells.dis, rates.emergency_winter_amplitude, rates.emergency_peak_day_of_year)
+    p = interp(rates.readmission_30d_by_age, age) * np.where(spells.kind == EMERGENCY, 1.0, 0.4) * winter
     src = np.flatnonzero(alive_out & (rng.random(spells.n) < p))
     gap = np.floor(31 * rng.random(src.size) ** 1.6).astype(np.int32)
     adm = spells.dis[src] + gap

@@ -173,6 +173,12 @@ def build_cld(rng, people: People, events: CldEvents, config: GeneratorConfig):
     split_of_base[dup_idx] = split
     use_second = (second_of_base[base_of_event] >= 0) & (events.start >= split_of_base[base_of_event])
     iid = np.where(use_second, second_of_base[base_of_event], base_of_event)
+    # a second registration whose split day comes after the person's last event carries no
+    # record: it is in no landing file, so it is no identity (and not in the truth)
+    used = np.zeros(ident.n, bool)
+    used[iid] = True
+    ident = ident.take(used)
+    iid = (np.cumsum(used) - 1)[iid]
 
     n = events.n
     pid = events.pid

@@ -39,6 +39,9 @@ class Identity:
     def n(self) -> int:
         return self.pid.size
 
+    def take(self, keep: np.ndarray) -> Identity:
+        return Identity(**{k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()})
+
 
 def unique_random_ids(rng: np.random.Generator, k: int, low: int, high: int) -> np.ndarray:
     """k distinct random integers in [low, high), in random order (no huge permutations)."""

@@ -8,12 +8,14 @@ admission (and whether it follows a hospital stay).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .config import GeneratorConfig, RatesConfig
 from .days import NEVER, YEAR, to_day
+from .frailty import Frailty, build_frailty
 from .geography import Geography, build_geography
 from .names import FEMALE_FIRST, MALE_FIRST, SURNAMES, zipf_weights
 
@@ -56,6 +58,11 @@ class People:
     twin_of: np.ndarray        # pid of the twin / namesake the person was copied from, -1
     opted_out: np.ndarray
     geography: Geography
+    survival: Frailty          # the frailty model the life events were drawn from
+
+    def relative_frailty(self, age: np.ndarray, p: float) -> np.ndarray:
+        """Each person's frailty**p relative to the survivors of their age (mean 1 at every age)."""
+        return self.survival.relative(self.frailty.astype(np.float64), age, p)
 
     def age_at(self, pid: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Age in whole years at a day (vectorised, exact to the birthday)."""
@@ -111,13 +118,40 @@ def make_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     return found[0][:n]
 
 
-def gompertz_time(exp_draw: np.ndarray, age0: np.ndarray, scale: np.ndarray, b: float) -> np.ndarray:
-    """Years until an event with hazard scale*exp(b*age), given an Exp(1) draw."""
-    return np.log1p(exp_draw * b / (scale * np.exp(b * age0))) / b
+CARE_HOME_FROM_AGE = 40.0   # no permanent care home admissions before this age
 
 
-def gompertz_cumulative(age0: np.ndarray, years: np.ndarray, scale: np.ndarray, b: float) -> np.ndarray:
-    return scale * np.exp(b * age0) * np.expm1(b * years) / b
+def _life_histories(rng: np.random.Generator, survival: Frailty, rates: RatesConfig,
+                    entry_age: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frailty, care home entry age and death age of each person, drawn from birth.
+
+    A history is redrawn until the person is alive at entry_age, so the frailty and the
+    care home residence of the people of each age are those of that age's survivors.
+    """
+    n = entry_age.size
+    z, ch_age, death_age = np.empty(n), np.empty(n), np.empty(n)
+    todo = np.arange(n)
+    b = rates.care_home_b
+    for _ in range(100_000):
+        if not todo.size:
+            break
+        zz = survival.sample_prior(rng, todo.size)
+        # care home entry: hazard exp(a + b*age) * z**0.8 from CARE_HOME_FROM_AGE
+        ch_scale = math.exp(rates.care_home_a) * zz ** 0.8
+        ch = np.log(math.exp(b * CARE_HOME_FROM_AGE) + rng.exponential(size=todo.size) * b / ch_scale) / b
+        exp_death = rng.exponential(size=todo.size)
+        plain = survival.death_age(zz, np.zeros(todo.size), exp_death)
+        enters = ch < plain
+        residual = np.maximum(exp_death - survival.hazard_between(zz, np.zeros(todo.size), ch), 0)
+        in_home = survival.death_age(zz, ch, residual, rates.care_home_mortality)
+        death = np.where(enters, in_home, plain)
+        alive = death > entry_age[todo]
+        done = todo[alive]
+        z[done], ch_age[done], death_age[done] = zz[alive], ch[alive], death[alive]
+        todo = todo[~alive]
+    else:
+        raise RuntimeError(f"{todo.size} people could not be given a life history alive at their age")
+    return z, ch_age, death_age
 
 
 def _sample_ages(rng: np.random.Generator, n_adults: int, window_years: float) -> np.ndarray:
@@ -153,7 +187,6 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     councils = config.council_list
     council_w = np.array([c.weight for c in councils])
     council = rng.choice(len(councils), size=n, p=council_w / council_w.sum()).astype(np.int8)
-    frailty = rng.gamma(rates.frailty_shape, 1.0 / rates.frailty_shape, n).astype(np.float32)
 
     # Names: sex-specific first names, surnames shared.
     first_idx = np.where(
@@ -167,30 +200,16 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
                           female[np.minimum(first_idx, len(female) - 1)])
     surname = np.array(SURNAMES, dtype=object)[rng.choice(len(SURNAMES), size=n, p=zipf_weights(len(SURNAMES), 0.6))]
 
-    # Life events: care home entry, then death (hazard rises once in a care home).
+    # Life events: frailty, care home entry and death drawn from birth, kept only for people
+    # alive at the age they enter the simulation (see .frailty: keeps the rates stationary).
     t0 = (adult_from - dob) / YEAR                       # age on entering the simulation
-    span = np.maximum(end - adult_from + 1, 0) / YEAR    # years the person could be observed
-    ch_scale = np.exp(rates.care_home_a) * frailty ** 0.8
-    prevalent_p = np.minimum(0.6, ch_scale * np.exp(rates.care_home_b * t0) * rates.care_home_prevalence_years
-                             * rates.care_home_mortality ** 0.3)
-    prevalent = (rng.random(n) < prevalent_p) & (t0 >= 40)
-    ch_years = gompertz_time(rng.exponential(size=n), t0, ch_scale, rates.care_home_b)
-    ch_years = np.where(prevalent, -rng.uniform(0.1, 4.0, n), ch_years)
-
-    mort_scale = np.exp(rates.mortality_a) * frailty
-    exp_death = rng.exponential(size=n)
-    to_entry = np.clip(ch_years, 0, None)
-    h_before = np.where(prevalent, 0.0, gompertz_cumulative(t0, to_entry, mort_scale, rates.mortality_b))
-    dies_before_entry = (exp_death < h_before) & ~prevalent
-    death_years_plain = gompertz_time(exp_death, t0, mort_scale, rates.mortality_b)
-    residual = np.maximum(exp_death - h_before, 0)
-    death_years_ch = to_entry + gompertz_time(residual, t0 + to_entry, mort_scale * rates.care_home_mortality,
-                                              rates.mortality_b)
-    entered = ~dies_before_entry & (ch_years * YEAR < span * YEAR)
-    death_years = np.where(entered, death_years_ch, death_years_plain)
-
-    death_day = np.where(death_years < span, adult_from + np.floor(death_years * YEAR), NEVER).astype(np.int32)
-    care_home_day = np.where(entered, adult_from + np.floor(ch_years * YEAR), NEVER).astype(np.int32)
+    survival = build_frailty(rates)
+    frailty64, ch_age, death_age = _life_histories(rng, survival, rates, t0)
+    frailty = frailty64.astype(np.float32)
+    death_day = np.where(dob + np.floor(death_age * YEAR) <= end, dob + np.floor(death_age * YEAR), NEVER)
+    death_day = np.maximum(death_day, adult_from).astype(np.int32)
+    care_home_day = np.where(ch_age < death_age, dob + np.floor(ch_age * YEAR), NEVER)
+    care_home_day = np.where(care_home_day <= end, care_home_day, NEVER).astype(np.int32)
     # a care home admission on the day of death is no admission
     care_home_day = np.where(care_home_day >= death_day, NEVER, care_home_day).astype(np.int32)
     in_home_at_death = care_home_day <= death_day
@@ -247,5 +266,5 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
         nhs_number=make_nhs_numbers(rng, n), death_day=death_day, death_in_hospital=death_in_hospital,
         move_day=move_day, move_pc=move_pc, care_home_day=care_home_day, care_home_pc=care_home_pc,
         care_home_nursing=care_home_nursing, care_home_from_hospital=care_home_from_hospital,
-        twin_of=twin_of, opted_out=rng.random(n) < mess.opt_out, geography=geography,
+        twin_of=twin_of, opted_out=rng.random(n) < mess.opt_out, geography=geography, survival=survival,
     )

@@ -27,6 +27,7 @@ from .config import GeneratorConfig
 from .days import NEVER, YEAR, to_day
 from .hospital import ELECTIVE, EMERGENCY, ORIGIN_CARE_HOME, ORIGIN_DEATH, Spells
 from .population import People, interp
+from .processes import events_by_age
 
 LTS_RESIDENTIAL = "Long Term Support: Residential Care"
 LTS_NURSING = "Long Term Support: Nursing Care"
@@ -162,7 +163,7 @@ def _prevalent_support(rng, b: _Builder, people: People, config: GeneratorConfig
           component=np.where(nursing, "Nursing Care", "Residential Care"),
           outcome=np.where(death < NEVER, "NFA - Deceased", ""), seq=2)
     age = (start - people.dob) / YEAR
-    p = interp(config.rates.lts_community_prevalence_by_age, age) * people.frailty ** 0.5
+    p = interp(config.rates.lts_community_prevalence_by_age, age) * people.relative_frailty(age, 0.5)
     home = np.flatnonzero((rng.random(people.n) < p) & (people.care_home_day >= start) & (people.adult_from <= start))
     svc_start = start - rng.integers(30, 1800, home.size)
     svc_end, outcome = _lts_end(rng, people, home, np.full(home.size, start), config.rates.lts_community_end_rate, end)
@@ -249,12 +250,10 @@ def _community_requests(rng, b: _Builder, people: People, config: GeneratorConfi
     rates = config.rates
     lo = people.adult_from
     hi = np.minimum(np.minimum(people.death_day, people.care_home_day), end + 1)
-    span = np.maximum(hi - lo, 0)
-    age = ((lo + hi) / 2 - people.dob) / YEAR
-    rate = interp(rates.sc_request_by_age, age) * people.frailty ** 0.5
-    counts = rng.poisson(rate * span / YEAR)
-    pid = np.repeat(np.arange(people.n), counts)
-    day = (lo[pid] + np.floor(rng.random(pid.size) * span[pid])).astype(np.int32)
+
+    def rate(age):
+        return interp(rates.sc_request_by_age, age) * people.relative_frailty(age, 0.5)
+    pid, day = events_by_age(rng, people.dob, lo, hi, rate, to_day(config.start))
     n = pid.size
     young = (day - people.dob[pid]) / YEAR < 26
     route = _pick(rng, ("Community / Other route", "Diversion from Hospital Services", "Self-Funder",
@@ -328,11 +327,11 @@ def _reviews(rng, b: _Builder, events: CldEvents, start: int, end: int) -> None:
 def _carers(rng, b: _Builder, people: People, config: GeneratorConfig, end: int) -> None:
     lo = people.adult_from
     hi = np.minimum(people.death_day, end + 1)
-    age = ((lo + hi) / 2 - people.dob) / YEAR
-    rate = np.where((age >= 40) & (age < 90) & (people.care_home_day >= NEVER), config.rates.carer_support_rate, 0.0)
-    counts = rng.poisson(rate * np.maximum(hi - lo, 0) / YEAR)
-    pid = np.repeat(np.arange(people.n), counts)
-    day = (lo[pid] + np.floor(rng.random(pid.size) * np.maximum(hi - lo, 0)[pid])).astype(np.int32)
+
+    def rate(age):
+        return np.where((age >= 40) & (age < 90) & (people.care_home_day >= NEVER),
+                        config.rates.carer_support_rate, 0.0)
+    pid, day = events_by_age(rng, people.dob, lo, hi, rate, to_day(config.start))
     e = np.minimum(day + rng.integers(0, 180, pid.size), people.death_day[pid])
     b.add(pid, "Service", day, np.where(e > end, NEVER, e), service_type=CARER_DIRECT,
           component=_pick(rng, ("Direct Payment", "Information and Advice", "Respite"), (50, 30, 20), pid.size),

@@ -77,6 +77,7 @@ DISCLOSURE_CONTROLLED: dict[str, Callable[[pd.DataFrame, duckdb.DuckDBPyConnecti
     BREAKDOWN_TABLE: _control_breakdown,
     "pathway_transitions": lambda frame, _con: disclosure.control_pathway_transitions(frame),
     "pathway_index_events": lambda frame, _con: disclosure.control_pathway_index_events(frame),
+    "data_quality_opt_out": lambda frame, _con: disclosure.control_opt_out_shares(frame),
 }
 DATABASE_FILE = "carejourney.duckdb"
 SCHEMA = "marts"

@@ -233,3 +233,32 @@ def control_pathway_index_events(pathways: pd.DataFrame) -> pd.DataFrame:
     within ALL and age bands within 'all'."""
     return control_pathway_transitions(pathways, INDEX_PATHWAY_HIERARCHIES, INDEX_PATHWAY_KEY,
                                        "pathway_index_events")
+
+
+# data_quality_opt_out: (count of opted-out people, count of linked people, share in %).
+OPT_OUT_SHARES = (("n_opted_out", "n_linked_people", "opted_out_pct"),
+                  ("n_opted_out_65", "n_linked_people_65", "opted_out_65_pct"))
+
+
+def control_opt_out_shares(shares: pd.DataFrame) -> pd.DataFrame:
+    """The published data_quality_opt_out: every count of people suppressed (1-7) or
+    rounded to 5, and each share recomputed from the rounded counts (hidden with them).
+
+    A hidden count of linked people hides its opted-out count too (the share would
+    bound it). No row is a total of others (councils only, no ALL), so no secondary
+    suppression is needed.
+    """
+    out = shares.copy().reset_index(drop=True)
+    suppressed = np.zeros(len(out), dtype=bool)
+    for part, whole, share in OPT_OUT_SHARES:
+        hide_whole = out[whole].map(is_small).to_numpy(dtype=bool)
+        hide_part = out[part].map(is_small).to_numpy(dtype=bool) | hide_whole
+        rounded_whole = np.where(hide_whole, np.nan, _rounded(out[whole]))
+        rounded_part = np.where(hide_part, np.nan, _rounded(out[part]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(rounded_whole > 0, rounded_part / rounded_whole * 100, np.nan)
+        out[whole], out[part] = rounded_whole, rounded_part
+        out[share] = _one_decimal(pct)
+        suppressed |= hide_part
+    out["suppressed"] = suppressed
+    return out

@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def test_cli_writes_landing_and_default_truth_beside_it(tmp_path):
-    args = _parser().parse_args(["generate", "--people", "300", "--out", str(tmp_path / "landing"), "--seed", "2",
+    # 600 people: a half-year of 300 may register no death at all, and deaths.csv would be header-only
+    args = _parser().parse_args(["generate", "--people", "600", "--out", str(tmp_path / "landing"), "--seed", "2",
                                  "--start", "2024-01-01", "--end", "2024-06-30"])
     assert args.func(args) == 0
     assert (tmp_path / "landing_truth" / "person_truth.csv").exists()

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from dagster_project.publish.disclosure import (
+    control_opt_out_shares,
     control_pathway_index_events,
     control_pathway_transitions,
     control_system_metrics,
@@ -139,3 +140,17 @@ def test_index_event_pathways_are_controlled_as_transitions():
     assert pd.isna(rows[0]["n_people"]) and pd.isna(rows[0]["median_days"]) and pd.isna(rows[1]["n_people"])
     assert (rows[2]["n_people"], rows[4]["n_transitions"]) == (10, 30)
     assert rows[4]["age_band"] == "all" and rows[4]["step"] == 1
+
+
+def test_opt_out_shares_are_recomputed_from_rounded_counts_and_hidden_with_small_ones():
+    frame = pd.DataFrame({
+        "la_code": ["E1", "E2"], "financial_year_start": ["2023-04-01"] * 2,
+        "n_linked_people": [1203, 6], "n_opted_out": [61, 0], "opted_out_pct": [5.07, 0.0],
+        "n_linked_people_65": [402, 6], "n_opted_out_65": [5, 0], "opted_out_65_pct": [1.24, 0.0]})
+    big, tiny = control_opt_out_shares(frame).to_dict("records")
+    assert (big["n_linked_people"], big["n_opted_out"], big["opted_out_pct"]) == (1205, 60, 5.0)
+    # 5 opted-out people 65+ is a small count: hidden, and its share with it
+    assert _null(big["n_opted_out_65"]) and _null(big["opted_out_65_pct"]) and big["n_linked_people_65"] == 400
+    assert big["suppressed"] and tiny["suppressed"]
+    # a council of 6 linked people: the whole hides the part (0 of 6 would still tell)
+    assert _null(tiny["n_linked_people"]) and _null(tiny["n_opted_out"]) and _null(tiny["opted_out_pct"])

@@ -50,7 +50,7 @@ def _published_cells(settings) -> list[tuple[str, str, object]]:
 def test_publish_writes_the_contract_paths_with_every_table(con, settings):
     result = publish(settings, con)
     assert set(PUBLISHED_TABLES) == {"system_metrics", "system_metrics_by_age_sex", "pathway_transitions",
-                                     "pathway_index_events", "data_quality",
+                                     "pathway_index_events", "data_quality", "data_quality_opt_out",
                                      "metric_definitions", "code_labels", "readme"}
     assert set(ANALYST_TABLES) == {"person", "journey", "hospital_spell"}
     for folder, tables in _tiers(settings):

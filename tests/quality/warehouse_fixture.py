@@ -192,6 +192,10 @@ def _create_marts(con: duckdb.DuckDBPyConnection) -> None:
         ('hes_apc', 'hes_apc', date '2024-06-30', 2, 2, 0, 98.0, 97.0, 30.0))
         t(source, table_name, delivery_date, rows_read, rows_loaded, rows_rejected,
           nhs_number_completeness_pct, nhs_number_validity_pct, linked_other_service_pct)""")
+    con.execute("""create table marts.data_quality_opt_out as select * from (values
+        ('E08000035', date '2023-04-01', 1200::bigint, 61::bigint, 5.08, 400::bigint, 5::bigint, 1.25))
+        t(la_code, financial_year_start, n_linked_people, n_opted_out, opted_out_pct,
+          n_linked_people_65, n_opted_out_65, opted_out_65_pct)""")
 
 
 def _create_dictionary(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,10 +1,11 @@
 {{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Discharge metrics (reference date: discharge; council: the spell's resident LA).
-    Counts discharges (spells), all ages.
-    - discharged_usual_residence_pct: of live discharges of finished spells whose
-      admission method is not maternity/birth (31, 32, 82, 83), those to DISDEST 19.
-    - discharge_delay_mean_days / delayed_discharge_pct: over live discharges with a
-      discharge ready date (the contract names no maternity exclusion here). -#}
+    Counts discharges (spells), all ages. The discharges of all three metrics: live
+    discharges of finished spells whose admission method is not maternity/birth (31,
+    32, 82, 83) - deaths and maternity out (outputs.md).
+    - discharged_usual_residence_pct: of those discharges, those to DISDEST 19.
+    - discharge_delay_mean_days / delayed_discharge_pct: over those discharges that
+      have a discharge ready date. -#}
 with
 
 spells as (
@@ -27,6 +28,7 @@ discharges as (
     from spells as s
     inner join outcomes as o on o.spell_id = s.spell_id
     where o.is_live_discharge
+        and coalesce(s.admission_method, '') not in ('31', '32', '82', '83')
 ),
 
 metric_facts as (
@@ -39,7 +41,6 @@ metric_facts as (
         case when discharge_destination = '19' then 1 else 0 end as numerator_value,
         1 as denominator_value
     from discharges
-    where coalesce(admission_method, '') not in ('31', '32', '82', '83')
 
     union all
 
