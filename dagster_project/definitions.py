@@ -4,7 +4,7 @@ from __future__ import annotations
 import dagster as dg
 
 
-from dagster_project import ingest, linkage, publish, quality
+from dagster_project import ingest, linkage, publish, quality, report
 from dagster_project.dbt import assets as dbt
 from dagster_project.jobs import nightly_job
 from dagster_project.progress import progress_logger
@@ -16,7 +16,7 @@ from dagster_project.sensors import new_delivery_sensor
 def build_definitions(carejourney: CarejourneyResource | None = None) -> dg.Definitions:
     """The Definitions, with settings from the environment unless given (as `run` does)."""
     return dg.Definitions(
-        assets=[*ingest.assets, *dbt.assets, *linkage.assets, *publish.assets],
+        assets=[*ingest.assets, *dbt.assets, *linkage.assets, *publish.assets, *report.assets],
         asset_checks=[*ingest.asset_checks, *linkage.asset_checks, *quality.asset_checks],
         jobs=[nightly_job, *linkage.jobs],
         schedules=[nightly_schedule],

@@ -1,0 +1,167 @@
+"""Read what the report draws from one published version, and nothing else.
+
+The report is drawn from the published copy only (never warehouse.duckdb), so
+what it shows is exactly what analysts can see: disclosure-controlled counts,
+suppressed cells left out. Tables and columns added in later releases (data
+dictionary, confidence intervals, England reference, an index-event pathway
+mart) are used when the copy has them and simply not drawn when it does not.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from dagster_project.publish import swap
+from dagster_project.publish.core import DATABASE_FILE, SCHEMA
+from dagster_project.publish.disclosure import _unit as metric_id_unit
+
+REQUIRED_TABLES = ("system_metrics", "pathway_transitions", "data_quality")
+
+
+class ReportInputError(RuntimeError):
+    """The published copy cannot be reported on; the message says what is missing and what to do."""
+
+
+@dataclass(frozen=True)
+class PublishedData:
+    """Everything the report draws, read from one published version directory."""
+
+    version_dir: Path
+    metrics: pd.DataFrame                     # system_metrics
+    pathways: pd.DataFrame                    # pathway_transitions
+    data_quality: pd.DataFrame
+    metric_definitions: pd.DataFrame | None = None
+    council_names: dict[str, str] = field(default_factory=dict)
+    index_pathways: pd.DataFrame | None = None  # the index-event pathway mart, when published
+    index_pathways_table: str | None = None
+
+    @property
+    def version(self) -> str:
+        return self.version_dir.name
+
+    def has_column(self, column: str) -> bool:
+        return column in self.metrics.columns
+
+    def metric_unit(self, metric_id: str) -> str:
+        """pct, per_100k or days: from the data dictionary when published, else the id's suffix."""
+        defs = self.metric_definitions
+        if defs is not None and "value_unit" in defs.columns:
+            match = defs.loc[defs["metric_id"] == metric_id, "value_unit"]
+            if len(match) and isinstance(match.iloc[0], str) and match.iloc[0]:
+                return match.iloc[0]
+        return metric_id_unit(metric_id).lstrip("_")
+
+    def metric_title(self, metric_id: str) -> str:
+        defs = self.metric_definitions
+        if defs is not None:
+            for column in ("title", "name", "label"):
+                if column in defs.columns:
+                    match = defs.loc[defs["metric_id"] == metric_id, column]
+                    if len(match) and isinstance(match.iloc[0], str) and match.iloc[0]:
+                        return match.iloc[0]
+        return metric_id.replace("_", " ")
+
+    def metric_description(self, metric_id: str) -> str:
+        defs = self.metric_definitions
+        if defs is not None and "description" in defs.columns:
+            match = defs.loc[defs["metric_id"] == metric_id, "description"]
+            if len(match) and isinstance(match.iloc[0], str):
+                return match.iloc[0]
+        return ""
+
+    def area_name(self, la_code: str) -> str:
+        if la_code == "ALL":
+            return "All councils"
+        name = self.council_names.get(la_code)
+        return f"{name} ({la_code})" if name else la_code
+
+
+def resolve_version(published_dir: Path) -> Path:
+    """The version directory `published` points to now, resolved once so data and report match."""
+    version = swap.current_version(published_dir)
+    if version is None:
+        if published_dir.is_dir():
+            return published_dir.resolve()  # an older plain-directory layout
+        raise ReportInputError(f"no published copy at {published_dir}: run `carejourney run` "
+                               "(or `carejourney publish`) first")
+    return version
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]).fetchall()}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
+        " order by ordinal_position", [SCHEMA, table]).fetchall()]
+
+
+def _council_names(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
+    """Council names from the published code_labels, whatever its exact column names."""
+    if "code_labels" not in tables:
+        return {}
+    columns = set(_columns(con, "code_labels"))
+    code = next((c for c in ("code", "value", "code_value") if c in columns), None)
+    label = next((c for c in ("label", "name", "description") if c in columns), None)
+    kind = next((c for c in ("column_name", "code_type", "code_list", "field", "code_set") if c in columns), None)
+    if not code or not label:
+        return {}
+    where = f"where lower({kind}) like '%la_code%' or lower({kind}) like '%council%'" if kind else ""
+    rows = con.execute(f'select "{code}", "{label}" from {SCHEMA}.code_labels {where}').fetchall()
+    return {str(c): str(n) for c, n in rows if c is not None and n is not None}
+
+
+def _index_pathway_table(con: duckdb.DuckDBPyConnection, tables: set[str]) -> str | None:
+    """The index-event pathway mart: a published table with an index event and ordered steps."""
+    for table in sorted(tables):
+        columns = set(_columns(con, table))
+        if "index_event" in columns and any(c.startswith("step_1") for c in columns):
+            return table
+    return None
+
+
+def read_published(version_dir: Path) -> PublishedData:
+    """Read the report's inputs from one published version (read-only)."""
+    database = version_dir / DATABASE_FILE
+    if not database.exists():
+        raise ReportInputError(f"{database} does not exist: the published copy is incomplete; re-run "
+                               "`carejourney publish`")
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        tables = _tables(con)
+        missing = [t for t in REQUIRED_TABLES if t not in tables]
+        if missing:
+            raise ReportInputError(f"{database} has no {', '.join(SCHEMA + '.' + t for t in missing)}: "
+                                   "it was not published by this version of carejourney; re-run `carejourney publish`")
+        read = lambda table: con.execute(f"select * from {SCHEMA}.{table}").df()
+        index_table = _index_pathway_table(con, tables)
+        return PublishedData(
+            version_dir=version_dir,
+            metrics=read("system_metrics"),
+            pathways=read("pathway_transitions"),
+            data_quality=read("data_quality"),
+            metric_definitions=read("metric_definitions") if "metric_definitions" in tables else None,
+            council_names=_council_names(con, tables),
+            index_pathways=read(index_table) if index_table else None,
+            index_pathways_table=index_table,
+        )
+    finally:
+        con.close()
+
+
+def report_path(version_dir: Path) -> Path:
+    return version_dir / "report" / "index.html"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write beside the target and rename over it: a reader sees the old page or the new one, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
