@@ -126,7 +126,6 @@ def validate(frame: pd.DataFrame, suite_path: Path, docs_dir: Path,
     name, a metric id): failures quote it beside the offending value.
     """
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     suite_dict = load_suite(suite_path)

@@ -29,6 +29,7 @@ _REMOTE = r"""(?:https?:)?//[^"'\s>]+"""
 _REMOTE_LINK = re.compile(rf"""<link\b[^>]*\bhref=["']{_REMOTE}["'][^>]*>\s*""", re.IGNORECASE)
 _REMOTE_SCRIPT = re.compile(rf"""<script\b[^>]*\bsrc=["']{_REMOTE}["'][^>]*>\s*</script>\s*""", re.IGNORECASE)
 _REMOTE_IMG = re.compile(rf"""<img\b([^>]*)\bsrc=["']({_REMOTE})["']([^>]*)>""", re.IGNORECASE)
+_STATIC_LINK = re.compile(r"""\b(href|src)=["'](?:\.\./)*static/""", re.IGNORECASE)
 _REMOTE_URL = re.compile(rf"""url\(\s*["']?{_REMOTE}["']?\s*\)""", re.IGNORECASE)
 
 
@@ -61,6 +62,8 @@ def offline_page(text: str, root: str, docs_dir: Path) -> str:
     text = _REMOTE_SCRIPT.sub("", text)
     text = _REMOTE_IMG.sub(lambda m: _local_image(m, root, docs_dir), text)
     text = _REMOTE_URL.sub("none", text)
+    # GX links its favicon one level short on validation pages: point every static/ link at the real root
+    text = _STATIC_LINK.sub(lambda m: f'{m.group(1)}="{root}static/', text)
     vendor = f"{root}{VENDOR_SUBDIR.as_posix()}/"
     styles = "".join(f'<link rel="stylesheet" href="{vendor}{name}">' for name in STYLESHEETS)
     # jQuery and Bootstrap first in <head>: GX's inline scripts in the body call $(...)

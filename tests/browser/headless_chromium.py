@@ -9,6 +9,7 @@ background networking and no GPU, so nothing but the page itself is fetched.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -43,13 +44,14 @@ class PageReport:
     remote_requests: list[str] = field(default_factory=list)
     failed_loads: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    values: dict[str, object] = field(default_factory=dict)
     title: str = ""
     screenshot: Path | None = None
 
 
 class _DevTools:
-    def __init__(self, ws_url: str) -> None:
-        self.ws = connect(ws_url, max_size=None, open_timeout=30)
+    def __init__(self, ws) -> None:
+        self.ws = ws
         self.next_id = 0
         self.events: list[dict] = []
 
@@ -83,30 +85,47 @@ class _DevTools:
         return result.get("result", {}).get("value")
 
 
-def _start(chromium: str, profile: Path) -> tuple[subprocess.Popen, int]:
-    process = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    port_file = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 60
-    while not port_file.exists() or not port_file.read_text().strip():
-        if process.poll() is not None:
-            raise RuntimeError(f"{chromium} exited with {process.returncode}: {process.stderr.read()[-2000:]}")
-        if time.monotonic() > deadline:
-            process.kill()
-            raise TimeoutError(f"{chromium} did not open its DevTools port within 60 s")
-        time.sleep(0.1)
-    return process, int(port_file.read_text().split()[0])
+class Browser:
+    """One headless Chromium (fresh empty profile) for a test session; each page in a new tab."""
 
+    def __init__(self, chromium: str) -> None:
+        self.profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
+        self.process = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        port_file = self.profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not port_file.exists() or not port_file.read_text().strip():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{chromium} exited with {self.process.returncode}: "
+                                   f"{self.process.stderr.read()[-2000:]}")
+            if time.monotonic() > deadline:
+                self.close()
+                raise TimeoutError(f"{chromium} did not open its DevTools port within 60 s")
+            time.sleep(0.1)
+        self.port = int(port_file.read_text().split()[0])
 
-def render(chromium: str, page: Path, screenshot: Path | None = None, settle_selector: str | None = None,
-           expected: int = 0, timeout: float = 120, count_selectors: dict[str, str] | None = None) -> PageReport:
-    """Load `page`, wait until `settle_selector` matches `expected` elements, and report."""
-    profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
-    process, port = _start(chromium, profile)
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as response:
-            targets = [t for t in json.load(response) if t.get("type") == "page"]
-        tools = _DevTools(targets[0]["webSocketDebuggerUrl"])
+    def _endpoint(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def render(self, page: Path, screenshot: Path | None = None, settle_selector: str | None = None,
+               expected: int = 0, timeout: float = 120, count_selectors: dict[str, str] | None = None,
+               expressions: dict[str, str] | None = None) -> PageReport:
+        """Load `page` in a new tab, wait until `settle_selector` matches `expected` elements, and report
+        the elements each of `count_selectors` matches and the value of each of `expressions`."""
+        target = self._endpoint("/json/new?about:blank", method="PUT")
+        try:
+            with connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=30) as ws:
+                return self._render(_DevTools(ws), page, screenshot, settle_selector, expected, timeout,
+                                    count_selectors or {}, expressions or {})
+        finally:
+            with contextlib.suppress(Exception):
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/close/{target['id']}", timeout=10).close()
+
+    @staticmethod
+    def _render(tools: _DevTools, page: Path, screenshot: Path | None, settle_selector: str | None, expected: int,
+                timeout: float, count_selectors: dict[str, str], expressions: dict[str, str]) -> PageReport:
         for domain in ("Runtime", "Log", "Network", "Page"):
             tools.call(f"{domain}.enable")
         url = page.resolve().as_uri()
@@ -119,10 +138,11 @@ def render(chromium: str, page: Path, screenshot: Path | None = None, settle_sel
                 break
             time.sleep(0.25)
         time.sleep(0.5)  # let late errors (e.g. from timers) arrive
-        tools.evaluate("1")
         report = PageReport(url=url, title=tools.evaluate("document.title") or "")
-        for name, selector in (count_selectors or {}).items():
+        for name, selector in count_selectors.items():
             report.counts[name] = int(tools.evaluate(f"document.querySelectorAll({json.dumps(selector)}).length") or 0)
+        for name, expression in expressions.items():
+            report.values[name] = tools.evaluate(expression)
         for event in tools.events:
             method, params = event["method"], event.get("params", {})
             if method == "Runtime.exceptionThrown":
@@ -147,9 +167,9 @@ def render(chromium: str, page: Path, screenshot: Path | None = None, settle_sel
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
             report.screenshot = screenshot
-        tools.ws.close()
         return report
-    finally:
-        process.kill()
-        process.wait(timeout=30)
-        shutil.rmtree(profile, ignore_errors=True)
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=30)
+        shutil.rmtree(self.profile, ignore_errors=True)
