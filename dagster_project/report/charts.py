@@ -71,12 +71,17 @@ class AreaSeries:
     chart: XmR
     ci_lower: list[float] | None = None
     ci_upper: list[float] | None = None
-    reference: list[float] | None = None  # England reference value per plotted month
+    reference: list[float] | None = None       # England reference value per plotted month
+    reference_low: list[float] | None = None   # England plausible range, when only that is known
+    reference_high: list[float] | None = None
+    small_numbers: list[bool] | None = None    # the published flag: a value resting on few counts
 
 
-def _hover(chart: XmR, index: int) -> str:
+def _hover(series: AreaSeries, index: int) -> str:
+    chart = series.chart
     rules = ", ".join(RULE_LABEL[r] for r in sorted(chart.rules[index])) or "no rule"
-    return f"{VARIATION_LABEL[chart.variation[index]]}<br>{rules}"
+    small = "<br>small numbers: read with care" if series.small_numbers and series.small_numbers[index] else ""
+    return f"{VARIATION_LABEL[chart.variation[index]]}<br>{rules}{small}"
 
 
 def _area_traces(series: AreaSeries, unit: str) -> list[dict[str, Any]]:
@@ -86,7 +91,7 @@ def _area_traces(series: AreaSeries, unit: str) -> list[dict[str, Any]]:
         "type": "scatter", "mode": "lines+markers", "x": x, "y": chart.values, "name": series.label,
         "line": {"color": "#A6A6A6", "width": 1.5},
         "marker": {"size": 8, "color": [VARIATION_COLOUR[v] for v in chart.variation]},
-        "text": [_hover(chart, i) for i in range(len(x))],
+        "text": [_hover(series, i) for i in range(len(x))],
         "hovertemplate": f"%{{x}}: %{{y:.1f}} {UNIT_LABEL.get(unit, '')}<br>%{{text}}<extra></extra>"}
     if series.ci_lower is not None and series.ci_upper is not None:
         values = np.array(chart.values, dtype=float)
@@ -103,6 +108,12 @@ def _area_traces(series: AreaSeries, unit: str) -> list[dict[str, Any]]:
     if series.reference is not None and any(np.isfinite(v) for v in series.reference):
         traces.append(_line(x, list(series.reference), "England", {"color": "#005EB8", "width": 1.5, "dash": "dot"},
                             hoverinfo="x+y"))
+    if (series.reference_low is not None and series.reference_high is not None
+            and any(np.isfinite(v) for v in series.reference_low + series.reference_high)):
+        traces.append(_line(x, list(series.reference_low), "England range", {"color": "rgba(0,94,184,0)"},
+                            showlegend=False))
+        traces.append(_line(x, list(series.reference_high), "England range", {"color": "rgba(0,94,184,0)"},
+                            fill="tonexty", fillcolor="rgba(0,94,184,0.12)"))
     return traces
 
 

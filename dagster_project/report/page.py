@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import itertools
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,6 @@ from dagster_project.report.published_data import PublishedData
 
 MONTH = "month"
 FINANCIAL_YEAR = "financial_year"
-INDEX_STEPS = ("step_1", "step_2", "step_3")
 
 STYLE = """
 body{font-family:Arial,Helvetica,sans-serif;margin:0;color:#231F20;background:#F0F4F5}
@@ -53,14 +51,12 @@ def _monthly(data: PublishedData) -> pd.DataFrame:
     return frame.sort_values(["metric_id", "la_code", "period_start"])
 
 
-def _reference_column(data: PublishedData) -> str | None:
-    """An England reference value column of system_metrics, when published."""
-    candidates = [c for c in data.metrics.columns if c.startswith("england")
-                  and pd.api.types.is_numeric_dtype(data.metrics[c])]
-    for preferred in ("england_value", "england_reference", "england_reference_value"):
-        if preferred in candidates:
-            return preferred
-    return candidates[0] if len(candidates) == 1 else None
+def _numeric_column(data: PublishedData, column: str) -> bool:
+    return column in data.metrics.columns and pd.api.types.is_numeric_dtype(data.metrics[column])
+
+
+def _float_list(rows: pd.DataFrame, column: str) -> list[float]:
+    return pd.to_numeric(rows[column], errors="coerce").astype(float).tolist()
 
 
 def _area_order(codes: list[str]) -> list[str]:
@@ -72,7 +68,8 @@ def spc_series(data: PublishedData, metric_id: str) -> list[charts.AreaSeries]:
     monthly = _monthly(data)
     monthly = monthly[monthly["metric_id"] == metric_id]
     direction = direction_for(metric_id, data.metric_definitions)
-    reference = _reference_column(data)
+    has_ci = _numeric_column(data, "ci_lower") and _numeric_column(data, "ci_upper")
+    has_band = _numeric_column(data, "england_low") and _numeric_column(data, "england_high")
     series = []
     for la_code in _area_order(list(monthly["la_code"].unique())):
         rows = monthly[monthly["la_code"] == la_code]
@@ -80,12 +77,14 @@ def spc_series(data: PublishedData, metric_id: str) -> list[charts.AreaSeries]:
         values = [None if pd.isna(v) else float(v) for v in rows["value"]]
         chart = spc.xmr(periods, values, direction)
         kept = rows[[not pd.isna(v) for v in rows["value"]]]
-        has_ci = data.has_column("ci_lower") and data.has_column("ci_upper")
         series.append(charts.AreaSeries(
             la_code=la_code, label=data.area_name(la_code), chart=chart,
-            ci_lower=kept["ci_lower"].astype(float).tolist() if has_ci else None,
-            ci_upper=kept["ci_upper"].astype(float).tolist() if has_ci else None,
-            reference=kept[reference].astype(float).tolist() if reference else None))
+            ci_lower=_float_list(kept, "ci_lower") if has_ci else None,
+            ci_upper=_float_list(kept, "ci_upper") if has_ci else None,
+            reference=_float_list(kept, "england_value") if _numeric_column(data, "england_value") else None,
+            reference_low=_float_list(kept, "england_low") if has_band else None,
+            reference_high=_float_list(kept, "england_high") if has_band else None,
+            small_numbers=[bool(v) is True for v in kept["small_numbers"]] if "small_numbers" in kept else None))
     return series
 
 
@@ -155,51 +154,58 @@ def _pathway_sections(data: PublishedData) -> list[str]:
                      "(all suppressed or none).</p>")
     else:
         figure = charts.sankey_figure("Transitions between services (all people, all periods)",
-                                      usable["from_state"].astype(str).tolist(), usable["to_state"].astype(str).tolist(),
+                                      [data.label("from_state", v) for v in usable["from_state"]],
+                                      [data.label("to_state", v) for v in usable["to_state"]],
                                       usable["n_transitions"].astype(float).tolist())
         parts.append(_figure_html(figure, "sankey-transitions"))
         parts.append(f"<p class='note'>Source: pathway_transitions (n_transitions). {left_out} transition(s) "
                      "suppressed by disclosure control are left out.</p>")
     if data.index_pathways is not None:
-        parts += _index_pathway_sections(data.index_pathways, data.index_pathways_table or "")
+        parts += _index_pathway_sections(data, data.index_pathways, data.index_pathways_table or "")
     return parts
 
 
-def _index_pathway_sections(frame: pd.DataFrame, table: str) -> list[str]:
-    """One Sankey per index event from the index-event pathway mart (latest financial year, all areas)."""
-    count = next((c for c in ("n_people", "n_events", "n") if c in frame.columns), None)
-    state = {step: next((c for c in (f"{step}_state", step) if c in frame.columns), None) for step in INDEX_STEPS}
-    if count is None or not all(state.values()):
-        return [(f"<p class='note'>{html.escape(table)} is published but its columns are not the ones the report "
-                "knows (index_event, step_1_state.., n_people): not drawn.</p>")]
-    rows = frame
-    notes = []
+def _whole_population(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows for all councils and all ages/sexes, whatever the case of 'ALL' / 'all'."""
     for column in ("la_code", "age_band", "sex"):
-        if column in rows.columns and (rows[column] == "ALL").any():
-            rows = rows[rows[column] == "ALL"]
-    period = next((c for c in ("financial_year", "period_start") if c in rows.columns), None)
-    if period and rows[period].notna().any():
-        latest = rows[period].dropna().max()
-        rows = rows[rows[period] == latest]
-        notes.append(f"{period} {latest}")
+        if column in rows.columns:
+            rows = rows[rows[column].astype(str).str.upper() == "ALL"]
+    return rows
+
+
+def _index_pathway_sections(data: PublishedData, frame: pd.DataFrame, table: str) -> list[str]:
+    """One Sankey per index event (the index-event pathway mart): all councils and ages, latest year.
+
+    Nodes are per step (step 0 is the index event), so a state met at two steps is two nodes.
+    """
+    rows = _whole_population(frame)
+    period = next((c for c in ("financial_year_start", "financial_year", "period_start") if c in rows.columns), None)
     parts = []
     for i, (event, group) in enumerate(sorted(rows.groupby("index_event"), key=lambda g: str(g[0]))):
-        shown = group[group[count].notna() & (group[count] > 0)]
-        sources, targets, values = [], [], []
-        steps = ["index_event", *(state[s] for s in INDEX_STEPS)]
-        for a, b in itertools.pairwise(steps):
-            flows = shown.groupby([a, b], dropna=True)[count].sum()
-            for (x, y), n in flows.items():
-                source = str(x) if a == "index_event" else f"{a.split('_state')[0].replace('_', ' ')}: {x}"
-                sources.append(source)
-                targets.append(f"{b.split('_state')[0].replace('_', ' ')}: {y}")
-                values.append(float(n))
-        if not values:
+        when = ""
+        if period and group[period].notna().any():
+            latest = group[period].dropna().max()
+            group = group[group[period] == latest]
+            start = pd.Timestamp(latest) if not isinstance(latest, str) else None
+            when = f"financial year {start.year}/{str(start.year + 1)[-2:]}" if start is not None else str(latest)
+        shown = group[group["n_transitions"].notna() & (group["n_transitions"] > 0)]
+        if shown.empty:
             continue
-        title = f"After {event}" + (f" ({', '.join(notes)})" if notes else "")
-        parts.append(_figure_html(charts.sankey_figure(title, sources, targets, values), f"sankey-index-{i}"))
-        parts.append(f"<p class='note'>Source: {html.escape(table)}; {len(group) - len(shown)} suppressed "
-                     "row(s) left out.</p>")
+        def node(step: int, state: str, event: str = event) -> str:
+            return data.label("index_event", event) if step == 0 else f"{step}: {data.label('to_state', state)}"
+
+        steps = shown["step"].astype(int)
+        figure = charts.sankey_figure(
+            f"After {data.label('index_event', event)}" + (f", {when}" if when else "") + ": the next three steps",
+            [node(k - 1, s) for k, s in zip(steps, shown["from_state"], strict=True)],
+            [node(k, s) for k, s in zip(steps, shown["to_state"], strict=True)],
+            shown["n_transitions"].astype(float).tolist())
+        parts.append(_figure_html(figure, f"sankey-index-{i}"))
+        parts.append(f"<p class='note'>Source: {html.escape(table)} (n_transitions, all councils and ages); "
+                     f"{len(group) - len(shown)} suppressed row(s) left out.</p>")
+    if not parts:
+        parts.append(f"<p class='note'>{html.escape(table)} has no transition that can be shown (all suppressed "
+                     "or none).</p>")
     return parts
 
 

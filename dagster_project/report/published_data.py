@@ -35,7 +35,7 @@ class PublishedData:
     pathways: pd.DataFrame                    # pathway_transitions
     data_quality: pd.DataFrame
     metric_definitions: pd.DataFrame | None = None
-    council_names: dict[str, str] = field(default_factory=dict)
+    code_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> code -> label
     index_pathways: pd.DataFrame | None = None  # the index-event pathway mart, when published
     index_pathways_table: str | None = None
 
@@ -49,10 +49,11 @@ class PublishedData:
     def metric_unit(self, metric_id: str) -> str:
         """pct, per_100k or days: from the data dictionary when published, else the id's suffix."""
         defs = self.metric_definitions
-        if defs is not None and "value_unit" in defs.columns:
-            match = defs.loc[defs["metric_id"] == metric_id, "value_unit"]
-            if len(match) and isinstance(match.iloc[0], str) and match.iloc[0]:
-                return match.iloc[0]
+        for column in ("unit", "value_unit"):
+            if defs is not None and column in defs.columns:
+                match = defs.loc[defs["metric_id"] == metric_id, column]
+                if len(match) and isinstance(match.iloc[0], str) and match.iloc[0]:
+                    return match.iloc[0]
         return metric_id_unit(metric_id).lstrip("_")
 
     def metric_title(self, metric_id: str) -> str:
@@ -76,8 +77,12 @@ class PublishedData:
     def area_name(self, la_code: str) -> str:
         if la_code == "ALL":
             return "All councils"
-        name = self.council_names.get(la_code)
+        name = self.code_labels.get("la_code", {}).get(la_code)
         return f"{name} ({la_code})" if name else la_code
+
+    def label(self, column: str, code: object) -> str:
+        """A coded value's label from the published code_labels, else the code itself."""
+        return self.code_labels.get(column, {}).get(str(code), str(code))
 
 
 def resolve_version(published_dir: Path) -> Path:
@@ -102,26 +107,24 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         " order by ordinal_position", [SCHEMA, table]).fetchall()]
 
 
-def _council_names(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
-    """Council names from the published code_labels, whatever its exact column names."""
-    if "code_labels" not in tables:
+def _code_labels(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, dict[str, str]]:
+    """The published data dictionary's labels (code_labels: column_name, code, label), by column."""
+    if "code_labels" not in tables or not {"column_name", "code", "label"} <= set(_columns(con, "code_labels")):
         return {}
-    columns = set(_columns(con, "code_labels"))
-    code = next((c for c in ("code", "value", "code_value") if c in columns), None)
-    label = next((c for c in ("label", "name", "description") if c in columns), None)
-    kind = next((c for c in ("column_name", "code_type", "code_list", "field", "code_set") if c in columns), None)
-    if not code or not label:
-        return {}
-    where = f"where lower({kind}) like '%la_code%' or lower({kind}) like '%council%'" if kind else ""
-    rows = con.execute(f'select "{code}", "{label}" from {SCHEMA}.code_labels {where}').fetchall()
-    return {str(c): str(n) for c, n in rows if c is not None and n is not None}
+    labels: dict[str, dict[str, str]] = {}
+    for column, code, label in con.execute(f"select column_name, code, label from {SCHEMA}.code_labels").fetchall():
+        if column is not None and code is not None and label is not None:
+            labels.setdefault(str(column), {})[str(code)] = str(label)
+    return labels
+
+
+INDEX_PATHWAY_COLUMNS = {"index_event", "step", "from_state", "to_state", "n_transitions"}
 
 
 def _index_pathway_table(con: duckdb.DuckDBPyConnection, tables: set[str]) -> str | None:
-    """The index-event pathway mart: a published table with an index event and ordered steps."""
+    """The index-event pathway mart (pathway_index_events): one row per index event, step and transition."""
     for table in sorted(tables):
-        columns = set(_columns(con, table))
-        if "index_event" in columns and any(c.startswith("step_1") for c in columns):
+        if INDEX_PATHWAY_COLUMNS <= set(_columns(con, table)):
             return table
     return None
 
@@ -147,7 +150,7 @@ def read_published(version_dir: Path) -> PublishedData:
             pathways=read("pathway_transitions"),
             data_quality=read("data_quality"),
             metric_definitions=read("metric_definitions") if "metric_definitions" in tables else None,
-            council_names=_council_names(con, tables),
+            code_labels=_code_labels(con, tables),
             index_pathways=read(index_table) if index_table else None,
             index_pathways_table=index_table,
         )

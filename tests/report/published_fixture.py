@@ -66,8 +66,14 @@ def _metric_rows(extras: bool) -> pd.DataFrame:
     if extras:
         frame["ci_lower"] = frame["value"] * 0.9
         frame["ci_upper"] = frame["value"] * 1.1
-        frame["small_numbers"] = False
-        frame["england_value"] = frame["value"].groupby(frame["metric_id"]).transform("mean").round(1)
+        frame["small_numbers"] = (frame["la_code"] == "E06000014") & frame["metric_id"].str.startswith("community")
+        # as the England reference seed: a value for some metrics, only a range for others
+        typical = frame["value"].groupby(frame["metric_id"]).transform("mean").round(1)
+        is_rate = frame["metric_id"].str.endswith("_per_100k")
+        frame["england_value"] = typical.where(~is_rate)
+        frame["england_low"] = (typical * 0.9).where(is_rate)
+        frame["england_high"] = (typical * 1.1).where(is_rate)
+        frame["england_year"] = "2023/24"
     return frame
 
 
@@ -80,11 +86,13 @@ DATA_QUALITY = pd.DataFrame({
     "source": ["hes_apc", "asc_cld"], "table_name": ["hes_apc", "asc_cld"],
     "delivery_date": [dt.date(2025, 3, 31)] * 2, "rows_read": [1000, 400], "rows_loaded": [995, 400],
     "rows_rejected": [5, 0], "nhs_number_completeness": [0.991, 0.87]})
-INDEX_PATHWAYS = pd.DataFrame({
-    "index_event": ["emergency admission 65+"] * 3, "financial_year": ["2024/25"] * 3, "la_code": ["ALL"] * 3,
-    "age_band": ["ALL"] * 3, "step_1_state": ["reablement", "care_home", "home"],
-    "step_2_state": ["home", "died", "emergency_admission"],
-    "step_3_state": ["no further event within 91 days", "died", "reablement"], "n_people": [80, 20, None]})
+INDEX_PATHWAYS = pd.DataFrame({  # as pathway_index_events: one row per index event, step and transition
+    "index_event": ["emergency_admission_65"] * 6, "financial_year_start": [dt.date(2024, 4, 1)] * 6,
+    "la_code": ["ALL"] * 6, "age_band": ["all"] * 6, "step": [1, 1, 2, 2, 3, 3],
+    "from_state": ["emergency_admission", "emergency_admission", "reablement", "care_home", "home", "died"],
+    "to_state": ["reablement", "care_home", "home", "died", "no further event within 91 days", "died"],
+    "n_people": [80, 20, 70, None, 60, 5], "n_transitions": [85, 20, 70, None, 60, 5],
+    "median_days": [1.0, 3.0, 40.0, None, None, None], "suppressed": [False, False, False, True, False, False]})
 
 
 def make_published(warehouse_dir: Path, extras: bool = False) -> Path:
@@ -97,10 +105,11 @@ def make_published(warehouse_dir: Path, extras: bool = False) -> Path:
         tables = {"system_metrics": _metric_rows(extras), "pathway_transitions": PATHWAYS, "data_quality": DATA_QUALITY}
         if extras:
             tables["metric_definitions"] = pd.DataFrame({
-                "metric_id": list(metric_units()), "value_unit": list(metric_units().values()),
+                "metric_id": list(metric_units()), "unit": list(metric_units().values()),
                 "title": [m.replace("_", " ").capitalize() + " (title)" for m in metric_units()]})
-            tables["code_labels"] = pd.DataFrame({"column_name": ["la_code"] * 3, "code": list(COUNCILS),
-                                                  "label": list(COUNCILS.values())})
+            labels = [("la_code", code, name) for code, name in COUNCILS.items()]
+            labels += [(column, "reablement", "Reablement (ST-Max)") for column in ("from_state", "to_state")]
+            tables["code_labels"] = pd.DataFrame(labels, columns=["column_name", "code", "label"])
             tables["pathway_index_events"] = INDEX_PATHWAYS
         for name, frame in tables.items():
             con.register("_frame", frame)

@@ -87,7 +87,10 @@ def test_newer_published_tables_and_columns_are_used_when_present(extras_page):
     page = body(extras_page)
     assert "Leeds (E08000035)" in page                     # code_labels
     assert "Emergency admissions 65 per 100k (title)" in page  # metric_definitions
-    assert '"name":"England"' in page                      # England reference line
+    assert '"name":"England"' in page                      # England reference value
+    assert '"name":"England range"' in page                # or its plausible range
+    assert "Reablement (ST-Max)" in page                   # pathway states labelled
+    assert "small numbers: read with care" in page
     assert '"error_y":' in page                            # confidence intervals
     assert any(i.startswith("sankey-index-") for i in chart_ids(page))  # index-event pathway mart
 
