@@ -1,13 +1,15 @@
 """`carejourney publish`: run every quality gate, then publish if all pass (no Dagster needed).
 
 For re-publishing an already-built warehouse (e.g. after a threshold was
-recalibrated) without re-running the nightly job. Exit 0: published; 1: a gate
-failed or publish refused (the last published copy untouched); 2: cannot start.
+recalibrated) without re-running the nightly job. Exit 0: published, with its
+report; 1: a gate failed or publish refused (the last published copy untouched);
+2: cannot start; 3: published, but the report crashed.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import duckdb
 
@@ -15,7 +17,7 @@ from dagster_project.publish.core import PublishError, publish
 from dagster_project.quality.gates import GATES, run_gate
 from dagster_project.settings import Settings, SettingsError
 
-EXIT_OK, EXIT_REFUSED, EXIT_CANNOT_START = 0, 1, 2
+EXIT_OK, EXIT_REFUSED, EXIT_CANNOT_START, EXIT_STEP_CRASHED = 0, 1, 2, 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,6 +58,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"NOT PUBLISHED: {exc}", file=sys.stderr)
             return EXIT_REFUSED
         print(outcome.summary())
-        return EXIT_OK
+        return _report(outcome.version_dir, settings)
     finally:
         con.close()
+
+
+def _report(version_dir: Path, settings: Settings) -> int:
+    """As the nightly run does: every publish gets its report, inside the version just published."""
+    from dagster_project.report.build import write_report
+
+    try:
+        report = write_report(settings.published_dir, version_dir=version_dir)
+    except Exception as exc:  # noqa: BLE001 - published already; say so and give the documented exit code
+        print(f"published, but the report failed: {type(exc).__name__}: {exc}. "
+              "Run `carejourney report` once fixed.", file=sys.stderr)
+        return EXIT_STEP_CRASHED
+    print(f"report: {report.path}")
+    return EXIT_OK

@@ -257,7 +257,11 @@ def build_page(data: PublishedData, generated_at: dt.datetime | None = None) -> 
             parts.append("</div>")
         parts.append("</div></section>")
         metric_sections.append("".join(parts))
-    published_at = data.version.split("-")[0]
+    try:  # version directories are named <UTC time>-<random> by publish/swap.py
+        published_at = dt.datetime.strptime(data.version.split("-")[0], "%Y%m%dT%H%M%S%fZ").strftime(
+            "published %Y-%m-%d %H:%M UTC")
+    except ValueError:
+        published_at = "publication time unknown"
     months = data.metrics.loc[data.metrics["period_type"] == MONTH, "period_start"]
     span = (f"{pd.Timestamp(months.min()):%b %Y} to {pd.Timestamp(months.max()):%b %Y}" if len(months) else "no months")
     return "".join([

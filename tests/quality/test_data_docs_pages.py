@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from dagster_project.quality.docs_index import render_index
 from dagster_project.quality.gates import run_gate
 from dagster_project.quality.offline_docs import offline_page
@@ -10,6 +12,7 @@ from dagster_project.quality.offline_docs import offline_page
 REMOTE = re.compile(r"""<(script|link|img)\b[^>]*\b(src|href)=["']?(https?:)?//|url\(\s*["']?(https?:)?//""", re.IGNORECASE)
 
 
+@pytest.mark.slow
 def test_every_gates_page_still_exists_after_the_later_gates_and_has_nothing_remote(con, settings, with_data_docs):
     results = [run_gate(name, con, settings, run_id="run-a") for name in ("raw_hes_apc", "marts_system_metrics")]
     for result in results:
