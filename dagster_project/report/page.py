@@ -84,7 +84,7 @@ def spc_series(data: PublishedData, metric_id: str) -> list[charts.AreaSeries]:
             reference=_float_list(kept, "england_value") if _numeric_column(data, "england_value") else None,
             reference_low=_float_list(kept, "england_low") if has_band else None,
             reference_high=_float_list(kept, "england_high") if has_band else None,
-            small_numbers=[bool(v) is True for v in kept["small_numbers"]] if "small_numbers" in kept else None))
+            small_numbers=[not pd.isna(v) and bool(v) for v in kept["small_numbers"]] if "small_numbers" in kept else None))
     return series
 
 

@@ -66,7 +66,8 @@ def _metric_rows(extras: bool) -> pd.DataFrame:
     if extras:
         frame["ci_lower"] = frame["value"] * 0.9
         frame["ci_upper"] = frame["value"] * 1.1
-        frame["small_numbers"] = (frame["la_code"] == "E06000014") & frame["metric_id"].str.startswith("community")
+        frame["small_numbers"] = ((frame["la_code"] == "E06000014") & frame["metric_id"].str.startswith("community")
+                                  ).astype("boolean").mask(frame["value"].isna())  # null with a suppressed row
         # as the England reference seed: a value for some metrics, only a range for others
         typical = frame["value"].groupby(frame["metric_id"]).transform("mean").round(1)
         is_rate = frame["metric_id"].str.endswith("_per_100k")
