@@ -123,6 +123,9 @@ def _series_notes(series: list[charts.AreaSeries]) -> str:
 
 def _variation_summary(all_series: dict[str, list[charts.AreaSeries]], data: PublishedData) -> str:
     areas = _area_order(sorted({s.la_code for series in all_series.values() for s in series}))
+    latest = max((s.chart.periods[-1] for series in all_series.values() for s in series if s.chart.periods),
+                 default=None)
+    when = lambda s: "" if s.chart.periods[-1] == latest else f", {s.chart.periods[-1]}"
     head = "".join(f"<th>{html.escape(data.area_name(a))}</th>" for a in areas)
     rows = []
     for metric_id, series in all_series.items():
@@ -133,20 +136,22 @@ def _variation_summary(all_series: dict[str, list[charts.AreaSeries]], data: Pub
             if s is None or not s.chart.values:
                 cells.append("<td>no data</td>")
             elif not s.chart.has_limits:
-                cells.append(f"<td>{s.chart.values[-1]:.1f} (too few months)</td>")
+                cells.append(f"<td>{s.chart.values[-1]:.1f} (too few months{when(s)})</td>")
             else:
                 v = s.chart.latest_variation
                 cells.append(f"<td class='v-{v.value}'>{s.chart.values[-1]:.1f} "
-                             f"({html.escape(charts.VARIATION_LABEL[v])})</td>")
+                             f"({html.escape(charts.VARIATION_LABEL[v])}{when(s)})</td>")
         rows.append(f"<tr><td><a href='#m-{metric_id}'>{html.escape(data.metric_title(metric_id))}</a></td>"
                     + "".join(cells) + "</tr>")
     key = "".join(f"<span class='v-{v.value}'>{html.escape(label)}</span>" for v, label in charts.VARIATION_LABEL.items())
-    return (f"<p class='key'>{key}</p><table><tr><th>metric (latest month)</th>{head}</tr>{''.join(rows)}</table>")
+    return (f"<p class='key'>{key}</p><p class='note'>Each council's latest published month ({latest}, "
+            "else the month named) and its Making Data Count variation.</p>"
+            f"<table><tr><th>metric</th>{head}</tr>{''.join(rows)}</table>")
 
 
 def _pathway_sections(data: PublishedData) -> list[str]:
     parts = []
-    transitions = data.pathways
+    transitions = _whole_population(data.pathways)  # should it gain breakdowns: no double counting
     usable = transitions[transitions["n_transitions"].notna() & (transitions["n_transitions"] > 0)]
     left_out = len(transitions) - len(usable)
     if usable.empty:
