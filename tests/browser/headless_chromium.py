@@ -33,7 +33,7 @@ LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
 def find_chromium() -> str | None:
     override = os.environ.get("CAREJOURNEY_CHROMIUM")
     if override:
-        return override
+        return shutil.which(override)  # a path or a name; None if it is not there
     return next((path for path in map(shutil.which, CANDIDATES) if path), None)
 
 

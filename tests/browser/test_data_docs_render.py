@@ -32,7 +32,7 @@ def data_docs(tmp_path, monkeypatch):
     return settings.data_docs_dir, results
 
 
-def test_the_index_and_a_gate_page_render_offline_without_errors(data_docs, browser, artifacts):
+def test_the_index_and_a_gate_page_render_offline_without_errors(browser, artifacts, data_docs):
     docs_dir, results = data_docs
     index = browser.render(docs_dir / "index.html", screenshot=artifacts / "data_docs_index.png",
                    count_selectors={"gate_links": "a[href^='validations/']"})
