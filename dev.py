@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -25,6 +26,10 @@ STAMP = VENV / ".carejourney-installed"
 # second environment, so tests read the copies with it without downloading anything.
 COMPAT_VENV = VENV / "compat-duckdb-1.1"
 COMPAT_REQUIREMENT = "duckdb==1.1.3"
+# The Dagster instance `dagster dev` reads (README "The Dagster UI"): the demo records its run there.
+DAGSTER_HOME = ROOT / ".dagster_home"
+# Debian's headless browser for the report and Data Docs rendering tests (tests/browser).
+BROWSERS = ("chromium", "chromium-browser")
 DEMO_PEOPLE = int(os.environ.get("CAREJOURNEY_DEMO_PEOPLE", "20000"))
 
 
@@ -61,15 +66,45 @@ def ensure_compat_environment() -> None:
     stamp.write_text(COMPAT_REQUIREMENT + "\n")
 
 
+def ensure_browser() -> None:
+    """Install Debian's chromium for the rendering tests when it is missing and we may (root, apt-get).
+
+    Otherwise say why: the tests then skip, except in CI (CI=true), where they fail.
+    """
+    if any(shutil.which(b) for b in BROWSERS) or os.environ.get("CAREJOURNEY_CHROMIUM"):
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        print("note: no chromium and not root with apt-get: the report/Data Docs rendering tests will be skipped "
+              "(install Debian's `chromium` to run them)", flush=True)
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (("apt-get", "update", "-qq"), ("apt-get", "install", "-y", "-qq", "chromium")):
+        print("+", " ".join(step), flush=True)
+        if subprocess.run(step, check=False, env=env).returncode != 0:
+            # not fatal here: the rendering tests then skip (or, in CI, fail saying why)
+            print(f"warning: `{' '.join(step)}` failed: no chromium for the rendering tests", flush=True)
+            return
+
+
+def demo_environment() -> dict[str, str]:
+    """The demo's environment: its run goes into the project's Dagster home, where `dagster dev` looks."""
+    DAGSTER_HOME.mkdir(exist_ok=True)
+    return {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME") or str(DAGSTER_HOME)}
+
+
 def demo(extra: list[str]) -> None:
     landing = Path(os.environ.get("CAREJOURNEY_LANDING_DIR", ROOT / "data" / "landing"))
     if not landing.exists() or not any(landing.iterdir()):
         _run(BIN / "carejourney", "generate", "--people", str(DEMO_PEOPLE), "--seed", "42",
              "--out", landing, "--truth", ROOT / "data" / "truth")
-    _run(BIN / "carejourney", "run", "--demo", *extra)
+    env = demo_environment()
+    _run(BIN / "carejourney", "run", "--demo", *extra, env=env)
+    print(f"\nThe run is recorded in {env['DAGSTER_HOME']}: see it with\n"
+          f"  DAGSTER_HOME={env['DAGSTER_HOME']} {BIN / 'dagster'} dev", flush=True)
 
 
 def test(extra: list[str]) -> None:
+    ensure_browser()
     _run(BIN / "python", "-m", "pytest", *extra)
 
 

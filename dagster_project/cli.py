@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "run": "dagster_project.run_command",
     "query": "dagster_project.query_command",
     "publish": "dagster_project.publish.command",
+    "report": "dagster_project.report.command",
     "evaluate-linkage": "dagster_project.linkage.command",
     "train-linkage": "dagster_project.linkage.command",
     "accept-reference": "dagster_project.ingest.accept_command",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project import ingest, linkage, private_files, publish, quality
+from dagster_project import ingest, linkage, private_files, publish, quality, report
 from dagster_project.dbt import assets as dbt
 from dagster_project.jobs import nightly_job
 from dagster_project.progress import progress_logger
@@ -19,7 +19,7 @@ private_files.apply_private_umask()
 def build_definitions(carejourney: CarejourneyResource | None = None) -> dg.Definitions:
     """The Definitions, with settings from the environment unless given (as `run` does)."""
     return dg.Definitions(
-        assets=[*ingest.assets, *dbt.assets, *linkage.assets, *publish.assets],
+        assets=[*ingest.assets, *dbt.assets, *linkage.assets, *publish.assets, *report.assets],
         asset_checks=[*ingest.asset_checks, *linkage.asset_checks, *quality.asset_checks],
         jobs=[nightly_job, *linkage.jobs],
         schedules=[nightly_schedule],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import os
 import sys
 
 import duckdb
@@ -86,10 +87,18 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         con.close()
-    if args.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[_text(v) for v in row] for row in rows])
-    else:
-        print(format_table(columns, rows, args.max_rows))
+    try:
+        if args.csv:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows([[_text(v) for v in row] for row in rows])
+        else:
+            print(format_table(columns, rows, args.max_rows))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): that is its choice, not an error. Point stdout
+        # at /dev/null so the interpreter's own flush at exit does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return 0

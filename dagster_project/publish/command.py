@@ -4,13 +4,15 @@ For re-publishing an already-built warehouse (e.g. after a threshold was
 recalibrated) without re-running the nightly job. Exit status (exit_codes.py): 0
 published; 1 a gate failed or publish refused (the last published copy untouched);
 2 cannot start (no warehouse, weak or changed secret, another run holds the
-warehouse); 3 a gate or publish crashed (a full disk included), naming the step.
+warehouse); 3 a gate or publish crashed (a full disk included), naming the step, or
+published but the report crashed (`carejourney report` rewrites it).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 
@@ -82,18 +84,32 @@ def gate_and_publish(settings: Settings, gates_only: bool) -> ExitCode:
             except PublishError as exc:
                 return _finish(ExitCode.GATE_FAILED, started, settings, str(exc))
             print(outcome.summary())
-            return _finish(ExitCode.OK, started, settings, f"published {settings.published_db}")
+            step = "report"
+            report = _report(outcome.version_dir, settings)
+            return _finish(ExitCode.OK, started, settings, f"published {settings.published_db}; report {report}")
         finally:
             con.close()
     except Exception as exc:  # noqa: BLE001 - a crash still ends in a summary naming the step
+        if step == "report":  # published already: say so, with the documented exit code
+            return _finish(ExitCode.STEP_CRASHED, started, settings,
+                           f"published {settings.published_db}, but the report crashed: {describe_exception(exc)}; "
+                           "run `carejourney report` once fixed", published=True)
         return _finish(ExitCode.STEP_CRASHED, started, settings, f"{step} crashed: {describe_exception(exc)}")
 
 
-def _finish(code: ExitCode, started: float, settings: Settings, what: str) -> ExitCode:
+def _report(version_dir: Path, settings: Settings) -> Path:
+    """As the nightly run does: every publish gets its report, inside the version just published."""
+    from dagster_project.report.build import write_report
+
+    return write_report(settings.published_dir, version_dir=version_dir).path
+
+
+def _finish(code: ExitCode, started: float, settings: Settings, what: str, published: bool = False) -> ExitCode:
     stream = sys.stdout if code == ExitCode.OK else sys.stderr
-    headline = "PUBLISHED" if code == ExitCode.OK and "nothing published" not in what else "NOT PUBLISHED"
+    published = published or (code == ExitCode.OK and "nothing published" not in what)
+    headline = "PUBLISHED" if published else "NOT PUBLISHED"
     lines = [f"carejourney publish: {headline}: {what}", f"  took              {time.time() - started:.0f}s"]
-    if code != ExitCode.OK:
+    if not published:
         lines.append(f"  published copy    untouched: {settings.published_db} (and {settings.analyst_db})")
     lines.append(f"  exit status       {int(code)}: {code.meaning}")
     print("\n".join(lines), file=stream, flush=True)

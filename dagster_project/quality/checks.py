@@ -17,7 +17,7 @@ def _make_check(gate: Gate) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, carejourney: CarejourneyResource) -> dg.AssetCheckResult:
         settings = carejourney.settings()
         with carejourney.connect() as con:
-            result = run_gate(gate.name, con, settings)
+            result = run_gate(gate.name, con, settings, run_id=context.run.run_id)
         (context.log.info if result.success else context.log.error)(result.message)
         metadata: dict[str, dg.RawMetadataValue] = {
             "gate": gate.name,

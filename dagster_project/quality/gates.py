@@ -80,8 +80,12 @@ def _failure_message(gate: Gate, failures: list[ExpectationOutcome], docs_page: 
     return "\n".join(lines)
 
 
-def run_gate(name: str, con: duckdb.DuckDBPyConnection, settings: Settings) -> GateResult:
-    """Build the gate's frame, validate it with its suite, write Data Docs, say what failed."""
+def run_gate(name: str, con: duckdb.DuckDBPyConnection, settings: Settings,
+             run_id: str | None = None) -> GateResult:
+    """Build the gate's frame, validate it with its suite, write Data Docs, say what failed.
+
+    run_id groups the gates of one run on the Data Docs index (the Dagster run id).
+    """
     if name not in GATES:
         raise KeyError(f"unknown quality gate {name!r}; known: {', '.join(GATES)}")
     gate = GATES[name]
@@ -90,7 +94,7 @@ def run_gate(name: str, con: duckdb.DuckDBPyConnection, settings: Settings) -> G
     except (duckdb.Error, LookupError) as exc:
         message = (f"quality gate {name} could not read the warehouse {settings.warehouse_db}: {exc}. "
                    f"Publication stopped; check the step that builds {'/'.join(gate.asset_key)}.")
-        record_gate_run(settings.data_docs_dir, name, False, None, message)
+        record_gate_run(settings.data_docs_dir, name, False, None, message, run_id)
         return GateResult(name, False, message)
     try:
         run = validate(frame, gate.suite_path, settings.data_docs_dir, gate.label_column)
@@ -101,7 +105,7 @@ def run_gate(name: str, con: duckdb.DuckDBPyConnection, settings: Settings) -> G
                   f"Data Docs: {run.docs_page}"
     else:
         message = _failure_message(gate, run.failures, run.docs_page)
-    record_gate_run(settings.data_docs_dir, name, run.success, run.docs_page, message)
+    record_gate_run(settings.data_docs_dir, name, run.success, run.docs_page, message, run_id)
     return GateResult(name, run.success, message, run.failures, run.docs_page, len(frame))
 
 

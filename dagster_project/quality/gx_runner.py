@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from dagster_project.quality.offline_docs import move_pages
 
 # GX draws tqdm progress bars and logs chatter at INFO on every metric; a nightly
 # log needs neither.
@@ -122,22 +126,34 @@ def validate(frame: pd.DataFrame, suite_path: Path, docs_dir: Path,
     name, a metric id): failures quote it beside the offending value.
     """
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     suite_dict = load_suite(suite_path)
-    name = suite_dict["name"]
-
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     for site in list(context.list_data_docs_sites()):
         context.delete_data_docs_site(site)  # the default site is a temp dir nobody reads
     docs_dir.mkdir(parents=True, exist_ok=True)
+    # GX builds into a private staging folder: building into docs_dir itself removes
+    # the other gates' pages (offline_docs.py says why); the pages are moved in after.
+    staging_dir = docs_dir / f".staging-{uuid.uuid4().hex[:12]}"
     context.add_data_docs_site("carejourney", {
         "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(staging_dir)},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     })
+    try:
+        return _validate_in(context, suite_dict, suite_path, frame, label_column, staging_dir, docs_dir)
+    finally:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+
+
+def _validate_in(context: Any, suite_dict: dict[str, Any], suite_path: Path, frame: pd.DataFrame,
+                 label_column: str | None, staging_dir: Path, docs_dir: Path) -> SuiteRun:
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    name = suite_dict["name"]
     try:
         suite = context.suites.add(gx.ExpectationSuite(**suite_dict))
     except Exception as exc:  # GX raises several types for a bad expectation
@@ -171,5 +187,6 @@ def validate(frame: pd.DataFrame, suite_path: Path, docs_dir: Path,
     page = None
     if BUILD_DATA_DOCS:
         urls = context.get_docs_sites_urls(resource_identifier=identifier, site_name="carejourney")
-        page = Path(urls[0]["site_url"].removeprefix("file://")) if urls else None
+        staged = Path(urls[0]["site_url"].removeprefix("file://")) if urls else None
+        page = move_pages(staging_dir, docs_dir).get(staged)
     return SuiteRun(success=bool(result.success), outcomes=outcomes, docs_page=page)

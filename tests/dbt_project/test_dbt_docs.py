@@ -36,6 +36,6 @@ def test_every_mart_column_is_described_typed_and_contract_enforced(dbt_build):
 def test_exposures_declare_the_bi_consumers(dbt_build):
     manifest = json.loads((dbt_build.work_dir / "target" / "manifest.json").read_text())
     exposures = {e["name"]: e for e in manifest["exposures"].values()}
-    assert {"journey_dashboards", "analyst_sql"} <= set(exposures)
+    assert {"carejourney_report", "analyst_sql"} <= set(exposures)
     depends = {ref for e in exposures.values() for ref in e["depends_on"]["nodes"]}
     assert {f"model.carejourney.{m}" for m in ("journey", "person", "pathway_transitions")} <= depends

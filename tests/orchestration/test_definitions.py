@@ -65,3 +65,9 @@ def test_linkage_training_is_its_own_job():
     names = {job.name for job in defs.resolve_all_job_defs()}
     assert NIGHTLY_JOB_NAME in names
     assert any("train" in name for name in names), names
+
+
+def test_the_report_is_drawn_after_publish(graph):
+    report = dg.AssetKey(["published", "report"])
+    assert PUBLISHED in graph.get_ancestor_asset_keys(report)
+    assert report in defs.resolve_job_def(NIGHTLY_JOB_NAME).asset_layer.executable_asset_keys

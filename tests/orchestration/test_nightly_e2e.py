@@ -46,18 +46,22 @@ MARTS = ANALYST_TABLES + PUBLISHED_TABLES
 COPIES = {"published": PUBLISHED_TABLES, "analyst": ANALYST_TABLES}
 
 
-def _env(warehouse: Path) -> dict[str, str]:
+def _env(warehouse: Path, dagster_home: Path | None = None) -> dict[str, str]:
     env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": PSEUDO_KEY, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     for name in ("CAREJOURNEY_LANDING_DIR", "CAREJOURNEY_AS_OF", "DAGSTER_HOME", "CAREJOURNEY_PUBLISHED_GROUP",
                  "CAREJOURNEY_ANALYST_GROUP", "CAREJOURNEY_LOCK_WAIT_SECONDS"):
         env.pop(name, None)
     env["CAREJOURNEY_WAREHOUSE_DIR"] = str(warehouse)
+    if dagster_home:
+        env["DAGSTER_HOME"] = str(dagster_home)
     return env
 
 
-def carejourney_run(landing: Path, warehouse: Path, *extra: str) -> subprocess.CompletedProcess:
+def carejourney_run(landing: Path, warehouse: Path, *extra: str,
+                    dagster_home: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "carejourney"), "run", "--landing", str(landing), "--warehouse", str(warehouse), *extra],
-                          check=False, env=_env(warehouse), capture_output=True, text=True, timeout=900)
+                          env=_env(warehouse, dagster_home), capture_output=True, text=True, timeout=900,
+                          check=False)
 
 
 def run_and_kill(landing: Path, warehouse: Path, step_fragment: str, delay: float) -> str:
@@ -109,8 +113,11 @@ def landing(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(landing, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    warehouse = tmp_path_factory.mktemp("reference") / "warehouse"
-    result = carejourney_run(landing, warehouse)
+    root = tmp_path_factory.mktemp("reference")
+    warehouse = root / "warehouse"
+    # recorded in a Dagster home, as `python3 dev.py demo` records into the project's .dagster_home/
+    (root / "dagster_home").mkdir()
+    result = carejourney_run(landing, warehouse, dagster_home=root / "dagster_home")
     return warehouse, result
 
 
@@ -126,6 +133,10 @@ def test_nightly_run_publishes_and_summarises(reference):
         assert all(count > 0 for table, (count, _) in prints.items() if table != "pathway_transitions"), prints
         for table in tables:
             assert (warehouse / copy / f"{table}.parquet").exists()
+    # the report of this very version sits inside it
+    report = (warehouse / "published" / "report" / "index.html").resolve()
+    assert report.parent.parent == (warehouse / "published").resolve()
+    assert report.parent.parent.name in report.read_text()
 
 
 def test_a_real_night_leaves_only_private_files(reference):
@@ -178,6 +189,22 @@ def test_marts_count_what_the_simulation_holds(reference):
         != (expected[metric].numerator, expected[metric].denominator)}
     assert not differences, f"marts (numerator, denominator) vs simulation: {differences}"
     assert all(expected[m].denominator > 0 for m in MART_METRICS), expected
+
+
+def test_the_run_is_recorded_in_the_dagster_home_for_the_ui(reference):
+    """What `dagster dev` shows after the demo: the run, its materialisations and its checks."""
+    import dagster as dg
+
+    warehouse, result = reference
+    assert result.returncode == EXIT_OK
+    with dg.DagsterInstance.from_config(str(warehouse.parent / "dagster_home")) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+        materialized = {e.dagster_event.asset_key for e in instance.all_logs(
+            runs[0].run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)}
+        assert {dg.AssetKey(["published", "carejourney"]), dg.AssetKey(["published", "report"])} <= materialized
+        checks = instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        assert len(checks) > 7
 
 
 def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):

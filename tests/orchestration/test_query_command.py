@@ -1,5 +1,10 @@
 """`carejourney query`: read-only SQL on the published copy or, with --analyst / --internal, the
 analyst copy / the warehouse."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -72,3 +77,17 @@ def test_long_results_are_cut_in_table_form_only(warehouse, capsys):
     assert capsys.readouterr().out.splitlines()[-1] == "(300 rows, 100 not shown; use --csv)"
     assert main(["query", "select range as n from range(300)", "--csv", "--warehouse", str(warehouse)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 301
+
+
+def test_a_reader_that_stops_early_gets_no_broken_pipe_traceback(warehouse):
+    """`carejourney query --csv ... | head`: exit quietly when head closes the pipe."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagster_project.cli", "query", "--csv", "--warehouse", str(warehouse),
+         "select range as n, 'padding padding padding' as text from range(300000)"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert process.stdout.readline() == b"n,text\n"
+    process.stdout.close()  # what head does after its lines
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

@@ -33,3 +33,13 @@ def test_no_warehouse_cannot_start(settings, monkeypatch, capsys):
     monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", "k")
     assert command.run(_args(settings)) == ExitCode.CANNOT_START
     assert "run `carejourney run` first" in capsys.readouterr().err
+
+
+def test_a_publish_comes_with_its_report_inside_the_new_version(con, settings, monkeypatch, capsys):
+    monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", settings.pseudo_key)
+    monkeypatch.setattr(command, "GATES", {g: command.GATES[g] for g in ("linkage",)})
+    con.close()
+    assert command.run(_args(settings)) == command.EXIT_OK
+    report = (settings.published_dir / "report" / "index.html").resolve()
+    assert report.parent.parent == settings.published_dir.resolve()
+    assert f"report: {report}" in capsys.readouterr().out

@@ -1,0 +1,32 @@
+"""The `published/report` asset: the report of the version just published."""
+import dagster as dg
+
+from dagster_project.resources import CarejourneyResource
+
+PUBLISHED = dg.AssetKey(["published", "carejourney"])
+
+
+@dg.asset(
+    key=dg.AssetKey(["published", "report"]),
+    group_name="publish",
+    deps=[PUBLISHED],
+    description="published/report/index.html: SPC charts (Making Data Count) and funnel plots per metric, "
+                "pathway Sankeys and data quality, drawn from the published copy only; one self-contained "
+                "page written into the published version it describes.",
+)
+def published_report(context: dg.AssetExecutionContext, carejourney: CarejourneyResource) -> dg.MaterializeResult:
+    from dagster_project.report.build import write_report
+
+    settings = carejourney.settings_paths_only()
+    result = write_report(settings.published_dir)
+    context.log.info(f"report {result.path}: {result.charts} charts, {result.metrics} metrics")
+    return dg.MaterializeResult(metadata={
+        "report": dg.MetadataValue.path(str(result.path)),
+        "published_version": result.version_dir.name,
+        "charts": result.charts,
+        "metrics": result.metrics,
+        "size_bytes": result.size_bytes,
+    })
+
+
+assets = [published_report]

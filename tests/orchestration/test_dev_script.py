@@ -1,0 +1,62 @@
+"""dev.py: the demo records into the project's Dagster home; `test` installs chromium when it may."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def dev(monkeypatch, tmp_path):
+    spec = importlib.util.spec_from_file_location("carejourney_dev_script", ROOT / "dev.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "DAGSTER_HOME", tmp_path / ".dagster_home")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("CAREJOURNEY_CHROMIUM", raising=False)
+    return module
+
+
+def test_the_demo_runs_in_the_dagster_home_that_dagster_dev_reads(dev, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(dev, "_run", lambda *cmd, env=None: calls.append((cmd, env)))
+    landing = tmp_path / "landing"
+    (landing / "hes_apc").mkdir(parents=True)
+    (landing / "hes_apc" / "hes_apc_20240101.csv").write_text("x\n")
+    monkeypatch.setenv("CAREJOURNEY_LANDING_DIR", str(landing))
+    dev.demo([])
+    (command, env), = calls
+    assert [str(c) for c in command][-2:] == ["run", "--demo"]
+    assert env["DAGSTER_HOME"] == str(tmp_path / ".dagster_home")
+    assert (tmp_path / ".dagster_home").is_dir(), "Dagster needs the folder to exist"
+
+
+def test_the_real_default_is_the_readmes_dagster_home():
+    text = (ROOT / "dev.py").read_text()
+    assert 'DAGSTER_HOME = ROOT / ".dagster_home"' in text
+    assert "DAGSTER_HOME=$PWD/.dagster_home" in (ROOT / "README.md").read_text()
+
+
+def test_chromium_is_installed_with_apt_when_missing_and_root(dev, monkeypatch):
+    steps = []
+    monkeypatch.setattr(dev.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(dev.subprocess, "run", lambda step, **kw: steps.append(step) or
+                        type("Done", (), {"returncode": 0})())
+    dev.ensure_browser()
+    assert steps == [("apt-get", "update", "-qq"), ("apt-get", "install", "-y", "-qq", "chromium")]
+
+
+def test_no_install_attempt_when_present_or_not_root(dev, monkeypatch, capsys):
+    steps = []
+    monkeypatch.setattr(dev.subprocess, "run", lambda step, **kw: steps.append(step))
+    monkeypatch.setattr(dev.shutil, "which", lambda name: "/usr/bin/chromium" if name == "chromium" else None)
+    dev.ensure_browser()
+    monkeypatch.setattr(dev.shutil, "which", lambda name: None)
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 1000)
+    dev.ensure_browser()
+    assert steps == []
+    assert "rendering tests will be skipped" in capsys.readouterr().out
