@@ -270,11 +270,12 @@ def system_metrics_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute("""
         select metrics.*,
                coalesce(definitions.value_unit, 'unknown') as unit,
-               numerator - denominator as numerator_minus_denominator,
+               metrics.numerator - metrics.denominator as numerator_minus_denominator,
                -- the 95% interval holds the value (null where either is null)
-               ci_lower - value as ci_lower_minus_value,
-               value - ci_upper as value_minus_ci_upper,
-               concat_ws(' ', metric_id, la_code, period_type, cast(period_start as varchar)) as row_label
+               metrics.ci_lower - metrics.value as ci_lower_minus_value,
+               metrics.value - metrics.ci_upper as value_minus_ci_upper,
+               concat_ws(' ', metrics.metric_id, metrics.la_code, metrics.period_type,
+                         cast(metrics.period_start as varchar)) as row_label
         from marts.system_metrics as metrics
         left join seeds.metric_definitions as definitions using (metric_id)
     """).df()

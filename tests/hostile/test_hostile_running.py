@@ -113,8 +113,8 @@ def test_published_group_reads_published_copy_only(tiny_warehouse, monkeypatch, 
     assert main(["publish", "--warehouse", str(tiny_warehouse), "--demo"]) == ExitCode.OK, capsys.readouterr()
     version = (tiny_warehouse / "published").resolve()
     assert mode(version) == 0o750 and version.stat().st_gid == group.gr_gid
-    for file in version.iterdir():
-        assert mode(file) == 0o640 and file.stat().st_gid == group.gr_gid, file
+    for path in version.rglob("*"):  # the copies, their Parquet files and the report (written after the swap)
+        assert mode(path) == (0o750 if path.is_dir() else 0o640) and path.stat().st_gid == group.gr_gid, path
     # the folders above: pass through, never list; the warehouse itself: owner only
     assert mode(tiny_warehouse) == 0o710 and tiny_warehouse.stat().st_gid == group.gr_gid
     assert mode(version.parent) == 0o710

@@ -39,7 +39,9 @@ def test_a_publish_comes_with_its_report_inside_the_new_version(con, settings, m
     monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", settings.pseudo_key)
     monkeypatch.setattr(command, "GATES", {g: command.GATES[g] for g in ("linkage",)})
     con.close()
-    assert command.run(_args(settings)) == command.EXIT_OK
+    args = _args(settings)
+    args.demo = True  # the fixture's secret is a short test one, accepted only by a demo run (keys.py)
+    assert command.run(args) == ExitCode.OK
     report = (settings.published_dir / "report" / "index.html").resolve()
     assert report.parent.parent == settings.published_dir.resolve()
-    assert f"report: {report}" in capsys.readouterr().out
+    assert f"report {report}" in capsys.readouterr().out
