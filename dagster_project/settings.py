@@ -1,7 +1,7 @@
 """Run settings, in one place: paths, the pseudonymisation secret, the as-of date.
 
 Read from CLI options first, then the environment (../shared/contract/README.md):
-CAREJOURNEY_LANDING_DIR, CAREJOURNEY_WAREHOUSE_DIR, CAREJOURNEY_AS_OF,
+CAREJOURNEY_LANDING_DIR, CAREJOURNEY_WAREHOUSE_DIR, CAREJOURNEY_AS_OF, CAREJOURNEY_LINKAGE_MODEL,
 CAREJOURNEY_PSEUDO_KEY. Every module asks this object for paths instead of
 building them itself, so the layout of the warehouse folder is written down once.
 """
@@ -29,6 +29,7 @@ class Settings:
     as_of: dt.date | None      # None: the latest event date in the data
     pseudo_key: str
     demo: bool = False
+    linkage_model: Path | None = None   # CAREJOURNEY_LINKAGE_MODEL (linkage/model_store.py)
 
     # ---- layout of the warehouse folder (one place)
     @property
@@ -54,6 +55,11 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.warehouse_dir / "reports"
+
+    @property
+    def warehouse_linkage_model(self) -> Path:
+        """The deployment's own trained linkage model (written by `train-linkage`)."""
+        return self.warehouse_dir / "linkage" / "model.json"
 
     @classmethod
     def from_env(
@@ -92,7 +98,9 @@ class Settings:
                     "(or use --demo for a demonstration run, which makes one up and says so)."
                 )
             key = _demo_key(warehouse)
-        return cls(landing.resolve(), warehouse.resolve(), as_of_value, key, demo)
+        model = env.get("CAREJOURNEY_LINKAGE_MODEL") or None
+        return cls(landing.resolve(), warehouse.resolve(), as_of_value, key, demo,
+                   Path(model).resolve() if model else None)
 
 
 def _demo_key(warehouse: Path) -> str:

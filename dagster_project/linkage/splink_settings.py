@@ -153,6 +153,28 @@ BLOCKING_RULES: dict[str, str] = {
 }
 
 
+# Columns whose exact-agreement level is term-frequency adjusted (splink_runner builds
+# their reference frequencies).
+TF_COLUMNS = ("postcode", "first_name", "last_name")
+
+# Deterministic rules for the prior at training (Splink's estimate from rules with an
+# assumed recall): the same trusted NHS number, or, for records without one, the same
+# full name, date of birth and postcode (data with no NHS numbers still gets a prior).
+PRIOR_RULES: dict[str, str] = {
+    "trusted_nhs_number": "l.nhs_number = r.nhs_number and l.nhs_trusted and r.nhs_trusted",
+    "name_dob_postcode": "l.first_name_std = r.first_name_std and l.last_name = r.last_name"
+                         " and l.dob = r.dob and l.postcode = r.postcode",
+}
+
+# Blocks for expectation maximisation; each learns the comparisons it does not block on.
+# Skipped when it yields too few pairs (splink_runner.MIN_EM_PAIRS), e.g. no NHS numbers.
+EM_BLOCKS = (
+    "l.nhs_number = r.nhs_number",                             # nearly all matches
+    "l.dob = r.dob",                                           # learns the NHS-number levels
+    "l.first_name_std = r.first_name_std and l.last_name = r.last_name",  # learns dob (named data)
+)
+
+
 def blocking_rules() -> list[dict[str, str]]:
     return [
         {"blocking_rule": f"{sql} and {_NOT_BOTH_TRUSTED}", "sql_dialect": "duckdb"}
