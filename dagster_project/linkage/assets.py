@@ -100,6 +100,8 @@ def evaluation_metadata(report: dict) -> dict:
             for metric in ("precision", "recall", "f1"):
                 value = scores[metric]
                 out[f"{label}_{slice_name}_{metric}"] = float("nan") if value is None else float(value)
+    share = report["blocking"]["overall"]["share"]
+    out["blocking_recall_overall"] = float("nan") if share is None else float(share)
     out["evaluation"] = dg.MetadataValue.md(evaluation.to_markdown(report))
     return out
 
