@@ -14,7 +14,10 @@
      so CLD is exempt), or
    - two clearly different first names (twins at one address share everything else;
      a name is compatible with another when their nickname-mapped forms are equal or
-     close: Jaro-Winkler >= NAME_COMPATIBLE).
+     close: Jaro-Winkler >= NAME_COMPATIBLE; first name and surname keyed the wrong
+     way round are compatible with the right way round). This veto is on only when
+     the deployment's model says true matches rarely disagree on first name
+     (`veto_first_names`, decided in link.py); otherwise the model's weight decides.
 
 Greedy constrained union-find rather than plain connected components: one weak
 chain (A~B, B~C) can otherwise merge two people known to be different. A refused
@@ -87,8 +90,15 @@ def jaro_winkler(a: str, b: str) -> float:
     return jaro + prefix * 0.1 * (1 - jaro)
 
 
-def _names_compatible(left: set[str], right: set[str]) -> bool:
-    return any(x == y or jaro_winkler(x, y) >= NAME_COMPATIBLE for x in left for y in right)
+def _close(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and (a == b or jaro_winkler(a, b) >= NAME_COMPATIBLE)
+
+
+def _names_compatible(left: set[tuple[str, str | None]], right: set[tuple[str, str | None]]) -> bool:
+    """Some (first name, surname) of one side matches one of the other side's: the first
+    names close, or both names close the other way round (swapped on keying)."""
+    return any(_close(fa, fb) or (_close(fa, lb) and _close(la, fb))
+               for fa, la in left for fb, lb in right)
 
 
 class _UnionFind:
@@ -109,9 +119,11 @@ def cluster(
     nodes: pa.Table,
     edges: pa.Table,
     threshold: float,
+    veto_first_names: bool = True,
 ) -> Clusters:
     """nodes: unique_id (0..n-1 in order), source_dataset, provider, nhs_number, nhs_trusted,
-    nhs_number_valid (the valid number whether trusted or suspect, else null), first_name_std.
+    nhs_number_valid (the valid number whether trusted or suspect, else null), first_name_std,
+    last_name.
     edges: unique_id_l, unique_id_r, match_probability."""
     n = nodes.num_rows
     uid = nodes.column("unique_id").to_numpy()
@@ -122,19 +134,20 @@ def cluster(
     numbers = nodes.column("nhs_number").to_pylist()
     trusted = nodes.column("nhs_trusted").to_pylist()
     first_names = nodes.column("first_name_std").to_pylist()
+    last_names = nodes.column("last_name").to_pylist()
     valid_numbers = nodes.column("nhs_number_valid").to_pylist()
 
     uf = _UnionFind(n)
     # Per root: its trusted NHS number (None if none) and its single-id providers.
     root_number: dict[int, str] = {}
     root_providers: dict[int, set[tuple[str, str]]] = {}
-    root_names: dict[int, set[str]] = {}
+    root_names: dict[int, set[tuple[str, str | None]]] = {}
     root_valid: dict[int, set[str]] = {}
     for i in range(n):
         if valid_numbers[i]:
             root_valid[i] = {valid_numbers[i]}
         if first_names[i]:
-            root_names[i] = {first_names[i]}
+            root_names[i] = {(first_names[i], last_names[i])}
         if trusted[i]:
             root_number[i] = numbers[i]
         if datasets[i] in ONE_ID_PER_PROVIDER:
@@ -185,7 +198,7 @@ def cluster(
         if pa_ and pb_ and not pa_.isdisjoint(pb_):
             return REFUSED_SAME_PROVIDER
         fa, fb = root_names.get(ra), root_names.get(rb)
-        if fa and fb and not _names_compatible(fa, fb):
+        if veto_first_names and fa and fb and not _names_compatible(fa, fb):
             return REFUSED_NAMES
         return None
 

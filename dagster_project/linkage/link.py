@@ -29,6 +29,19 @@ from dagster_project.settings import Settings
 
 # Scored pairs at or above this probability join clusters (docs/linkage.md: measured effect).
 MATCH_THRESHOLD = 0.9
+# Clearly different first names veto a link (clustering.py) only while the model says fewer
+# true matches than this disagree on first name (m of its "all other" level): twins at one
+# address differ only there. The shipped model (generator's mess): 0.059; FEBRL, where first
+# names are often replaced, trains 0.18 and there the veto would cost more than it protects.
+NAME_VETO_MAX_M = 0.1
+
+
+def first_name_veto(model: dict) -> bool:
+    comparison = next((c for c in model["comparisons"] if c["output_column_name"] == "first_name"), None)
+    if comparison is None:
+        return False
+    other = comparison["comparison_levels"][-1]
+    return (other.get("m_probability") or 0.0) < NAME_VETO_MAX_M
 
 
 @dataclass
@@ -98,14 +111,14 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
     t1 = time.perf_counter()
     nodes = con.sql(
         """select unique_id, source_dataset, source_person_id, provider, nhs_number, nhs_trusted,
-                  nhs_number_valid, first_name_std
+                  nhs_number_valid, first_name_std, last_name
            from linkage_splink_input order by unique_id"""
     ).to_arrow_table()
     if edges is None:
         edges = pa.table({"unique_id_l": pa.array([], pa.int64()), "unique_id_r": pa.array([], pa.int64()),
                           "match_probability": pa.array([], pa.float64())})
     con.execute(f"drop table if exists {splink_settings.INPUT_TABLE}")
-    result = clustering.cluster(nodes, edges, threshold)
+    result = clustering.cluster(nodes, edges, threshold, veto_first_names=first_name_veto(model))
     seconds["cluster"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()

@@ -111,6 +111,9 @@ def _name_comparison(column: str, variants_column: str | None = None) -> dict[st
           "label_for_charts": "known variant (nickname)"}]
         if variants_column else []
     )
+    # first name and surname keyed the wrong way round (a level of both name comparisons)
+    swapped_level = [{"sql_condition": '"first_name_std_l" = "last_name_r" and "last_name_l" = "first_name_std_r"',
+                      "label_for_charts": "first name and surname swapped"}]
     return {
         "output_column_name": column,
         "comparison_description": f"{column} (normalised; CLD only)",
@@ -119,6 +122,7 @@ def _name_comparison(column: str, variants_column: str | None = None) -> dict[st
             {"sql_condition": f'"{column}_l" = "{column}_r"', "label_for_charts": "exact",
              "tf_adjustment_column": column, "tf_adjustment_weight": 1.0},
             *variant_level,
+            *swapped_level,
             {"sql_condition": f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {NAME_JW_CLOSE}',
              "label_for_charts": f"Jaro-Winkler >= {NAME_JW_CLOSE}"},
             {"sql_condition": f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {NAME_JW_FAIR}',
@@ -148,6 +152,11 @@ BLOCKING_RULES: dict[str, str] = {
                         " and l.dob_year = r.dob_year",
     "names_birthday": "l.last_name = r.last_name and l.first_name_std = r.first_name_std"
                       " and l.dob_month = r.dob_month and l.dob_day = r.dob_day",
+    # named identities, date of birth missing or wrong altogether (FEBRL-style corruption):
+    # the same postcode and one of the names, or first name and surname swapped
+    "postcode_surname": "l.postcode = r.postcode and l.last_name = r.last_name",
+    "postcode_first_name": "l.postcode = r.postcode and l.first_name_std = r.first_name_std",
+    "names_swapped": "l.first_name_std = r.last_name and l.last_name = r.first_name_std",
     # equal untrusted / mistyped numbers
     "nhs_number": "l.nhs_number = r.nhs_number",
 }
