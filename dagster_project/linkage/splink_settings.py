@@ -157,6 +157,9 @@ BLOCKING_RULES: dict[str, str] = {
     "postcode_surname": "l.postcode = r.postcode and l.last_name = r.last_name",
     "postcode_first_name": "l.postcode = r.postcode and l.first_name_std = r.first_name_std",
     "names_swapped": "l.first_name_std = r.last_name and l.last_name = r.first_name_std",
+    # named identities, date of birth and postcode both wrong, still in the same district
+    "names_district": "l.first_name_std = r.first_name_std and l.last_name = r.last_name"
+                      " and l.postcode_district = r.postcode_district",
     # equal untrusted / mistyped numbers
     "nhs_number": "l.nhs_number = r.nhs_number",
 }
