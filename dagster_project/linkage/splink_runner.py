@@ -23,7 +23,8 @@ MODEL_PATH = Path(__file__).resolve().parent / "model" / "splink_model.json"
 # its own (higher) threshold, so this only bounds the size of the edge list.
 EDGE_FLOOR = 0.5
 TRAINING_SEED = 20240401
-PRIOR_RULES_RECALL = 0.75  # share of true matching pairs splink_settings.PRIOR_RULES find together
+PRIOR_RULES_RECALL = 0.75  # first guess of the share of true pairs PRIOR_RULES find (refined after EM)
+MIN_PRIOR_RECALL = 0.05    # the refined recall never below this: the prior stays within 20x the count
 MIN_EM_PAIRS = 100         # an EM block with fewer pairs teaches nothing (and Splink may fail on it)
 # Where training records what prediction needs to adapt the model to another extract size.
 TRAINING_KEY = "carejourney_training"
@@ -102,6 +103,12 @@ def train(con: duckdb.DuckDBPyConnection, out: Path, max_pairs_u: float = 2e6,
             if _block_pairs(con, block) >= MIN_EM_PAIRS:   # e.g. no NHS numbers at all
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block, estimate_without_term_frequencies=True)
+        # The prior again, now with the rules' recall as the trained model implies it for this
+        # data (an assumed recall is right for one kind of data only: FEBRL3's duplicates agree
+        # on all four fields far less often than the generator's records share a number).
+        recall = prior_rules_recall(con, linker.misc.save_model_to_json())
+        linker.training.estimate_probability_two_random_records_match(
+            list(splink_settings.PRIOR_RULES.values()), recall=recall)
         model = linker.misc.save_model_to_json()
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
@@ -129,6 +136,25 @@ def regularise(model: dict, m_floor: float = M_FLOOR) -> dict:
             if level.get("u_probability") is None:
                 level["u_probability"] = min(trained_u) if trained_u else m_floor
     return model
+
+
+def prior_rules_recall(con: duckdb.DuckDBPyConnection, model: dict) -> float:
+    """Label-free estimate of the share of true pairs splink_settings.PRIOR_RULES find: per
+    rule, the product over its fields of (share of identities holding the field)^2 times the
+    trained m of the field's exact level (agreement among matches where both hold it); rules
+    combined as independent. Bounded to [MIN_PRIOR_RECALL, 1]."""
+    m_exact = {c["output_column_name"]: next(
+        (lv.get("m_probability") for lv in c["comparison_levels"] if lv.get("label_for_charts") == "exact"), None)
+        for c in model["comparisons"]}
+    miss_all = 1.0
+    for comparison_of in splink_settings.PRIOR_RULE_FIELDS.values():
+        recall = 1.0
+        for field, column in comparison_of.items():
+            held = con.execute(
+                f"select avg(({column})::integer) from {splink_settings.INPUT_TABLE}").fetchall()[0][0] or 0.0
+            recall *= held * held * (m_exact.get(field) or 0.0)
+        miss_all *= 1.0 - recall
+    return min(max(1.0 - miss_all, MIN_PRIOR_RECALL), 1.0)
 
 
 def _block_pairs(con: duckdb.DuckDBPyConnection, block: str) -> int:

@@ -157,6 +157,9 @@ BLOCKING_RULES: dict[str, str] = {
     "postcode_surname": "l.postcode = r.postcode and l.last_name = r.last_name",
     "postcode_first_name": "l.postcode = r.postcode and l.first_name_std = r.first_name_std",
     "names_swapped": "l.first_name_std = r.last_name and l.last_name = r.first_name_std",
+    # one name keyed in the other's field (the other name lost or mistyped), same postcode
+    "name_crossed_postcode": "(l.first_name_std = r.last_name or l.last_name = r.first_name_std)"
+                             " and l.postcode = r.postcode",
     # named identities, date of birth and postcode both wrong, still in the same district
     "names_district": "l.first_name_std = r.first_name_std and l.last_name = r.last_name"
                       " and l.postcode_district = r.postcode_district",
@@ -176,6 +179,14 @@ PRIOR_RULES: dict[str, str] = {
     "trusted_nhs_number": "l.nhs_number = r.nhs_number and l.nhs_trusted and r.nhs_trusted",
     "name_dob_postcode": "l.first_name_std = r.first_name_std and l.last_name = r.last_name"
                          " and l.dob = r.dob and l.postcode = r.postcode",
+}
+
+# Per PRIOR_RULES entry: comparison -> the SQL (on the Splink input) that says an identity
+# holds the field, for the recall estimate after training (splink_runner.prior_rules_recall).
+PRIOR_RULE_FIELDS: dict[str, dict[str, str]] = {
+    "trusted_nhs_number": {"nhs_number": "nhs_trusted"},
+    "name_dob_postcode": {"first_name": "first_name_std is not null", "last_name": "last_name is not null",
+                          "dob": "dob is not null", "postcode": "postcode is not null"},
 }
 
 # Blocks for expectation maximisation; each learns the comparisons it does not block on.
