@@ -64,7 +64,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from dagster_project.linkage import model_store, splink_runner
-    from dagster_project.linkage.source_person import StagingInterfaceError, build_source_persons
+    from dagster_project.linkage.source_person import (
+        StagingInterfaceError,
+        build_source_persons,
+    )
     from dagster_project.linkage.splink_input import build_splink_input
     from dagster_project.settings import Settings
 

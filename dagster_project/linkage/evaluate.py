@@ -70,12 +70,12 @@ def _summarise(tp: dict, pred: dict, true: dict) -> dict:
 
     result = {"overall": _scores(total(tp, lambda k: True), total(pred, lambda k: True),
                                  total(true, lambda k: True))}
-    no_nhs = lambda k: k[2] == "any_without"  # noqa: E731
+    no_nhs = lambda k: k[2] == "any_without"
     result["without_valid_nhs_number"] = _scores(total(tp, no_nhs), total(pred, no_nhs), total(true, no_nhs))
     per_pair = {}
     for i, a in enumerate(SOURCES):
         for b in SOURCES[i:]:
-            sel = lambda k, a=a, b=b: (k[0], k[1]) == (a, b)  # noqa: E731
+            sel = lambda k, a=a, b=b: (k[0], k[1]) == (a, b)
             per_pair[f"{a}~{b}"] = _scores(total(tp, sel), total(pred, sel), total(true, sel))
     result["by_source_pair"] = per_pair
     return result
@@ -174,8 +174,8 @@ def to_markdown(report: dict) -> str:
         lines.append(f"| {name} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | {_fmt(s['f1'])} | "
                      f"{_fmt(bs['precision'])} | {_fmt(bs['recall'])} | {_fmt(bs['f1'])} | {s['true_pairs']} "
                      f"| {_fmt(share)} |")
-    lines += ["", "Blocking recall: share of true pairs the NHS-number rule links or any blocking rule "
-              "generates (a pair no rule generates can only be linked through a chain)."]
+    lines += ["", ("Blocking recall: share of true pairs the NHS-number rule links or any blocking rule "
+                   "generates (a pair no rule generates can only be linked through a chain).")]
     return "\n".join(lines) + "\n"
 
 

@@ -28,6 +28,7 @@ def deployment(tmp_path, monkeypatch):
     return settings
 
 
+@pytest.mark.slow
 def test_train_to_the_warehouse_then_the_run_uses_and_reports_that_model(deployment):
     settings = deployment
     shipped = model_store.SHIPPED_MODEL.read_bytes()
