@@ -118,7 +118,11 @@ def write(results: list[dict]) -> None:
         lines.append(f"| {r['people']:,} | {fmt(m['overall']['precision'])} | {fmt(m['overall']['recall'])} | "
                      f"{fmt(m['without_valid_nhs_number']['recall'])} | {fmt(b['overall']['precision'])} | "
                      f"{fmt(b['overall']['recall'])} | {fmt(b['without_valid_nhs_number']['recall'])} |")
-    RESULTS.write_text("\n".join(lines) + "\n")
+    # keep the FEBRL section (bench_linkage_febrl.py writes it below its marker)
+    febrl_marker = "<!-- febrl:"
+    current = RESULTS.read_text() if RESULTS.exists() else ""
+    febrl = current[current.index(febrl_marker):] if febrl_marker in current else ""
+    RESULTS.write_text("\n".join(lines) + "\n" + ("\n" + febrl if febrl else ""))
     print(RESULTS.read_text())
 
 

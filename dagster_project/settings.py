@@ -1,7 +1,7 @@
 """Run settings, in one place: paths, the pseudonymisation secret, the as-of date.
 
 Read from CLI options first, then the environment (../shared/contract/README.md):
-CAREJOURNEY_LANDING_DIR, CAREJOURNEY_WAREHOUSE_DIR, CAREJOURNEY_AS_OF,
+CAREJOURNEY_LANDING_DIR, CAREJOURNEY_WAREHOUSE_DIR, CAREJOURNEY_AS_OF, CAREJOURNEY_LINKAGE_MODEL,
 CAREJOURNEY_PSEUDO_KEY, and CAREJOURNEY_PUBLISHED_GROUP / CAREJOURNEY_ANALYST_GROUP (the
 group that may read published/ or analyst/; see private_files.py). Every module asks
 this object for paths instead of building them itself, so the layout of the warehouse folder is written down once.
@@ -32,6 +32,7 @@ class Settings:
     demo: bool = False
     published_group: str | None = None   # may read published/ (and nothing else); None: owner only
     analyst_group: str | None = None     # may read analyst/ (and nothing else); None: owner only
+    linkage_model: Path | None = None   # CAREJOURNEY_LINKAGE_MODEL (linkage/model_store.py)
 
     # ---- layout of the warehouse folder (one place)
     @property
@@ -72,6 +73,11 @@ class Settings:
         """The groups that may pass through the warehouse folder to a shared copy."""
         return {g for g in (self.published_group, self.analyst_group) if g}
 
+    @property
+    def warehouse_linkage_model(self) -> Path:
+        """The deployment's own trained linkage model (written by `train-linkage`)."""
+        return self.warehouse_dir / "linkage" / "model.json"
+
     @classmethod
     def from_env(
         cls,
@@ -109,9 +115,11 @@ class Settings:
                     "(or use --demo for a demonstration run, which makes one up and says so)."
                 )
             key = _demo_key(warehouse)
+        model = env.get("CAREJOURNEY_LINKAGE_MODEL") or None
         return cls(landing.resolve(), warehouse.resolve(), as_of_value, key, demo,
                    published_group=env.get("CAREJOURNEY_PUBLISHED_GROUP") or None,
-                   analyst_group=env.get("CAREJOURNEY_ANALYST_GROUP") or None)
+                   analyst_group=env.get("CAREJOURNEY_ANALYST_GROUP") or None,
+                   linkage_model=Path(model).resolve() if model else None)
 
 
 def _demo_key(warehouse: Path) -> str:

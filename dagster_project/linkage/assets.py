@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.linkage import evaluate as evaluation
-from dagster_project.linkage import splink_runner
+from dagster_project.linkage import model_store, splink_runner
 from dagster_project.linkage.link import build_person, predict_and_cluster
 from dagster_project.linkage.source_person import build_source_persons
 from dagster_project.linkage.splink_input import build_splink_input
@@ -51,10 +51,12 @@ def source_person(carejourney: CarejourneyResource) -> dg.MaterializeResult:
           description="Contract table: each source identity's person_id, match_probability and "
                       "match_rule (nhs_number | probabilistic | singleton), ids stable across runs.")
 def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource) -> dg.MaterializeResult:
+    choice = model_store.choose_model(carejourney.settings_paths_only())
     with carejourney.connect() as con:
-        summary = predict_and_cluster(con)
+        summary = predict_and_cluster(con, choice)
     context.log.info(f"linkage run {summary.run_id}: {summary.n_identities} identities -> "
-                     f"{summary.n_persons} persons; id events {summary.id_events}")
+                     f"{summary.n_persons} persons with the {choice.origin} model {choice.path}; "
+                     f"{summary.n_over_merges_refused} over-merges refused; id events {summary.id_events}")
     meta = summary.as_metadata()
     return dg.MaterializeResult(metadata={
         "run_id": summary.run_id, "identities": summary.n_identities, "persons": summary.n_persons,
@@ -62,8 +64,11 @@ def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyRes
         "nhs_numbers_suspect": summary.n_nhs_suspect,
         "pairs_scored": summary.n_edges_scored, "pairs_accepted": summary.n_edges_accepted,
         "pairs_refused_by_constraints": summary.n_edges_refused,
+        "pairs_refused_by_reason": dg.MetadataValue.json(summary.refused_by_reason),
+        "over_merges_refused": summary.n_over_merges_refused,
         "id_events": dg.MetadataValue.json(summary.id_events),
         "threshold": summary.threshold, "model_sha256": summary.model_sha256,
+        "model_origin": summary.model_origin, "model_path": dg.MetadataValue.path(summary.model_path),
         "seconds": dg.MetadataValue.json(meta["seconds"]),
     })
 
@@ -95,6 +100,8 @@ def evaluation_metadata(report: dict) -> dict:
             for metric in ("precision", "recall", "f1"):
                 value = scores[metric]
                 out[f"{label}_{slice_name}_{metric}"] = float("nan") if value is None else float(value)
+    share = report["blocking"]["overall"]["share"]
+    out["blocking_recall_overall"] = float("nan") if share is None else float(share)
     out["evaluation"] = dg.MetadataValue.md(evaluation.to_markdown(report))
     return out
 
@@ -124,16 +131,19 @@ def record_person_covers_every_identity(carejourney: CarejourneyResource) -> dg.
 
 @dg.asset(key=MODEL, deps=STAGING_DEPS, group_name=TRAINING_GROUP, kinds={"splink"},
           description="Trains the Splink model (no truth labels: NHS-number rule for lambda, random "
-                      "sampling for u, EM for m) and writes dagster_project/linkage/model/splink_model.json. "
-                      "Review the diff and commit it: the nightly run predicts with the committed model.")
+                      "sampling for u, EM for m) and writes the deployment's model "
+                      "<warehouse>/linkage/model.json (never the package) and Splink's review charts "
+                      "under <warehouse>/reports/linkage_model/. The next nightly run predicts with it.")
 def splink_model(context: dg.AssetExecutionContext, carejourney: CarejourneyResource) -> dg.MaterializeResult:
+    settings = carejourney.settings_paths_only()
+    out = model_store.training_target(settings)
     with carejourney.connect() as con:
         build_source_persons(con)
         n = build_splink_input(con)
-        splink_runner.train(con, splink_runner.MODEL_PATH)
-    context.log.info(f"trained on {n} identities; wrote {splink_runner.MODEL_PATH}")
-    return dg.MaterializeResult(metadata={"identities": n, "model": dg.MetadataValue.path(
-        str(splink_runner.MODEL_PATH))})
+        splink_runner.train(con, out, reports_dir=settings.reports_dir)
+    context.log.info(f"trained on {n} identities; wrote {out}")
+    return dg.MaterializeResult(metadata={"identities": n, "model": dg.MetadataValue.path(str(out)),
+                                          "reports": dg.MetadataValue.path(str(settings.reports_dir))})
 
 
 linkage_training_job = dg.define_asset_job(

@@ -3,15 +3,27 @@
 1. Identities sharing a trusted valid NHS number are joined (match_rule nhs_number).
 2. Scored pairs at or above the threshold are added strongest first (ties by ids,
    so the result is deterministic), skipping any that would put into one cluster
-   two different trusted NHS numbers (twins, namesakes) or two identities of the
-   same hospital trust or community provider (a trust's local patient id is one
-   patient there by definition; councils do re-register people, so CLD is exempt),
-   or two clearly different first names (twins at one address share everything else;
-   a name is compatible with another when their nickname-mapped forms are equal or
-   close: Jaro-Winkler >= NAME_COMPATIBLE).
+   - two different trusted NHS numbers (twins, namesakes), or
+   - more than MAX_VALID_NUMBERS distinct valid (Modulus 11) NHS numbers, trusted or
+     not: besides its own trusted number a person may carry one other valid number,
+     and only on identities nhs_trust.py judged suspect (the number's other holders
+     clearly conflict with them: keyed from someone else's notes, the one keying slip
+     a valid number can be, since Modulus 11 catches a mistyped or transposed digit), or
+   - two identities of the same hospital trust or community provider (a trust's local
+     patient id is one patient there by definition; councils do re-register people,
+     so CLD is exempt), or
+   - two clearly different first names (twins at one address share everything else;
+     a name is compatible with another when their nickname-mapped forms are equal or
+     close: Jaro-Winkler >= NAME_COMPATIBLE; first name and surname keyed the wrong
+     way round are compatible with the right way round). This veto is on only when
+     the deployment's model says true matches rarely disagree on first name
+     (`veto_first_names`, decided in link.py); otherwise the model's weight decides.
 
 Greedy constrained union-find rather than plain connected components: one weak
-chain (A~B, B~C) can otherwise merge two people known to be different.
+chain (A~B, B~C) can otherwise merge two people known to be different. A refused
+pair leaves the would-be cluster split into the parts on each side, and each
+identity sits with the part it scored highest with (strongest pairs come first).
+Refusals over NHS numbers are returned (`refused_pairs`) for the id log.
 """
 from __future__ import annotations
 
@@ -21,6 +33,16 @@ import numpy as np
 import pyarrow as pa
 
 NAME_COMPATIBLE = 0.85
+# The quality gate's ceiling (expectations/linkage.json: n_valid_nhs_numbers max 2):
+# one trusted number plus one number keyed from someone else's notes.
+MAX_VALID_NUMBERS = 2
+
+# Why a scored pair was not linked (keys of Clusters.refused_by_reason).
+REFUSED_TWO_TRUSTED = "two_trusted_nhs_numbers"
+REFUSED_TOO_MANY_VALID = "too_many_valid_nhs_numbers"
+REFUSED_SAME_PROVIDER = "same_provider"
+REFUSED_NAMES = "different_first_names"
+NHS_REASONS = frozenset({REFUSED_TWO_TRUSTED, REFUSED_TOO_MANY_VALID})
 
 # Sources whose identity key is unique per person within one provider.
 ONE_ID_PER_PROVIDER = frozenset({"hes_apc", "csds"})
@@ -33,6 +55,9 @@ class Clusters:
     match_probability: np.ndarray    # node -> probability (NaN for singletons)
     n_edges_accepted: int
     n_edges_refused: int
+    refused_by_reason: dict[str, int]
+    # (node, node, reason) of pairs refused over NHS numbers: the over-merges prevented
+    refused_pairs: list[tuple[int, int, str]]
 
 
 def jaro_winkler(a: str, b: str) -> float:
@@ -65,8 +90,15 @@ def jaro_winkler(a: str, b: str) -> float:
     return jaro + prefix * 0.1 * (1 - jaro)
 
 
-def _names_compatible(left: set[str], right: set[str]) -> bool:
-    return any(x == y or jaro_winkler(x, y) >= NAME_COMPATIBLE for x in left for y in right)
+def _close(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and (a == b or jaro_winkler(a, b) >= NAME_COMPATIBLE)
+
+
+def _names_compatible(left: set[tuple[str, str | None]], right: set[tuple[str, str | None]]) -> bool:
+    """Some (first name, surname) of one side matches one of the other side's: the first
+    names close, or both names close the other way round (swapped on keying)."""
+    return any(_close(fa, fb) or (_close(fa, lb) and _close(la, fb))
+               for fa, la in left for fb, lb in right)
 
 
 class _UnionFind:
@@ -87,9 +119,11 @@ def cluster(
     nodes: pa.Table,
     edges: pa.Table,
     threshold: float,
+    veto_first_names: bool = True,
 ) -> Clusters:
     """nodes: unique_id (0..n-1 in order), source_dataset, provider, nhs_number, nhs_trusted,
-    first_name_std.
+    nhs_number_valid (the valid number whether trusted or suspect, else null), first_name_std,
+    last_name.
     edges: unique_id_l, unique_id_r, match_probability."""
     n = nodes.num_rows
     uid = nodes.column("unique_id").to_numpy()
@@ -100,15 +134,20 @@ def cluster(
     numbers = nodes.column("nhs_number").to_pylist()
     trusted = nodes.column("nhs_trusted").to_pylist()
     first_names = nodes.column("first_name_std").to_pylist()
+    last_names = nodes.column("last_name").to_pylist()
+    valid_numbers = nodes.column("nhs_number_valid").to_pylist()
 
     uf = _UnionFind(n)
     # Per root: its trusted NHS number (None if none) and its single-id providers.
     root_number: dict[int, str] = {}
     root_providers: dict[int, set[tuple[str, str]]] = {}
-    root_names: dict[int, set[str]] = {}
+    root_names: dict[int, set[tuple[str, str | None]]] = {}
+    root_valid: dict[int, set[str]] = {}
     for i in range(n):
+        if valid_numbers[i]:
+            root_valid[i] = {valid_numbers[i]}
         if first_names[i]:
-            root_names[i] = {first_names[i]}
+            root_names[i] = {(first_names[i], last_names[i])}
         if trusted[i]:
             root_number[i] = numbers[i]
         if datasets[i] in ONE_ID_PER_PROVIDER:
@@ -130,6 +169,8 @@ def cluster(
             root_providers.setdefault(ra, set()).update(root_providers.pop(rb))
         if rb in root_names:
             root_names.setdefault(ra, set()).update(root_names.pop(rb))
+        if rb in root_valid:
+            root_valid.setdefault(ra, set()).update(root_valid.pop(rb))
 
     # 1. deterministic: trusted valid NHS numbers (first holder in id order is the anchor)
     first_holder: dict[str, int] = {}
@@ -142,7 +183,25 @@ def cluster(
                 prob[anchor] = prob[i] = 1.0
 
     # 2. probabilistic, strongest first, deterministic ties
-    accepted = refused = 0
+    accepted = 0
+    refused_by_reason: dict[str, int] = {}
+    refused_pairs: list[tuple[int, int, str]] = []
+
+    def refusal(ra: int, rb: int) -> str | None:
+        na, nb = root_number.get(ra), root_number.get(rb)
+        if na is not None and nb is not None and na != nb:
+            return REFUSED_TWO_TRUSTED
+        va, vb = root_valid.get(ra), root_valid.get(rb)
+        if va and vb and len(va | vb) > MAX_VALID_NUMBERS:
+            return REFUSED_TOO_MANY_VALID
+        pa_, pb_ = root_providers.get(ra), root_providers.get(rb)
+        if pa_ and pb_ and not pa_.isdisjoint(pb_):
+            return REFUSED_SAME_PROVIDER
+        fa, fb = root_names.get(ra), root_names.get(rb)
+        if veto_first_names and fa and fb and not _names_compatible(fa, fb):
+            return REFUSED_NAMES
+        return None
+
     if edges.num_rows:
         p = edges.column("match_probability").to_numpy()
         keep = p >= threshold
@@ -155,17 +214,11 @@ def cluster(
             a, b, pk = int(lo[k]), int(hi[k]), float(p[k])
             ra, rb = uf.find(a), uf.find(b)
             if ra != rb:
-                na, nb = root_number.get(ra), root_number.get(rb)
-                if na is not None and nb is not None and na != nb:
-                    refused += 1
-                    continue
-                pa_, pb_ = root_providers.get(ra), root_providers.get(rb)
-                if pa_ and pb_ and not pa_.isdisjoint(pb_):
-                    refused += 1
-                    continue
-                fa, fb = root_names.get(ra), root_names.get(rb)
-                if fa and fb and not _names_compatible(fa, fb):
-                    refused += 1
+                reason = refusal(ra, rb)
+                if reason is not None:
+                    refused_by_reason[reason] = refused_by_reason.get(reason, 0) + 1
+                    if reason in NHS_REASONS:
+                        refused_pairs.append((a, b, reason))
                     continue
                 union(a, b)
             accepted += 1
@@ -176,4 +229,5 @@ def cluster(
 
     roots = np.fromiter((uf.find(i) for i in range(n)), dtype=np.int64, count=n)
     _, compact = np.unique(roots, return_inverse=True)
-    return Clusters(compact, rule, prob, accepted, refused)
+    return Clusters(compact, rule, prob, accepted, sum(refused_by_reason.values()), refused_by_reason,
+                    refused_pairs)

@@ -24,9 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train-linkage",
         help="train the Splink model on the warehouse's staging data and write the model JSON",
         description="Builds linkage.source_person from staging, trains the Splink model without "
-                    "truth labels and writes the model JSON (default: the committed model file).")
+                    "truth labels and writes the deployment's model JSON (default "
+                    "<warehouse>/linkage/model.json, which the next run predicts with; never the "
+                    "installed package) and Splink's review charts under <warehouse>/reports/linkage_model/.")
     train.add_argument("--warehouse", required=True, type=Path, help="warehouse folder (warehouse.duckdb)")
-    train.add_argument("--out", type=Path, default=None, help="model JSON to write")
+    train.add_argument("--out", type=Path, default=None,
+                       help="model JSON to write (default <warehouse>/linkage/model.json)")
     train.set_defaults(func=run_train)
 
 
@@ -60,20 +63,37 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from dagster_project.linkage import splink_runner
-    from dagster_project.linkage.source_person import StagingInterfaceError, build_source_persons
+    from dagster_project.linkage import model_store, splink_runner
+    from dagster_project.linkage.source_person import (
+        StagingInterfaceError,
+        build_source_persons,
+    )
     from dagster_project.linkage.splink_input import build_splink_input
+    from dagster_project.settings import Settings
 
-    out = args.out or splink_runner.MODEL_PATH
-    con = _open(args.warehouse, read_only=False)
+    settings = Settings.from_env(warehouse_dir=args.warehouse, require_key=False)
+    try:
+        out = model_store.training_target(settings, args.out)
+    except model_store.TrainingTargetError as exc:
+        print(f"carejourney train-linkage: {exc}", file=sys.stderr)
+        return 2
+    con = _open(settings.warehouse_dir, read_only=False)
     try:
         build_source_persons(con)
         n = build_splink_input(con)
-        splink_runner.train(con, out)
+        splink_runner.train(con, out, reports_dir=settings.reports_dir)
     except StagingInterfaceError as exc:
         print(f"carejourney train-linkage: {exc}", file=sys.stderr)
         return 2
     finally:
         con.close()
     print(f"trained on {n} identities; model written to {out}")
+    print(f"review charts: {settings.reports_dir / 'linkage_model'}/"
+          "{match_weights,m_u_parameters,comparison_viewer}.html")
+    if settings.linkage_model is not None and settings.linkage_model != out:
+        print(f"note: CAREJOURNEY_LINKAGE_MODEL is set ({settings.linkage_model}): runs keep predicting "
+              f"with that file, not with {out}.")
+    elif out != settings.warehouse_linkage_model:
+        print(f"note: runs predict with {settings.warehouse_linkage_model} (or CAREJOURNEY_LINKAGE_MODEL): "
+              f"copy {out} there once reviewed.")
     return 0

@@ -7,6 +7,11 @@ too), for pairs touching an identity without a valid NHS number, and the same fo
 the NHS-number-only baseline (identities sharing a valid number are one person,
 the rest singletons). Counting is by group sizes in SQL (no pair lists), so 1M
 people is cheap.
+
+Blocking recall: the share of true pairs that reach the model at all, i.e. that
+the deterministic NHS-number rule links or that any blocking rule generates
+(splink_settings.blocking_rules, evaluated on the true pairs themselves), per
+source pair. A true pair no rule generates can only be linked through a chain.
 """
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ import json
 from pathlib import Path
 
 import duckdb
+
+from dagster_project.linkage import splink_settings
+from dagster_project.linkage.splink_input import build_splink_input
 
 SOURCES = ("asc_cld", "csds", "hes_apc")
 
@@ -62,12 +70,12 @@ def _summarise(tp: dict, pred: dict, true: dict) -> dict:
 
     result = {"overall": _scores(total(tp, lambda k: True), total(pred, lambda k: True),
                                  total(true, lambda k: True))}
-    no_nhs = lambda k: k[2] == "any_without"  # noqa: E731
+    no_nhs = lambda k: k[2] == "any_without"
     result["without_valid_nhs_number"] = _scores(total(tp, no_nhs), total(pred, no_nhs), total(true, no_nhs))
     per_pair = {}
     for i, a in enumerate(SOURCES):
         for b in SOURCES[i:]:
-            sel = lambda k, a=a, b=b: (k[0], k[1]) == (a, b)  # noqa: E731
+            sel = lambda k, a=a, b=b: (k[0], k[1]) == (a, b)
             per_pair[f"{a}~{b}"] = _scores(total(tp, sel), total(pred, sel), total(true, sel))
     result["by_source_pair"] = per_pair
     return result
@@ -112,8 +120,39 @@ def evaluate(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
     baseline = _summarise(_pair_counts(con, "baseline_id, true_person_id"), _pair_counts(con, "baseline_id"),
                           truth_pairs)
     con.execute("drop table if exists _eval")
+    blocking = blocking_recall(con)
     con.execute("drop table if exists _truth")
-    return {"coverage": coverage, "linkage": model, "nhs_number_baseline": baseline}
+    return {"coverage": coverage, "linkage": model, "nhs_number_baseline": baseline, "blocking": blocking}
+
+
+def blocking_recall(con: duckdb.DuckDBPyConnection) -> dict:
+    """Per unordered source pair and overall: true pairs, how many the deterministic rule
+    or any blocking rule generates, and the share. Needs _truth and linkage.source_person."""
+    build_splink_input(con)
+    rules = " or ".join(f"({rule['blocking_rule']})" for rule in splink_settings.blocking_rules())
+    rows = con.execute(f"""
+        with t as (
+            select i.*, _truth.true_person_id
+            from {splink_settings.INPUT_TABLE} i join _truth using (source_dataset, source_person_id))
+        select least(l.source_dataset, r.source_dataset) as a, greatest(l.source_dataset, r.source_dataset) as b,
+               count(*) as true_pairs,
+               count(*) filter (where (l.nhs_trusted and r.nhs_trusted and l.nhs_number = r.nhs_number)
+                                   or {rules}) as generated
+        from t l join t r on l.true_person_id = r.true_person_id and l.unique_id < r.unique_id
+        group by all""").fetchall()
+    con.execute(f"drop table if exists {splink_settings.INPUT_TABLE}")
+    out: dict[str, dict] = {}
+    for i, a in enumerate(SOURCES):
+        for b in SOURCES[i:]:
+            true, generated = next(((t, g) for x, y, t, g in rows if (x, y) == (a, b)), (0, 0))
+            out[f"{a}~{b}"] = _share(true, generated)
+    out["overall"] = _share(sum(r[2] for r in rows), sum(r[3] for r in rows))
+    return out
+
+
+def _share(true_pairs: int, generated: int) -> dict:
+    return {"true_pairs": int(true_pairs), "generated": int(generated),
+            "share": generated / true_pairs if true_pairs else None}
 
 
 def _fmt(v) -> str:
@@ -122,15 +161,21 @@ def _fmt(v) -> str:
 
 def to_markdown(report: dict) -> str:
     lines = ["# Linkage evaluation", "", f"Coverage: {report['coverage']}", ""]
-    header = "| slice | precision | recall | F1 | baseline precision | baseline recall | baseline F1 | true pairs |"
-    lines += [header, "|---|---|---|---|---|---|---|---|"]
+    header = ("| slice | precision | recall | F1 | baseline precision | baseline recall | baseline F1 | true pairs "
+              "| blocking recall |")
+    lines += [header, "|---|---|---|---|---|---|---|---|---|"]
+    blocking = report.get("blocking", {})
     m, b = report["linkage"], report["nhs_number_baseline"]
     slices = [("overall", m["overall"], b["overall"]),
               ("without valid NHS number", m["without_valid_nhs_number"], b["without_valid_nhs_number"])]
     slices += [(k, v, b["by_source_pair"][k]) for k, v in m["by_source_pair"].items()]
     for name, s, bs in slices:
+        share = blocking.get(name, {}).get("share")
         lines.append(f"| {name} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | {_fmt(s['f1'])} | "
-                     f"{_fmt(bs['precision'])} | {_fmt(bs['recall'])} | {_fmt(bs['f1'])} | {s['true_pairs']} |")
+                     f"{_fmt(bs['precision'])} | {_fmt(bs['recall'])} | {_fmt(bs['f1'])} | {s['true_pairs']} "
+                     f"| {_fmt(share)} |")
+    lines += ["", ("Blocking recall: share of true pairs the NHS-number rule links or any blocking rule "
+                   "generates (a pair no rule generates can only be linked through a chain).")]
     return "\n".join(lines) + "\n"
 
 

@@ -11,18 +11,37 @@ import hmac
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
-from dagster_project.linkage import clustering, splink_runner, splink_settings, stable_ids
+from dagster_project.linkage import (
+    clustering,
+    model_store,
+    splink_runner,
+    splink_settings,
+    stable_ids,
+)
 from dagster_project.linkage.source_person import build_source_persons
 from dagster_project.linkage.splink_input import build_splink_input
 from dagster_project.settings import Settings
 
 # Scored pairs at or above this probability join clusters (docs/linkage.md: measured effect).
 MATCH_THRESHOLD = 0.9
+# Clearly different first names veto a link (clustering.py) only while the model says fewer
+# true matches than this disagree on first name (m of its "all other" level): twins at one
+# address differ only there. The shipped model (generator's mess): 0.059; FEBRL, where first
+# names are often replaced, trains 0.18 and there the veto would cost more than it protects.
+NAME_VETO_MAX_M = 0.1
+
+
+def first_name_veto(model: dict) -> bool:
+    comparison = next((c for c in model["comparisons"] if c["output_column_name"] == "first_name"), None)
+    if comparison is None:
+        return False
+    other = comparison["comparison_levels"][-1]
+    return (other.get("m_probability") or 0.0) < NAME_VETO_MAX_M
 
 
 @dataclass
@@ -35,9 +54,13 @@ class LinkageSummary:
     n_edges_scored: int
     n_edges_accepted: int
     n_edges_refused: int
+    refused_by_reason: dict[str, int]
+    n_over_merges_refused: int      # scored links refused because of NHS numbers (clustering.py)
     id_events: dict[str, int]
     threshold: float
     model_sha256: str
+    model_origin: str               # model_store: CAREJOURNEY_LINKAGE_MODEL | warehouse | shipped
+    model_path: str
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_metadata(self) -> dict:
@@ -67,32 +90,35 @@ def _ensure_log_tables(con: duckdb.DuckDBPyConnection) -> None:
                run_id integer, finished_at timestamp, model_sha256 varchar, threshold double,
                summary json)"""
     )
+    # Columns added after the first release: an older warehouse gets them on its next run.
+    con.execute("alter table linkage.run_log add column if not exists n_over_merges_refused integer")
+    con.execute("alter table linkage.run_log add column if not exists model_origin varchar")
 
 
-def predict_and_cluster(con: duckdb.DuckDBPyConnection, model_path: Path = splink_runner.MODEL_PATH,
+def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.ModelChoice,
                         threshold: float = MATCH_THRESHOLD) -> LinkageSummary:
-    """Score pairs with the stored model, cluster, assign stable ids; writes
+    """Score pairs with the chosen model, cluster, assign stable ids; writes
     linkage.record_person and linkage.person_id_log. Needs linkage.source_person."""
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     _ensure_log_tables(con)
     n_identities = build_splink_input(con)
-    model = splink_runner.load_model(model_path)
-    model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    model = splink_runner.load_model(choice.path, n_identities)
+    model_sha = choice.sha256
     edges = splink_runner.predict_edges(con, model) if n_identities > 1 else None
     seconds["predict"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
     nodes = con.sql(
         """select unique_id, source_dataset, source_person_id, provider, nhs_number, nhs_trusted,
-                  first_name_std
+                  nhs_number_valid, first_name_std, last_name
            from linkage_splink_input order by unique_id"""
     ).to_arrow_table()
     if edges is None:
         edges = pa.table({"unique_id_l": pa.array([], pa.int64()), "unique_id_r": pa.array([], pa.int64()),
                           "match_probability": pa.array([], pa.float64())})
     con.execute(f"drop table if exists {splink_settings.INPUT_TABLE}")
-    result = clustering.cluster(nodes, edges, threshold)
+    result = clustering.cluster(nodes, edges, threshold, veto_first_names=first_name_veto(model))
     seconds["cluster"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
@@ -119,7 +145,8 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, model_path: Path = splin
         "match_probability": pa.array(result.match_probability, pa.float64(), from_pandas=True),
         "match_rule": pa.array(result.match_rule, pa.string()),
     })
-    log = assignment.log.assign(run_id=run_id)
+    log = pd.concat([assignment.log, _refusal_log(con, result, assignment.person_id.tolist(), nodes)],
+                    ignore_index=True).assign(run_id=run_id)
     con.register("_new_record_person", record_person)
     con.register("_new_id_log", log)
     try:
@@ -156,11 +183,40 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, model_path: Path = splin
     summary = LinkageSummary(
         run_id=run_id, n_identities=n_identities, n_persons=n_persons, n_nhs_suspect=n_suspect,
         n_by_rule=by_rule, n_edges_scored=edges.num_rows, n_edges_accepted=result.n_edges_accepted,
-        n_edges_refused=result.n_edges_refused, id_events={k: int(v) for k, v in events.items()},
-        threshold=threshold, model_sha256=model_sha, seconds=seconds,
+        n_edges_refused=result.n_edges_refused, refused_by_reason=result.refused_by_reason,
+        n_over_merges_refused=len(result.refused_pairs), id_events={k: int(v) for k, v in events.items()},
+        threshold=threshold, model_sha256=model_sha, model_origin=choice.origin,
+        model_path=str(choice.path), seconds=seconds,
     )
     record_run(con, summary)
     return summary
+
+
+def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, person_ids: list[str],
+                 nodes: pa.Table) -> pd.DataFrame:
+    """One `refused_<reason>` event per pair of persons kept apart over NHS numbers:
+    the identity (source_dataset, source_person_id) of person_id scored a link to
+    other_person_id that clustering refused. Logged the first run it happens only, so
+    an unchanged night still logs nothing new."""
+    datasets = nodes.column("source_dataset").to_pylist()
+    ids = nodes.column("source_person_id").to_pylist()
+    seen: set[tuple[str, str, str]] = set()
+    rows = []
+    for a, b, reason in result.refused_pairs:
+        event = f"refused_{reason}"
+        key = (event, person_ids[a], person_ids[b])
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append((event, person_ids[a], person_ids[b], datasets[a], ids[a], None))
+    log = pd.DataFrame(rows, columns=stable_ids.LOG_COLUMNS)
+    if log.empty:
+        return log
+    logged = {tuple(r) for r in con.execute(
+        "select event, person_id, other_person_id from linkage.person_id_log where event like 'refused_%'"
+    ).fetchall()}
+    keep = [(e, p, o) not in logged for e, p, o in zip(log["event"], log["person_id"], log["other_person_id"])]
+    return log[keep]
 
 
 def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int | None = None) -> int:
@@ -215,18 +271,23 @@ def _hmac_sql(column: str) -> str:
 
 def record_run(con: duckdb.DuckDBPyConnection, summary: LinkageSummary) -> None:
     con.execute(
-        "insert into linkage.run_log values (?, now()::timestamp, ?, ?, ?)",
-        [summary.run_id, summary.model_sha256, summary.threshold, json.dumps(summary.as_metadata())],
+        """insert into linkage.run_log (run_id, finished_at, model_sha256, threshold, summary,
+                                        n_over_merges_refused, model_origin)
+           values (?, now()::timestamp, ?, ?, ?, ?, ?)""",
+        [summary.run_id, summary.model_sha256, summary.threshold, json.dumps(summary.as_metadata()),
+         summary.n_over_merges_refused, summary.model_origin],
     )
 
 
 def link(con: duckdb.DuckDBPyConnection, settings: Settings,
-         model_path: Path = splink_runner.MODEL_PATH, threshold: float = MATCH_THRESHOLD) -> LinkageSummary:
-    """The whole nightly linkage on an open warehouse connection."""
+         choice: model_store.ModelChoice | None = None, threshold: float = MATCH_THRESHOLD) -> LinkageSummary:
+    """The whole nightly linkage on an open warehouse connection, with the deployment's
+    model (model_store.choose_model) unless `choice` says otherwise."""
+    choice = choice or model_store.choose_model(settings)
     t0 = time.perf_counter()
     build_source_persons(con)
     t_source = time.perf_counter() - t0
-    summary = predict_and_cluster(con, model_path, threshold)
+    summary = predict_and_cluster(con, choice, threshold)
     t1 = time.perf_counter()
     build_person(con, settings, summary.run_id)
     summary.seconds = {"source_person": t_source, **summary.seconds, "person": time.perf_counter() - t1}

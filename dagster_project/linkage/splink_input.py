@@ -29,6 +29,8 @@ def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
             case when nhs_number_status = 'valid' and not nhs_number_suspect then nhs_number
                  when nhs_number_status = 'invalid_checksum' then nhs_number end as nhs_number,
             (nhs_number_status = 'valid' and not nhs_number_suspect) as nhs_trusted,
+            -- for clustering's ceiling on valid numbers per person (suspect ones count too)
+            case when nhs_number_status = 'valid' then nhs_number end as nhs_number_valid,
             strftime(date_of_birth, '%Y-%m-%d') as dob,
             year(date_of_birth) as dob_year, month(date_of_birth) as dob_month,
             day(date_of_birth) as dob_day,

@@ -17,12 +17,19 @@ from splink import DuckDBAPI, Linker
 
 from dagster_project.linkage import splink_settings
 
+# The shipped starting model; a deployment predicts with its own (model_store.py).
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "splink_model.json"
 # Pairs below this probability are not even fetched from Splink; clustering applies
 # its own (higher) threshold, so this only bounds the size of the edge list.
 EDGE_FLOOR = 0.5
 TRAINING_SEED = 20240401
-NHS_RULE_RECALL = 0.75  # share of true matching pairs the NHS-number rule finds
+PRIOR_RULES_RECALL = 0.75  # first guess of the share of true pairs PRIOR_RULES find (refined after EM)
+MIN_PRIOR_RECALL = 0.05    # the refined recall never below this: the prior stays within 20x the count
+MIN_EM_PAIRS = 100         # an EM block with fewer pairs teaches nothing (and Splink may fail on it)
+# Where training records what prediction needs to adapt the model to another extract size.
+TRAINING_KEY = "carejourney_training"
+# A prior above this would mean most pairs in the extract are one person: never plausible.
+MAX_PRIOR = 0.5
 # Regularisation: EM gives m ~ 0 to a level it never saw among matches in training
 # data (e.g. a council move), which would veto any such pair forever. No level is
 # treated as impossible for a true match: m is floored here.
@@ -33,35 +40,88 @@ class ModelMissingError(RuntimeError):
     """No trained model JSON where the nightly run expects it."""
 
 
-def _linker(con: duckdb.DuckDBPyConnection, settings: dict | str) -> Linker:
+def linker_for(con: duckdb.DuckDBPyConnection, settings: dict) -> Linker:
+    """A Linker on linkage_splink_input. A trained model (it carries TRAINING_KEY) gets
+    term frequencies from the reference tables (reference_term_frequencies), not from
+    Splink's own count over the input."""
+    settings = dict(settings)
+    training = settings.pop(TRAINING_KEY, None)
     db_api = DuckDBAPI(con)
     sdf = db_api.register(splink_settings.INPUT_TABLE, table_name="splink_input")
-    return Linker(sdf, settings, log_level=logging.WARNING)
+    linker = Linker(sdf, settings, log_level=logging.WARNING)
+    if training is not None:
+        for column, table in reference_term_frequencies(con, int(training["n_identities"])).items():
+            lookup = db_api.register(table, table_name=f"{table}_ref")
+            linker.table_management.register_term_frequency_lookup(lookup, column)
+    return linker
 
 
-def train(con: duckdb.DuckDBPyConnection, out: Path = MODEL_PATH, max_pairs_u: float = 2e6) -> dict:
-    """Train on linkage.splink_input and write the model JSON; returns the model dict."""
-    linker = _linker(con, splink_settings.base_settings())
+def reference_term_frequencies(con: duckdb.DuckDBPyConnection, floor: int) -> dict[str, str]:
+    """Per TF column, a temp table (value, tf_<column>): the value's share of all identities
+    in the warehouse (linkage.source_person: every delivery ever loaded, so it never shrinks
+    with the night's extract), with the denominator floored at `floor` (the number of
+    identities the model was trained on). Without the floor, a 22-person extract makes every
+    postcode look like a care home (1/22) and TF turns agreement into evidence against."""
+    tables = {}
+    for column in splink_settings.TF_COLUMNS:
+        table = f"linkage_tf_{column}"
+        con.execute(
+            f"""create or replace temp table {table} as
+                select "{column}", count(*)::double / greatest(sum(count(*)) over (), $floor) as "tf_{column}"
+                from {splink_settings.INPUT_TABLE} where "{column}" is not null group by all""",
+            {"floor": floor})
+        tables[column] = table
+    return tables
+
+
+def drop_reference_term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
+    for column in splink_settings.TF_COLUMNS:
+        con.execute(f"drop table if exists linkage_tf_{column}")
+
+
+def rescaled_prior(prior: float, n_trained: int, n_now: int) -> float:
+    """The prior for an extract of n_now identities from the one estimated on n_trained.
+    True pairs grow like the number of identities (each person has a few), all pairs like
+    its square, so the chance that two random identities match scales as 1/(n - 1)."""
+    if n_now < 2 or n_trained < 2:
+        return prior
+    return min(prior * (n_trained - 1) / (n_now - 1), MAX_PRIOR)
+
+
+def train(con: duckdb.DuckDBPyConnection, out: Path, max_pairs_u: float = 2e6,
+          reports_dir: Path | None = None) -> dict:
+    """Train on linkage_splink_input and write the model JSON (plus Splink's review charts
+    under reports_dir when given); returns the model dict."""
+    n_identities = con.execute(f"select count(*) from {splink_settings.INPUT_TABLE}").fetchall()[0][0]
+    linker = linker_for(con, splink_settings.base_settings())
     try:
         linker.training.estimate_probability_two_random_records_match(
-            ["l.nhs_number = r.nhs_number and l.nhs_trusted and r.nhs_trusted"],
-            recall=NHS_RULE_RECALL,
+            list(splink_settings.PRIOR_RULES.values()), recall=PRIOR_RULES_RECALL,
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=TRAINING_SEED)
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            "l.nhs_number = r.nhs_number", estimate_without_term_frequencies=True
-        )
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            "l.dob = r.dob", estimate_without_term_frequencies=True
-        )
+        for block in splink_settings.EM_BLOCKS:
+            if _block_pairs(con, block) >= MIN_EM_PAIRS:   # e.g. no NHS numbers at all
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block, estimate_without_term_frequencies=True)
+        # The prior again, now with the rules' recall as the trained model implies it for this
+        # data (an assumed recall is right for one kind of data only: FEBRL3's duplicates agree
+        # on all four fields far less often than the generator's records share a number).
+        recall = prior_rules_recall(con, linker.misc.save_model_to_json())
+        linker.training.estimate_probability_two_random_records_match(
+            list(splink_settings.PRIOR_RULES.values()), recall=recall)
         model = linker.misc.save_model_to_json()
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         drop_splink_tables(con)
     model.pop("linker_uid", None)  # a random id: would make every retrain a diff
     regularise(model)
+    model[TRAINING_KEY] = {"n_identities": n_identities}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model, indent=2, sort_keys=True) + "\n")
+    if reports_dir is not None:
+        from dagster_project.linkage.model_reports import write_model_reports
+
+        write_model_reports(con, load_model(out), reports_dir)
     return model
 
 
@@ -78,13 +138,49 @@ def regularise(model: dict, m_floor: float = M_FLOOR) -> dict:
     return model
 
 
-def load_model(path: Path = MODEL_PATH) -> dict:
+def prior_rules_recall(con: duckdb.DuckDBPyConnection, model: dict) -> float:
+    """Label-free estimate of the share of true pairs splink_settings.PRIOR_RULES find: per
+    rule, the product over its fields of (share of identities holding the field)^2 times the
+    trained m of the field's exact level (agreement among matches where both hold it); rules
+    combined as independent. Bounded to [MIN_PRIOR_RECALL, 1]."""
+    m_exact = {c["output_column_name"]: next(
+        (lv.get("m_probability") for lv in c["comparison_levels"] if lv.get("label_for_charts") == "exact"), None)
+        for c in model["comparisons"]}
+    miss_all = 1.0
+    for comparison_of in splink_settings.PRIOR_RULE_FIELDS.values():
+        recall = 1.0
+        for field, column in comparison_of.items():
+            held = con.execute(
+                f"select avg(({column})::integer) from {splink_settings.INPUT_TABLE}").fetchall()[0][0] or 0.0
+            recall *= held * held * (m_exact.get(field) or 0.0)
+        miss_all *= 1.0 - recall
+    return min(max(1.0 - miss_all, MIN_PRIOR_RECALL), 1.0)
+
+
+def _block_pairs(con: duckdb.DuckDBPyConnection, block: str) -> int:
+    """Pairs an equality block (`l.a = r.a and l.b = r.b`) generates, from group sizes."""
+    import re
+
+    columns = sorted(set(re.findall(r"\bl\.(\w+)", block)))
+    cols = ", ".join(f'"{c}"' for c in columns)
+    not_null = " and ".join(f'"{c}" is not null' for c in columns)
+    return int(con.execute(
+        f"""select coalesce(sum(n * (n - 1) / 2), 0) from (
+                select count(*) as n from {splink_settings.INPUT_TABLE} where {not_null} group by {cols})"""
+    ).fetchall()[0][0])
+
+
+def load_model(path: Path = MODEL_PATH, n_identities: int | None = None) -> dict:
     if not path.exists():
         raise ModelMissingError(
             f"linkage model {path} not found: train one with `carejourney train-linkage "
-            "--warehouse DIR` (or the linkage_training_job) and commit it."
+            "--warehouse DIR` (or the linkage_training_job), which writes DIR/linkage/model.json."
         )
     model = json.loads(path.read_text())
+    n_trained = model.get(TRAINING_KEY, {}).get("n_identities")
+    if n_identities and n_trained:
+        model["probability_two_random_records_match"] = rescaled_prior(
+            model["probability_two_random_records_match"], n_trained, n_identities)
     # Blocking rules are code (they encode the trusted-number policy), not weights:
     # always predict with the current ones, whatever the JSON was trained with.
     model["blocking_rules_to_generate_predictions"] = splink_settings.blocking_rules()
@@ -94,7 +190,7 @@ def load_model(path: Path = MODEL_PATH) -> dict:
 def predict_edges(con: duckdb.DuckDBPyConnection, model: dict,
                   floor: float = EDGE_FLOOR) -> pa.Table:
     """Scored pairs (unique_id_l, unique_id_r, match_probability) at or above `floor`."""
-    linker = _linker(con, model)
+    linker = linker_for(con, model)
     try:
         predictions = linker.inference.predict(threshold_match_probability=floor)
         edges = con.sql(
@@ -103,6 +199,7 @@ def predict_edges(con: duckdb.DuckDBPyConnection, model: dict,
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         drop_splink_tables(con)
+        drop_reference_term_frequencies(con)
     return edges
 
 

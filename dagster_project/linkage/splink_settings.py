@@ -111,6 +111,9 @@ def _name_comparison(column: str, variants_column: str | None = None) -> dict[st
           "label_for_charts": "known variant (nickname)"}]
         if variants_column else []
     )
+    # first name and surname keyed the wrong way round (a level of both name comparisons)
+    swapped_level = [{"sql_condition": '"first_name_std_l" = "last_name_r" and "last_name_l" = "first_name_std_r"',
+                      "label_for_charts": "first name and surname swapped"}]
     return {
         "output_column_name": column,
         "comparison_description": f"{column} (normalised; CLD only)",
@@ -119,6 +122,7 @@ def _name_comparison(column: str, variants_column: str | None = None) -> dict[st
             {"sql_condition": f'"{column}_l" = "{column}_r"', "label_for_charts": "exact",
              "tf_adjustment_column": column, "tf_adjustment_weight": 1.0},
             *variant_level,
+            *swapped_level,
             {"sql_condition": f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {NAME_JW_CLOSE}',
              "label_for_charts": f"Jaro-Winkler >= {NAME_JW_CLOSE}"},
             {"sql_condition": f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {NAME_JW_FAIR}',
@@ -148,9 +152,50 @@ BLOCKING_RULES: dict[str, str] = {
                         " and l.dob_year = r.dob_year",
     "names_birthday": "l.last_name = r.last_name and l.first_name_std = r.first_name_std"
                       " and l.dob_month = r.dob_month and l.dob_day = r.dob_day",
+    # named identities, date of birth missing or wrong altogether (FEBRL-style corruption):
+    # the same postcode and one of the names, or first name and surname swapped
+    "postcode_surname": "l.postcode = r.postcode and l.last_name = r.last_name",
+    "postcode_first_name": "l.postcode = r.postcode and l.first_name_std = r.first_name_std",
+    "names_swapped": "l.first_name_std = r.last_name and l.last_name = r.first_name_std",
+    # one name keyed in the other's field (the other name lost or mistyped), same postcode
+    "name_crossed_postcode": "(l.first_name_std = r.last_name or l.last_name = r.first_name_std)"
+                             " and l.postcode = r.postcode",
+    # named identities, date of birth and postcode both wrong, still in the same district
+    "names_district": "l.first_name_std = r.first_name_std and l.last_name = r.last_name"
+                      " and l.postcode_district = r.postcode_district",
     # equal untrusted / mistyped numbers
     "nhs_number": "l.nhs_number = r.nhs_number",
 }
+
+
+# Columns whose exact-agreement level is term-frequency adjusted (splink_runner builds
+# their reference frequencies).
+TF_COLUMNS = ("postcode", "first_name", "last_name")
+
+# Deterministic rules for the prior at training (Splink's estimate from rules with an
+# assumed recall): the same trusted NHS number, or, for records without one, the same
+# full name, date of birth and postcode (data with no NHS numbers still gets a prior).
+PRIOR_RULES: dict[str, str] = {
+    "trusted_nhs_number": "l.nhs_number = r.nhs_number and l.nhs_trusted and r.nhs_trusted",
+    "name_dob_postcode": "l.first_name_std = r.first_name_std and l.last_name = r.last_name"
+                         " and l.dob = r.dob and l.postcode = r.postcode",
+}
+
+# Per PRIOR_RULES entry: comparison -> the SQL (on the Splink input) that says an identity
+# holds the field, for the recall estimate after training (splink_runner.prior_rules_recall).
+PRIOR_RULE_FIELDS: dict[str, dict[str, str]] = {
+    "trusted_nhs_number": {"nhs_number": "nhs_trusted"},
+    "name_dob_postcode": {"first_name": "first_name_std is not null", "last_name": "last_name is not null",
+                          "dob": "dob is not null", "postcode": "postcode is not null"},
+}
+
+# Blocks for expectation maximisation; each learns the comparisons it does not block on.
+# Skipped when it yields too few pairs (splink_runner.MIN_EM_PAIRS), e.g. no NHS numbers.
+EM_BLOCKS = (
+    "l.nhs_number = r.nhs_number",                             # nearly all matches
+    "l.dob = r.dob",                                           # learns the NHS-number levels
+    "l.first_name_std = r.first_name_std and l.last_name = r.last_name",  # learns dob (named data)
+)
 
 
 def blocking_rules() -> list[dict[str, str]]:

@@ -113,7 +113,20 @@ def code_fingerprint() -> str:
 def settings_fingerprint(settings: Settings) -> str:
     fields = {f.name: str(getattr(settings, f.name)) for f in dataclasses.fields(settings) if f.name != "pseudo_key"}
     env = {k: v for k, v in os.environ.items() if k.startswith("CAREJOURNEY_") and k not in ENV_NOT_INPUTS}
-    return hashlib.sha256(json.dumps([fields, env], sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([fields, env, linkage_model_fingerprint(settings)],
+                                     sort_keys=True).encode()).hexdigest()
+
+
+def linkage_model_fingerprint(settings: Settings) -> str:
+    """The model prediction would use (linkage/model_store.py), by content: a model the
+    deployment retrains into its warehouse is a new input, as a new delivery is."""
+    from dagster_project.linkage import model_store  # imports Splink: only when a run is considered
+
+    try:
+        choice = model_store.choose_model(settings)
+        return f"{choice.origin}:{choice.sha256}"
+    except (OSError, ValueError, RuntimeError) as exc:  # the run itself then says what is wrong
+        return f"unusable: {exc}"
 
 
 def run_inputs(settings: Settings) -> RunInputs:

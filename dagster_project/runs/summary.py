@@ -99,6 +99,9 @@ def figures(settings: Settings, run_started: float) -> dict[str, object]:
                        "|| ' rejected)' from ops.load_ledger where epoch(started_at) >= ?",
         "people linked": "select count(*) || ' people from ' || (select count(*) from linkage.record_person) "
                          "|| ' source identities' from linkage.person",
+        "linkage model": "select (select coalesce(model_origin, 'shipped') || ' model, sha256 ' "
+                         "|| left(model_sha256, 12) || ', ' || coalesce(n_over_merges_refused, 0) "
+                         "|| ' over-merges refused' from linkage.run_log order by run_id desc limit 1)",
         "metrics computed": "select count(*) filter (where value is not null) || ' values in ' || count(*) "
                             "|| ' rows' from marts.system_metrics",
     }

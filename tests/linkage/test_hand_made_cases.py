@@ -1,7 +1,8 @@
-"""The hard cases the issue names, each built by hand, linked with the stored model.
+"""The hard cases the issue names, each built by hand, linked with the shipped model.
 
-A background of ordinary people (tests/linkage/synthetic.py) gives the model realistic
-term frequencies and competition; the cases sit in it with their own ids.
+The cases sit among ordinary people (tests/linkage/synthetic.py) with their own ids,
+at two sizes: 1,500 background people (competition), and a landing of at most 30
+people (issue 12: term frequencies and the prior must not depend on extract size).
 """
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import duckdb
 import pytest
 
 from dagster_project.linkage.link import MATCH_THRESHOLD, link
-from tests.linkage.staging_fixtures import Rec, create_staging, make_nhs
 from dagster_project.settings import Settings
+from tests.linkage.staging_fixtures import Rec, create_staging, make_nhs
 from tests.linkage.synthetic import population
 
 X_NHS, Y_NHS, A_NHS, B_NHS, C_NHS = (make_nhs(900000 + i) for i in range(5))
@@ -46,16 +47,23 @@ def cases() -> list[Rec]:
             last_name="Thistlethwaite", la_code="E06000014", delivery="2023-07-01"),
         Rec("asc_cld", "E08000035|MOVER", None, "1941-12-25", "M", "LS6 1DD", first_name="Bill",
             last_name="Thistlethwaite", la_code="E08000035"),
+        # 5. One patient at two trusts, one without an NHS number: equal date of birth, sex
+        #    and postcode are all there is (issue 12's small extract kept them apart).
+        Rec("hes_apc", "RAE|TWOTRUSTS", make_nhs(900200), "1936-04-19", "F", "HG1 5QT", la_code="E06000014"),
+        Rec("hes_apc", "RCB|TWOTRUSTS", None, "1936-04-19", "F", "HG1 5QT", la_code="E06000014"),
     ]
 
+CASE_PEOPLE = 7
+SMALL_LANDING_PEOPLE = 30
 
-@pytest.fixture(scope="module")
-def linked(tmp_path_factory):
-    """Linked once for the module: the tests only read the result."""
+
+@pytest.fixture(scope="module", params=[1500, SMALL_LANDING_PEOPLE - CASE_PEOPLE], ids=["1500", "small"])
+def linked(request, tmp_path_factory):
+    """Linked once per size for the module: the tests only read the result."""
     settings = Settings.from_env(landing_dir=tmp_path_factory.mktemp("landing"),
                                  warehouse_dir=tmp_path_factory.mktemp("warehouse"), pseudo_key="test-secret")
     con = duckdb.connect(":memory:")
-    background, _ = population(1500, seed=11)
+    background, _ = population(request.param, seed=11)
     create_staging(con, background + cases())
     summary = link(con, settings)
     person = dict(con.execute(
@@ -95,6 +103,11 @@ def test_person_under_two_council_ids_is_one_person(linked):
     _, _, person = linked
     ids = {person["hes_apc|RR8|MOVER"], person["asc_cld|E06000014|MOVER"], person["asc_cld|E08000035|MOVER"]}
     assert len(ids) == 1
+
+
+def test_one_patient_at_two_trusts_is_one_person(linked):
+    _, _, person = linked
+    assert person["hes_apc|RAE|TWOTRUSTS"] == person["hes_apc|RCB|TWOTRUSTS"]
 
 
 def test_record_person_keeps_the_contract(linked):

@@ -64,12 +64,24 @@ def background():
 
 
 def test_second_run_on_same_data_changes_no_id_and_new_records_only_add(con, settings, background):
+    # twins in hospital (two trusted numbers) and one of them in social care without a number:
+    # that record scores with both, so one of its links is an over-merge refused
+    twins = [Rec("hes_apc", f"RR8|TWIN{i}", make_nhs(950000 + i), "1939-02-14", "F", "LS8 2QT",
+                 la_code="E08000035") for i in (1, 2)]
+    twins.append(Rec("asc_cld", "E08000035|TWIN1", None, "1939-02-14", "F", "LS8 2QT", first_name="Mabel",
+                     last_name="Ogden", la_code="E08000035"))
+    background = background + twins
     create_staging(con, background)
     first = link(con, settings)
     ids_1 = dict(con.execute("select source_dataset || source_person_id, person_id from linkage.record_person").fetchall())
     second = link(con, settings)
     ids_2 = dict(con.execute("select source_dataset || source_person_id, person_id from linkage.record_person").fetchall())
     assert ids_1 == ids_2 and second.id_events == {} and second.run_id == first.run_id + 1
+    # over-merges refused (twins' hospital numbers...) are counted every run, logged once
+    refused = {k: v for k, v in first.id_events.items() if k.startswith("refused_")}
+    assert first.n_over_merges_refused == second.n_over_merges_refused > 0 and refused
+    assert con.execute("select count(*) from linkage.person_id_log where event like 'refused_%'").fetchall() == [
+        (sum(refused.values()),)]
     # Splink's working tables (identifiable pairs) do not outlive the run
     assert con.execute("select count(*) from information_schema.tables "
                        "where table_name like '%splink%'").fetchall() == [(0,)]

@@ -45,3 +45,21 @@ def test_training_writes_a_complete_regularised_model(con, tmp_path):
 def test_missing_model_says_how_to_make_one(tmp_path):
     with pytest.raises(splink_runner.ModelMissingError, match="train-linkage"):
         splink_runner.load_model(tmp_path / "nope.json")
+
+
+def test_prior_recall_comes_from_what_the_trained_model_says_matches_agree_on(con):
+    con.execute(f"""create temp table {splink_settings.INPUT_TABLE} as select * from (values
+        (true, 'ANN', 'OGDEN', '1950-01-01', 'LS1 1AA'),
+        (false, null, 'OGDEN', '1950-01-01', 'LS1 1AA')) t(nhs_trusted, first_name_std, last_name, dob, postcode)""")
+
+    def comparison(name: str, m_exact: float) -> dict:
+        return {"output_column_name": name, "comparison_levels": [
+            {"label_for_charts": "missing", "is_null_level": True},
+            {"label_for_charts": "exact", "m_probability": m_exact}, {"label_for_charts": "else"}]}
+
+    model = {"comparisons": [comparison("nhs_number", 0.9), comparison("first_name", 0.8),
+                             comparison("last_name", 1.0), comparison("dob", 1.0), comparison("postcode", 0.5)]}
+    # NHS rule: held by half the identities -> 0.25 x 0.9; names rule: first name held by half
+    # -> 0.25 x 0.8 x 1 x 1 x 0.5; the two combined as independent
+    expected = 1 - (1 - 0.25 * 0.9) * (1 - 0.25 * 0.8 * 0.5)
+    assert splink_runner.prior_rules_recall(con, model) == pytest.approx(expected)
