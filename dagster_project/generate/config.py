@@ -13,6 +13,7 @@ Three groups:
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -204,6 +205,15 @@ class MessConfig:
     opt_out: float = 0.05
     # Share of community deaths registered but unknown to CLD.
     cld_death_unrecorded: float = 0.1
+
+    # Rates that are people's real choices, not mess: a clean landing keeps them (an
+    # empty national data opt-out list is refused by the raw_reference gate).
+    NOT_MESS = ("opt_out",)
+
+    @classmethod
+    def clean(cls) -> MessConfig:
+        """No mess at all: every rate 0 except those in NOT_MESS (`carejourney generate --clean`)."""
+        return cls(**{f.name: 0.0 for f in dataclasses.fields(cls) if f.name not in cls.NOT_MESS})
 
 
 @dataclass(frozen=True)

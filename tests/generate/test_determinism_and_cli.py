@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import dataclasses
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -71,3 +71,13 @@ def test_cli_rejects_a_too_small_population(tmp_path, capsys):
     args = _parser().parse_args(["generate", "--people", "5", "--out", str(tmp_path / "x")])
     assert args.func(args) == 2
     assert "--people" in capsys.readouterr().err
+
+
+def test_clean_turns_every_mess_off_but_keeps_the_opt_out():
+    """`--clean` is no mess, not no opt-outs: an empty opt-out list is refused by the raw_reference gate."""
+    from dagster_project.generate.config import MessConfig
+
+    clean = MessConfig.clean()
+    rates = dataclasses.asdict(clean)
+    assert clean.opt_out == MessConfig().opt_out > 0
+    assert all(rate == 0 for name, rate in rates.items() if name != "opt_out")

@@ -8,10 +8,10 @@ import re
 import duckdb
 import pytest
 
-from dagster_project import run_command
 from dagster_project.linkage import command, model_store
 from dagster_project.linkage.link import link
 from dagster_project.linkage.splink_runner import ModelMissingError
+from dagster_project.runs.summary import figures as summary_figures
 from dagster_project.settings import Settings
 from tests.linkage.staging_fixtures import create_staging
 from tests.linkage.synthetic import population
@@ -52,7 +52,7 @@ def test_train_to_the_warehouse_then_the_run_uses_and_reports_that_model(deploym
                              "order by run_id desc limit 1").fetchall()[0]
     assert (summary.model_origin, summary.model_sha256, summary.model_path) == ("warehouse", sha, str(trained))
     assert logged == ("warehouse", sha)
-    figure = run_command._figures(settings, 0.0)["linkage model"]
+    figure = summary_figures(settings, 0.0)["linkage model"]
     assert figure.startswith(f"warehouse model, sha256 {sha[:12]}")
 
 
