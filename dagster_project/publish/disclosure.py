@@ -138,17 +138,37 @@ def _recompute_intervals(out: pd.DataFrame, units: np.ndarray, numerator: np.nda
         out[column] = _one_decimal(np.where(hidden | no_value, np.nan, bound))
 
 
+def _key_order(frame: pd.DataFrame, dimensions: list[str]) -> np.ndarray:
+    """Row positions in the order of the key columns (unique per row, as _dimensions checks).
+
+    Secondary suppression picks its complementary cells in row order, so it runs on the
+    rows in key order: the published cells never depend on the order the warehouse
+    happened to return them in (the same marts always publish the same cells, night
+    after night; cells hidden one night and shown the next would undo the protection).
+    """
+    keys = frame[dimensions].astype(str)
+    return keys.sort_values(dimensions, kind="mergesort").index.to_numpy()
+
+
 def control_system_metrics(metrics: pd.DataFrame,
                            hierarchies: tuple[secondary.Hierarchy, ...] = secondary.STANDARD_HIERARCHIES
                            ) -> pd.DataFrame:
     """The published system_metrics: suppressed (primary and secondary), rounded, values recomputed.
 
+    Rows come back in the order given; which cells are hidden does not depend on it.
     Column-wise (one pass per column, not per row): a table of tens of thousands of
     rows is controlled in well under a second.
     """
     if metrics.empty:
         return metrics.assign(suppressed=pd.Series(dtype=bool))
     metrics = metrics.reset_index(drop=True)
+    order = _key_order(metrics, _dimensions(metrics, "system_metrics", SYSTEM_METRICS_KEY, hierarchies))
+    controlled = _control_system_metrics_in_order(metrics.iloc[order].reset_index(drop=True), hierarchies)
+    return controlled.iloc[np.argsort(order)].reset_index(drop=True)
+
+
+def _control_system_metrics_in_order(metrics: pd.DataFrame, hierarchies: tuple[secondary.Hierarchy, ...]
+                                     ) -> pd.DataFrame:
     units = metrics["metric_id"].map(_unit)
     hide_numerator, hide_denominator = (m.to_numpy() for m in _hidden_metric_cells(metrics, hierarchies))
     out = metrics.copy()
@@ -189,6 +209,8 @@ def control_pathway_transitions(transitions: pd.DataFrame,
     if out.empty:
         return out.assign(suppressed=pd.Series(dtype=bool))
     dimensions = _dimensions(out, table, key, hierarchies)
+    order = _key_order(out, dimensions)  # hidden cells independent of the warehouse's row order
+    out = out.iloc[order].reset_index(drop=True)
     group_list = secondary.groups(out, dimensions, hierarchies)
     hidden = {column: secondary.protect(out[column], out[column].map(is_small).astype(bool), group_list)
               for column in ("n_people", "n_transitions")}
@@ -199,7 +221,7 @@ def control_pathway_transitions(transitions: pd.DataFrame,
             errors="coerce").astype("Int64")
     for column in ["median_days", *_derived_columns(out)]:
         out[column] = np.where(out["suppressed"], np.nan, out[column].astype("float64"))
-    return out
+    return out.iloc[np.argsort(order)].reset_index(drop=True)  # back to the order given
 
 
 # The breakdown's total rows (age_band 'all', sex 'all') are system_metrics' own rows,

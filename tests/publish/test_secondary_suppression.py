@@ -149,3 +149,21 @@ def test_pathway_rows_within_all_councils_are_protected():
     published = control_pathway_transitions(frame)
     assert list(published["suppressed"]) == [False, True, True]
     assert published["median_days"].isna().tolist() == [False, True, True]
+
+
+def test_the_hidden_cells_do_not_depend_on_the_order_rows_arrive_in():
+    """The warehouse returns mart rows in no set order: the same marts must publish the
+    same cells every night (a complement hidden one night and shown the next gives the
+    suppressed count away across the two nights)."""
+    # ties everywhere: two councils and ALL, equal months, so complements could go either way
+    rows = (_quarter((3, 40, 40), "E1") + _quarter((40, 3, 40), "E2")
+            + _quarter((43, 43, 80), "ALL"))
+    frame = pd.DataFrame(rows)
+    key = ["period_type", "period_start", "la_code", "metric_id"]
+    published = [control_system_metrics(f).sort_values(key).reset_index(drop=True)
+                 for f in (frame, frame.iloc[::-1], frame.sample(frac=1, random_state=7))]
+    for other in published[1:]:
+        pd.testing.assert_frame_equal(published[0], other)
+    assert published[0]["suppressed"].sum() >= 4  # two small months and their complements
+    # and rows come back in the order they were given
+    assert list(control_system_metrics(frame.iloc[::-1])["la_code"]) == list(frame.iloc[::-1]["la_code"])
