@@ -1,8 +1,11 @@
 """Reading a landed CSV in DuckDB: physical lines -> records -> fields, all set-based.
 
-Why not DuckDB's own CSV parser? It cannot say on which physical line a record
-starts (records with quoted newlines span lines), and the contract wants every
-raw row and every reject traced to its line. So the file is read once as physical
+Two readers give identical records. A plain file (see read_plain: no quote, no
+blank line) goes through DuckDB's parallel CSV reader, the fast path. For any
+other file DuckDB's CSV parser cannot say on which physical line a record starts
+(records with quoted newlines span lines, blank lines are skipped silently), and
+the contract wants every raw row and every reject traced to its line. So such a
+file is read once as physical
 lines (the CSV reader with one column and no quoting: fast, parallel, handles
 BOM, CRLF and gzip), and records and fields are rebuilt in SQL:
 
