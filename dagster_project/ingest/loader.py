@@ -43,7 +43,6 @@ class FileResult:
     flags: dict[str, int] = field(default_factory=dict)
     load_id: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # per step, for benchmarks and logs
-    reader: str | None = None  # "csv" (DuckDB's CSV reader) or "lines" (the line parser); None: not read
 
 
 @contextlib.contextmanager
@@ -93,10 +92,12 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
             _commit(con, result, started_at)
             return result
         with _timed(result, "read"):
-            header, records = _read(con, table, str(landing_file.path))
-        result.reader = records.reader
+            parse.read_lines(con, str(landing_file.path))
+        header = parse.read_header(con)
+        _check_header(table, header)
+        parse.build_records(con)
         rows_sql = rules.rows_sql(table, header, result.delivery_date, check_postcodes,
-                                  landing_file.name_parts, records)
+                                  landing_file.name_parts)
         result.status = LOADED
         with _timed(result, "check_and_write"):
             _commit(con, result, started_at, table=table, rows_sql=rows_sql)
@@ -108,23 +109,6 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
     finally:
         parse.drop_work_tables(con)
     return result
-
-
-def _read(con: duckdb.DuckDBPyConnection, table: contract.Table, path: str) -> tuple[list[str], parse.Records]:
-    """The file's header and records: DuckDB's CSV reader when the file is plain and its
-    header right, else (any doubt at all) the line parser, which says what is wrong."""
-    plain = parse.read_plain(con, path)
-    if plain is not None:
-        try:
-            _check_header(table, plain[0])
-            return plain
-        except parse.FileRejected:
-            parse.drop_work_tables(con)  # the line parser gives the rejection, as always
-    parse.read_lines(con, path)
-    header = parse.read_header(con)
-    _check_header(table, header)
-    parse.build_records(con)
-    return header, parse.line_records()
 
 
 # A delivery dated tomorrow may be a sender's local date just after midnight; later is impossible.

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from dagster_project import contract, nhs_number
-from dagster_project.ingest.parse import Records, line_records
+from dagster_project.ingest.parse import fields_sql
 from dagster_project.ingest.schema import quote_ident, quote_literal
 
 POSTCODES = "_ingest_postcodes"
@@ -74,23 +74,20 @@ class RowQueries:
 
 
 def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
-             check_postcodes: bool, name_parts: dict[str, str] | None = None,
-             records: Records | None = None) -> RowQueries:
-    """The row rules of `table` for a file with this header and name parts (see RowQueries),
-    over `records` (the line parser's unless given)."""
+             check_postcodes: bool, name_parts: dict[str, str] | None = None) -> RowQueries:
+    """The row rules of `table` for a file with this header and name parts (see RowQueries)."""
     name_parts = name_parts or {}
-    records = records or line_records()
     position = {name: i + 1 for i, name in enumerate(header)}
     n_fields = len(header)
 
     picked = []
     for name in table.column_names:
-        picked.append(f"nullif({records.field(position[name])}, '') as {quote_ident(name)}"
+        picked.append(f"nullif(fields[{position[name]}], '') as {quote_ident(name)}"
                       if name in position else f"NULL::VARCHAR as {quote_ident(name)}")
     extras = [name for name in header if name not in table.column_names]
     if extras:
         keys = ", ".join(quote_literal(name) for name in extras)
-        values = ", ".join(f"nullif({records.field(position[name])}, '')" for name in extras)
+        values = ", ".join(f"nullif(fields[{position[name]}], '')" for name in extras)
         picked.append(f"map([{keys}], [{values}]) as _extra")
     else:
         picked.append("MAP {}::MAP(VARCHAR, VARCHAR) as _extra")
@@ -208,8 +205,8 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
     contract_columns = ", ".join(quote_ident(n) for n in table.column_names)
     ctes = f"""
         with base as (
-            select line_number, raw_text, n_fields, well_quoted, {', '.join(picked)}
-            from ({records.sql})
+            select line_number, raw_text, len(fields) as n_fields, well_quoted, {', '.join(picked)}
+            from ({fields_sql()})
         ), parsed as (
             select *{''.join(', ' + p for p in parsed)} from base
         ), checked as (
