@@ -152,81 +152,121 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
                             " and table_catalog = current_database()", [schema, table]).fetchall()[0][0])
 
 
-def _pieces_sql(relation: str, column: str) -> str:
-    """(value, piece) for every distinct text value of a column: words, spaced NHS numbers, dates, postcodes."""
+def _pieces_sql(relation: str, columns: list[str]) -> str:
+    """(position, value, piece) for every distinct text value of each column (named by its
+    position in `columns`): words, spaced NHS numbers, dates, postcodes."""
+    lowered = ", ".join(f"lower(cast({_q(c)} as varchar)) as c{i}" for i, c in enumerate(columns))
     return f"""
-        with v as (select distinct lower(cast({_q(column)} as varchar)) as value from {relation}
-                   where {_q(column)} is not null)
-        select value, unnest(regexp_split_to_array(value, '{_WORD_SPLIT}')) as piece from v
-        union all select value, replace(unnest(regexp_extract_all(value, '{_NHS_PIECES}')), ' ', '') from v
-        union all select value, unnest(regexp_extract_all(value, '{_DATE_PIECES}')) from v
-        union all select value, replace(unnest(regexp_extract_all(value, '{_POSTCODE_PIECES}')), ' ', '') from v"""
+        with v as (select distinct position, value from (
+                       unpivot (select {lowered} from {relation}) on columns(*) into name position value value))
+        select position, value, unnest(regexp_split_to_array(value, '{_WORD_SPLIT}')) as piece from v
+        union all select position, value, replace(unnest(regexp_extract_all(value, '{_NHS_PIECES}')), ' ', '')
+                  from v
+        union all select position, value, unnest(regexp_extract_all(value, '{_DATE_PIECES}')) from v
+        union all select position, value, replace(unnest(regexp_extract_all(value, '{_POSTCODE_PIECES}')), ' ', '')
+                  from v"""
 
 
 def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, tokens: str) -> list[Finding]:
-    """Every text column of catalog.schema, cut into pieces, checked against the identifier tokens."""
+    """Every text column of catalog.schema, cut into pieces, checked against the identifier tokens
+    (one query per table: its text columns unpivoted, each distinct value cut once)."""
     findings: list[Finding] = []
     columns = con.execute(
         "select table_name, column_name from information_schema.columns where table_catalog = ?"
         " and table_schema = ? and data_type = 'VARCHAR' order by table_name, ordinal_position",
         [catalog, schema]).fetchall()
+    by_table: dict[str, list[str]] = {}
     for table, column in columns:
+        by_table.setdefault(table, []).append(column)
+    for table, table_columns in by_table.items():
         relation = f"{_q(catalog)}.{_q(schema)}.{_q(table)}"
-        if column == "person_key" or column.endswith("_id"):
-            # keyed pseudonyms: all 64-hex means nothing else to read in them
-            n_other = con.execute(f"select count(*) from {relation} where {_q(column)} is not null"
-                                  f" and not regexp_full_match({_q(column)}, '{_PSEUDONYM}')").fetchall()[0][0]
-            if n_other == 0:
-                continue
-        for kind, n in con.execute(f"""
-                select i.kind, count(distinct p.value) from ({_pieces_sql(relation, column)}) p
+        # keyed pseudonyms: a column of nothing but 64-hex values has nothing else to read in it
+        keyed = [c for c in table_columns if c == "person_key" or c.endswith("_id")]
+        if keyed:
+            others = con.execute("select " + ", ".join(
+                f"count(*) filter (where {_q(c)} is not null and not regexp_full_match({_q(c)}, '{_PSEUDONYM}'))"
+                for c in keyed) + f" from {relation}").fetchone()
+            pseudonyms = {c for c, n in zip(keyed, others, strict=True) if n == 0}
+            table_columns = [c for c in table_columns if c not in pseudonyms]
+        if not table_columns:
+            continue
+        for position, kind, n in con.execute(f"""
+                select p.position, i.kind, count(distinct p.value) from ({_pieces_sql(relation, table_columns)}) p
                 join {tokens} i on p.piece = i.token
                 where p.piece not in (select token from {tokens}_allowed)
-                group by i.kind order by i.kind""").fetchall():
+                group by p.position, i.kind order by p.position, i.kind""").fetchall():
+            column = table_columns[int(position[1:])]
             findings.append(Finding(table, column, f"{kind} inside its text (distinct values)", n))
+    findings.sort(key=lambda f: (f.table, columns.index((f.table, f.column))))
     return findings
 
 
 def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,
                   identifiers: str) -> list[Finding]:
-    """Every column of every table in catalog.schema, checked against the identifier table."""
+    """Every column of every table in catalog.schema, checked against the identifier table.
+
+    One query per table, not per column: the table is unpivoted (every column cast to
+    text, one row per non-null cell) and joined once with the identifier table, so
+    the identifiers' hash table is built once per table instead of once per column.
+    """
     findings: list[Finding] = []
     columns = con.execute(
         "select table_name, column_name, data_type from information_schema.columns"
         " where table_catalog = ? and table_schema = ? order by table_name, ordinal_position",
         [catalog, schema]).fetchall()
+    by_table: dict[str, list[tuple[str, str]]] = {}
     for table, column, data_type in columns:
+        by_table.setdefault(table, []).append((column, data_type))
+    dob_table = None
+    for table, table_columns in by_table.items():
         where = f"{_q(catalog)}.{_q(schema)}.{_q(table)}"
-        if column.lower() in IDENTIFIER_COLUMNS:
-            findings.append(Finding(table, column, "identifier column name", -1))
-        # Any column, whatever its type, compared as text: numbers stored as BIGINT
-        # or dates stored as VARCHAR are caught the same way.
-        for kind, n in con.execute(f"""
-                select i.kind, count(*) from {where} t
-                join {identifiers} i on cast(t.{_q(column)} as varchar) = i.value
-                group by i.kind""").fetchall():
-            if kind == "date of birth" and data_type == "DATE":
-                continue  # judged per person below: any event date may equal someone's birthday
-            findings.append(Finding(table, column, kind, n))
-        if data_type == "DATE" and "person_key" in _columns_of(con, catalog, schema, table):
-            findings += _same_person_dob(con, where, table, column)
+        hits = _identifier_hits(con, where, [c for c, _ in table_columns], identifiers)
+        for column, data_type in table_columns:
+            if column.lower() in IDENTIFIER_COLUMNS:
+                findings.append(Finding(table, column, "identifier column name", -1))
+            # Any column, whatever its type, compared as text: numbers stored as BIGINT
+            # or dates stored as VARCHAR are caught the same way.
+            for kind, n in hits.get(column, []):
+                if kind == "date of birth" and data_type == "DATE":
+                    continue  # judged per person below: any event date may equal someone's birthday
+                findings.append(Finding(table, column, kind, n))
+            if data_type == "DATE" and "person_key" in {c for c, _ in table_columns}:
+                dob_table = dob_table or _person_dob_table(con)
+                findings += _same_person_dob(con, where, table, column, dob_table)
     return findings
 
 
-def _columns_of(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_catalog = ?"
-        " and table_schema = ? and table_name = ?", [catalog, schema, table]).fetchall()}
+def _identifier_hits(con: duckdb.DuckDBPyConnection, where: str, columns: list[str],
+                     identifiers: str) -> dict[str, list[tuple[str, int]]]:
+    """{column: [(kind, rows whose value, as text, is an identifier of that kind)]} for one table."""
+    # the unpivoted cells are named by position: column names may be anything
+    cast = ", ".join(f"cast({_q(c)} as varchar) as c{i}" for i, c in enumerate(columns))
+    rows = con.execute(f"""
+        select u.position, i.kind, count(*) from (
+            unpivot (select {cast} from {where}) on columns(*) into name position value cell) u
+        join {identifiers} i on u.cell = i.value
+        group by u.position, i.kind order by u.position, i.kind""").fetchall()
+    hits: dict[str, list[tuple[str, int]]] = {}
+    for position, kind, n in rows:
+        hits.setdefault(columns[int(position[1:])], []).append((kind, n))
+    return hits
 
 
-def _same_person_dob(con: duckdb.DuckDBPyConnection, where: str, table: str, column: str) -> list[Finding]:
+def _person_dob_table(con: duckdb.DuckDBPyConnection, name: str = "_published_person_dob") -> str:
+    """A temp table (person_key, date_of_birth) of every person's recorded dates of birth (built once per scan)."""
+    con.execute(f"""
+        create or replace temp table {name} as
+        select distinct p.person_key, sp.date_of_birth from linkage.person p
+        join linkage.record_person rp using (person_id)
+        join linkage.source_person sp using (source_dataset, source_person_id)
+        where sp.date_of_birth is not null""")
+    return name
+
+
+def _same_person_dob(con: duckdb.DuckDBPyConnection, where: str, table: str, column: str,
+                     dob_table: str) -> list[Finding]:
     matched, total = con.execute(f"""
-        with dob as (
-            select distinct p.person_key, sp.date_of_birth from linkage.person p
-            join linkage.record_person rp using (person_id)
-            join linkage.source_person sp using (source_dataset, source_person_id)
-            where sp.date_of_birth is not null)
-        select count(*) filter (where exists (select 1 from dob d where d.person_key = t.person_key
+        select count(*) filter (where exists (select 1 from {dob_table} d where d.person_key = t.person_key
                                               and d.date_of_birth = t.{_q(column)})),
                count(t.{_q(column)})
         from {where} t""").fetchone()

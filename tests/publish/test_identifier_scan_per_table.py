@@ -1,0 +1,41 @@
+"""The identifier scans read a whole table in one query; each finding must still name its own column."""
+from __future__ import annotations
+
+import duckdb
+
+from dagster_project.publish import identifiers
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    # twelve columns, so positions c10/c11 sort before c2 as text: the mapping back must not care
+    columns = ", ".join(f"'plain {i}' as \"col {i}\"" for i in range(10))
+    note = '"odd ""note"'  # a column name with a double quote in it
+    con.execute(f"create table marts.wide as select {columns}, 9434765919::BIGINT as \"count: n\", "
+                f"'seen at LS1 4AP today' as {note} union all select {columns}, 1, 'nothing'")
+    con.execute("create table marts.keyed as select repeat('a', 64) as person_key, 'Alice' as label")
+    con.execute("create temp table ids (value varchar, kind varchar)")
+    con.execute("insert into ids values ('9434765919', 'NHS number'), ('Alice', 'name')")
+    con.execute("create temp table toks (token varchar, kind varchar)")
+    con.execute("insert into toks values ('ls14ap', 'postcode'), ('alice', 'name'), ('plain', 'name')")
+    con.execute("create temp table toks_allowed as select 'plain' as token")
+    return con
+
+
+def test_value_findings_name_the_column_that_holds_the_value():
+    con = _connection()
+    found = identifiers.scan_database(con, "memory", "marts", "ids")
+    assert [(f.table, f.column, f.kind, f.n_rows) for f in found] == [
+        ("keyed", "label", "name", 1),
+        ("wide", "count: n", "NHS number", 1),
+    ]
+
+
+def test_token_findings_name_the_column_and_skip_only_pseudonym_columns():
+    con = _connection()
+    found = identifiers.scan_tokens(con, "memory", "marts", "toks")
+    assert [(f.table, f.column, f.kind, f.n_rows) for f in found] == [
+        ("keyed", "label", "name inside its text (distinct values)", 1),
+        ("wide", 'odd "note', "postcode inside its text (distinct values)", 1),
+    ]
