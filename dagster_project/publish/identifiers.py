@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from dagster_project import contract
+from dagster_project import contract, postcode
 from dagster_project.nhs_number import clean_sql
+from dagster_project.sql import quote_ident
 
 # Column names that are identifiers wherever they appear (compared lower-cased).
 IDENTIFIER_COLUMNS = frozenset({
@@ -46,38 +47,28 @@ class Finding:
         return f"{self.table}.{self.column}: {self.n_rows} row(s) hold a {self.kind}"
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def identifier_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c.lower() in IDENTIFIER_COLUMNS]
-
-
-def _normalised_postcode_sql(column: str) -> str:
-    compact = f"upper(regexp_replace(coalesce({column}, ''), '\\s', '', 'g'))"
-    return f"case when length({compact}) > 3 then substr({compact}, 1, length({compact}) - 3) || ' ' || right({compact}, 3) end"
 
 
 def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers") -> str:
     """A temp table (value, kind) of every identifier value the warehouse holds."""
     parts: list[str] = []
-    for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
+    for dataset, (table_name, _) in contract.SOURCE_PERSON_ID.items():
         table = contract.TABLES_BY_NAME[table_name]
         src = f"raw_current.{table_name}"
-        ids = ", ".join(_q(c) for c in id_columns)
-        parts.append(f"select concat_ws('{contract.SOURCE_PERSON_SEPARATOR}', {ids}), 'source person id' from {src}")
-        nhs = clean_sql(_q(table.nhs_number_column))
+        parts.append(f"select {contract.source_person_id_sql(dataset)}, 'source person id' from {src}")
+        nhs = clean_sql(quote_ident(table.nhs_number_column))
         # Only 10-digit numbers: shorter garbage ("123") would collide with any count.
         parts.append(f"select {nhs}, 'NHS number' from {src} where length({nhs}) = 10")
-        parts.append(f"select trim({_q(table.nhs_number_column)}), 'NHS number' from {src}"
+        parts.append(f"select trim({quote_ident(table.nhs_number_column)}), 'NHS number' from {src}"
                      f" where length({nhs}) = 10")
-        parts.append(f"select trim({_q(table.birth_date_column)}), 'date of birth' from {src}")
-        parts.append(f"select trim({_q(table.postcode_column)}), 'postcode' from {src}")
-        parts.append(f"select {_normalised_postcode_sql(_q(table.postcode_column))}, 'postcode' from {src}")
+        parts.append(f"select trim({quote_ident(table.birth_date_column)}), 'date of birth' from {src}")
+        parts.append(f"select trim({quote_ident(table.postcode_column)}), 'postcode' from {src}")
+        parts.append(f"select {postcode.normalise_sql(quote_ident(table.postcode_column))}, 'postcode' from {src}")
         for name_column in ("First Name", "Last Name"):
             if name_column in table.column_names:
-                parts.append(f"select trim({_q(name_column)}), 'name' from {src}")
+                parts.append(f"select trim({quote_ident(name_column)}), 'name' from {src}")
     parts += [
         "select nhs_number, 'NHS number' from linkage.source_person where length(nhs_number) = 10",
         "select first_name, 'name' from linkage.source_person",
@@ -124,22 +115,22 @@ def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_publis
     for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
         table = contract.TABLES_BY_NAME[table_name]
         src = f"raw_current.{table_name}"
-        names += [(src, _q(c)) for c in ("First Name", "Last Name") if c in table.column_names]
+        names += [(src, quote_ident(c)) for c in ("First Name", "Last Name") if c in table.column_names]
         # the local id (the last part of the source person id); the sender's code is public
-        parts.append(f"select token, 'source person id' from ({_words_sql(_q(id_columns[-1]), src, MIN_ID_TOKEN)})")
-        parts.append(f"select {clean_sql(_q(table.nhs_number_column))}, 'NHS number' from {src}")
-        parts.append(f"select lower(regexp_replace({_q(table.postcode_column)}, '\\s', '', 'g')), 'postcode'"
-                     f" from {src}")
+        local_ids = _words_sql(quote_ident(id_columns[-1]), src, MIN_ID_TOKEN)
+        parts.append(f"select token, 'source person id' from ({local_ids})")
+        parts.append(f"select {clean_sql(quote_ident(table.nhs_number_column))}, 'NHS number' from {src}")
+        parts.append(f"select lower({postcode.compact_sql(quote_ident(table.postcode_column))}), 'postcode' from {src}")
     parts += [f"select token, 'name' from ({_words_sql(col, src, MIN_NAME_TOKEN)})" for src, col in names]
     parts.append("select nhs_number, 'NHS number' from linkage.source_person")
-    parts.append("select lower(regexp_replace(postcode, '\\s', '', 'g')), 'postcode' from linkage.source_person")
+    parts.append(f"select lower({postcode.compact_sql('postcode')}), 'postcode' from linkage.source_person")
     parts += [f"select strftime(date_of_birth, '{f}'), 'date of birth' from linkage.source_person"
               for f in DOB_TEXT_FORMATS]
     union = "\nunion\n".join(parts)
     con.execute(f"""create or replace temp table {name} as
         select distinct token, kind from ({union}) t(token, kind)
         where token is not null and (kind <> 'NHS number' or length(token) = 10) and length(token) > 1""")
-    dictionary = [_words_sql(_q(c), f"marts.{table}", 1)
+    dictionary = [_words_sql(quote_ident(c), f"marts.{table}", 1)
                   for table, columns in DICTIONARY_TEXT.items() if _table_exists(con, "marts", table)
                   for c in columns]
     con.execute(f"create or replace temp table {name}_allowed as select distinct token from ("
@@ -155,8 +146,8 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
 def _pieces_sql(relation: str, column: str) -> str:
     """(value, piece) for every distinct text value of a column: words, spaced NHS numbers, dates, postcodes."""
     return f"""
-        with v as (select distinct lower(cast({_q(column)} as varchar)) as value from {relation}
-                   where {_q(column)} is not null)
+        with v as (select distinct lower(cast({quote_ident(column)} as varchar)) as value from {relation}
+                   where {quote_ident(column)} is not null)
         select value, unnest(regexp_split_to_array(value, '{_WORD_SPLIT}')) as piece from v
         union all select value, replace(unnest(regexp_extract_all(value, '{_NHS_PIECES}')), ' ', '') from v
         union all select value, unnest(regexp_extract_all(value, '{_DATE_PIECES}')) from v
@@ -171,11 +162,11 @@ def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, token
         " and table_schema = ? and data_type = 'VARCHAR' order by table_name, ordinal_position",
         [catalog, schema]).fetchall()
     for table, column in columns:
-        relation = f"{_q(catalog)}.{_q(schema)}.{_q(table)}"
+        relation = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
         if column == "person_key" or column.endswith("_id"):
             # keyed pseudonyms: all 64-hex means nothing else to read in them
-            n_other = con.execute(f"select count(*) from {relation} where {_q(column)} is not null"
-                                  f" and not regexp_full_match({_q(column)}, '{_PSEUDONYM}')").fetchall()[0][0]
+            n_other = con.execute(f"select count(*) from {relation} where {quote_ident(column)} is not null"
+                                  f" and not regexp_full_match({quote_ident(column)}, '{_PSEUDONYM}')").fetchall()[0][0]
             if n_other == 0:
                 continue
         for kind, n in con.execute(f"""
@@ -196,14 +187,14 @@ def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,
         " where table_catalog = ? and table_schema = ? order by table_name, ordinal_position",
         [catalog, schema]).fetchall()
     for table, column, data_type in columns:
-        where = f"{_q(catalog)}.{_q(schema)}.{_q(table)}"
+        where = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
         if column.lower() in IDENTIFIER_COLUMNS:
             findings.append(Finding(table, column, "identifier column name", -1))
         # Any column, whatever its type, compared as text: numbers stored as BIGINT
         # or dates stored as VARCHAR are caught the same way.
         for kind, n in con.execute(f"""
                 select i.kind, count(*) from {where} t
-                join {identifiers} i on cast(t.{_q(column)} as varchar) = i.value
+                join {identifiers} i on cast(t.{quote_ident(column)} as varchar) = i.value
                 group by i.kind""").fetchall():
             if kind == "date of birth" and data_type == "DATE":
                 continue  # judged per person below: any event date may equal someone's birthday
@@ -227,8 +218,8 @@ def _same_person_dob(con: duckdb.DuckDBPyConnection, where: str, table: str, col
             join linkage.source_person sp using (source_dataset, source_person_id)
             where sp.date_of_birth is not null)
         select count(*) filter (where exists (select 1 from dob d where d.person_key = t.person_key
-                                              and d.date_of_birth = t.{_q(column)})),
-               count(t.{_q(column)})
+                                              and d.date_of_birth = t.{quote_ident(column)})),
+               count(t.{quote_ident(column)})
         from {where} t""").fetchone()
     if total and matched / total > DOB_COLUMN_SHARE:
         return [Finding(table, column, f"date of birth of the same person ({matched} of {total} rows)", matched)]

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import dataclasses
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -23,7 +23,7 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
-    quiet = lambda _m: None  # noqa: E731
+    quiet = lambda _m: None
     generate(TINY, tmp_path / "a" / "landing", tmp_path / "a" / "truth", progress=quiet)
     generate(TINY, tmp_path / "b" / "landing", tmp_path / "b" / "truth", progress=quiet)
     first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
