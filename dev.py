@@ -2,7 +2,7 @@
 """One entry point for a fresh machine that has only python3 (3.11).
 
     python3 dev.py demo   # set up, generate demo data if none, run the nightly job
-    python3 dev.py test   # set up, run every test (pytest drives dbt and GX too)
+    python3 dev.py test   # set up, run ruff, then every test (pytest drives dbt and GX too)
 
 Both are idempotent: the virtual environment is (re)installed only when
 pyproject.toml changes. Only the standard library is used here, because this
@@ -104,6 +104,8 @@ def demo(extra: list[str]) -> None:
 
 
 def test(extra: list[str]) -> None:
+    # The linter first (pyproject.toml [tool.ruff]): a lint failure fails the command before the slow tests.
+    _run(BIN / "ruff", "check", ROOT)
     ensure_browser()
     _run(BIN / "python", "-m", "pytest", *extra)
 

@@ -161,7 +161,7 @@ def pairwise(predicted: pd.Series, truth: pd.Series) -> dict:
         sizes = groups.value_counts()
         return int((sizes * (sizes - 1) // 2).sum())
 
-    both = pd.Series(list(zip(predicted, truth)))
+    both = pd.Series(list(zip(predicted, truth, strict=False)))
     tp, n_pred, n_true = pairs(both), pairs(predicted), pairs(truth)
     precision = tp / n_pred if n_pred else 0.0
     recall = tp / n_true if n_true else 0.0

@@ -268,7 +268,7 @@ def mb(n: float) -> str:
 
 
 def report(results: list[dict]) -> str:
-    lines = [f"# Benchmark results\n",
+    lines = ["# Benchmark results\n",
              f"Machine: {machine()}  \nDate: {dt.date.today().isoformat()}  \n"
              f"Command: `.venv/bin/python bench/run.py --people {' '.join(str(r['people']) for r in results)}"
              f" --repeat {max(r['repeats'] for r in results)}` (runs per size: "
@@ -289,7 +289,7 @@ def report(results: list[dict]) -> str:
                  f"{r['landing_rows'] / max(r['stage_seconds'][s], 1e-9):,.0f} rows/s" for s in STAGES[1:]]
         lines.append(f"| {r['people']:,} | " + " | ".join(cells) + " |")
     by_size = {r["people"]: r for r in results}
-    pairs = [(a, b) for a, b in zip(sorted(by_size), sorted(by_size)[1:])]
+    pairs = [(a, b) for a, b in zip(sorted(by_size), sorted(by_size)[1:], strict=False)]
     if pairs:
         lines += ["", "## Scaling (cost ratio per step up in size; 10x people is linear at 10.0)\n",
                   "| from → to | generate | " + " | ".join(STAGES[1:]) + " | full run |", "|---|" + "---:|" * (len(STAGES) + 1)]

@@ -17,8 +17,11 @@ import csv
 import datetime as dt
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dagster_project.sql import quote_ident
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt" / "seeds"
 
@@ -40,10 +43,15 @@ class CodeList:
 
 
 @functools.cache
+def seed_rows(seed: str) -> tuple[dict[str, str], ...]:
+    """The rows of dbt/seeds/<seed>.csv: Python reads a code list from its one home, the seed."""
+    with (SEEDS_DIR / f"{seed}.csv").open(newline="", encoding="utf-8") as handle:
+        return tuple(csv.DictReader(handle))
+
+
+@functools.cache
 def _seed_values(seed: str, column: str, case_insensitive: bool) -> frozenset[str]:
-    path = SEEDS_DIR / f"{seed}.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
-        values = {row[column].strip() for row in csv.DictReader(handle) if row[column].strip()}
+    values = {row[column].strip() for row in seed_rows(seed) if row[column].strip()}
     return frozenset(v.lower() for v in values) if case_insensitive else frozenset(values)
 
 
@@ -363,6 +371,19 @@ SOURCE_PERSON_ID: dict[str, tuple[str, tuple[str, ...]]] = {
     "csds": ("csds_cyp001_mpi", ("OrgID_Provider", "LocalPatientId")),
 }
 SOURCE_PERSON_SEPARATOR = "|"
+
+
+def source_person_id(parts: Sequence[str]) -> str:
+    """The source person id of one record's id values: trimmed, joined with SOURCE_PERSON_SEPARATOR."""
+    return SOURCE_PERSON_SEPARATOR.join(p.strip() for p in parts)
+
+
+def source_person_id_sql(dataset: str, alias: str | None = None) -> str:
+    """SQL for a raw table's source person id, built exactly as dbt's `source_person_id` macro
+    builds it in staging (trimmed parts joined with '|'), so Python's ids match staging's."""
+    _, columns = SOURCE_PERSON_ID[dataset]
+    prefix = f"{alias}." if alias else ""
+    return f" || '{SOURCE_PERSON_SEPARATOR}' || ".join(f"trim({prefix}{quote_ident(c)})" for c in columns)
 
 # ---------------------------------------------------------------- row flags
 # Doubtful-but-usable values: the row is loaded, the value kept (or nulled), and

@@ -22,7 +22,7 @@ def clean(raw: str | None) -> str:
 
 def check_digit(first_nine: str) -> int | None:
     """The Modulus 11 check digit for nine digits; None when no valid number exists (10)."""
-    total = sum(int(d) * w for d, w in zip(first_nine, WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(first_nine, WEIGHTS, strict=False))
     check = 11 - total % 11
     if check == 11:
         return 0
@@ -46,7 +46,7 @@ def status(raw: str | None) -> str:
 
 def status_sql(column_sql: str) -> str:
     """A DuckDB SQL expression giving :func:`status` of a text column expression."""
-    n = f"regexp_replace(coalesce({column_sql}, ''), '[ \\t-]', '', 'g')"
+    n = clean_sql(column_sql)
     weighted = " + ".join(
         f"cast(substr({n}, {i + 1}, 1) as integer) * {w}" for i, w in enumerate(WEIGHTS)
     )
@@ -54,7 +54,8 @@ def status_sql(column_sql: str) -> str:
     return (
         f"case when {n} = '' then 'missing'"
         f" when not regexp_full_match({n}, '[0-9]{{10}}') then 'invalid_format'"
-        f" when regexp_full_match({n}, '(0{{10}}|1{{10}}|2{{10}}|3{{10}}|4{{10}}|5{{10}}|6{{10}}|7{{10}}|8{{10}}|9{{10}})')"
+        f" when regexp_full_match({n},"
+        f" '(0{{10}}|1{{10}}|2{{10}}|3{{10}}|4{{10}}|5{{10}}|6{{10}}|7{{10}}|8{{10}}|9{{10}})')"
         f" or starts_with({n}, '{TEST_RANGE_PREFIX}') then 'dummy'"
         f" when (case {check} when 11 then 0 else {check} end) = cast(substr({n}, 10, 1) as integer)"
         f" then 'valid' else 'invalid_checksum' end"

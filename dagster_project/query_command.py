@@ -45,10 +45,11 @@ def _text(value: object) -> str:
 def format_table(columns: list[str], rows: list[tuple], max_rows: int) -> str:
     shown = [[_text(v) for v in row] for row in rows[:max_rows]]
     widths = [max([len(c)] + [len(r[i]) for r in shown]) for i, c in enumerate(columns)]
-    line = lambda cells: "  ".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip()
+    line = lambda cells: "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=False)).rstrip()
     out = [line(columns), line(["-" * w for w in widths]), *(line(r) for r in shown)]
     more = len(rows) - len(shown)
-    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}" + (f", {more} not shown; use --csv" if more > 0 else "") + ")")
+    not_shown = f", {more} not shown; use --csv" if more > 0 else ""
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{not_shown})")
     return "\n".join(out)
 
 

@@ -27,10 +27,6 @@ from dagster_project.exit_codes import ExitCode
 from dagster_project.runs import nothing_new
 from dagster_project.settings import Settings, SettingsError
 
-# Kept for callers written before exit_codes.py (one home: ExitCode).
-EXIT_OK, EXIT_GATE_FAILED = ExitCode.OK, ExitCode.GATE_FAILED
-EXIT_CANNOT_START, EXIT_STEP_CRASHED = ExitCode.CANNOT_START, ExitCode.STEP_CRASHED
-
 OUTCOMES = {ExitCode.OK: "published", ExitCode.GATE_FAILED: "gate_failed",
             ExitCode.CANNOT_START: "cannot_start", ExitCode.STEP_CRASHED: "crashed"}
 
@@ -134,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
             return run_holding_lock(settings, rotate_key=args.rotate_key, full_refresh=args.full_refresh)
     except warehouse_lock.LockError as exc:
         return cannot_start("run", exc)
-    except Exception as exc:  # noqa: BLE001 - whatever broke, the operator gets a summary and exit 3
+    except Exception as exc:
         from dagster_project.runs import execution
 
         summary = execution.crashed(settings, time.time(), "run", exc)

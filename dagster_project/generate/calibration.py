@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dagster_project.periods import financial_year_start
+
 from .config import GeneratorConfig
 from .days import NEVER, to_day
 from .generator import Simulation, simulate
@@ -78,7 +80,7 @@ Report = dict[int, dict[str, Figure]]   # financial year (start year) -> metric 
 def financial_years(config: GeneratorConfig) -> list[tuple[int, int, int]]:
     """(start year, first day, last day) of every complete financial year in the window."""
     out = []
-    year = config.start.year if config.start.month >= 4 else config.start.year - 1
+    year = financial_year_start(config.start).year
     while True:
         first, last = dt.date(year, 4, 1), dt.date(year + 1, 3, 31)
         if last > config.end:
@@ -281,7 +283,8 @@ def _year_figures(f: _Facts, first: int, last: int, pop65: int, pop_all: int) ->
     winter = (to_day(dt.date(year, 12, 1)), to_day(dt.date(year + 1, 3, 1)) - 1)
     summer = (to_day(dt.date(year, 6, 1)), to_day(dt.date(year, 8, 31)))
     em65_all = f.emergency & (f.age_adm >= 65) & f.keep_spell
-    per_day = [((spells.adm >= lo) & (spells.adm <= hi) & em65_all).sum() / (hi - lo + 1) for lo, hi in (winter, summer)]
+    per_day = [((spells.adm >= lo) & (spells.adm <= hi) & em65_all).sum() / (hi - lo + 1)
+               for lo, hi in (winter, summer)]
     m["emergency_65_winter_excess_pct"] = Figure(per_day[0], per_day[1],
                                                  100 * (per_day[0] / per_day[1] - 1) if per_day[1] else None)
     return m

@@ -14,10 +14,6 @@ def to_day(value: dt.date) -> int:
     return (value - EPOCH).days
 
 
-def to_date(day: int) -> dt.date:
-    return EPOCH + dt.timedelta(days=int(day))
-
-
 def quarter_ends(start: dt.date, end: dt.date, months: int) -> list[dt.date]:
     """Delivery (extract) dates: the last day of every `months`-month period from start, up to end."""
     out: list[dt.date] = []

@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from dagster_project import contract
+from dagster_project.sql import quote_ident
 
 from .landing import Masters
 
@@ -74,7 +75,8 @@ def _cuts() -> dict[str, Cut]:
         "EPIKEY", "ADMIDATE", "strftime(adm, '%Y-%m') || '-32'")
     cld = Cut(
         contract.ASC_CLD, "cld",
-        "\"LA Code\" = '{LA}' AND start <= {D} AND (\"end\" IS NULL OR \"end\" >= {W}) AND (is_service OR \"end\" <= {D})",
+        "\"LA Code\" = '{LA}' AND start <= {D} AND (\"end\" IS NULL OR \"end\" >= {W})"
+        " AND (is_service OR \"end\" <= {D})",
         {
             "Reporting Period Start Date": _cld("({W} + 1)"),
             "Reporting Period End Date": _cld("{D}"),
@@ -111,19 +113,15 @@ def _cuts() -> dict[str, Cut]:
             "csds_cyp201_care_contact": contact}
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _select_sql(cut: Cut, k: int, rate: float, force: bool) -> str:
     exprs = []
     for name in cut.table.column_names:
-        expr = cut.exprs.get(name, _quote(name))
+        expr = cut.exprs.get(name, quote_ident(name))
         if name == cut.key_column:
             expr = f"CASE WHEN _bad = 'key' THEN NULL ELSE {expr} END"
         if name == cut.date_column and cut.broken_date:
             expr = f"CASE WHEN _bad = 'date' THEN {cut.broken_date} ELSE {expr} END"
-        exprs.append(f"{expr} AS {_quote(name)}")
+        exprs.append(f"{expr} AS {quote_ident(name)}")
     rn = "row_number() OVER (ORDER BY ord)" if force else "0"
     r3 = rate / 3
     date_kind = "'date'" if cut.date_column else "'key'"
@@ -192,13 +190,13 @@ def write_deliveries(con: duckdb.DuckDBPyConnection, masters: Masters, out: Path
             sql = _select_sql(cut, k, malformed_rate, force=(k == last))
             sql = sql.replace("{D}", D).replace("{W}", W).replace("{LA}", la)
             path = out / rel
-            names = ", ".join(_quote(c) for c in cut.table.column_names)
+            names = ", ".join(quote_ident(c) for c in cut.table.column_names)
             order = "ORDER BY _ord" if k == last else ""
             (n,) = con.execute(f"COPY (SELECT {names} FROM ({sql}) {order}) TO '{path.as_posix()}' "
                                "(HEADER, DELIMITER ',', QUOTE '\"')").fetchone()
             # short rows: the first few fields of a row, appended (the intact row stays in the file)
             first = cut.table.column_names[: max(2, len(cut.table.column_names) // 3)]
-            fields = ", ".join(_csv_field(_quote(c)) for c in first)
+            fields = ", ".join(_csv_field(quote_ident(c)) for c in first)
             short = con.execute(
                 f"SELECT concat_ws(',', {fields}) FROM ({sql}) WHERE _bad = 'short' ORDER BY _ord").fetchall()
             if n == 0:

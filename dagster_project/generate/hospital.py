@@ -55,11 +55,11 @@ class Spells:
     def n(self) -> int:
         return self.pid.size
 
-    def take(self, keep: np.ndarray) -> "Spells":
+    def take(self, keep: np.ndarray) -> Spells:
         return Spells(**{k: v[keep] for k, v in self.__dict__.items()})
 
     @staticmethod
-    def concat(parts: list["Spells"]) -> "Spells":
+    def concat(parts: list[Spells]) -> Spells:
         return Spells(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Spells.__annotations__})
 
 
@@ -90,15 +90,6 @@ def _new(pid, trust, adm, dis, kind, group, origin, delay) -> Spells:
 def _choice(rng: np.random.Generator, values: tuple[str, ...], weights: tuple[float, ...], n: int) -> np.ndarray:
     p = np.array(weights, float)
     return np.array(values, dtype=object)[rng.choice(len(values), size=n, p=p / p.sum())]
-
-
-def _poisson_events(rng, rate, lo, hi):
-    """Event days of a Poisson process with a per-person yearly rate on [lo, hi)."""
-    span = np.maximum(hi - lo, 0)
-    counts = rng.poisson(rate * span / YEAR)
-    pid = np.repeat(np.arange(rate.size), counts)
-    day = lo[pid] + np.floor(rng.random(pid.size) * span[pid]).astype(np.int32)
-    return pid, day.astype(np.int32)
 
 
 def _los_emergency(rng, rates: RatesConfig, age: np.ndarray) -> np.ndarray:
@@ -382,7 +373,7 @@ def build_episodes(spells: Spells, people: People, config: GeneratorConfig, rng:
     n = spell.size
     diag = np.full((n, 20), -1, dtype=np.int16)
     kind, group = spells.kind[spell], spells.group[spell]
-    pick = lambda pool, p=None: pool[rng.choice(pool.size, size=n, p=p)]  # noqa: E731
+    pick = lambda pool, p=None: pool[rng.choice(pool.size, size=n, p=p)]
     primary = np.select(
         [(kind == EMERGENCY) & (group == FALL), (kind == EMERGENCY) & (group == ACSC), kind == EMERGENCY,
          kind == MATERNITY, kind == REGULAR_DAY],

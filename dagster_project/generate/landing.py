@@ -66,12 +66,6 @@ def _rank(*keys: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _first_by_group(group: np.ndarray, n_groups: int, value: np.ndarray) -> np.ndarray:
-    out = np.full(n_groups, NEVER, dtype=np.int64)
-    np.minimum.at(out, group, value)
-    return out
-
-
 def _postcodes(rng, people: People, pid, day, lag, rate) -> tuple[np.ndarray, np.ndarray]:
     pc = people.postcode_at(pid, day - lag)
     return format_postcode(rng, people.geography.postcode[pc], rate), pc
@@ -130,7 +124,8 @@ def build_hes(rng, people: People, spells: Spells, episodes: Episodes, config: G
     return pa.table(columns), ident
 
 
-_ETHNICITY = ("White: English / Welsh / Scottish / Northern Irish / British", "White: Irish", "White: Any other White background",
+_ETHNICITY = ("White: English / Welsh / Scottish / Northern Irish / British", "White: Irish",
+              "White: Any other White background",
               "Asian / Asian British: Pakistani", "Asian / Asian British: Indian", "Black / Black British: Caribbean",
               "Mixed: White and Black Caribbean", "Other ethnic group: Any other ethnic group", "Not stated")
 _PSR = ("Physical Support: Personal Care Support", "Physical Support: Access and Mobility Only",
@@ -183,13 +178,15 @@ def build_cld(rng, people: People, events: CldEvents, config: GeneratorConfig):
     n = events.n
     pid = events.pid
     etype = events.event_type
-    postcode, pc = _postcodes(rng, people, pid, np.maximum(events.start, people.adult_from[pid]),
+    postcode, _pc = _postcodes(rng, people, pid, np.maximum(events.start, people.adult_from[pid]),
                               ident.postcode_lag[iid], mess.postcode_format)
     in_home = people.in_care_home(pid, events.start)
     nhs = np.where((etype == "Request") & (rng.random(n) < mess.nhs_missing_cld_request_extra), "", ident.nhs[iid])
     accommodation = np.where(in_home, np.where(people.care_home_nursing[pid], "Registered Nursing Home",
                                                "Registered Care Home"),
-                             _pick(rng, ("Owner occupier or shared ownership scheme", "Tenant - Local Authority / Arms Length Management Organisation / Registered Social Landlord / Housing Association",
+                             _pick(rng, ("Owner occupier or shared ownership scheme",
+                                         "Tenant - Local Authority / Arms Length Management Organisation"
+                                         " / Registered Social Landlord / Housing Association",
                                          "Tenant - private landlord", "Living with family / friends"),
                                    (55, 25, 8, 12), n))
     # person-level attributes drawn once per identity

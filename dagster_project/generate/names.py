@@ -55,7 +55,7 @@ NICKNAMES: dict[str, str] = {
 SPELLINGS: dict[str, str] = {
     "Catherine": "Katherine", "Stephen": "Steven", "Geoffrey": "Jeffrey", "Ann": "Anne", "Jean": "Jeanne",
     "Philip": "Phillip", "Alan": "Allan", "Brian": "Bryan", "Tracey": "Tracy", "Claire": "Clare",
-    "Joanne": "Joann", "Marion": "Marian", "Mohammed": "Muhammad", "Ayesha": "Aisha", "Sheila": "Shelagh",
+    "Joanne": "Joann", "Marion": "Marian", "Ayesha": "Aisha", "Sheila": "Shelagh",
     "Smith": "Smyth", "Thompson": "Thomson", "Clarke": "Clark", "Davies": "Davis", "Hussain": "Hussein",
     "Mohammed": "Mohammad", "Ahmed": "Ahmad", "Robinson": "Robertson", "Wilkinson": "Wilkenson",
     "Richardson": "Richards", "Hargreaves": "Hargraves", "Stephenson": "Stevenson", "Gallagher": "Gallacher",
@@ -69,15 +69,3 @@ def zipf_weights(n: int, exponent: float = 0.8) -> np.ndarray:
     return weights / weights.sum()
 
 
-def variant_table(names: tuple[str, ...], mapping: dict[str, str]) -> np.ndarray:
-    """For each name, the variant spelling (or the name with one letter doubled/dropped when none is listed)."""
-    out = []
-    for name in names:
-        if name in mapping:
-            out.append(mapping[name])
-        elif len(name) > 4:
-            # a typing slip: the second-to-last letter dropped
-            out.append(name[:-2] + name[-1])
-        else:
-            out.append(name + name[-1])
-    return np.array(out, dtype=object)

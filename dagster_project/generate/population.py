@@ -31,7 +31,7 @@ ADULT_AGE = 18
 
 
 def interp(points: tuple[tuple[float, float], ...], ages: np.ndarray) -> np.ndarray:
-    xs, ys = zip(*points)
+    xs, ys = zip(*points, strict=False)
     return np.interp(ages, xs, ys)
 
 
@@ -63,10 +63,6 @@ class People:
     def relative_frailty(self, age: np.ndarray, p: float) -> np.ndarray:
         """Each person's frailty**p relative to the survivors of their age (mean 1 at every age)."""
         return self.survival.relative(self.frailty.astype(np.float64), age, p)
-
-    def age_at(self, pid: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """Age in whole years at a day (vectorised, exact to the birthday)."""
-        return whole_years(self.dob[pid], day)
 
     def postcode_at(self, pid: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Postcode index of the person's usual address on a day."""
@@ -168,7 +164,7 @@ def _sample_ages(rng: np.random.Generator, n_adults: int, window_years: float) -
     adult_ages = rng.choice(ages_arr[adult], size=n_adults, p=adult_w) + rng.random(n_adults)
     # entrants: ages 18 - window_years .. 18 at the start, at the density of 18-year-olds
     per_year = n_adults * adult_w[0]
-    n_entrants = int(round(per_year * window_years))
+    n_entrants = round(per_year * window_years)
     entrant_ages = ADULT_AGE - rng.random(n_entrants) * window_years
     return np.concatenate([adult_ages, entrant_ages])
 
@@ -223,7 +219,8 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     alive_years = np.minimum(death_day, end + 1) - adult_from
     move_rate = np.where(t0 >= 65, rates.move_rate_65, rates.move_rate_under_65)
     moves = rng.random(n) < -np.expm1(-move_rate * np.maximum(alive_years, 0) / YEAR)
-    move_day = np.where(moves, adult_from + np.floor(rng.random(n) * np.maximum(alive_years, 1)), NEVER).astype(np.int32)
+    move_day = np.where(moves, adult_from + np.floor(rng.random(n) * np.maximum(alive_years, 1)),
+                        NEVER).astype(np.int32)
 
     geography = build_geography(config, rng, council, care_home_day < NEVER, care_home_nursing)
     home_pc = geography.random_home(rng, council)

@@ -55,7 +55,7 @@ class CldEvents:
     def n(self) -> int:
         return self.pid.size
 
-    def take(self, keep) -> "CldEvents":
+    def take(self, keep) -> CldEvents:
         return CldEvents(**{k: v[keep] for k, v in self.__dict__.items()})
 
 

@@ -2,4 +2,4 @@
 from dagster_project.ingest.assets import asset_checks, assets
 from dagster_project.ingest.run import IngestSummary, ingest_landing, unloaded_files
 
-__all__ = ["assets", "asset_checks", "IngestSummary", "ingest_landing", "unloaded_files"]
+__all__ = ["IngestSummary", "asset_checks", "assets", "ingest_landing", "unloaded_files"]

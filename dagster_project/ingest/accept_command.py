@@ -16,10 +16,10 @@ import sys
 import duckdb
 
 from dagster_project import contract
+from dagster_project.exit_codes import ExitCode
 from dagster_project.ingest.schema import ensure_schema
 from dagster_project.settings import Settings
 
-EXIT_OK, EXIT_CANNOT_START = 0, 2
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     tables = [t.name for t in contract.TABLES if t.snapshot]
@@ -37,7 +37,7 @@ def accept(args: argparse.Namespace) -> int:
     settings = Settings.from_env(warehouse_dir=args.warehouse, require_key=False)
     if not settings.warehouse_db.exists():
         print(f"carejourney accept-reference: no warehouse at {settings.warehouse_db}", file=sys.stderr)
-        return EXIT_CANNOT_START
+        return ExitCode.CANNOT_START
     con = duckdb.connect(str(settings.warehouse_db))
     try:
         latest = con.execute(
@@ -45,7 +45,7 @@ def accept(args: argparse.Namespace) -> int:
             "where table_name = ? and status = 'loaded' order by load_id desc limit 1", [args.table]).fetchone()
         if latest is None:
             print(f"carejourney accept-reference: {args.table} has no loaded file to accept", file=sys.stderr)
-            return EXIT_CANNOT_START
+            return ExitCode.CANNOT_START
         ensure_schema(con)
         con.execute("insert into ops.accepted_reference_changes values (?, ?, now()::timestamp, ?, ?)",
                     [latest[0], args.table, getpass.getuser(), args.reason])
@@ -53,4 +53,4 @@ def accept(args: argparse.Namespace) -> int:
         con.close()
     print(f"accepted {latest[1]} (load {latest[0]}, {latest[2]} rows) as the current {args.table}; "
           "the next run judges it accepted")
-    return EXIT_OK
+    return ExitCode.OK

@@ -109,7 +109,7 @@ def unreconciled_files(con: duckdb.DuckDBPyConnection) -> list[dict]:
         order by l.load_id
     """).fetchall()
     names = ("load_id", "file_name", "rows_read", "rows_loaded", "rows_rejected", "in_raw", "in_rejects")
-    return [dict(zip(names, row)) for row in rows]
+    return [dict(zip(names, row, strict=False)) for row in rows]
 
 
 @dg.asset_check(asset=LEDGER_KEY, name="rows_reconcile_per_file", blocking=True,

@@ -20,7 +20,8 @@ import duckdb
 from dagster_project import contract, private_files
 from dagster_project.ingest import parse, rules
 from dagster_project.ingest.discovery import LandingFile, sha256_of
-from dagster_project.ingest.schema import quote_ident, quote_literal, raw_table
+from dagster_project.ingest.schema import raw_table
+from dagster_project.sql import quote_ident, quote_literal
 
 LOADED, SKIPPED_DUPLICATE, REJECTED = "loaded", "skipped_duplicate", "rejected"
 _SNIFFED_DELIMITERS = (";", "\t", "|")

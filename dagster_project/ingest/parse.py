@@ -20,7 +20,7 @@ import re
 
 import duckdb
 
-from dagster_project.ingest.schema import quote_literal
+from dagster_project.sql import quote_literal
 
 LINES = "_ingest_lines"
 SPANS = "_ingest_spans"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from dagster_project import contract, nhs_number
+from dagster_project import contract, nhs_number, postcode
 from dagster_project.ingest.parse import fields_sql
-from dagster_project.ingest.schema import quote_ident, quote_literal
+from dagster_project.sql import quote_ident, quote_literal
 
 POSTCODES = "_ingest_postcodes"
 REJECTED = "_ingest_rejected"
@@ -170,7 +170,7 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
     if start and end:
         flags.append(_flag("end_before_start", f"{parsed_date(end)} < {parsed_date(start)}"))
     if table.postcode_column and check_postcodes:
-        normalised = f"upper(replace(coalesce({_value(table.postcode_column)}, ''), ' ', ''))"
+        normalised = postcode.compact_sql(_value(table.postcode_column))
         flags.append(_flag("postcode_not_in_directory", f"{normalised} not in (select postcode from {POSTCODES})"))
     if table.sex_column:
         sex_codes = table.column(table.sex_column).codes
@@ -210,7 +210,8 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
         ), parsed as (
             select *{''.join(', ' + p for p in parsed)} from base
         ), checked as (
-            select *{', ' + nhs_number.status_sql('__nhs_clean') + ' as __nhs_status' if table.nhs_number_column else ''}
+            select *{', ' + nhs_number.status_sql('__nhs_clean') + ' as __nhs_status'
+                     if table.nhs_number_column else ''}
             from parsed
         )"""
     rejects_sql = f"""{ctes}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from dagster_project import contract
+from dagster_project.sql import quote_ident, quote_literal
 
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_extra", "MAP(VARCHAR, VARCHAR)"),
@@ -91,15 +92,6 @@ create table if not exists raw.rejects (
     reason       VARCHAR NOT NULL,
     raw_text     VARCHAR
 )"""
-
-
-def quote_ident(name: str) -> str:
-    """A SQL identifier for a contract column name (they contain spaces and colons)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def raw_table(table: contract.Table) -> str:

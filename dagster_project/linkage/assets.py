@@ -85,7 +85,7 @@ def person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource) 
         truth_dir = os.environ.get(TRUTH_ENV)
         if truth_dir:
             report = evaluation.evaluate(con, Path(truth_dir))
-            json_path, md_path = evaluation.write_reports(report, settings.reports_dir)
+            _json_path, md_path = evaluation.write_reports(report, settings.reports_dir)
             context.log.info(f"linkage evaluation written to {md_path}")
             metadata.update(evaluation_metadata(report))
             metadata["evaluation_report"] = dg.MetadataValue.path(str(md_path))

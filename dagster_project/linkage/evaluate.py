@@ -112,7 +112,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
         con.execute(
             """select (select count(*) from linkage.record_person), (select count(*) from _truth),
                       (select count(*) from _eval)"""
-        ).fetchall()[0],
+        ).fetchall()[0], strict=False,
     ))
     truth_pairs = _pair_counts(con, "true_person_id")
     model = _summarise(_pair_counts(con, "person_id, true_person_id"), _pair_counts(con, "person_id"),

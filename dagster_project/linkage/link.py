@@ -215,7 +215,8 @@ def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, pe
     logged = {tuple(r) for r in con.execute(
         "select event, person_id, other_person_id from linkage.person_id_log where event like 'refused_%'"
     ).fetchall()}
-    keep = [(e, p, o) not in logged for e, p, o in zip(log["event"], log["person_id"], log["other_person_id"])]
+    keep = [(e, p, o) not in logged
+            for e, p, o in zip(log["event"], log["person_id"], log["other_person_id"], strict=False)]
     return log[keep]
 
 

@@ -5,6 +5,9 @@ must be set-based and must not copy identifiable data out of DuckDB.
 """
 from __future__ import annotations
 
+from dagster_project import contract
+from dagster_project.sql import quote_literal
+
 
 def name_sql(column: str) -> str:
     """Upper case, accents stripped, and everything but A-Z removed.
@@ -18,24 +21,12 @@ def name_sql(column: str) -> str:
     )
 
 
-def postcode_sql(column: str) -> str:
-    """Upper case, blanks removed, one space before the inward code (last 3 chars).
-
-    Anything that is not 5-7 alphanumerics once squeezed is not a UK postcode and
-    becomes NULL (it would only make false agreements on junk like 'UNKNOWN').
-    """
-    squeezed = f"regexp_replace(upper(coalesce({column}, '')), '[^A-Z0-9]', '', 'g')"
-    return (
-        f"case when regexp_full_match({squeezed}, '[A-Z][A-Z0-9]{{1,3}}[0-9][A-Z]{{2}}')"
-        f" then substr({squeezed}, 1, length({squeezed}) - 3) || ' ' || right({squeezed}, 3)"
-        f" end"
-    )
-
-
 def sex_sql(column: str) -> str:
-    """M / F / U whatever the source's coding (staging already maps most to M/F/U)."""
+    """M / F / U whatever the source's coding, mapped by the seed dbt/seeds/sex_codes.csv
+    (case-insensitive, as staging maps it); a value already mapped (M/F/U) stays; else 'U'."""
     value = f"upper(trim(coalesce(cast({column} as varchar), '')))"
-    return (
-        f"case when {value} in ('M', 'MALE', '1') then 'M'"
-        f" when {value} in ('F', 'FEMALE', '2') then 'F' else 'U' end"
-    )
+    rows = contract.seed_rows("sex_codes")
+    mapped = sorted({row["sex"].strip().upper() for row in rows})
+    whens = "".join(f" when {value} = {quote_literal(row['code'].strip().upper())}"
+                    f" then {quote_literal(row['sex'].strip().upper())}" for row in rows)
+    return f"case when {value} in ({', '.join(map(quote_literal, mapped))}) then {value}{whens} else 'U' end"

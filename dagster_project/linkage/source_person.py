@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
+from dagster_project import nhs_number, postcode
 from dagster_project.linkage import normalise
 from dagster_project.linkage.nhs_trust import mark_suspect_numbers
 
@@ -68,19 +69,19 @@ def _records_sql() -> str:
     for source, relation in STAGING_SOURCES.items():
         extra = EXTRA_COLUMNS[source]
 
-        def col(name: str) -> str:
+        def col(name: str, extra: dict[str, str] = extra) -> str:  # bound now: called inside this iteration
             return f'"{extra[name]}"' if name in extra else "null"
 
         parts.append(
             f"""
             select source_dataset, source_person_id,
-                   {normalise_nhs('nhs_number')} as nhs_number,
+                   nullif({nhs_number.clean_sql('cast(nhs_number as varchar)')}, '') as nhs_number,
                    coalesce(nhs_number_status, 'missing') as nhs_number_status,
                    {normalise.name_sql(col('first_name'))} as first_name,
                    {normalise.name_sql(col('last_name'))} as last_name,
                    cast(date_of_birth as date) as date_of_birth,
                    {normalise.sex_sql('sex')} as sex,
-                   {normalise.postcode_sql('postcode')} as postcode,
+                   {postcode.linkable_sql('postcode')} as postcode,
                    nullif(upper(trim(cast({col('la_code')} as varchar))), '') as la_code,
                    cast(_delivery_date as date) as _delivery_date,
                    _file_name, cast(_line_number as bigint) as _line_number
@@ -88,10 +89,6 @@ def _records_sql() -> str:
             where source_person_id is not null"""
         )
     return "\nunion all\n".join(parts)
-
-
-def normalise_nhs(column: str) -> str:
-    return f"nullif(regexp_replace(coalesce(cast({column} as varchar), ''), '[^0-9A-Za-z]', '', 'g'), '')"
 
 
 def build_source_persons(con: duckdb.DuckDBPyConnection) -> int:

@@ -212,20 +212,3 @@ def drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'drop {"view" if kind == "VIEW" else "table"} if exists "{schema}"."{name}"')
 
 
-def count_blocked_comparisons(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Exact comparisons each blocking rule adds (beyond the rules before it), for the docs."""
-    from splink.blocking_analysis import count_comparisons_from_blocking_rules
-
-    db_api = DuckDBAPI(con)
-    sdf = db_api.register(splink_settings.INPUT_TABLE, table_name="splink_input_count")
-    try:
-        records = count_comparisons_from_blocking_rules(
-            sdf,
-            blocking_rules=splink_settings.blocking_rules(),
-            link_type="dedupe_only",
-            record_sample_proportion=1.0,
-        )
-    finally:
-        drop_splink_tables(con)
-    names = list(splink_settings.BLOCKING_RULES)
-    return {name: int(rec["marginal_comparison_count"]) for name, rec in zip(names, records)}

@@ -1,6 +1,7 @@
 """The Splink model's shape: input columns, comparisons, blocking rules.
 
-The trained weights live in model/splink_model.json (written by `train.py`);
+The trained weights live in model/splink_model.json (written by `splink_runner.train`,
+run by `carejourney train-linkage` and the training job);
 this module is what the trainer starts from. Comparisons are written as explicit
 SQL levels (rather than library shortcuts) so the JSON reads the same as this file.
 """

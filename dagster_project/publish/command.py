@@ -89,7 +89,7 @@ def gate_and_publish(settings: Settings, gates_only: bool) -> ExitCode:
             return _finish(ExitCode.OK, started, settings, f"published {settings.published_db}; report {report}")
         finally:
             con.close()
-    except Exception as exc:  # noqa: BLE001 - a crash still ends in a summary naming the step
+    except Exception as exc:
         if step == "report":  # published already: say so, with the documented exit code
             return _finish(ExitCode.STEP_CRASHED, started, settings,
                            f"published {settings.published_db}, but the report crashed: {describe_exception(exc)}; "

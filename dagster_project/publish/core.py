@@ -37,6 +37,7 @@ from dagster_project.publish import (
 )
 from dagster_project.quality.opted_out import opted_out_person_keys_sql
 from dagster_project.settings import Settings
+from dagster_project.sql import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +151,6 @@ def _column_types(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, tab
         " and table_schema = ? and table_name = ?", [catalog, schema, table]).fetchall())
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _check_disclosure_rules() -> None:
     """Every published mart has a disclosure rule or is known to hold no count of people."""
     unruled = [t for t in PUBLISHED_TABLES if t not in DISCLOSURE_CONTROLLED and t not in NOT_DISCLOSIVE]
@@ -246,14 +243,14 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
                 log.warning("publish: dropped identifier column(s) %s from %s", removed, table)
             # the warehouse's types: pandas turns DATE into TIMESTAMP and BIGINT into DOUBLE
             types = {c: t for c, t in _column_types(con, catalog, SCHEMA, table).items() if c not in removed}
-            kept = ", ".join(_q(c) for c in columns if c not in removed)
+            kept = ", ".join(quote_ident(c) for c in columns if c not in removed)
             target = f"{alias}.{SCHEMA}.{table}"
             if table in DISCLOSURE_CONTROLLED:
                 frame = DISCLOSURE_CONTROLLED[table](con.execute(f"select {kept} from {SCHEMA}.{table}").df(), con)
                 suppressed[table] = int(frame["suppressed"].sum()) if len(frame) else 0
                 con.register("_controlled", frame)
-                typed = ", ".join(f"cast({_q(c)} as {types[c]}) as {_q(c)}" if c in types else _q(c)
-                                  for c in frame.columns)
+                typed = ", ".join(f"cast({quote_ident(c)} as {types[c]}) as {quote_ident(c)}"
+                                  if c in types else quote_ident(c) for c in frame.columns)
                 con.execute(f"create table {target} as select {typed} from _controlled")
                 con.unregister("_controlled")
             elif tier.pseudonymised:
@@ -280,7 +277,8 @@ def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: d
         problems = []
         for table, expected in counts.items():
             n_db = con.execute(f"select count(*) from {alias}.{SCHEMA}.{table}").fetchone()[0]
-            n_parquet = con.execute(f"select count(*) from read_parquet('{version / (table + '.parquet')}')").fetchone()[0]
+            parquet = version / (table + ".parquet")
+            n_parquet = con.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
             if n_db != expected or n_parquet != expected:
                 problems.append(f"{table}: expected {expected} rows, database has {n_db}, Parquet {n_parquet}")
         values, tokens = identifier_tables

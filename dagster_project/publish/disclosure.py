@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from dagster_project.metric_units import unit_of
 from dagster_project.publish import intervals, secondary
 
 # What a reader of the published copy needs to know, added to the dbt descriptions.
@@ -50,14 +51,6 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
-def _unit(metric_id: str) -> str:
-    for unit in ("_per_100k", "_pct", "_days"):
-        if metric_id.endswith(unit):
-            return unit
-    raise ValueError(f"system_metrics metric_id {metric_id!r} has no known unit suffix "
-                     "(_per_100k, _pct, _days): add its disclosure rule in publish/disclosure.py")
-
-
 # The columns that identify a row of each table (hierarchy dimensions are added by
 # secondary.dimensions_of). A breakdown column without its ColumnTotal line makes
 # rows collide, which _dimensions refuses.
@@ -89,10 +82,10 @@ def _derived_columns(frame: pd.DataFrame) -> list[str]:
 def _hidden_metric_cells(metrics: pd.DataFrame, hierarchies: tuple[secondary.Hierarchy, ...]
                          ) -> tuple[pd.Series, pd.Series]:
     """(numerator hidden, denominator hidden) per row: primary, then secondary suppression."""
-    units = metrics["metric_id"].map(_unit)
-    # _days metrics: the numerator is total delay days, not people; the count that
+    units = metrics["metric_id"].map(unit_of)
+    # days metrics: the numerator is total delay days, not people; the count that
     # can identify someone is the denominator (discharges).
-    small_numerator = (units != "_days") & metrics["numerator"].map(is_small)
+    small_numerator = (units != "days") & metrics["numerator"].map(is_small)
     denominator_hidden = metrics["denominator"].map(is_small).astype(bool)
     dimensions = _dimensions(metrics, "system_metrics", SYSTEM_METRICS_KEY, hierarchies)
     group_list = secondary.groups(metrics, dimensions, hierarchies)
@@ -134,7 +127,7 @@ def _recompute_intervals(out: pd.DataFrame, units: np.ndarray, numerator: np.nda
     exact = {c: pd.to_numeric(out[c], errors="coerce").astype("float64").to_numpy() for c in ("ci_lower", "ci_upper")}
     no_value = pd.to_numeric(out["value"], errors="coerce").isna().to_numpy()
     for column, pct, rate in (("ci_lower", pct_lower, rate_lower), ("ci_upper", pct_upper, rate_upper)):
-        bound = np.select([units == "_pct", units == "_per_100k"], [pct, rate], default=exact[column])
+        bound = np.select([units == "pct", units == "per_100k"], [pct, rate], default=exact[column])
         out[column] = _one_decimal(np.where(hidden | no_value, np.nan, bound))
 
 
@@ -169,7 +162,7 @@ def control_system_metrics(metrics: pd.DataFrame,
 
 def _control_system_metrics_in_order(metrics: pd.DataFrame, hierarchies: tuple[secondary.Hierarchy, ...]
                                      ) -> pd.DataFrame:
-    units = metrics["metric_id"].map(_unit)
+    units = metrics["metric_id"].map(unit_of)
     hide_numerator, hide_denominator = (m.to_numpy() for m in _hidden_metric_cells(metrics, hierarchies))
     out = metrics.copy()
     out["suppressed"] = hide_numerator
@@ -177,7 +170,7 @@ def _control_system_metrics_in_order(metrics: pd.DataFrame, hierarchies: tuple[s
     numerator = np.where(hide_numerator, np.nan, _rounded(metrics["numerator"]))
     denominator = out["denominator"].to_numpy()
     exact_value = pd.to_numeric(metrics["value"], errors="coerce").astype("float64").to_numpy()
-    scale = np.where(units == "_pct", 100.0, float(PER_100K))
+    scale = np.where(units == "pct", 100.0, float(PER_100K))
     with np.errstate(divide="ignore", invalid="ignore"):
         recomputed = numerator / denominator * scale
     computable = ~np.isnan(exact_value) & ~np.isnan(recomputed) & (denominator != 0)
@@ -185,7 +178,7 @@ def _control_system_metrics_in_order(metrics: pd.DataFrame, hierarchies: tuple[s
     # discharges were suppressed; it cannot reveal a count. Rates and percentages
     # are recomputed from the rounded counts; no value where there was none (e.g.
     # insufficient follow-up) or nothing to divide by.
-    value = np.where((units == "_days").to_numpy(), exact_value, np.where(computable, recomputed, np.nan))
+    value = np.where((units == "days").to_numpy(), exact_value, np.where(computable, recomputed, np.nan))
     out["numerator"] = numerator
     out["value"] = _one_decimal(np.where(hide_numerator, np.nan, value))
     _recompute_intervals(out, units.to_numpy(), numerator, denominator, hide_numerator)
@@ -217,7 +210,7 @@ def control_pathway_transitions(transitions: pd.DataFrame,
     out["suppressed"] = (hidden["n_people"] | hidden["n_transitions"]).astype(bool)
     for column, mask in hidden.items():
         out[column] = pd.to_numeric(pd.Series(
-            [None if h else round_count(v) for v, h in zip(out[column], mask)], dtype="object"),
+            [None if h else round_count(v) for v, h in zip(out[column], mask, strict=False)], dtype="object"),
             errors="coerce").astype("Int64")
     for column in ["median_days", *_derived_columns(out)]:
         out[column] = np.where(out["suppressed"], np.nan, out[column].astype("float64"))
@@ -244,8 +237,8 @@ def control_system_metrics_with_breakdown(metrics: pd.DataFrame, breakdown: pd.D
     published_metrics = controlled.iloc[: len(metrics)][
         [*metrics.columns, *(["suppressed"] if "suppressed" not in metrics.columns else [])]]
     in_breakdown = controlled["period_type"].isin(set(breakdown["period_type"]))
-    published_breakdown = controlled.loc[in_breakdown, [*breakdown.columns,
-                                                        *(["suppressed"] if "suppressed" not in breakdown.columns else [])]]
+    suppressed_flag = ["suppressed"] if "suppressed" not in breakdown.columns else []
+    published_breakdown = controlled.loc[in_breakdown, [*breakdown.columns, *suppressed_flag]]
     return published_metrics.reset_index(drop=True), published_breakdown.reset_index(drop=True)
 
 

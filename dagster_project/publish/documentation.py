@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dagster_project.dbt.project import ensure_manifest
+from dagster_project.sql import quote_ident, quote_literal
 
 BATCH_ROWS = 500_000
 
@@ -70,19 +71,11 @@ def _read_manifest(path: Path, attempts: int = 5) -> dict:
     raise AssertionError("unreachable")
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def comment(con: duckdb.DuckDBPyConnection, target: str, doc: TableDoc) -> None:
     """COMMENT ON the table and each of its columns (target: catalog.schema.table, quoted)."""
-    con.execute(f"comment on table {target} is {_literal(doc.description)}")
+    con.execute(f"comment on table {target} is {quote_literal(doc.description)}")
     for column, text in doc.columns.items():
-        con.execute(f"comment on column {target}.{_q(column)} is {_literal(text)}")
+        con.execute(f"comment on column {target}.{quote_ident(column)} is {quote_literal(text)}")
 
 
 def missing(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from dagster_project import contract
+from dagster_project import contract, postcode
 from dagster_project.nhs_number import clean_sql
+from dagster_project.sql import quote_ident
 
 # Column names that are identifiers wherever they appear (compared lower-cased).
 IDENTIFIER_COLUMNS = frozenset({
@@ -46,38 +47,28 @@ class Finding:
         return f"{self.table}.{self.column}: {self.n_rows} row(s) hold a {self.kind}"
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def identifier_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c.lower() in IDENTIFIER_COLUMNS]
-
-
-def _normalised_postcode_sql(column: str) -> str:
-    compact = f"upper(regexp_replace(coalesce({column}, ''), '\\s', '', 'g'))"
-    return f"case when length({compact}) > 3 then substr({compact}, 1, length({compact}) - 3) || ' ' || right({compact}, 3) end"
 
 
 def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers") -> str:
     """A temp table (value, kind) of every identifier value the warehouse holds."""
     parts: list[str] = []
-    for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
+    for dataset, (table_name, _) in contract.SOURCE_PERSON_ID.items():
         table = contract.TABLES_BY_NAME[table_name]
         src = f"raw_current.{table_name}"
-        ids = ", ".join(_q(c) for c in id_columns)
-        parts.append(f"select concat_ws('{contract.SOURCE_PERSON_SEPARATOR}', {ids}), 'source person id' from {src}")
-        nhs = clean_sql(_q(table.nhs_number_column))
+        parts.append(f"select {contract.source_person_id_sql(dataset)}, 'source person id' from {src}")
+        nhs = clean_sql(quote_ident(table.nhs_number_column))
         # Only 10-digit numbers: shorter garbage ("123") would collide with any count.
         parts.append(f"select {nhs}, 'NHS number' from {src} where length({nhs}) = 10")
-        parts.append(f"select trim({_q(table.nhs_number_column)}), 'NHS number' from {src}"
+        parts.append(f"select trim({quote_ident(table.nhs_number_column)}), 'NHS number' from {src}"
                      f" where length({nhs}) = 10")
-        parts.append(f"select trim({_q(table.birth_date_column)}), 'date of birth' from {src}")
-        parts.append(f"select trim({_q(table.postcode_column)}), 'postcode' from {src}")
-        parts.append(f"select {_normalised_postcode_sql(_q(table.postcode_column))}, 'postcode' from {src}")
+        parts.append(f"select trim({quote_ident(table.birth_date_column)}), 'date of birth' from {src}")
+        parts.append(f"select trim({quote_ident(table.postcode_column)}), 'postcode' from {src}")
+        parts.append(f"select {postcode.normalise_sql(quote_ident(table.postcode_column))}, 'postcode' from {src}")
         for name_column in ("First Name", "Last Name"):
             if name_column in table.column_names:
-                parts.append(f"select trim({_q(name_column)}), 'name' from {src}")
+                parts.append(f"select trim({quote_ident(name_column)}), 'name' from {src}")
     parts += [
         "select nhs_number, 'NHS number' from linkage.source_person where length(nhs_number) = 10",
         "select first_name, 'name' from linkage.source_person",
@@ -124,22 +115,22 @@ def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_publis
     for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
         table = contract.TABLES_BY_NAME[table_name]
         src = f"raw_current.{table_name}"
-        names += [(src, _q(c)) for c in ("First Name", "Last Name") if c in table.column_names]
+        names += [(src, quote_ident(c)) for c in ("First Name", "Last Name") if c in table.column_names]
         # the local id (the last part of the source person id); the sender's code is public
-        parts.append(f"select token, 'source person id' from ({_words_sql(_q(id_columns[-1]), src, MIN_ID_TOKEN)})")
-        parts.append(f"select {clean_sql(_q(table.nhs_number_column))}, 'NHS number' from {src}")
-        parts.append(f"select lower(regexp_replace({_q(table.postcode_column)}, '\\s', '', 'g')), 'postcode'"
-                     f" from {src}")
+        local_ids = _words_sql(quote_ident(id_columns[-1]), src, MIN_ID_TOKEN)
+        parts.append(f"select token, 'source person id' from ({local_ids})")
+        parts.append(f"select {clean_sql(quote_ident(table.nhs_number_column))}, 'NHS number' from {src}")
+        parts.append(f"select lower({postcode.compact_sql(quote_ident(table.postcode_column))}), 'postcode' from {src}")
     parts += [f"select token, 'name' from ({_words_sql(col, src, MIN_NAME_TOKEN)})" for src, col in names]
     parts.append("select nhs_number, 'NHS number' from linkage.source_person")
-    parts.append("select lower(regexp_replace(postcode, '\\s', '', 'g')), 'postcode' from linkage.source_person")
+    parts.append(f"select lower({postcode.compact_sql('postcode')}), 'postcode' from linkage.source_person")
     parts += [f"select strftime(date_of_birth, '{f}'), 'date of birth' from linkage.source_person"
               for f in DOB_TEXT_FORMATS]
     union = "\nunion\n".join(parts)
     con.execute(f"""create or replace temp table {name} as
         select distinct token, kind from ({union}) t(token, kind)
         where token is not null and (kind <> 'NHS number' or length(token) = 10) and length(token) > 1""")
-    dictionary = [_words_sql(_q(c), f"marts.{table}", 1)
+    dictionary = [_words_sql(quote_ident(c), f"marts.{table}", 1)
                   for table, columns in DICTIONARY_TEXT.items() if _table_exists(con, "marts", table)
                   for c in columns]
     con.execute(f"create or replace temp table {name}_allowed as select distinct token from ("
@@ -155,7 +146,7 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
 def _pieces_sql(relation: str, columns: list[str]) -> str:
     """(position, value, piece) for every distinct text value of each column (named by its
     position in `columns`): words, spaced NHS numbers, dates, postcodes."""
-    lowered = ", ".join(f"lower(cast({_q(c)} as varchar)) as c{i}" for i, c in enumerate(columns))
+    lowered = ", ".join(f"lower(cast({quote_ident(c)} as varchar)) as c{i}" for i, c in enumerate(columns))
     return f"""
         with v as (select distinct position, value from (
                        unpivot (select {lowered} from {relation}) on columns(*) into name position value value))
@@ -179,12 +170,13 @@ def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, token
     for table, column in columns:
         by_table.setdefault(table, []).append(column)
     for table, table_columns in by_table.items():
-        relation = f"{_q(catalog)}.{_q(schema)}.{_q(table)}"
+        relation = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
         # keyed pseudonyms: a column of nothing but 64-hex values has nothing else to read in it
         keyed = [c for c in table_columns if c == "person_key" or c.endswith("_id")]
         if keyed:
             others = con.execute("select " + ", ".join(
-                f"count(*) filter (where {_q(c)} is not null and not regexp_full_match({_q(c)}, '{_PSEUDONYM}'))"
+                f"count(*) filter (where {quote_ident(c)} is not null"
+                f" and not regexp_full_match({quote_ident(c)}, '{_PSEUDONYM}'))"
                 for c in keyed) + f" from {relation}").fetchone()
             pseudonyms = {c for c, n in zip(keyed, others, strict=True) if n == 0}
             table_columns = [c for c in table_columns if c not in pseudonyms]
@@ -219,7 +211,7 @@ def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,
         by_table.setdefault(table, []).append((column, data_type))
     dob_table = None
     for table, table_columns in by_table.items():
-        where = f"{_q(catalog)}.{_q(schema)}.{_q(table)}"
+        where = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
         hits = _identifier_hits(con, where, [c for c, _ in table_columns], identifiers)
         for column, data_type in table_columns:
             if column.lower() in IDENTIFIER_COLUMNS:
@@ -240,7 +232,7 @@ def _identifier_hits(con: duckdb.DuckDBPyConnection, where: str, columns: list[s
                      identifiers: str) -> dict[str, list[tuple[str, int]]]:
     """{column: [(kind, rows whose value, as text, is an identifier of that kind)]} for one table."""
     # the unpivoted cells are named by position: column names may be anything
-    cast = ", ".join(f"cast({_q(c)} as varchar) as c{i}" for i, c in enumerate(columns))
+    cast = ", ".join(f"cast({quote_ident(c)} as varchar) as c{i}" for i, c in enumerate(columns))
     rows = con.execute(f"""
         select u.position, i.kind, count(*) from (
             unpivot (select {cast} from {where}) on columns(*) into name position value cell) u
@@ -267,8 +259,8 @@ def _same_person_dob(con: duckdb.DuckDBPyConnection, where: str, table: str, col
                      dob_table: str) -> list[Finding]:
     matched, total = con.execute(f"""
         select count(*) filter (where exists (select 1 from {dob_table} d where d.person_key = t.person_key
-                                              and d.date_of_birth = t.{_q(column)})),
-               count(t.{_q(column)})
+                                              and d.date_of_birth = t.{quote_ident(column)})),
+               count(t.{quote_ident(column)})
         from {where} t""").fetchone()
     if total and matched / total > DOB_COLUMN_SHARE:
         return [Finding(table, column, f"date of birth of the same person ({matched} of {total} rows)", matched)]

@@ -22,6 +22,7 @@ a code change (outputs.md, "Three databases"):
 from __future__ import annotations
 
 from dagster_project.linkage.link import _hmac_pads, _hmac_sql
+from dagster_project.sql import quote_ident
 
 PSEUDONYM_PREFIX = "id:"
 # Said in the analyst copy's table and column comments (documentation.py).
@@ -36,20 +37,17 @@ def is_source_key(column: str) -> bool:
     return column.lower().endswith("_id")
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def select_list(column_types: dict[str, str], pseudo_key: str) -> tuple[str, dict[str, bytes]]:
     """SELECT expressions publishing one person-level table, and the query parameters they need."""
     expressions = []
     for column, data_type in column_types.items():
         if is_source_key(column):
-            expressions.append(f"{_hmac_sql(repr(PSEUDONYM_PREFIX) + ' || ' + _q(column))} as {_q(column)}")
+            pseudonym = _hmac_sql(repr(PSEUDONYM_PREFIX) + " || " + quote_ident(column))
+            expressions.append(f"{pseudonym} as {quote_ident(column)}")
         elif data_type == "DATE":
-            expressions.append(f"cast(date_trunc('month', {_q(column)}) as date) as {_q(column)}")
+            expressions.append(f"cast(date_trunc('month', {quote_ident(column)}) as date) as {quote_ident(column)}")
         else:
-            expressions.append(_q(column))
+            expressions.append(quote_ident(column))
     keyed = any(is_source_key(c) for c in column_types)
     opad, ipad = _hmac_pads(pseudo_key)
     return ", ".join(expressions), ({"opad": opad, "ipad": ipad} if keyed else {})

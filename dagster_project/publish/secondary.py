@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dagster_project.periods import financial_year_start
+
 
 @dataclass(frozen=True)
 class ColumnTotal:
@@ -46,15 +48,11 @@ class ColumnTotal:
         return {**row, self.column: self.total}
 
 
-def _fy_start(day: dt.date) -> dt.date:
-    return dt.date(day.year - (day.month < 4), 4, 1)
-
-
 def _quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, day.month - (day.month - 1) % 3, 1)
 
 
-PARENT_START = {"quarter": _quarter_start, "financial_year": _fy_start}
+PARENT_START = {"quarter": _quarter_start, "financial_year": financial_year_start}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from dagster_project import contract
 from dagster_project.quality.opted_out import opted_out_person_ids_sql
+from dagster_project.sql import quote_ident
 
 # Tables of each person-bearing source, as contract.Table.source names them.
 SOURCE_TABLES: dict[str, tuple[contract.Table, ...]] = {
@@ -20,13 +21,9 @@ SOURCE_TABLES: dict[str, tuple[contract.Table, ...]] = {
 }
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def parse_date_sql(column: str, formats: tuple[str, ...]) -> str:
     """A raw VARCHAR date, parsed with the contract's formats (null when none fits)."""
-    tries = ", ".join(f"try_strptime(trim({_quote(column)}), '{fmt}')" for fmt in formats)
+    tries = ", ".join(f"try_strptime(trim({quote_ident(column)}), '{fmt}')" for fmt in formats)
     return f"cast(coalesce({tries}) as date)"
 
 
@@ -56,7 +53,7 @@ def _date_ranges_sql(table: contract.Table) -> str:
         select _load_id as load_id,
                {share_outside(table.event_start_column, EARLIEST_EVENT)} as event_date_out_of_range_share,
                {share_outside(table.birth_date_column, EARLIEST_BIRTH)} as birth_date_out_of_range_share
-        from raw.{_quote(table.name)}
+        from raw.{quote_ident(table.name)}
         where _load_id in (select load_id from files)  -- only tonight's files, not all history
         group by _load_id"""
 
@@ -249,7 +246,7 @@ def hospital_spell_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             from raw_current.hes_apc h
             join linkage.record_person rp
               on rp.source_dataset = 'hes_apc'
-             and rp.source_person_id = concat_ws('{contract.SOURCE_PERSON_SEPARATOR}', h."PROCODE3", h."LOPATID")
+             and rp.source_person_id = {contract.source_person_id_sql("hes_apc", "h")}
             where rp.person_id not in (select person_id from opted_out)
               and not list_has_any(h._flags, {list(contract.UNUSABLE_FLAG_KINDS)!r})  -- staging drops these
         )

@@ -109,5 +109,3 @@ def run_gate(name: str, con: duckdb.DuckDBPyConnection, settings: Settings,
     return GateResult(name, run.success, message, run.failures, run.docs_page, len(frame))
 
 
-def gates_for(asset_key: tuple[str, ...]) -> list[Gate]:
-    return [g for g in GATES.values() if g.asset_key == asset_key]

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from dagster_project import contract
 from dagster_project.nhs_number import clean_sql
+from dagster_project.sql import quote_ident
 
 
 def _source_numbers_sql() -> str:
     """(source_dataset, source_person_id, cleaned NHS number) of every current raw record."""
     parts = []
-    for dataset, (table_name, id_columns) in contract.SOURCE_PERSON_ID.items():
+    for dataset, (table_name, _) in contract.SOURCE_PERSON_ID.items():
         table = contract.TABLES_BY_NAME[table_name]
-        ids = ", ".join(f'"{c}"' for c in id_columns)
         parts.append(
             f"select '{dataset}' as source_dataset,"
-            f" concat_ws('{contract.SOURCE_PERSON_SEPARATOR}', {ids}) as source_person_id,"
+            f" {contract.source_person_id_sql(dataset)} as source_person_id,"
             f" {clean_sql(_quoted_column(table.nhs_number_column))} as nhs_number"
             f" from raw_current.{table_name}")
     parts.append(f"select source_dataset, source_person_id, {clean_sql('nhs_number')}"
@@ -29,7 +29,7 @@ def _source_numbers_sql() -> str:
 def _quoted_column(name: str | None) -> str:
     if name is None:
         raise ValueError("a person-bearing table without an NHS number column")
-    return '"' + name + '"'
+    return quote_ident(name)
 
 
 def opted_out_person_ids_sql() -> str:

@@ -9,10 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from dagster_project.exit_codes import ExitCode
 from dagster_project.report.published_data import ReportInputError
 from dagster_project.settings import Settings, SettingsError
-
-EXIT_OK, EXIT_CANNOT_START, EXIT_CRASHED = 0, 2, 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,17 +32,17 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings.from_env(warehouse_dir=args.warehouse, require_key=False)
     except SettingsError as exc:
         print(f"carejourney report: cannot start: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
+        return ExitCode.CANNOT_START
     try:
         result = write_report(settings.published_dir, out=Path(args.out) if args.out else None)
     except ReportInputError as exc:
         print(f"carejourney report: cannot start: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
-    except Exception as exc:  # noqa: BLE001 - any crash gets the documented exit code and a pointer
+        return ExitCode.CANNOT_START
+    except Exception as exc:
         print(f"carejourney report: the report crashed on {settings.published_dir}: {type(exc).__name__}: {exc}. "
               "The published copy is untouched; rerun with the same command after fixing, or report the bug.",
               file=sys.stderr)
-        return EXIT_CRASHED
+        return ExitCode.STEP_CRASHED
     print(f"report: {result.path} ({result.metrics} metrics, {result.charts} charts, "
           f"{result.size_bytes / 1e6:.1f} MB, published version {result.version_dir.name})")
-    return EXIT_OK
+    return ExitCode.OK

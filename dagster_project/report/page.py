@@ -84,7 +84,8 @@ def spc_series(data: PublishedData, metric_id: str) -> list[charts.AreaSeries]:
             reference=_float_list(kept, "england_value") if _numeric_column(data, "england_value") else None,
             reference_low=_float_list(kept, "england_low") if has_band else None,
             reference_high=_float_list(kept, "england_high") if has_band else None,
-            small_numbers=[not pd.isna(v) and bool(v) for v in kept["small_numbers"]] if "small_numbers" in kept else None))
+            small_numbers=([not pd.isna(v) and bool(v) for v in kept["small_numbers"]]
+                           if "small_numbers" in kept else None)))
     return series
 
 
@@ -143,7 +144,8 @@ def _variation_summary(all_series: dict[str, list[charts.AreaSeries]], data: Pub
                              f"({html.escape(charts.VARIATION_LABEL[v])}{when(s)})</td>")
         rows.append(f"<tr><td><a href='#m-{metric_id}'>{html.escape(data.metric_title(metric_id))}</a></td>"
                     + "".join(cells) + "</tr>")
-    key = "".join(f"<span class='v-{v.value}'>{html.escape(label)}</span>" for v, label in charts.VARIATION_LABEL.items())
+    key = "".join(f"<span class='v-{v.value}'>{html.escape(label)}</span>"
+                  for v, label in charts.VARIATION_LABEL.items())
     return (f"<p class='key'>{key}</p><p class='note'>Each council's latest published month ({latest}, "
             "else the month named) and its Making Data Count variation.</p>"
             f"<table><tr><th>metric</th>{head}</tr>{''.join(rows)}</table>")
@@ -237,7 +239,8 @@ def build_page(data: PublishedData, generated_at: dt.datetime | None = None) -> 
         title, unit = data.metric_title(metric_id), data.metric_unit(metric_id)
         series = all_series[metric_id]
         parts = [(f"<section id='m-{metric_id}'><h2>{html.escape(title)}</h2>"
-                 f"<p class='note'>{html.escape(': '.join(filter(None, (metric_id, data.metric_description(metric_id)))))}</p>"
+                 "<p class='note'>"
+                 f"{html.escape(': '.join(filter(None, (metric_id, data.metric_description(metric_id)))))}</p>"
                  "<div class='pair'>")]
         plotted = [s for s in series if s.chart.values]
         if plotted:
@@ -258,7 +261,8 @@ def build_page(data: PublishedData, generated_at: dt.datetime | None = None) -> 
             parts.append("<div>" + _figure_html(charts.funnel_figure(title, unit, label, target, councils),
                                                 f"funnel-{metric_id}"))
             if left_out:
-                parts.append(f"<p class='note'>Not shown (suppressed or no value): {html.escape(', '.join(left_out))}.</p>")
+                parts.append("<p class='note'>Not shown (suppressed or no value): "
+                             f"{html.escape(', '.join(left_out))}.</p>")
             parts.append("</div>")
         parts.append("</div></section>")
         metric_sections.append("".join(parts))
@@ -287,7 +291,8 @@ def build_page(data: PublishedData, generated_at: dt.datetime | None = None) -> 
         "<section id='pathways'><h2>Pathways</h2>", *_pathway_sections(data), "</section>",
         "<section id='data-quality'><h2>Data quality per delivery</h2>", _data_quality_table(data.data_quality),
         "</section>",
-        ("<section id='method'><h2>Method</h2><p class='note'>SPC: XmR charts as NHS England's <i>Making Data Count</i> "
+        ("<section id='method'><h2>Method</h2><p class='note'>SPC: XmR charts as NHS England's "
+         "<i>Making Data Count</i> "
         "(2019): mean; process limits mean ± 2.66 × mean moving range; special cause when a point is outside the "
         f"limits, a run of {spc.SHIFT_POINTS} or more points on one side of the mean, {spc.TREND_POINTS} or more "
         "points each rising (or falling), or 2 of 3 points beyond two sigma on the same side. MDC allows 6 or 7 "

@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dagster_project.metric_units import unit_of
 from dagster_project.publish import swap
 from dagster_project.publish.core import DATABASE_FILE, SCHEMA
-from dagster_project.publish.disclosure import _unit as metric_id_unit
 
 REQUIRED_TABLES = ("system_metrics", "pathway_transitions", "data_quality")
 
@@ -43,18 +43,15 @@ class PublishedData:
     def version(self) -> str:
         return self.version_dir.name
 
-    def has_column(self, column: str) -> bool:
-        return column in self.metrics.columns
-
     def metric_unit(self, metric_id: str) -> str:
-        """pct, per_100k or days: from the data dictionary when published, else the id's suffix."""
+        """pct, per_100k or days: from the published data dictionary, else the seed (metric_units)."""
         defs = self.metric_definitions
         for column in ("unit", "value_unit"):
             if defs is not None and column in defs.columns:
                 match = defs.loc[defs["metric_id"] == metric_id, column]
                 if len(match) and isinstance(match.iloc[0], str) and match.iloc[0]:
                     return match.iloc[0]
-        return metric_id_unit(metric_id).lstrip("_")
+        return unit_of(metric_id)
 
     def metric_title(self, metric_id: str) -> str:
         defs = self.metric_definitions
@@ -124,7 +121,7 @@ INDEX_PATHWAY_COLUMNS = {"index_event", "step", "from_state", "to_state", "n_tra
 def _index_pathway_table(con: duckdb.DuckDBPyConnection, tables: set[str]) -> str | None:
     """The index-event pathway mart (pathway_index_events): one row per index event, step and transition."""
     for table in sorted(tables):
-        if INDEX_PATHWAY_COLUMNS <= set(_columns(con, table)):
+        if set(_columns(con, table)) >= INDEX_PATHWAY_COLUMNS:
             return table
     return None
 

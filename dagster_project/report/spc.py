@@ -150,8 +150,8 @@ def _colour(value: float, mean: float, rules: set[str], direction: Direction,
 def xmr(periods: Sequence[object], values: Sequence[float | None],
         direction: Direction = Direction.NEITHER) -> XmR:
     """The XmR chart of a monthly series; None/NaN values are skipped with a note."""
-    kept = [(p, float(v)) for p, v in zip(periods, values) if _is_number(v)]
-    skipped = [p for p, v in zip(periods, values) if not _is_number(v)]
+    kept = [(p, float(v)) for p, v in zip(periods, values, strict=False) if _is_number(v)]
+    skipped = [p for p, v in zip(periods, values, strict=False) if not _is_number(v)]
     plotted_periods = [p for p, _ in kept]
     y = np.array([v for _, v in kept], dtype=float)
     notes = []

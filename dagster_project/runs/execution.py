@@ -109,7 +109,7 @@ def execute(settings: Settings) -> RunSummary:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             result = run_job(settings)
         summary = summarise(result, settings, started)
-    except Exception as exc:  # noqa: BLE001 - whatever broke, the operator gets a summary and exit 3
+    except Exception as exc:
         summary = crashed(settings, started, "the nightly job", exc)
     finally:
         log.close()

@@ -155,7 +155,8 @@ def record_run(con: duckdb.DuckDBPyConnection, inputs: RunInputs, *, started_at:
     ensure_run_log(con)
     run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ops.run_log").fetchone()[0]
     con.execute(
-        "insert into ops.run_log values (?, to_timestamp(?)::timestamp, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into ops.run_log values"
+        " (?, to_timestamp(?)::timestamp, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, started_at, command, outcome, exit_code, inputs.landing, inputs.landing_listing,
          inputs.n_landing_entries,
          inputs.settings, inputs.code, inputs.key, published_version, note])

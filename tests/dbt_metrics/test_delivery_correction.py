@@ -24,6 +24,7 @@ import pytest
 
 from dagster_project import contract
 from dagster_project.ingest import schema as ingest_schema
+from dagster_project.sql import quote_ident
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt"
@@ -50,7 +51,7 @@ CORRECTED = {**EPISODE, "EPIEND": "2023-06-20", "EPISTAT": "3", "DISDATE": "2023
 def _insert(con: duckdb.DuckDBPyConnection, table: contract.Table, rows: list[dict[str, str]],
             delivery: dt.date, file_name: str, load_id: int) -> None:
     columns = list(table.column_names)
-    names = ", ".join(ingest_schema.quote_ident(c) for c in columns)
+    names = ", ".join(quote_ident(c) for c in columns)
     placeholders = ", ".join("?" for _ in columns)
     for line, row in enumerate(rows, start=2):
         values = [row.get(c) or None for c in columns]

@@ -10,10 +10,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import dbt_fixture_warehouse
 import duckdb
 import pytest
-
-import dbt_fixture_warehouse
 from dbt_runner import BUILD_VARS, run_dbt
 
 

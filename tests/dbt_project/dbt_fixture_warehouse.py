@@ -1,9 +1,9 @@
 """A tiny hand-made warehouse for the dbt tests: the tables dbt reads, nothing else.
 
-The raw_current tables get exactly the landing contract's columns (from
-dagster_project.contract, the one home of columns) as VARCHAR plus ingest's lineage
-columns, as docs/architecture.md describes them; ops, raw.rejects and linkage get
-their interface columns. The people below are chosen so each journey rule has a
+raw, raw_current, ops and raw.rejects are created by ingest's own code
+(dagster_project/ingest/schema.py, the one home of their DDL), so the fixture cannot
+drift from what ingest builds; the rows go into raw.<table> and raw_current's views
+pick them as in production. linkage gets its interface columns. The people below are chosen so each journey rule has a
 case whose answer is known by hand (see tests/dbt_project/test_dbt_build.py).
 
 People:
@@ -23,11 +23,8 @@ from pathlib import Path
 import duckdb
 
 from dagster_project import contract, nhs_number
-
-LINEAGE_DDL = (
-    '"_extra" MAP(VARCHAR, VARCHAR), "_load_id" BIGINT, "_file_name" VARCHAR, '
-    '"_line_number" BIGINT, "_delivery_date" DATE, "_flags" VARCHAR[]'
-)
+from dagster_project.ingest.schema import LINEAGE_COLUMNS, ensure_schema
+from dagster_project.sql import quote_ident
 
 
 def make_nhs_number(first_nine: str) -> str:
@@ -208,22 +205,22 @@ def build(db_path: Path) -> None:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     try:
-        for schema in ("raw_current", "raw", "ops", "linkage"):
-            con.execute(f"create schema if not exists {schema}")
+        ensure_schema(con)
+        con.execute("create schema if not exists linkage")
         ledger: list[tuple] = []
         for load_id, table in enumerate(contract.TABLES, start=1):
             rows = RAW_CURRENT[table.name]
             file_name = f"{table.name}_{DELIVERY:%Y%m%d}.csv"
-            columns = ", ".join(f'"{c}" VARCHAR' for c in table.column_names)
-            con.execute(f"create table raw_current.{table.name} ({columns}, {LINEAGE_DDL})")
-            placeholders = ", ".join("?" for _ in range(len(table.column_names) + 6))
+            columns = ", ".join(quote_ident(c) for c in table.column_names)
+            lineage = ", ".join(name for name, _ in LINEAGE_COLUMNS)
+            placeholders = ", ".join("?" for _ in range(len(table.column_names) + len(LINEAGE_COLUMNS)))
             for line, row in enumerate(rows, start=2):
                 unknown = set(row) - set(table.column_names)
                 if unknown:
                     raise ValueError(f"fixture row for {table.name} has non-contract columns {unknown}")
                 values = [row.get(c) for c in table.column_names]
                 con.execute(
-                    f"insert into raw_current.{table.name} values ({placeholders})",
+                    f"insert into raw.{table.name} ({columns}, {lineage}) values ({placeholders})",
                     [*values, {}, load_id, file_name, line, DELIVERY, _flags(table, row)],
                 )
             rejected = 1 if table.name == "hes_apc" else 0
@@ -236,18 +233,10 @@ def build(db_path: Path) -> None:
                        f"asc_cld_{LA_LEEDS}_20240701.csv: missing required column Gender"))
         ledger.append((91, "hes_apc", "hes_apc", f"hes_apc_{DELIVERY:%Y%m%d}_copy.csv", "/landing/y",
                        DELIVERY, "0" * 64, 100, None, None, None, "skipped_duplicate", None))
-        con.execute("""
-            create table ops.load_ledger (
-                load_id BIGINT, source VARCHAR, table_name VARCHAR, file_name VARCHAR,
-                file_path VARCHAR, delivery_date DATE, sha256 VARCHAR, size_bytes BIGINT,
-                rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, status VARCHAR,
-                reason VARCHAR, started_at TIMESTAMP DEFAULT now(), finished_at TIMESTAMP DEFAULT now())
-        """)
         con.executemany(
             "insert into ops.load_ledger (load_id, source, table_name, file_name, file_path,"
             " delivery_date, sha256, size_bytes, rows_read, rows_loaded, rows_rejected, status,"
-            " reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ledger)
-        con.execute("create table ops.load_flags (load_id BIGINT, flag_kind VARCHAR, n_rows BIGINT)")
+            " reason, started_at, finished_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), now())", ledger)
         con.execute("""
             insert into ops.load_flags
             select _load_id, flag, count(*) from (
@@ -255,12 +244,6 @@ def build(db_path: Path) -> None:
             ) group by all
         """.format(" union all ".join(
             f"select _load_id, unnest(_flags) as flag from raw_current.{t.name}" for t in contract.TABLES)))
-        con.execute("""
-            create table raw.rejects (
-                load_id BIGINT, source VARCHAR, table_name VARCHAR, file_name VARCHAR,
-                line_number BIGINT, column_name VARCHAR, reason_kind VARCHAR, reason VARCHAR,
-                raw_text VARCHAR)
-        """)
         hes_load_id = 1 + [t.name for t in contract.TABLES].index("hes_apc")
         con.execute(
             "insert into raw.rejects values (?, 'hes_apc', 'hes_apc', ?, 7, 'ADMIDATE',"

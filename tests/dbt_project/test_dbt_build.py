@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from dbt_fixture_warehouse import LA_LEEDS, LA_WAKEFIELD, P1, P2, P3, P4
 
 D = dt.date

@@ -11,7 +11,6 @@ from dbt_fixture_warehouse import LA_LEEDS
 from dagster_project.publish import intervals
 
 
-
 def wilson(successes: int, trials: int) -> tuple[float, float]:
     lower, upper = intervals.wilson(np.array([successes]), np.array([trials]))
     return float(lower[0]), float(upper[0])

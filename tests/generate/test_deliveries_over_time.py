@@ -20,7 +20,7 @@ def _hes_versions(generated):
                 continue
             assert row[0] not in seen_here, f"{path.name}: EPIKEY {row[0]} twice"
             seen_here.add(row[0])
-            record = dict(zip(header, row))
+            record = dict(zip(header, row, strict=False))
             assert record["EPISTART"].replace("-", "") <= delivery, "an episode from after the extract date"
             versions.setdefault(row[0], []).append((delivery, record))
     return versions
@@ -38,13 +38,13 @@ def test_records_are_resent_and_later_versions_complete_them(generated):
 
 def test_a_date_of_birth_is_corrected_in_a_later_delivery(generated):
     dobs: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for key, vs in _hes_versions(generated).items():
+    for vs in _hes_versions(generated).values():
         for delivery, rec in vs:
             dobs.setdefault((rec["PROCODE3"], rec["LOPATID"]), []).append((delivery, rec["DOB"]))
     changed = [sorted(v) for v in dobs.values() if len({d for _, d in v}) > 1]
     assert changed
     ident = generated.written.identities["hes_apc"]
-    true = {(o, i): str(np.datetime64(int(d), "D")) for o, i, d in zip(ident.org, ident.local_id, ident.dob_true)}
+    true = {(o, i): str(np.datetime64(int(d), "D")) for o, i, d in zip(ident.org, ident.local_id, ident.dob_true, strict=False)}
     # once corrected, the latest delivery carries the true date
     for key in [k for k, v in dobs.items() if len({d for _, d in v}) > 1]:
         assert sorted(dobs[key])[-1][1] == true[key]
@@ -58,7 +58,7 @@ def test_deaths_and_open_services_appear_as_known_at_each_extract(generated):
         for row in rows:
             if len(row) != len(header):
                 continue
-            rec = dict(zip(header, row))
+            rec = dict(zip(header, row, strict=False))
             if rec["Date of Death"]:
                 death = rec["Date of Death"]
                 iso = death if "-" in death else f"{death[6:]}-{death[3:5]}-{death[:2]}"
@@ -79,7 +79,7 @@ def test_care_home_residents_carry_the_care_home_postcode(generated):
         header, rows = read_rows(path)
         for row in rows:
             if len(row) == len(header):
-                rec = dict(zip(header, row))
+                rec = dict(zip(header, row, strict=False))
                 if rec["Service Type"] in ("Long Term Support: Residential Care", "Long Term Support: Nursing Care"):
                     total += 1
                     in_home += rec["Postcode"].upper() in care_postcodes

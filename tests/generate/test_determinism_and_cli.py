@@ -23,7 +23,7 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
-    quiet = lambda _m: None  # noqa: E731
+    quiet = lambda _m: None
     generate(TINY, tmp_path / "a" / "landing", tmp_path / "a" / "truth", progress=quiet)
     generate(TINY, tmp_path / "b" / "landing", tmp_path / "b" / "truth", progress=quiet)
     first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")

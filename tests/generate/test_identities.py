@@ -65,7 +65,7 @@ def _source_ids_in_files(generated) -> set[tuple[str, str]]:
             idx = [header.index(p) for p in parts]
             for row in rows:
                 if len(row) == len(header) and all(row[i] for i in idx):
-                    found.add((source, contract.SOURCE_PERSON_SEPARATOR.join(row[i] for i in idx)))
+                    found.add((source, contract.source_person_id([row[i] for i in idx])))
     return found
 
 

@@ -27,8 +27,8 @@ from hostile_landing import (
 
 from dagster_project import contract
 from dagster_project.cli import main
+from dagster_project.exit_codes import ExitCode
 from dagster_project.quality.gates import run_gate
-from dagster_project.run_command import EXIT_CANNOT_START
 
 
 @pytest.fixture
@@ -203,7 +203,7 @@ def test_as_of_after_today_or_the_latest_delivery_is_refused_at_start(tmp_path, 
     landing = tmp_path / "landing"
     write(landing, "hes_apc", "hes_apc_20240131.csv", csv_text(hes_rows(1)))
     code = main(["run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"), "--as-of", as_of])
-    assert code == EXIT_CANNOT_START
+    assert code == ExitCode.CANNOT_START
     assert says in capsys.readouterr().err
     assert main(["run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"),
                  "--as-of", "2024-01-31"]) == 0
@@ -263,7 +263,7 @@ def test_landing_and_warehouse_may_not_overlap(tmp_path, capsys, no_run, relatio
                           "warehouse_inside": (root, root / "warehouse")}[relation]
     (landing / "hes_apc").mkdir(parents=True, exist_ok=True)
     code = main(["run", "--landing", str(landing), "--warehouse", str(warehouse), "--demo"])
-    assert code == EXIT_CANNOT_START
+    assert code == ExitCode.CANNOT_START
     assert "must not overlap" in capsys.readouterr().err
     assert not (warehouse / "quarantine").exists()
     assert not (warehouse / ".demo_pseudo_key").exists()      # nothing written, not even a demo key

@@ -8,8 +8,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the hand-made landing helpers
 
-from dagster_project.ingest.run import IngestSummary, ingest_landing  # noqa: E402
-from dagster_project.settings import Settings  # noqa: E402
+from dagster_project.ingest.run import IngestSummary, ingest_landing
+from dagster_project.settings import Settings
 
 
 @pytest.fixture

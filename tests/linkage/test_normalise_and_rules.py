@@ -3,6 +3,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from dagster_project import postcode
 from dagster_project.linkage import normalise, rules
 from dagster_project.linkage.clustering import jaro_winkler
 
@@ -21,7 +22,7 @@ def test_names(raw, expected):
     ("UNKNOWN", None), ("", None), (None, None), ("EC1A 1BB", "EC1A 1BB"),
 ])
 def test_postcodes(raw, expected):
-    assert duckdb.sql(f"select {normalise.postcode_sql('x')} from (select ?::varchar as x)",
+    assert duckdb.sql(f"select {postcode.linkable_sql('x')} from (select ?::varchar as x)",
                       params=[raw]).fetchall()[0][0] == expected
 
 

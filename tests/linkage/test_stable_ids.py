@@ -5,7 +5,6 @@ import pandas as pd
 
 from dagster_project.linkage.stable_ids import assign_ids, new_person_id
 
-
 SALT = "a-test-warehouse-salt"
 
 
@@ -14,7 +13,7 @@ def frame(rows: list[tuple[str, str, object]], last: str) -> pd.DataFrame:
 
 
 def ids_of(result, current: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(current["source_person_id"], result.person_id))
+    return dict(zip(current["source_person_id"], result.person_id, strict=False))
 
 
 def test_first_run_ids_are_deterministic_and_named_after_smallest_member():
@@ -55,7 +54,7 @@ def test_split_keeps_id_on_larger_part_and_gives_the_rest_a_new_logged_id():
     ids = ids_of(result, current)
     assert ids["A"] == ids["B"] == "P1" and ids["C"] not in {"P1"}
     splits = result.log[result.log["event"] == "split"]
-    assert list(zip(splits["person_id"], splits["other_person_id"])) == [("P1", ids["C"])]
+    assert list(zip(splits["person_id"], splits["other_person_id"], strict=False)) == [("P1", ids["C"])]
 
 
 def test_tie_goes_to_the_smaller_previous_id_and_new_ids_never_reuse_old_ones():

@@ -26,8 +26,6 @@ from dagster_project.generate.config import GeneratorConfig, MessConfig
 from dagster_project.generate.generator import simulate
 from dagster_project.publish.core import ANALYST_TABLES, PUBLISHED_TABLES
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_CANNOT_START = ExitCode.OK, ExitCode.GATE_FAILED, ExitCode.CANNOT_START
-
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
@@ -122,7 +120,7 @@ def reference(landing, tmp_path_factory) -> tuple[Path, subprocess.CompletedProc
 
 def test_nightly_run_publishes_and_summarises(reference):
     warehouse, result = reference
-    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert result.returncode == ExitCode.OK, result.stdout + result.stderr
     out = result.stdout
     assert "PUBLISHED" in out and "NOT PUBLISHED" not in out
     for label in ("files loaded", "rows loaded", "people linked", "metrics computed", "gates passed", "published"):
@@ -141,7 +139,7 @@ def test_nightly_run_publishes_and_summarises(reference):
 def test_a_real_night_leaves_only_private_files(reference):
     """Issue 11 item 4 on the real job (dbt, GX, Dagster and publish all write here)."""
     warehouse, result = reference
-    assert result.returncode == EXIT_OK
+    assert result.returncode == ExitCode.OK
     checked = 0
     for path in [warehouse, *warehouse.rglob("*")]:
         if path.is_symlink():
@@ -155,17 +153,17 @@ def test_a_real_night_leaves_only_private_files(reference):
 def test_an_unchanged_night_is_a_no_op_and_a_changed_key_is_refused(reference, landing):
     """Issue 14 item 1 and issue 11 item 6 on the real warehouse: no rebuild, no re-keying."""
     warehouse, result = reference
-    assert result.returncode == EXIT_OK
+    assert result.returncode == ExitCode.OK
     version = (warehouse / "published").resolve()
     published = {p.relative_to(version): p.read_bytes() for p in version.rglob("*") if p.is_file()}
     again = carejourney_run(landing, warehouse)
-    assert again.returncode == EXIT_OK, again.stdout + again.stderr
+    assert again.returncode == ExitCode.OK, again.stdout + again.stderr
     assert "nothing new since run 1; published copy unchanged" in again.stdout
     assert "▶" not in again.stdout  # no step ran
     rekeyed = subprocess.run([str(BIN / "carejourney"), "run", "--landing", str(landing), "--warehouse", str(warehouse)],
                              env={**_env(warehouse), "CAREJOURNEY_PSEUDO_KEY": PSEUDO_KEY[::-1]},
                              check=False, capture_output=True, text=True, timeout=300)
-    assert rekeyed.returncode == EXIT_CANNOT_START and "--rotate-key" in rekeyed.stderr
+    assert rekeyed.returncode == ExitCode.CANNOT_START and "--rotate-key" in rekeyed.stderr
     assert (warehouse / "published").resolve() == version
     assert {p.relative_to(version): p.read_bytes() for p in version.rglob("*") if p.is_file()} == published
 
@@ -177,7 +175,7 @@ def test_marts_count_what_the_simulation_holds(reference):
     The calibration report is what the generator is tuned with, so a gap here would
     mean the tuning and the marts measure different things."""
     warehouse, result = reference
-    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert result.returncode == ExitCode.OK, result.stdout + result.stderr
     expected = compute(simulate(LANDING))[COMPLETE_YEAR]
     marts = marts_figures(str(warehouse / "warehouse.duckdb"), COMPLETE_YEAR)
     differences = {
@@ -195,7 +193,7 @@ def test_the_run_is_recorded_in_the_dagster_home_for_the_ui(reference):
     import dagster as dg
 
     warehouse, result = reference
-    assert result.returncode == EXIT_OK
+    assert result.returncode == ExitCode.OK
     with dg.DagsterInstance.from_config(str(warehouse.parent / "dagster_home")) as instance:
         runs = instance.get_runs()
         assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
@@ -208,7 +206,7 @@ def test_the_run_is_recorded_in_the_dagster_home_for_the_ui(reference):
 
 def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):
     ref_warehouse, ref_result = reference
-    assert ref_result.returncode == EXIT_OK
+    assert ref_result.returncode == ExitCode.OK
     expected = fingerprint(ref_warehouse / "warehouse.duckdb")
     warehouse = tmp_path / "warehouse"
     # New person ids are minted from a random per-warehouse salt (linkage/stable_ids.py):
@@ -233,7 +231,7 @@ def test_killed_runs_recover_to_the_same_result(reference, landing, tmp_path):
     ledger_before = con.execute(ledger).fetchone()
     con.close()
     result = carejourney_run(landing, warehouse)
-    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert result.returncode == ExitCode.OK, result.stdout + result.stderr
     assert "0 loaded" in result.stdout
     con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
     assert con.execute(ledger).fetchone() == ledger_before
@@ -255,14 +253,14 @@ def test_failed_gate_exits_non_zero_and_leaves_published_copy(reference, landing
     rubbish = "\n".join(["," * header.count(",")] * 5000)  # rows with no key and no dates
     (bad_landing / "hes_apc" / "hes_apc_20991231.csv").write_text(header + "\n" + rubbish + "\n")
     result = carejourney_run(bad_landing, warehouse)
-    assert result.returncode == EXIT_GATE_FAILED, result.stdout + result.stderr
+    assert result.returncode == ExitCode.GATE_FAILED, result.stdout + result.stderr
     assert "NOT PUBLISHED" in result.stdout and "gates FAILED" in result.stdout
     assert [copy.read_bytes() for copy in copies] == before
 
 
 def test_unreadable_landing_exits_cannot_start(tmp_path):
     result = carejourney_run(tmp_path / "missing", tmp_path / "warehouse")
-    assert result.returncode == EXIT_CANNOT_START
+    assert result.returncode == ExitCode.CANNOT_START
     assert "does not exist" in result.stderr
 
 
@@ -275,7 +273,7 @@ def test_sensor_fires_on_a_new_file_and_not_on_loaded_ones(reference, landing, t
     from dagster_project.sensors import new_delivery_sensor
 
     warehouse, result = reference
-    assert result.returncode == EXIT_OK
+    assert result.returncode == ExitCode.OK
 
     def evaluate(landing_dir: Path):
         resource = CarejourneyResource(landing_dir=str(landing_dir), warehouse_dir=str(warehouse))

@@ -8,8 +8,6 @@ from dagster_project.cli import main
 from dagster_project.exit_codes import ExitCode
 from dagster_project.run_command import landing_problem
 
-EXIT_CANNOT_START = ExitCode.CANNOT_START
-
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
@@ -20,7 +18,7 @@ def clean_env(monkeypatch):
 def test_non_demo_run_without_secret_stops(tmp_path, capsys):
     (tmp_path / "landing" / "hes_apc").mkdir(parents=True)
     code = main(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh")])
-    assert code == EXIT_CANNOT_START
+    assert code == ExitCode.CANNOT_START
     assert "CAREJOURNEY_PSEUDO_KEY is not set" in capsys.readouterr().err
     assert not (tmp_path / "wh" / ".demo_pseudo_key").exists()
 
@@ -28,7 +26,7 @@ def test_non_demo_run_without_secret_stops(tmp_path, capsys):
 def test_missing_landing_folder_stops(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", "k")
     code = main(["run", "--landing", str(tmp_path / "nowhere"), "--warehouse", str(tmp_path / "wh")])
-    assert code == EXIT_CANNOT_START
+    assert code == ExitCode.CANNOT_START
     err = capsys.readouterr().err
     assert "nowhere does not exist" in err and "--landing" in err
 
@@ -36,7 +34,7 @@ def test_missing_landing_folder_stops(tmp_path, capsys, monkeypatch):
 def test_bad_as_of_stops(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", "k")
     code = main(["run", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "wh"), "--as-of", "31/03/2024"])
-    assert code == EXIT_CANNOT_START
+    assert code == ExitCode.CANNOT_START
     assert "YYYY-MM-DD" in capsys.readouterr().err
 
 

@@ -4,4 +4,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "quality"))
 
-from gate_fixtures import _no_data_docs, con, settings, with_data_docs  # noqa: E402,F401 (pytest fixtures)
+from gate_fixtures import _no_data_docs, con, settings, with_data_docs  # noqa: F401 (pytest fixtures)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from warehouse_fixture import PSEUDO_KEY, build_warehouse
 
 from dagster_project.quality import gx_runner
 from dagster_project.settings import Settings
-from warehouse_fixture import PSEUDO_KEY, build_warehouse
 
 
 @pytest.fixture

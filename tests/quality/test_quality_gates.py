@@ -5,11 +5,11 @@ import datetime as dt
 import json
 
 import pytest
+from warehouse_fixture import ALICE_NHS, HES_ROWS, insert_raw, valid_nhs_number
 
 from dagster_project.quality import gates
 from dagster_project.quality.gates import GATES, run_gate
 from dagster_project.settings import EXPECTATIONS_DIR
-from warehouse_fixture import ALICE_NHS, HES_ROWS, insert_raw, valid_nhs_number
 
 
 def test_every_gate_passes_a_good_build_and_writes_data_docs(con, settings, with_data_docs):

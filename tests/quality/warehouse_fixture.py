@@ -12,7 +12,9 @@ from pathlib import Path
 import duckdb
 
 from dagster_project import contract, nhs_number
+from dagster_project.ingest.schema import ensure_schema
 from dagster_project.publish.core import person_key_for
+from dagster_project.sql import quote_ident
 
 
 def valid_nhs_number(first_nine: str) -> str:
@@ -67,20 +69,8 @@ KEY_B = person_key_for("P2", PSEUDO_KEY)  # Bob's key: must never be published
 
 
 def _create_raw(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema raw; create schema raw_current; create schema ops")
-    for table in contract.TABLES:
-        columns = ", ".join(f'"{c}" varchar' for c in table.column_names)
-        con.execute(f"""create table raw.{table.name} ({columns}, _load_id bigint, _file_name varchar,
-                        _line_number bigint, _delivery_date date, _flags varchar[])""")
-        con.execute(f"create view raw_current.{table.name} as select * from raw.{table.name}")
-    con.execute("""create table ops.load_ledger (load_id bigint, source varchar, table_name varchar,
-        file_name varchar, file_path varchar, delivery_date date, sha256 varchar, size_bytes bigint,
-        rows_read bigint, rows_loaded bigint, rows_rejected bigint, status varchar, reason varchar,
-        started_at timestamp, finished_at timestamp)""")
-    con.execute("create table ops.load_flags (load_id bigint, flag_kind varchar, n_rows bigint)")
-    con.execute("""create table raw.rejects (load_id bigint, source varchar, table_name varchar,
-        file_name varchar, line_number bigint, column_name varchar, reason_kind varchar, reason varchar,
-        raw_text varchar)""")
+    """raw, raw_current and ops exactly as ingest creates them (one home: ingest/schema.py)."""
+    ensure_schema(con)
 
 
 def insert_raw(con: duckdb.DuckDBPyConnection, table_name: str, rows: list[dict], load_id: int,
@@ -93,9 +83,10 @@ def insert_raw(con: duckdb.DuckDBPyConnection, table_name: str, rows: list[dict]
         unknown = set(row) - set(table.column_names)
         assert not unknown, unknown
         values = [row.get(c) for c in table.column_names]
+        columns = ", ".join(quote_ident(c) for c in table.column_names)
         marks = ", ".join("?" for _ in values)
-        con.execute(f"insert into raw.{table_name} values ({marks}, ?, ?, ?, ?, [])",
-                    [*values, load_id, file_name, line, delivery])
+        con.execute(f"insert into raw.{table_name} ({columns}, _load_id, _file_name, _line_number, _delivery_date,"
+                    f" _flags) values ({marks}, ?, ?, ?, ?, [])", [*values, load_id, file_name, line, delivery])
     con.execute("insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, 'x', 1, ?, ?, ?, 'loaded', null, now(), now())",
                 [load_id, table.source, table_name, file_name, f"/landing/{file_name}", delivery,
                  len(rows) + rejected, len(rows), rejected])

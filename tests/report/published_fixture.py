@@ -9,7 +9,6 @@ reference column, the data dictionary tables and an index-event pathway mart.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
@@ -17,19 +16,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from dagster_project.metric_units import metric_units
 from dagster_project.publish import swap
 from dagster_project.publish.core import DATABASE_FILE
-from dagster_project.settings import DBT_PROJECT_DIR
 
 COUNCILS = {"E06000014": "York", "E08000032": "Bradford", "E08000035": "Leeds"}
 MONTHS = pd.date_range("2023-04-01", periods=24, freq="MS")
 SHIFTED = ("emergency_admissions_65_per_100k", "E08000035")
 SUPPRESSED = ("delayed_discharge_pct", "E06000014", 5)  # metric, council, months suppressed
-
-
-def metric_units() -> dict[str, str]:
-    with (DBT_PROJECT_DIR / "seeds" / "metric_definitions.csv").open(newline="") as f:
-        return {row["metric_id"]: row["value_unit"] for row in csv.DictReader(f)}
 
 
 def _metric_rows(extras: bool) -> pd.DataFrame:

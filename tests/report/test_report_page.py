@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from published_fixture import SHIFTED, make_published, metric_units
+from published_fixture import SHIFTED, make_published
 
 from dagster_project.cli import main
+from dagster_project.metric_units import metric_units
 from dagster_project.report.build import write_report
 
 N_METRICS = len(metric_units())
