@@ -32,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--end", type=_date, default=GeneratorConfig.end,
                         help="last day simulated = the latest delivery date (default %(default)s)")
     parser.add_argument("--councils", type=int, default=4, help="number of councils, 3-5 (default 4)")
-    parser.add_argument("--clean", action="store_true", help="no mess at all (every MessConfig rate 0; the national data opt-out,"
-                                                               " which is no mess, stays)")
+    parser.add_argument("--clean", action="store_true",
+                        help="no mess at all (every MessConfig rate 0; the national data opt-out, which is no mess, stays)")
     parser.add_argument("--malformed-rows", type=float, default=None,
                         help="share of malformed rows per delivery (default %(default)s: MessConfig)")
     parser.set_defaults(func=run)
