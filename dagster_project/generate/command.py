@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="last day simulated = the latest delivery date (default %(default)s)")
     parser.add_argument("--councils", type=int, default=4, help="number of councils, 3-5 (default 4)")
     parser.add_argument("--clean", action="store_true",
-                        help="no mess at all (every MessConfig rate 0; the national data opt-out, which is no mess, stays)")
+                        help="no mess at all (every MessConfig rate 0 but the national data opt-out, no mess)")
     parser.add_argument("--malformed-rows", type=float, default=None,
                         help="share of malformed rows per delivery (default %(default)s: MessConfig)")
     parser.set_defaults(func=run)
