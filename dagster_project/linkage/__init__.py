@@ -5,6 +5,6 @@ Plain-Python core (no Dagster needed): `build_source_persons`, `link`, `train_mo
 `command.py`. Everything runs on the warehouse's own DuckDB connection.
 """
 
-from dagster_project.linkage.assets import asset_checks, assets, jobs  # noqa: E402
+from dagster_project.linkage.assets import asset_checks, assets, defs, jobs  # noqa: E402
 
-__all__ = ["assets", "asset_checks", "jobs"]
+__all__ = ["asset_checks", "assets", "defs", "jobs"]
