@@ -16,7 +16,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from running_fixtures import STRONG_KEY, hold_warehouse_in_another_process, make_landing
+from running_fixtures import (
+    RUN_ENVIRONMENT,
+    STRONG_KEY,
+    held_by_another_process,
+    make_landing,
+)
 
 from dagster_project import keys, warehouse_lock
 from dagster_project.definitions import build_definitions
@@ -26,9 +31,7 @@ from dagster_project.resources import CarejourneyResource, WarehouseGuard
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for name in ("CAREJOURNEY_PSEUDO_KEY", "CAREJOURNEY_LANDING_DIR", "CAREJOURNEY_WAREHOUSE_DIR",
-                 "CAREJOURNEY_AS_OF", "CAREJOURNEY_PUBLISHED_GROUP", "CAREJOURNEY_ANALYST_GROUP",
-                 "CAREJOURNEY_LOCK_WAIT_SECONDS", "DAGSTER_HOME"):
+    for name in RUN_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -56,12 +59,8 @@ def start_failure(result: dg.ExecuteInProcessResult) -> str:
 def test_a_dagster_run_is_refused_while_another_process_holds_the_warehouse(tmp_path):
     carejourney = resource(tmp_path)
     (tmp_path / "warehouse").mkdir()
-    holder = hold_warehouse_in_another_process(tmp_path / "warehouse")
-    try:
+    with held_by_another_process(tmp_path / "warehouse") as holder:
         message = start_failure(nightly_from_dagster(carejourney))
-    finally:
-        holder.kill()
-        holder.wait()
     assert "another run holds the warehouse since 20" in message and f"(pid {holder.pid}," in message
     assert not (tmp_path / "warehouse" / "warehouse.duckdb").exists()
 
@@ -147,10 +146,6 @@ def test_the_sensor_does_not_start_a_run_the_checks_would_refuse(tmp_path):
     assert isinstance(skipped, dg.SkipReason) and "1 new deliveries, but a run would be refused" in skipped.skip_message
     assert "too weak" in skipped.skip_message
     (tmp_path / "warehouse").mkdir()
-    holder = hold_warehouse_in_another_process(tmp_path / "warehouse")
-    try:
+    with held_by_another_process(tmp_path / "warehouse"):
         busy = evaluate(resource(tmp_path))
-    finally:
-        holder.kill()
-        holder.wait()
     assert isinstance(busy, dg.SkipReason) and "waiting: another run holds the warehouse" in busy.skip_message

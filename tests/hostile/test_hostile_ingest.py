@@ -136,6 +136,7 @@ def test_a_refused_opt_out_night_leaves_the_published_copy_byte_identical(tmp_pa
     checks = [c for c in quality.asset_checks if any(k.name == "raw_reference" for k in c.check_keys)]
     settings = Settings.from_env(landing_dir=tmp_path / "landing", warehouse_dir=tmp_path / "warehouse",
                                  pseudo_key=PSEUDO_KEY)
+    (settings.landing_dir / "reference").mkdir(parents=True, exist_ok=True)  # what the start checks want
     resource = CarejourneyResource(landing_dir=str(settings.landing_dir),
                                    warehouse_dir=str(settings.warehouse_dir), pseudo_key=PSEUDO_KEY, demo=True)
 

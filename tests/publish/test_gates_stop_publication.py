@@ -36,6 +36,7 @@ RAW_GATE_CHECKS = [c for c in quality.asset_checks
 
 
 def _run(settings) -> dg.ExecuteInProcessResult:
+    (settings.landing_dir / "reference").mkdir(parents=True, exist_ok=True)  # what the start checks want
     resource = CarejourneyResource(landing_dir=str(settings.landing_dir),
                                    warehouse_dir=str(settings.warehouse_dir), pseudo_key=PSEUDO_KEY, demo=True)
     return dg.materialize([*UPSTREAM, *publish.assets, *RAW_GATE_CHECKS],
