@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--end", type=_date, default=GeneratorConfig.end,
                         help="last day simulated = the latest delivery date (default %(default)s)")
     parser.add_argument("--councils", type=int, default=4, help="number of councils, 3-5 (default 4)")
-    parser.add_argument("--clean", action="store_true", help="no mess at all (every MessConfig rate 0)")
+    parser.add_argument("--clean", action="store_true", help="no mess at all (every MessConfig rate 0 but the opt-out share)")
     parser.add_argument("--malformed-rows", type=float, default=None,
                         help="share of malformed rows per delivery (default %(default)s: MessConfig)")
     parser.set_defaults(func=run)
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     mess = MessConfig()
     if args.clean:
-        mess = MessConfig(**{f.name: 0.0 for f in dataclasses.fields(MessConfig)})
+        mess = MessConfig.clean()
     if args.malformed_rows is not None:
         mess = dataclasses.replace(mess, malformed_rows=args.malformed_rows)
     try:

@@ -13,6 +13,7 @@ Three groups:
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -204,6 +205,13 @@ class MessConfig:
     opt_out: float = 0.05
     # Share of community deaths registered but unknown to CLD.
     cld_death_unrecorded: float = 0.1
+
+    @classmethod
+    def clean(cls) -> MessConfig:
+        """No mess at all (`generate --clean`): every rate 0 but the opt-out share, which is
+        no mess but part of every real landing (an empty opt-out list is refused by the
+        raw_reference gate: it would publish every opted-out person)."""
+        return cls(**{f.name: 0.0 for f in dataclasses.fields(cls) if f.name != "opt_out"})
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ now fully loaded, so also a no-op for ingest) must give exactly the reference re
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 import signal
@@ -39,7 +38,7 @@ PEOPLE = 1500
 # path still runs): the marts must then count exactly what the simulation holds; the
 # mess itself is exercised by the ingest, linkage and quality tests.
 LANDING = GeneratorConfig(people=PEOPLE, seed=7, start=dt.date(2023, 4, 1), end=dt.date(2024, 9, 30), councils=3,
-                          mess=MessConfig(**{f.name: 0.0 for f in dataclasses.fields(MessConfig)}))
+                          mess=MessConfig.clean())
 COMPLETE_YEAR = 2023
 PSEUDO_KEY = "5f0c1e9a7b3d2468ace13579bdf02468" "9a8b7c6d5e4f30211f2e3d4c5b6a7988"  # 32 random bytes, hex
 MARTS = ANALYST_TABLES + PUBLISHED_TABLES
