@@ -18,6 +18,12 @@ def as_of_tag() -> dict[str, str]:
     return {"carejourney/as_of": os.environ.get("CAREJOURNEY_AS_OF") or "latest-in-data"}
 
 
+def start_checks_tag(problem: str | None) -> dict[str, str]:
+    """Run tag saying how the start checks (runs/start.py) went when the run was requested;
+    the run makes them again at its start (resources.WarehouseGuard) and refuses if they fail."""
+    return {"carejourney/start_checks": "passed" if problem is None else f"refused: {problem}"[:1000]}
+
+
 nightly_job = dg.define_asset_job(
     name=NIGHTLY_JOB_NAME,
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(TRAINING_GROUP),

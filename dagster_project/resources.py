@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from dagster_project.retries import retry_transient
 from dagster_project.settings import Settings
@@ -42,6 +43,18 @@ class CarejourneyResource(dg.ConfigurableResource):
             require_key=False,
         )
 
+    def start_problem(self) -> str | None:
+        """Why a nightly run with these settings would be refused at its start, or None:
+        the checks that need no lock (runs/start.py), for the schedule and the sensor."""
+        from dagster_project.runs import start
+        from dagster_project.settings import SettingsError
+
+        try:
+            start.check_settings(self.settings())
+        except (SettingsError, start.CannotStart) as exc:
+            return str(exc)
+        return None
+
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to warehouse.duckdb, closed afterwards (DuckDB has one writer)."""
@@ -53,3 +66,49 @@ class CarejourneyResource(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+class WarehouseGuard(dg.ConfigurableResource):
+    """What makes a run Dagster starts (UI, schedule, sensor) as safe as `carejourney run`.
+
+    Every nightly step requires this resource, so Dagster sets it up once when the
+    run's first step starts and tears it down when the run ends (the nightly job runs
+    in process: one run worker holds it for the whole run). Setting up makes the same
+    start checks as the commands (runs/start.py: folders apart, landing readable,
+    as-of bounded, secret strong, reader groups, then the warehouse lock, the warehouse
+    made private with its groups let through, the key's fingerprint) and holds the
+    lock until teardown; if the run worker dies, the kernel releases the lock with it.
+    A refused check fails the run before any step runs, naming what is wrong.
+    Under `carejourney run` the command holds the lock and has made these checks
+    already (warehouse_lock is re-entrant per process), so this goes straight on.
+    A key rotation is the command's business (`carejourney run --rotate-key`).
+    """
+
+    carejourney: CarejourneyResource
+    _held: contextlib.ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        from dagster_project import warehouse_lock
+        from dagster_project.runs import start
+
+        settings = self.carejourney.settings()
+        if warehouse_lock.held_by_this_process(settings.warehouse_dir):
+            return
+        run = context.run
+        command = f"Dagster run {run.run_id[:8]} of {run.job_name}" if run else "Dagster run"
+        start.check_settings(settings)
+        stack = contextlib.ExitStack()
+        stack.enter_context(start.holding(settings, command))
+        self._held = stack
+        context.log.info(f"holding the warehouse lock {warehouse_lock.lock_path(settings.warehouse_dir)} "
+                         "for this run; start checks passed")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+
+
+def run_resources(carejourney: CarejourneyResource) -> dict[str, dg.ConfigurableResource]:
+    """The resources every carejourney step needs: its settings, and the guard it runs under."""
+    return {"carejourney": carejourney, "warehouse_guard": WarehouseGuard(carejourney=carejourney)}

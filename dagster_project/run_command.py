@@ -1,7 +1,8 @@
 """`carejourney run`: the whole nightly job, in process, with a summary and an exit status.
 
-This module is the command: its options and the checks made before anything is
-touched. The job itself runs in runs/execution.py, its summary is runs/summary.py,
+This module is the command: its options, and the order of the checks made before
+anything is touched (the checks themselves live in runs/start.py, shared with runs
+Dagster starts). The job itself runs in runs/execution.py, its summary is runs/summary.py,
 and the "nothing new" check is runs/nothing_new.py. Exit status: exit_codes.py.
 
 Order, each step refusing with exit 2 and touching nothing: settings; landing
@@ -13,18 +14,16 @@ re-key on purpose), the nothing-new check (--full-refresh skips it), and the job
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import duckdb
 
-from dagster_project import keys, private_files, warehouse_lock
-from dagster_project.contract import SOURCES
+from dagster_project import private_files, warehouse_lock
 from dagster_project.exit_codes import ExitCode
-from dagster_project.runs import nothing_new
+from dagster_project.runs import nothing_new, start
+from dagster_project.runs.start import landing_problem  # noqa: F401 - named here by callers and tests
 from dagster_project.settings import Settings, SettingsError
 
 OUTCOMES = {ExitCode.OK: "published", ExitCode.GATE_FAILED: "gate_failed",
@@ -50,25 +49,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def landing_problem(landing: Path) -> str | None:
-    """Why the landing folder cannot be read, or None if it can."""
-    if not landing.exists():
-        return (f"landing folder {landing} does not exist: point --landing or CAREJOURNEY_LANDING_DIR "
-                "at the deliveries (or make demo data with `carejourney generate`)")
-    if not landing.is_dir():
-        return f"landing folder {landing} is not a folder"
-    if not os.access(landing, os.R_OK | os.X_OK):
-        return f"landing folder {landing} is not readable by this user: fix its permissions"
-    present = [s for s in SOURCES if (landing / s).is_dir()]
-    if not present:
-        return (f"landing folder {landing} holds none of {', '.join(s + '/' for s in SOURCES)}: "
-                "is it the right folder? (layout: ../shared/contract/inputs.md)")
-    unreadable = [s for s in present if not os.access(landing / s, os.R_OK | os.X_OK)]
-    if unreadable:
-        return f"landing subfolders {', '.join(unreadable)} of {landing} are not readable: fix their permissions"
-    return None
-
-
 def cannot_start(command: str, problem: object) -> ExitCode:
     print(f"carejourney {command}: cannot start: {problem}\n"
           f"  exit status {int(ExitCode.CANNOT_START)}: {ExitCode.CANNOT_START.meaning}; "
@@ -79,56 +59,39 @@ def cannot_start(command: str, problem: object) -> ExitCode:
 def prepare(command: str, settings: Settings) -> ExitCode | None:
     """The checks shared by `run` and `publish` before the lock: None when they pass."""
     try:
-        keys.require_strong(settings.pseudo_key, settings.demo)
-        private_files.check_groups(settings)
-    except (keys.WeakKeyError, private_files.GroupError) as exc:
+        start.check_secret_and_groups(settings)
+    except start.CannotStart as exc:
         return cannot_start(command, exc)
-    if settings.demo and keys.secret_problem(settings.pseudo_key):
-        print(f"DEMO RUN: CAREJOURNEY_PSEUDO_KEY is weak ({keys.secret_problem(settings.pseudo_key)}); "
-              "accepted only because of --demo.", flush=True)
     return None
 
 
 def check_key(command: str, settings: Settings, rotate: bool) -> ExitCode | None:
     """Record the key's fingerprint, or refuse a changed key (exit 2) unless rotating."""
-    con = duckdb.connect(str(settings.warehouse_db))
     try:
-        check = keys.check_and_record(con, settings.pseudo_key, rotate)
-    except keys.KeyChangedError as exc:
+        start.check_key(settings, rotate)
+    except start.CannotStart as exc:
         return cannot_start(command, exc)
-    finally:
-        con.close()
-    if check.rotated_from:
-        print(f"KEY ROTATED: fingerprint {check.rotated_from[:12]}... -> {check.fingerprint[:12]}...; "
-              "every person_key changes with this run (recorded in ops.key_rotation).", flush=True)
     return None
 
 
 def run(args: argparse.Namespace) -> int:
-    from dagster_project.ingest.preflight import as_of_problem, overlap_problem
-
     private_files.apply_private_umask()
     try:
         # Paths first: overlapping folders are refused before anything (a demo key) is written.
         paths = Settings.from_env(args.landing, args.warehouse, args.as_of, require_key=False)
-        problem = overlap_problem(paths.landing_dir, paths.warehouse_dir)
+        problem = start.paths_problem(paths.landing_dir, paths.warehouse_dir)
         if problem:
             return cannot_start("run", problem)
         settings = Settings.from_env(args.landing, args.warehouse, args.as_of, demo=args.demo)
         wait = warehouse_lock.wait_seconds_from_env()
     except (SettingsError, ValueError) as exc:
         return cannot_start("run", exc)
-    problem = (landing_problem(settings.landing_dir)
-               or as_of_problem(settings.as_of, settings.landing_dir, settings.warehouse_db))
-    if problem:
-        return cannot_start("run", problem)
-    refused = prepare("run", settings)
-    if refused is not None:
-        return refused
     try:
-        with warehouse_lock.hold(settings.warehouse_dir, "run", wait):
-            return run_holding_lock(settings, rotate_key=args.rotate_key, full_refresh=args.full_refresh)
-    except warehouse_lock.LockError as exc:
+        start.check_settings(settings)
+        # Holding the lock for the whole night; the job's WarehouseGuard finds it held here.
+        with start.holding(settings, "run", rotate=args.rotate_key, wait_seconds=wait):
+            return run_holding_lock(settings, full_refresh=args.full_refresh)
+    except start.CannotStart as exc:
         return cannot_start("run", exc)
     except Exception as exc:
         from dagster_project.runs import execution
@@ -138,15 +101,8 @@ def run(args: argparse.Namespace) -> int:
         return summary.exit_code
 
 
-def run_holding_lock(settings: Settings, *, rotate_key: bool, full_refresh: bool) -> ExitCode:
+def run_holding_lock(settings: Settings, *, full_refresh: bool) -> ExitCode:
     started = time.time()
-    try:
-        private_files.secure_warehouse(settings)
-    except OSError as exc:
-        return cannot_start("run", f"cannot make the warehouse folder {settings.warehouse_dir} private: {exc}")
-    refused = check_key("run", settings, rotate_key)
-    if refused is not None:
-        return refused
     try:
         inputs = nothing_new.run_inputs(settings)
     except OSError as exc:

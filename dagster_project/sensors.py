@@ -6,7 +6,8 @@ import hashlib
 import dagster as dg
 import duckdb
 
-from dagster_project.jobs import as_of_tag, nightly_job
+from dagster_project import warehouse_lock
+from dagster_project.jobs import as_of_tag, nightly_job, start_checks_tag
 from dagster_project.resources import CarejourneyResource
 
 
@@ -35,10 +36,18 @@ def new_delivery_sensor(context: dg.SensorEvaluationContext,
         return dg.SkipReason(f"warehouse busy, will look again: {exc}")
     if not pending:
         return dg.SkipReason("no new deliveries in the landing folder")
+    # Preconditions: a run the start checks would refuse is not started (the next tick
+    # looks again, so fixing the setting is enough); nor one while another holds the lock.
+    problem = carejourney.start_problem()
+    if problem:
+        return dg.SkipReason(f"{len(pending)} new deliveries, but a run would be refused at its start: {problem}")
+    holder = warehouse_lock.holder(carejourney.settings_paths_only().warehouse_dir)
+    if holder is not None:
+        return dg.SkipReason(f"{len(pending)} new deliveries; waiting: {warehouse_lock.describe_holder(holder)}")
     # One run per distinct set of pending files: the same set never starts two runs.
     run_key = hashlib.sha256("\n".join(pending).encode()).hexdigest()[:16]
     return dg.SensorResult(run_requests=[dg.RunRequest(
         run_key=run_key,
-        tags={**as_of_tag(), "carejourney/trigger": "new_delivery",
+        tags={**as_of_tag(), **start_checks_tag(None), "carejourney/trigger": "new_delivery",
               "carejourney/new_files": str(len(pending))},
     )])

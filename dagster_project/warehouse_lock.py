@@ -6,6 +6,12 @@ however it ends (kill -9 included): a crash never leaves a stale lock. The file
 also says who holds it (pid, command, since when) so the second writer, and a
 reader refused by DuckDB's own lock, can say so.
 
+The lock is re-entrant within one process: `carejourney run` takes it, then executes
+the Dagster job in process, whose WarehouseGuard (resources.py) finds it already
+held by this process and goes on; a run the Dagster daemon or UI starts takes it in
+its own run worker process for the whole run (released at the run's end, or by the
+kernel if the worker dies).
+
 A second writer waits up to CAREJOURNEY_LOCK_WAIT_SECONDS (default 0: not at all)
 for the lock, then gives up with exit 2: "another run holds the warehouse since
 <time> (pid N)".
@@ -24,6 +30,8 @@ from pathlib import Path
 LOCK_FILE_NAME = "carejourney.lock"
 WAIT_SETTING = "CAREJOURNEY_LOCK_WAIT_SECONDS"
 POLL_SECONDS = 0.5
+# Warehouses whose lock this process holds now, with how many blocks hold it (re-entrancy).
+_HELD_HERE: dict[Path, int] = {}
 
 
 class LockError(RuntimeError):
@@ -68,16 +76,33 @@ def holder(warehouse_dir: Path) -> dict | None:
     return None
 
 
+def held_by_this_process(warehouse_dir: Path) -> bool:
+    return _HELD_HERE.get(warehouse_dir.resolve(), 0) > 0
+
+
 def describe_holder(info: dict | None) -> str:
     if not info:
         return "another run holds the warehouse"
+    command = str(info.get("command", "?"))
+    # CLI commands are one word (run, publish); a Dagster run names itself ("Dagster run <id> of nightly")
+    who = f"`carejourney {command}`" if " " not in command else command
     return (f"another run holds the warehouse since {info.get('since', 'an unknown time')} "
-            f"(pid {info.get('pid', '?')}, `carejourney {info.get('command', '?')}`)")
+            f"(pid {info.get('pid', '?')}, {who})")
 
 
 @contextlib.contextmanager
 def hold(warehouse_dir: Path, command: str, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold the warehouse's lock for the block; WarehouseBusy if another process keeps it longer than wait_seconds."""
+    """Hold the warehouse's lock for the block; WarehouseBusy if another process keeps it longer than wait_seconds.
+
+    Re-entrant: a block inside another block of this process holding the same warehouse just goes on."""
+    key = warehouse_dir.resolve()
+    if held_by_this_process(key):
+        _HELD_HERE[key] += 1
+        try:
+            yield
+        finally:
+            _HELD_HERE[key] -= 1
+        return
     try:
         warehouse_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_path(warehouse_dir), os.O_RDWR | os.O_CREAT, 0o600)
@@ -108,6 +133,10 @@ def hold(warehouse_dir: Path, command: str, wait_seconds: float = 0.0) -> Iterat
         handle.truncate()
         handle.write(json.dumps({"pid": os.getpid(), "command": command, "since": since}))
         handle.flush()
-        yield
+        _HELD_HERE[key] = 1
+        try:
+            yield
+        finally:
+            _HELD_HERE.pop(key, None)
     finally:
         handle.close()  # closing the file releases the lock

@@ -6,22 +6,24 @@ selections keep that order explicit and the graph acyclic at op level.
 """
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from dagster_project.dbt.project import dbt_executable, dbt_project, ensure_manifest
+from dagster_project.dbt.project import (
+    dbt_executable,
+    dbt_project,
+    manifest_for_loading,
+)
 from dagster_project.dbt.translator import CarejourneyDbtTranslator
-from dagster_project.resources import CarejourneyResource
-from dagster_project.settings import DBT_PROJECT_DIR
+from dagster_project.resources import CarejourneyResource, WarehouseGuard
 
 BEFORE_LINKAGE = "resource_type:seed path:models/staging"
-DBT_TARGET_DIR = DBT_PROJECT_DIR / "target"
+DBT_TARGET_DIR = dbt_project.project_dir / dbt_project.target_path  # where the manifest is prepared too
 _translator = CarejourneyDbtTranslator()
-_manifest = ensure_manifest()
+_manifest = manifest_for_loading()
 
 
 def dbt_resource() -> DbtCliResource:
@@ -32,18 +34,17 @@ def dbt_resource() -> DbtCliResource:
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource,
            carejourney: CarejourneyResource) -> Iterator[Any]:
     settings = carejourney.settings()
-    # dbt runs as a subprocess: it finds the warehouse through the environment
-    # (dbt/profiles.yml), and the as-of date through a var (null = latest in data).
-    os.environ["CAREJOURNEY_WAREHOUSE_DIR"] = str(settings.warehouse_dir)
-    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    # A test runs in the half where all its parents are built (a relationship from a
-    # mart to a seed runs after linkage, not before it): dbt's "buildable" selection.
-    os.environ["DBT_INDIRECT_SELECTION"] = "buildable"
+    # dbt runs as a subprocess: the warehouse reaches its profile (dbt/profiles.yml) and
+    # the as-of date its models (null = latest in data) as vars of this invocation, never
+    # through this process's environment. Usage stats and "buildable" indirect selection
+    # (a test runs in the half where all its parents are built) are dbt_project.yml flags.
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    run_vars = {"warehouse_dir": str(settings.warehouse_dir)}
+    if settings.as_of:
+        run_vars["as_of_date"] = settings.as_of.isoformat()
     # Unit tests pin SQL logic on fixtures: the test suite runs them, a nightly run need not.
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if settings.as_of:  # --vars invalidates dbt's partial parse, so only when there is one
-        args += ["--vars", json.dumps({"as_of_date": settings.as_of.isoformat()})]
+    # (dbt re-parses in full when the vars differ from its last run's: once per new warehouse.)
+    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(run_vars, sort_keys=True)]
     # The project's own target/ keeps dbt's partial-parse state between runs (steps run
     # one at a time in the nightly job, so they never share it concurrently).
     yield from dbt.cli(args, context=context, target_path=DBT_TARGET_DIR).stream()
@@ -52,16 +53,19 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource,
 @dbt_assets(manifest=_manifest, select=BEFORE_LINKAGE, name="dbt_before_linkage",
             dagster_dbt_translator=_translator, project=dbt_project)
 def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                       carejourney: CarejourneyResource) -> Iterator[Any]:
+                       carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
     yield from _build(context, dbt, carejourney)
 
 
 @dbt_assets(manifest=_manifest, exclude=BEFORE_LINKAGE, name="dbt_after_linkage",
             dagster_dbt_translator=_translator, project=dbt_project)
 def dbt_after_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                      carejourney: CarejourneyResource) -> Iterator[Any]:
+                      carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
     yield from _build(context, dbt, carejourney)
 
 
 assets = [dbt_before_linkage, dbt_after_linkage]
 asset_checks: list = []
+
+# dbt as Dagster loads it, with the dbt CLI resource it owns (definitions.py merges every concern's).
+defs = dg.Definitions(assets=assets, asset_checks=asset_checks, resources={"dbt": dbt_resource()})

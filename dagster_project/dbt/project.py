@@ -1,24 +1,40 @@
-"""The dbt project as Dagster sees it, and keeping its manifest current.
+"""The dbt project as Dagster sees it (dagster-dbt's DbtProject), and preparing its manifest.
 
-dagster-dbt builds asset definitions from dbt's manifest.json at import time, so
-the manifest must exist and match the models on disk before Definitions load. On
-a fresh clone there is none; after an edit it is stale. `dbt parse` (a few
-seconds, no warehouse connection) fixes both, so we run it only when needed.
+dagster-dbt builds the dbt asset definitions from `dbt_project.manifest_path` when the
+code location loads, so the manifest must exist and match the models on disk first.
+Loading never parses, except under `dagster dev` (prepare_if_dev, as dagster-dbt does);
+the manifest is prepared once, explicitly, by whatever is about to load the code:
+  - a deployment (the Dagster daemon / webserver): `dagster-dbt project prepare-and-package
+    --file dagster_project/dbt/project.py` at build time, with the project's virtualenv
+    on PATH (README "The Dagster UI");
+  - `carejourney run` (runs/execution.py) and the test suite (tests/conftest.py):
+    prepare_if_stale(), which parses only when the manifest is missing or older than a
+    dbt source file;
+  - `dagster dev`: prepare_if_dev() below, when this module is imported.
+Parsing is `dbt parse` with this environment's dbt: a few seconds, offline, no warehouse.
 """
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from dagster_dbt.dbt_project import using_dagster_dev
 
 from dagster_project.settings import DBT_PROJECT_DIR
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 _SOURCE_DIRS = ("models", "seeds", "macros", "tests", "snapshots", "analyses")
 _SOURCE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml")
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+MANIFEST = dbt_project.manifest_path
+
+
+class ManifestMissing(RuntimeError):
+    """No manifest to load the dbt assets from; the message says how to prepare one."""
 
 
 def dbt_executable() -> str:
@@ -40,14 +56,17 @@ def _newest_source_mtime() -> float:
     return newest
 
 
-def ensure_manifest() -> Path:
-    """Run `dbt parse` if the manifest is missing or older than any dbt source file."""
-    if MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime():
-        return MANIFEST
+def is_stale() -> bool:
+    """The manifest is missing, or older than a dbt source file."""
+    return not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_source_mtime()
+
+
+def prepare() -> Path:
+    """`dbt parse` the project into its manifest (what dagster-dbt's preparer does, with this env's dbt)."""
     result = subprocess.run(
         [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
-        cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
+         "--profiles-dir", str(dbt_project.profiles_dir), "--target-path", str(dbt_project.target_path), "--quiet"],
+        cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
     )
     if result.returncode != 0:
@@ -58,4 +77,29 @@ def ensure_manifest() -> Path:
     return MANIFEST
 
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+def prepare_if_stale() -> Path:
+    """Prepare the manifest if it is missing or older than a dbt source file; its path."""
+    return prepare() if is_stale() else MANIFEST
+
+
+def prepare_if_dev() -> None:
+    """Under `dagster dev` keep the manifest current on every load (dagster-dbt's prepare_if_dev)."""
+    if using_dagster_dev():
+        prepare_if_stale()
+
+
+def manifest_for_loading() -> Path:
+    """The manifest the dbt assets load from; ManifestMissing (saying how to make it) if there is none."""
+    if not MANIFEST.exists():
+        raise ManifestMissing(
+            f"no dbt manifest at {MANIFEST}: prepare it before loading the Dagster definitions with "
+            "`dagster-dbt project prepare-and-package --file dagster_project/dbt/project.py` (project "
+            "virtualenv on PATH); `carejourney run`, `dagster dev` and the test suite prepare it themselves")
+    if is_stale():
+        logging.getLogger(__name__).warning(
+            "the dbt manifest %s is older than a dbt source file: the asset graph may lag the models; "
+            "prepare it again (dagster-dbt project prepare-and-package)", MANIFEST)
+    return MANIFEST
+
+
+prepare_if_dev()

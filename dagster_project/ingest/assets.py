@@ -12,7 +12,7 @@ import duckdb
 from dagster_project import contract
 from dagster_project.ingest.run import IngestSummary, ingest_landing
 from dagster_project.ingest.schema import ensure_schema
-from dagster_project.resources import CarejourneyResource
+from dagster_project.resources import CarejourneyResource, WarehouseGuard
 
 LEDGER_KEY = dg.AssetKey(["ops", "load_ledger"])
 
@@ -33,7 +33,8 @@ _SPECS = [
 
 
 @dg.multi_asset(specs=_SPECS, name="ingest_landing", can_subset=False)
-def ingest_landing_asset(context: dg.AssetExecutionContext, carejourney: CarejourneyResource):
+def ingest_landing_asset(context: dg.AssetExecutionContext, carejourney: CarejourneyResource,
+                         warehouse_guard: WarehouseGuard):
     """Load every new landed file into raw.*, record it in ops.load_ledger."""
     settings = carejourney.settings()
     with carejourney.connect() as con:
@@ -115,7 +116,8 @@ def unreconciled_files(con: duckdb.DuckDBPyConnection) -> list[dict]:
 @dg.asset_check(asset=LEDGER_KEY, name="rows_reconcile_per_file", blocking=True,
                 description="For every loaded file: rows read = loaded + rejected, and raw.<table> "
                             "and raw.rejects hold exactly those rows.")
-def rows_reconcile_per_file(carejourney: CarejourneyResource) -> dg.AssetCheckResult:
+def rows_reconcile_per_file(carejourney: CarejourneyResource,
+                            warehouse_guard: WarehouseGuard) -> dg.AssetCheckResult:
     with carejourney.connect() as con:
         broken = unreconciled_files(con)
         n_files = con.execute("select count(*) from ops.load_ledger where status = 'loaded'").fetchone()[0]
@@ -132,3 +134,6 @@ def rows_reconcile_per_file(carejourney: CarejourneyResource) -> dg.AssetCheckRe
 
 assets = [ingest_landing_asset]
 asset_checks = [rows_reconcile_per_file]
+
+# The ingest concern as Dagster loads it (definitions.py merges every concern's).
+defs = dg.Definitions(assets=assets, asset_checks=asset_checks)

@@ -5,6 +5,6 @@ Plain-Python core (no Dagster needed): `source_person.build_source_persons`, `li
 `command.py`. Everything runs on the warehouse's own DuckDB connection.
 """
 
-from dagster_project.linkage.assets import asset_checks, assets, jobs
+from dagster_project.linkage.assets import asset_checks, assets, defs, jobs
 
-__all__ = ["asset_checks", "assets", "jobs"]
+__all__ = ["asset_checks", "assets", "defs", "jobs"]

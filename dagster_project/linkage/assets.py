@@ -16,7 +16,7 @@ from dagster_project.linkage import model_store, splink_runner
 from dagster_project.linkage.link import build_person, predict_and_cluster
 from dagster_project.linkage.source_person import build_source_persons
 from dagster_project.linkage.splink_input import build_splink_input
-from dagster_project.resources import CarejourneyResource
+from dagster_project.resources import CarejourneyResource, WarehouseGuard
 
 GROUP = "linkage"
 TRAINING_GROUP = "linkage_training"
@@ -36,7 +36,7 @@ MODEL = dg.AssetKey(["linkage", "splink_model"])
 @dg.asset(key=SOURCE_PERSON, deps=STAGING_DEPS, group_name=GROUP, kinds={"duckdb"},
           description="One identity per (source_dataset, source_person_id): latest demographics, "
                       "postcode history, NHS number and its status (suspect when its holders disagree).")
-def source_person(carejourney: CarejourneyResource) -> dg.MaterializeResult:
+def source_person(carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
     with carejourney.connect() as con:
         n = build_source_persons(con)
         by_status = con.execute(
@@ -50,7 +50,8 @@ def source_person(carejourney: CarejourneyResource) -> dg.MaterializeResult:
 @dg.asset(key=RECORD_PERSON, deps=[SOURCE_PERSON], group_name=GROUP, kinds={"duckdb", "splink"},
           description="Contract table: each source identity's person_id, match_probability and "
                       "match_rule (nhs_number | probabilistic | singleton), ids stable across runs.")
-def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource) -> dg.MaterializeResult:
+def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource,
+                  warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
     choice = model_store.choose_model(carejourney.settings_paths_only())
     with carejourney.connect() as con:
         summary = predict_and_cluster(con, choice)
@@ -77,7 +78,8 @@ def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyRes
           description="One row per person: person_key (HMAC-SHA-256 of person_id with the deployment "
                       "secret), size, weakest link, first-seen and last-changed run. When "
                       f"{TRUTH_ENV} is set, also scores linkage against the generator's truth.")
-def person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource) -> dg.MaterializeResult:
+def person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource,
+           warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
     settings = carejourney.settings()
     metadata: dict = {}
     with carejourney.connect() as con:
@@ -109,7 +111,8 @@ def evaluation_metadata(report: dict) -> dict:
 @dg.asset_check(asset=RECORD_PERSON, blocking=True,
                 description="Every source identity has exactly one row, with a known match_rule, "
                             "and every person has a person row after the run.")
-def record_person_covers_every_identity(carejourney: CarejourneyResource) -> dg.AssetCheckResult:
+def record_person_covers_every_identity(carejourney: CarejourneyResource,
+                                        warehouse_guard: WarehouseGuard) -> dg.AssetCheckResult:
     with carejourney.connect(read_only=True) as con:
         missing, extra, dupes, bad_rule, bad_prob = con.execute(
             """select
@@ -156,3 +159,6 @@ linkage_training_job = dg.define_asset_job(
 assets = [source_person, record_person, person, splink_model]
 asset_checks = [record_person_covers_every_identity]
 jobs = [linkage_training_job]
+
+# The linkage concern as Dagster loads it (definitions.py merges every concern's).
+defs = dg.Definitions(assets=assets, asset_checks=asset_checks, jobs=jobs)

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_project.publish.core import MART_TABLES, MARTS, publish
-from dagster_project.resources import CarejourneyResource
+from dagster_project.resources import CarejourneyResource, WarehouseGuard
 
 
 @dg.asset(
@@ -16,7 +16,7 @@ from dagster_project.resources import CarejourneyResource
                 "carejourney.duckdb + one Parquet per table in each.",
 )
 def published_carejourney(context: dg.AssetExecutionContext,
-                          carejourney: CarejourneyResource) -> dg.MaterializeResult:
+                          carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
     settings = carejourney.settings()
     with carejourney.connect() as con:
         result = publish(settings, con)
@@ -32,3 +32,6 @@ def published_carejourney(context: dg.AssetExecutionContext,
 
 
 assets = [published_carejourney]
+
+# The publish concern as Dagster loads it (definitions.py merges every concern's).
+defs = dg.Definitions(assets=assets)

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dagster_project.dbt.project import ensure_manifest
+from dagster_project.dbt.project import prepare_if_stale
 from dagster_project.sql import quote_ident, quote_literal
 
 BATCH_ROWS = 500_000
@@ -46,7 +46,7 @@ def marts(manifest: Path | None = None) -> dict[str, Mart]:
     The tier is the model's meta `publish_tier` (set in dbt_project.yml): which copy
     publish puts it in; None keeps it in warehouse.duckdb only.
     """
-    data = _read_manifest(manifest or ensure_manifest())
+    data = _read_manifest(manifest or prepare_if_stale())
     found: dict[str, Mart] = {}
     for node in data["nodes"].values():
         if node.get("resource_type") != "model" or node.get("schema") != "marts":

@@ -4,6 +4,6 @@ Maths in spc.py and funnel.py, reading in published_data.py, figures in charts.p
 the page in page.py, writing in build.py; the Dagster asset in assets.py and the
 `carejourney report` command in command.py.
 """
-from dagster_project.report.assets import assets
+from dagster_project.report.assets import assets, defs
 
-__all__ = ["assets"]
+__all__ = ["assets", "defs"]

@@ -1,7 +1,7 @@
 """The `published/report` asset: the report of the version just published."""
 import dagster as dg
 
-from dagster_project.resources import CarejourneyResource
+from dagster_project.resources import CarejourneyResource, WarehouseGuard
 
 PUBLISHED = dg.AssetKey(["published", "carejourney"])
 
@@ -14,7 +14,8 @@ PUBLISHED = dg.AssetKey(["published", "carejourney"])
                 "pathway Sankeys and data quality, drawn from the published copy only; one self-contained "
                 "page written into the published version it describes.",
 )
-def published_report(context: dg.AssetExecutionContext, carejourney: CarejourneyResource) -> dg.MaterializeResult:
+def published_report(context: dg.AssetExecutionContext, carejourney: CarejourneyResource,
+                     warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
     from dagster_project.report.build import write_report
 
     settings = carejourney.settings_paths_only()
@@ -30,3 +31,6 @@ def published_report(context: dg.AssetExecutionContext, carejourney: Carejourney
 
 
 assets = [published_report]
+
+# The report concern as Dagster loads it (definitions.py merges every concern's).
+defs = dg.Definitions(assets=assets)

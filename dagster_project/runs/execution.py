@@ -72,6 +72,9 @@ def run_job(settings: Settings):
     """Execute the nightly job for these settings (the seam tests replace); returns Dagster's result."""
     import dagster as dg  # imported here so `carejourney --help` stays fast
 
+    from dagster_project.dbt.project import prepare_if_stale
+
+    prepare_if_stale()  # the dbt assets load from the manifest: current before the definitions load
     from dagster_project.definitions import build_definitions
     from dagster_project.jobs import NIGHTLY_JOB_NAME
     from dagster_project.resources import CarejourneyResource
@@ -91,8 +94,6 @@ def run_job(settings: Settings):
 
 def execute(settings: Settings) -> RunSummary:
     """Run the nightly job in process for these settings; print progress; return the summary."""
-    # The same settings for every step, and for dbt's subprocess.
-    os.environ["CAREJOURNEY_WAREHOUSE_DIR"] = str(settings.warehouse_dir)
     print(f"carejourney nightly run\n  landing   {settings.landing_dir}\n  warehouse {settings.warehouse_dir}\n"
           f"  as-of     {settings.as_of or 'latest event date, bounded by the latest delivery date'}", flush=True)
     started = time.time()

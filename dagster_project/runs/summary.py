@@ -53,7 +53,13 @@ class RunSummary:
     def text(self) -> str:
         s = self.settings
         code = self.exit_code
-        lines = ["", "carejourney nightly run: " + ("PUBLISHED" if code == ExitCode.OK else "NOT PUBLISHED"),
+        if code == ExitCode.OK:
+            headline = "PUBLISHED"
+        elif self.published:  # publish swapped the new copy in; a later step (the report) failed
+            headline = "PUBLISHED, BUT A LATER STEP FAILED"
+        else:
+            headline = "NOT PUBLISHED"
+        lines = ["", "carejourney nightly run: " + headline,
                  f"  took              {self.seconds:.0f}s"]
         for label, value in self.figures.items():
             lines.append(f"  {label:<18}{value}")
@@ -68,9 +74,18 @@ class RunSummary:
         for step in self.failed_steps:
             lines.append(f"  step FAILED       {step}")
         lines += [f"  note              {n}" for n in self.notes]
-        if code == ExitCode.OK:
+        if self.published:
+            # where report/build.py writes it
+            from dagster_project.report.published_data import report_path
+
+            report = report_path(s.published_dir)  # through the `published` link: this version's report
             lines.append(f"  published         {s.published_db} (+ Parquet beside it; aggregates)")
             lines.append(f"  analyst copy      {s.analyst_db} (+ Parquet beside it; person-level, pseudonymised)")
+            if code == ExitCode.OK:
+                lines.append(f"  report            {report}")
+            else:
+                lines.append(f"  report            NOT WRITTEN for this version: `carejourney report` writes it "
+                             f"once the step above is fixed ({report})")
             lines.append('  query it          carejourney query "select * from marts.system_metrics limit 10"')
         else:
             lines.append(f"  published copy    untouched: {s.published_db} (and {s.analyst_db})")

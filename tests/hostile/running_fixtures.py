@@ -1,10 +1,12 @@
 """Helpers for the running / keys / permissions hostile tests (no pytest fixtures here)."""
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from dagster_project.publish import swap
@@ -67,3 +69,20 @@ def hold_warehouse_in_another_process(warehouse: Path, open_duckdb: bool = False
     line = proc.stdout.readline()
     assert line.strip() == "holding" and time.monotonic() < deadline, line
     return proc
+
+
+@contextlib.contextmanager
+def held_by_another_process(warehouse: Path) -> Iterator[subprocess.Popen]:
+    """The warehouse lock held by another process for the block (killed after it)."""
+    holder = hold_warehouse_in_another_process(warehouse)
+    try:
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# Every setting a run reads from the environment: tests start from none of them.
+RUN_ENVIRONMENT = ("CAREJOURNEY_PSEUDO_KEY", "CAREJOURNEY_LANDING_DIR", "CAREJOURNEY_WAREHOUSE_DIR",
+                   "CAREJOURNEY_AS_OF", "CAREJOURNEY_PUBLISHED_GROUP", "CAREJOURNEY_ANALYST_GROUP",
+                   "CAREJOURNEY_LOCK_WAIT_SECONDS", "DAGSTER_HOME")

@@ -122,7 +122,7 @@ def test_a_refused_opt_out_night_leaves_the_published_copy_byte_identical(tmp_pa
 
     from dagster_project import publish, quality
     from dagster_project.publish.core import PUBLISHED_TABLES
-    from dagster_project.resources import CarejourneyResource
+    from dagster_project.resources import CarejourneyResource, run_resources
     from dagster_project.settings import Settings
 
     def stub(key: list[str], deps: list[list[str]]) -> dg.AssetsDefinition:
@@ -136,13 +136,14 @@ def test_a_refused_opt_out_night_leaves_the_published_copy_byte_identical(tmp_pa
     checks = [c for c in quality.asset_checks if any(k.name == "raw_reference" for k in c.check_keys)]
     settings = Settings.from_env(landing_dir=tmp_path / "landing", warehouse_dir=tmp_path / "warehouse",
                                  pseudo_key=PSEUDO_KEY)
+    (settings.landing_dir / "reference").mkdir(parents=True, exist_ok=True)  # what the start checks want
     resource = CarejourneyResource(landing_dir=str(settings.landing_dir),
-                                   warehouse_dir=str(settings.warehouse_dir), pseudo_key=PSEUDO_KEY)
+                                   warehouse_dir=str(settings.warehouse_dir), pseudo_key=PSEUDO_KEY, demo=True)
 
     summary_lines: list[str] = []
 
     def run() -> tuple[bool, set[str]]:
-        result = dg.materialize([*upstream, *publish.assets, *checks], resources={"carejourney": resource},
+        result = dg.materialize([*upstream, *publish.assets, *checks], resources=run_resources(resource),
                                 raise_on_error=False)
         published = dg.AssetKey(["published", "carejourney"]) in {
             e.event_specific_data.materialization.asset_key for e in result.get_asset_materialization_events()}

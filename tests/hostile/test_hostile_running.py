@@ -28,6 +28,7 @@ import pytest
 from running_fixtures import (
     OTHER_STRONG_KEY,
     QUALITY_TESTS,
+    RUN_ENVIRONMENT,
     STRONG_KEY,
     FakeNightlyJob,
     hold_warehouse_in_another_process,
@@ -48,9 +49,7 @@ from warehouse_fixture import build_warehouse
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for name in ("CAREJOURNEY_PSEUDO_KEY", "CAREJOURNEY_LANDING_DIR", "CAREJOURNEY_WAREHOUSE_DIR",
-                 "CAREJOURNEY_AS_OF", "CAREJOURNEY_PUBLISHED_GROUP", "CAREJOURNEY_ANALYST_GROUP",
-                 "CAREJOURNEY_LOCK_WAIT_SECONDS", "DAGSTER_HOME"):
+    for name in RUN_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     umask = os.umask(0o022)  # what a careless shell gives; the commands must not rely on it
     yield

@@ -7,13 +7,13 @@ from landing import HES_ROW, csv_text, rows, write, write_postcodes
 
 from dagster_project import contract
 from dagster_project.ingest import asset_checks, assets
-from dagster_project.resources import CarejourneyResource
+from dagster_project.resources import CarejourneyResource, run_resources
 
 
 def _materialize(landing, tmp_path):
     resource = CarejourneyResource(landing_dir=str(landing), warehouse_dir=str(tmp_path / "warehouse"),
-                                   pseudo_key="k")
-    return dg.materialize([*assets, *asset_checks], resources={"carejourney": resource})
+                                   pseudo_key="k", demo=True)
+    return dg.materialize([*assets, *asset_checks], resources=run_resources(resource))
 
 
 def _metadata(result, key):
@@ -49,8 +49,8 @@ def test_reconciliation_check_is_blocking_and_fails_on_a_broken_file(landing, tm
     con.execute("update ops.load_ledger set rows_read = rows_read + 1")
     con.close()
     resource = CarejourneyResource(landing_dir=str(landing), warehouse_dir=str(tmp_path / "warehouse"),
-                                   pseudo_key="k")
-    result = dg.materialize([*assets, *asset_checks], resources={"carejourney": resource},
+                                   pseudo_key="k", demo=True)
+    result = dg.materialize([*assets, *asset_checks], resources=run_resources(resource),
                             raise_on_error=False)
     (check,) = result.get_asset_check_evaluations()
     assert not check.passed

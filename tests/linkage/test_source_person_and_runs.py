@@ -11,7 +11,7 @@ import pytest
 
 from dagster_project.linkage.link import link
 from dagster_project.linkage.source_person import StagingInterfaceError, build_source_persons
-from dagster_project.resources import CarejourneyResource
+from dagster_project.resources import CarejourneyResource, run_resources
 from tests.linkage.staging_fixtures import Rec, break_checksum, create_staging, make_nhs
 from tests.linkage.synthetic import population
 
@@ -127,11 +127,13 @@ def test_dagster_assets_materialise_check_and_score_against_truth(tmp_path, monk
         "source_dataset,source_person_id,true_person_id\n"
         + "".join(f"{ds},{sp},{true}\n" for (ds, sp), true in truth.items()))
     monkeypatch.setenv("CAREJOURNEY_TRUTH_DIR", str(truth_dir))
-    resource = CarejourneyResource(warehouse_dir=str(warehouse), landing_dir=str(tmp_path), pseudo_key="k")
+    (tmp_path / "landing" / "hes_apc").mkdir(parents=True)  # the start checks want a landing folder
+    resource = CarejourneyResource(warehouse_dir=str(warehouse), landing_dir=str(tmp_path / "landing"),
+                                   pseudo_key="k", demo=True)
     result = dg.materialize(
         [linkage_assets.source_person, linkage_assets.record_person, linkage_assets.person,
          *linkage_assets.asset_checks],
-        resources={"carejourney": resource},
+        resources=run_resources(resource),
     )
     assert result.success
     evaluations = result.get_asset_check_evaluations()

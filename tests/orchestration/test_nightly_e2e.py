@@ -276,7 +276,8 @@ def test_sensor_fires_on_a_new_file_and_not_on_loaded_ones(reference, landing, t
     assert result.returncode == ExitCode.OK
 
     def evaluate(landing_dir: Path):
-        resource = CarejourneyResource(landing_dir=str(landing_dir), warehouse_dir=str(warehouse))
+        # the deployment's key: the sensor starts no run that the start checks would refuse
+        resource = CarejourneyResource(landing_dir=str(landing_dir), warehouse_dir=str(warehouse), pseudo_key=PSEUDO_KEY)
         return new_delivery_sensor(dg.build_sensor_context(resources={"carejourney": resource}))
 
     # Everything in the landing folder is in the ledger: nothing to do.

@@ -11,7 +11,7 @@ from warehouse_fixture import HES_ROWS, PSEUDO_KEY, build_warehouse, insert_raw
 
 from dagster_project import publish, quality
 from dagster_project.publish.core import MART_TABLES, MARTS
-from dagster_project.resources import CarejourneyResource
+from dagster_project.resources import CarejourneyResource, run_resources
 
 
 def _stub(key: list[str], deps: list[list[str]]) -> dg.AssetsDefinition:
@@ -36,10 +36,11 @@ RAW_GATE_CHECKS = [c for c in quality.asset_checks
 
 
 def _run(settings) -> dg.ExecuteInProcessResult:
+    (settings.landing_dir / "reference").mkdir(parents=True, exist_ok=True)  # what the start checks want
     resource = CarejourneyResource(landing_dir=str(settings.landing_dir),
-                                   warehouse_dir=str(settings.warehouse_dir), pseudo_key=PSEUDO_KEY)
+                                   warehouse_dir=str(settings.warehouse_dir), pseudo_key=PSEUDO_KEY, demo=True)
     return dg.materialize([*UPSTREAM, *publish.assets, *RAW_GATE_CHECKS],
-                          resources={"carejourney": resource}, raise_on_error=False)
+                          resources=run_resources(resource), raise_on_error=False)
 
 
 def _snapshot(published) -> dict[str, str]:
