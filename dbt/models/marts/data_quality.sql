@@ -15,7 +15,7 @@ flags as (
     select
         ledger.source, ledger.table_name, ledger.delivery_date,
     {%- for kind in flag_kinds() %}
-        coalesce(sum(flags.n_rows) filter (where flags.flag_kind = '{{ kind }}'), 0)::bigint as flagged_{{ kind }}{{ ',' if not loop.last }}
+        coalesce(sum(flags.n_rows) filter (where flags.flag_kind = '{{ kind }}'), 0)::bigint as flagged_{{ kind }}{{ ',' if not loop.last }}  -- noqa: LT05
     {%- endfor %}
     from ledger
     inner join {{ source('ops', 'load_flags') }} as flags using (load_id)
@@ -25,7 +25,7 @@ flags as (
 rejects as (
     select
         ledger.source, ledger.table_name, ledger.delivery_date,
-        count(distinct(rejects.load_id, rejects.line_number))::bigint as rows_in_rejects_table
+        count(distinct(rejects.load_id, rejects.line_number))::bigint as rows_in_rejects_table  -- noqa: ST08
     from {{ source('raw', 'rejects') }} as rejects
     inner join ledger using (load_id)
     group by all
@@ -82,16 +82,16 @@ select
     {%- for kind in flag_kinds() %}
         coalesce(flags.flagged_{{ kind }}, 0)::bigint as flagged_{{ kind }},
     {%- endfor %}
-    case when files.table_name in ('{{ nhs_number_tables() | join("', '") }}') and files.rows_loaded > 0
+    case when files.table_name in ('{{ nhs_number_tables() | join("', '") }}') and files.rows_loaded > 0  -- noqa: LT05
             then round(
                     100.0 * (files.rows_loaded - coalesce(flags.flagged_nhs_number_missing, 0))
                     / files.rows_loaded, 2
                 )
     end::double as nhs_number_completeness_pct,
-    case when files.table_name in ('{{ nhs_number_tables() | join("', '") }}') and files.rows_loaded > 0
+    case when files.table_name in ('{{ nhs_number_tables() | join("', '") }}') and files.rows_loaded > 0  -- noqa: LT05
             then round(100.0 * (
                     files.rows_loaded
-                    {%- for kind in nhs_flags %} - coalesce(flags.flagged_{{ kind }}, 0){% endfor %}
+                    {%- for kind in nhs_flags %} - coalesce(flags.flagged_{{ kind }}, 0){% endfor %}  -- noqa: LT05
                 )
                 / files.rows_loaded, 2)
     end::double as nhs_number_validity_pct,

@@ -11,6 +11,6 @@
         numerator, denominator, value, suppressed, note,
         ci_lower, ci_upper, small_numbers, england_value, england_low, england_high, england_year
     from {{ ref(family) }}
-    where period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')
+    where period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')  -- noqa: LT05
     {% if not loop.last %}union all{% endif %}
 {% endfor %}
