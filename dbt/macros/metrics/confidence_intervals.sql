@@ -46,7 +46,7 @@
             {{ count }} * pow(1 - 1 / (9.0 * {{ count }}) - {{ z }} / (3 * sqrt({{ count }})), 3)
     end
     {%- else -%}
-    case when {{ count }} >= 0 then
+        case when {{ count }} >= 0 then
         ({{ count }} + 1) * pow(1 - 1 / (9.0 * ({{ count }} + 1)) + {{ z }} / (3 * sqrt({{ count }} + 1)), 3)
     end
     {%- endif -%}
@@ -57,8 +57,8 @@
     {%- set z = ci_z() -%}
     case when {{ n }} >= 2 then
         {{ 'greatest(0.0, ' if side == 'lower' else '(' }}
-        {{ total }} * 1.0 / {{ n }}
-        {{ '-' if side == 'lower' else '+' }} {{ z }} * sqrt(greatest(0.0,
+    {{ total }} * 1.0 / {{ n }}
+    {{ '-' if side == 'lower' else '+' }} {{ z }} * sqrt(greatest(0.0,
             ({{ sum_of_squares }} - {{ total }} * 1.0 * {{ total }} / {{ n }}) / ({{ n }} - 1)
         )) / sqrt({{ n }}))
     end

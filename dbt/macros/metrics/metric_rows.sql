@@ -41,7 +41,7 @@
     appear where there are units. Rates by band/sex use metrics_population_by_age_sex.
 -#}
 {% macro metric_rows(family) %}
-{%- set by_age_sex = var('carejourney_metric_breakdowns_enabled', true) %}
+    {%- set by_age_sex = var('carejourney_metric_breakdowns_enabled', true) %}
 metric_definitions as (
     select
         metric_id,
@@ -77,7 +77,7 @@ england_reference as (
         cast(england_year as varchar) as england_year
     from {{ ref('england_reference') }}
 ),
-{%- if by_age_sex %}
+    {%- if by_age_sex %}
 
 age_bands as (
     select age_band, cast(min_age as integer) as min_age, cast(max_age as integer) as max_age,
@@ -88,7 +88,7 @@ age_bands as (
 unit_people as (
     select person_id, date_of_birth, sex from {{ ref('int_person__demographics') }}
 ),
-{%- endif %}
+    {%- endif %}
 
 areas as (
     select distinct la_code from population
@@ -98,13 +98,13 @@ facts_in_footprint as (
     select
         f.metric_id, f.reference_date, f.la_code, f.person_id, f.unit_id,
         f.numerator_value, f.denominator_value,
-        {%- if by_age_sex %}
+    {%- if by_age_sex %}
         coalesce(bands.age_band, 'unknown') as age_band,
         coalesce(people.sex, 'U') as sex
         {%- else %}
         'all' as age_band,
         'all' as sex
-        {%- endif %}
+    {%- endif %}
     from metric_facts as f
     {%- if by_age_sex %}
     left join unit_people as people on people.person_id = f.person_id
@@ -213,13 +213,13 @@ aggregated as (
 cells as (
     -- the breakdown cells every period, area and metric has (zeros shown)
     select 'all' as age_band, 'all' as sex
-    {%- if by_age_sex %}
+{%- if by_age_sex %}
     union all
     select b.age_band, s.sex
     from (select age_band from age_bands where always_reported union all select 'all') as b
     cross join (values ('M'), ('F'), ('all')) as s(sex)
     where not (b.age_band = 'all' and s.sex = 'all')
-    {%- endif %}
+{%- endif %}
 ),
 
 grid_keys as (

@@ -14,9 +14,9 @@ with ledger as (
 flags as (
     select
         ledger.source, ledger.table_name, ledger.delivery_date,
-        {%- for kind in flag_kinds() %}
-        coalesce(sum(flags.n_rows) filter (where flags.flag_kind = '{{ kind }}'), 0)::bigint as flagged_{{ kind }}{{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- for kind in flag_kinds() %}
+        coalesce(sum(flags.n_rows) filter (where flags.flag_kind = '{{ kind }}'), 0)::bigint as flagged_{{ kind }}{{ ',' if not loop.last }}  -- noqa: LT05
+    {%- endfor %}
     from ledger
     inner join {{ source('ops', 'load_flags') }} as flags using (load_id)
     group by all
@@ -25,7 +25,7 @@ flags as (
 rejects as (
     select
         ledger.source, ledger.table_name, ledger.delivery_date,
-        count(distinct (rejects.load_id, rejects.line_number))::bigint as rows_in_rejects_table
+        count(distinct(rejects.load_id, rejects.line_number))::bigint as rows_in_rejects_table  -- noqa: ST08
     from {{ source('raw', 'rejects') }} as rejects
     inner join ledger using (load_id)
     group by all
@@ -80,20 +80,24 @@ select
     files.rows_rejected,
     coalesce(rejects.rows_in_rejects_table, 0)::bigint as rows_in_rejects_table,
     {%- for kind in flag_kinds() %}
-    coalesce(flags.flagged_{{ kind }}, 0)::bigint as flagged_{{ kind }},
+        coalesce(flags.flagged_{{ kind }}, 0)::bigint as flagged_{{ kind }},
     {%- endfor %}
-    case when files.table_name in ('{{ nhs_number_tables() | join("', '") }}') and files.rows_loaded > 0
-         then round(100.0 * (files.rows_loaded - coalesce(flags.flagged_nhs_number_missing, 0))
-                    / files.rows_loaded, 2)
+    case when files.table_name in ('{{ nhs_number_tables() | join("', '") }}') and files.rows_loaded > 0  -- noqa: LT05
+            then round(
+                    100.0 * (files.rows_loaded - coalesce(flags.flagged_nhs_number_missing, 0))
+                    / files.rows_loaded, 2
+                )
     end::double as nhs_number_completeness_pct,
-    case when files.table_name in ('{{ nhs_number_tables() | join("', '") }}') and files.rows_loaded > 0
-         then round(100.0 * (files.rows_loaded
-                    {%- for kind in nhs_flags %} - coalesce(flags.flagged_{{ kind }}, 0){% endfor %})
-                    / files.rows_loaded, 2)
+    case when files.table_name in ('{{ nhs_number_tables() | join("', '") }}') and files.rows_loaded > 0  -- noqa: LT05
+            then round(100.0 * (
+                    files.rows_loaded
+                    {%- for kind in nhs_flags %} - coalesce(flags.flagged_{{ kind }}, 0){% endfor %}  -- noqa: LT05
+                )
+                / files.rows_loaded, 2)
     end::double as nhs_number_validity_pct,
     person_records.n_person_records,
     case when person_records.n_person_records > 0
-         then round(100.0 * person_records.n_linked_other_service / person_records.n_person_records, 2)
+            then round(100.0 * person_records.n_linked_other_service / person_records.n_person_records, 2)
     end::double as linked_other_service_pct
 from files
 left join flags using (source, table_name, delivery_date)

@@ -38,14 +38,10 @@ person_years as (
     select distinct
         person_id,
         la_code,
-        make_date(
-            cast(year(record_date) - case when month(record_date) < 4 then 1 else 0 end as integer), 4, 1
-        ) as financial_year_start
+        {{ financial_year_start('record_date') }} as financial_year_start
     from records
     -- a long-open service dated years back belongs to no year the metrics report
-    where make_date(
-        cast(year(record_date) - case when month(record_date) < 4 then 1 else 0 end as integer), 4, 1
-    ) in (select financial_year_start from financial_years)
+    where {{ financial_year_start('record_date') }} in (select financial_year_start from financial_years)
 ),
 
 by_area as (
@@ -86,6 +82,6 @@ select
     n_linked_people_65,
     n_opted_out_65,
     case when n_linked_people_65 > 0
-         then round(100.0 * n_opted_out_65 / n_linked_people_65, 2)
+            then round(100.0 * n_opted_out_65 / n_linked_people_65, 2)
     end::double as opted_out_65_pct
 from counts

@@ -41,7 +41,8 @@ deaths as (
         {{ age_in_years('demographics.date_of_birth', 'deaths.date_of_death') }},
         person.la_code, null,
         case deaths.death_source when 'registered' then 'deaths'
-                                 when 'hospital' then 'hes_apc' else 'asc_cld' end,
+            when 'hospital' then 'hes_apc' else 'asc_cld'
+        end,
         null, null, null, null, null, null
     from {{ ref('int_person__deaths') }} as deaths
     inner join demographics using (person_id)

@@ -13,5 +13,5 @@ select
 from {{ ref('journey') }} as journey
 inner join {{ ref('journey') }} as next_event
     on next_event.person_key = journey.person_key
-   and next_event.event_seq = journey.event_seq + 1
+        and next_event.event_seq = journey.event_seq + 1
 group by all

@@ -17,5 +17,5 @@ inner join {{ ref('csds_attendance') }} as attendance
 inner join {{ ref('stg_csds__referrals') }} as referrals using (referral_id)
 inner join identities
     on identities.source_dataset = referrals.source_dataset
-   and identities.source_person_id = referrals.source_person_id
+        and identities.source_person_id = referrals.source_person_id
 where contacts.contact_date is not null

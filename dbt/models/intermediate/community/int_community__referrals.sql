@@ -36,7 +36,7 @@ select
 from {{ ref('stg_csds__referrals') }} as referrals
 inner join identities
     on identities.source_dataset = referrals.source_dataset
-   and identities.source_person_id = referrals.source_person_id
+        and identities.source_person_id = referrals.source_person_id
 left join contacts on contacts.event_id = referrals.referral_id
 left join {{ ref('csds_team_type') }} as team_types on team_types.code = referrals.team_type
 left join patients on patients.source_person_id = referrals.source_person_id

@@ -14,10 +14,14 @@ episodes as (
 ordered as (
     select
         *,
-        row_number() over (partition by spell_id
-            order by episode_order nulls last, episode_start_date nulls last, episode_id) as n_from_first,
-        row_number() over (partition by spell_id
-            order by episode_order desc nulls last, episode_start_date desc nulls last, episode_id desc) as n_from_last,
+        row_number() over (
+            partition by spell_id
+            order by episode_order nulls last, episode_start_date nulls last, episode_id
+        ) as n_from_first,
+        row_number() over (
+            partition by spell_id
+            order by episode_order desc nulls last, episode_start_date desc nulls last, episode_id desc
+        ) as n_from_last,
         count(*) over (partition by spell_id) as n_episodes
     from episodes
 ),
@@ -46,7 +50,7 @@ spells as (
         last_episode.discharge_ready_date,
         -- Finished: the last episode is finished and the spell has a discharge date.
         coalesce(episode_status.is_finished, false) and last_episode.discharge_date is not null as is_finished,
-        coalesce(discharge_methods.is_death, false) or last_episode.discharge_destination = '79' as died_in_hospital,
+        {{ is_death_discharge('last_episode.discharge_method', 'last_episode.discharge_destination') }} as died_in_hospital,
         first_episode.primary_diagnosis,
         first_episode.diagnoses as first_episode_diagnoses,
         coalesce(first_episode.resident_la_code, postcodes.la_code) as la_code,
@@ -56,8 +60,6 @@ spells as (
     inner join last_episode using (spell_id)
     left join {{ ref('hes_admission_method') }} as admission_methods
         on admission_methods.code = first_episode.admission_method
-    left join {{ ref('hes_discharge_method') }} as discharge_methods
-        on discharge_methods.code = last_episode.discharge_method
     left join {{ ref('hes_discharge_destination') }} as destinations
         on destinations.code = last_episode.discharge_destination
     left join {{ ref('hes_episode_status') }} as episode_status

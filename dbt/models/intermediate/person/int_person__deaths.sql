@@ -22,13 +22,15 @@ registered as (
 ),
 
 hospital as (
-    select identities.person_id,
-           min(coalesce(episodes.discharge_date, episodes.episode_end_date)) as date_of_death,
-           'hospital' as death_source, 2 as priority
+    select
+        identities.person_id,
+        min(coalesce(episodes.discharge_date, episodes.episode_end_date)) as date_of_death,
+        'hospital' as death_source, 2 as priority
     from {{ ref('stg_hes_apc__episodes') }} as episodes
     inner join identities using (source_dataset, source_person_id)
-    where (episodes.discharge_method in ('4', '5') or episodes.discharge_destination = '79')
-      and coalesce(episodes.discharge_date, episodes.episode_end_date) is not null
+    where
+        {{ is_death_discharge('episodes.discharge_method', 'episodes.discharge_destination') }}
+        and coalesce(episodes.discharge_date, episodes.episode_end_date) is not null
     group by identities.person_id
 ),
 

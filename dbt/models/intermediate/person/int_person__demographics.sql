@@ -14,9 +14,10 @@ records as (
 ),
 
 birth_date_votes as (
-    select person_id, date_of_birth,
-           count(distinct source_dataset || '/' || source_person_id) as votes,
-           max(record_date) as last_seen
+    select
+        person_id, date_of_birth,
+        count(distinct source_dataset || '/' || source_person_id) as votes,
+        max(record_date) as last_seen
     from records
     where date_of_birth_is_plausible
     group by person_id, date_of_birth
@@ -26,13 +27,15 @@ best_birth_date as (
     select person_id, date_of_birth
     from birth_date_votes
     qualify row_number() over (
-        partition by person_id order by votes desc, last_seen desc nulls last, date_of_birth desc) = 1
+            partition by person_id order by votes desc, last_seen desc nulls last, date_of_birth desc
+        ) = 1
 ),
 
 sex_votes as (
-    select person_id, sex,
-           count(distinct source_dataset || '/' || source_person_id) as votes,
-           max(record_date) as last_seen
+    select
+        person_id, sex,
+        count(distinct source_dataset || '/' || source_person_id) as votes,
+        max(record_date) as last_seen
     from records
     where sex in ('M', 'F')
     group by person_id, sex
@@ -42,7 +45,8 @@ best_sex as (
     select person_id, sex
     from sex_votes
     qualify row_number() over (
-        partition by person_id order by votes desc, last_seen desc nulls last, sex) = 1
+            partition by person_id order by votes desc, last_seen desc nulls last, sex
+        ) = 1
 ),
 
 latest_la as (
@@ -50,8 +54,9 @@ latest_la as (
     from records
     where la_code is not null
     qualify row_number() over (
-        partition by person_id
-        order by record_date desc nulls last, _delivery_date desc, source_dataset, la_code) = 1
+            partition by person_id
+            order by record_date desc nulls last, _delivery_date desc, source_dataset, la_code
+        ) = 1
 ),
 
 people as (

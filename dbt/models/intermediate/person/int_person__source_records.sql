@@ -53,4 +53,4 @@ select
 from records
 left join {{ source('linkage', 'record_person') }} as record_person
     on record_person.source_dataset = records.source_dataset
-   and record_person.source_person_id = records.source_person_id
+        and record_person.source_person_id = records.source_person_id

@@ -9,8 +9,10 @@ with labels as (
     -- journey event types, a journey's previous and next service are services
     select alias.column_name, v.code, v.label, 'value_labels'
     from {{ ref('value_labels') }} as v
-    inner join (values ('from_state', 'event_type'), ('to_state', 'event_type'),
-                       ('prev_service', 'service'), ('next_service', 'service')) as alias(column_name, vocabulary)
+    inner join (
+        values ('from_state', 'event_type'), ('to_state', 'event_type'),
+        ('prev_service', 'service'), ('next_service', 'service')
+    ) as alias (column_name, vocabulary)
         on v.column_name = alias.vocabulary
     union all
     select 'la_code', la_code, la_name, 'councils' from {{ ref('councils') }}

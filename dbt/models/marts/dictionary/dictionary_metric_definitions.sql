@@ -25,4 +25,4 @@ select
 from {{ ref('metric_definitions') }} as d
 left join {{ ref('england_reference') }} as e
     on e.metric_id = d.metric_id
-   and e.age_band = 'all'
+        and e.age_band = 'all'

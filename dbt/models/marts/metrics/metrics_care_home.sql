@@ -1,4 +1,3 @@
-{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Permanent care home admissions (ASCOF 2A(2)). Reference date: service start;
     council: the LA Code of the placement. A person's first ever placement is their
     earliest Long Term Support: Residential or Nursing Care service in the data, in
@@ -31,7 +30,7 @@ first_placements as (
 placements_65 as (
     select
         fp.*,
-        exists (
+        exists(
             select 1 from spells as s
             where s.person_id = fp.person_id
                 and fp.start_date between s.discharge_date and s.discharge_date + 7

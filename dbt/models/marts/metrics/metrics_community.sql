@@ -1,4 +1,3 @@
-{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- community_followup_7d_pct (reference date: discharge; council: the spell's
     resident LA): of finished spells discharged to the usual place of residence
     (DISDEST 19) of people aged 65+ at discharge, those with an attended community

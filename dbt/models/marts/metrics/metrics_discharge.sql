@@ -1,4 +1,3 @@
-{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Discharge metrics (reference date: discharge; council: the spell's resident LA).
     Counts discharges (spells), all ages. The discharges of all three metrics: live
     discharges of finished spells whose admission method is not maternity/birth (31,
@@ -28,7 +27,7 @@ discharges as (
     from spells as s
     inner join outcomes as o on o.spell_id = s.spell_id
     where o.is_live_discharge
-        and coalesce(s.admission_method, '') not in ('31', '32', '82', '83')
+        and not {{ is_maternity('s.admission_method') }}
 ),
 
 metric_facts as (

@@ -1,4 +1,3 @@
-{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Hospital activity per population (reference date: admission; council: the
     spell's resident LA). Counts spells, not people. Ages at admission; a spell
     without a known age is not counted in the 65+ metrics. -#}

@@ -1,4 +1,3 @@
-{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- The reporting calendar: every financial year (April-March), quarter and month
     from the financial year of the first hospital admission (at most var
     metrics_max_years_back = 10 years before the as-of date; var metrics_first_date
@@ -39,7 +38,7 @@ months as (
     from bounds as b,
         unnest(generate_series(
             cast(b.first_fy_start as timestamp), cast(b.as_of_date as timestamp), interval 1 month
-        )) as m(month_start)
+        )) as m (month_start)
 ),
 
 periods as (

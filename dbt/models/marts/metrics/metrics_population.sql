@@ -1,4 +1,3 @@
-{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Population denominators by council and for the whole footprint ('ALL' = the
     councils in the population estimates), per mid-year estimate year, for each
     population_ages a metric uses (seed metric_definitions: 'all' or '65+'; the

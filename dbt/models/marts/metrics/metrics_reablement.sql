@@ -1,4 +1,3 @@
-{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- Reablement after hospital (ASCOF 2B(1), 2D). Reference date: discharge.
     Cohort: people aged 65+ at discharge, discharged alive from a finished spell,
     whose Short Term Support: ST-Max service starts 3 days before to 7 days after

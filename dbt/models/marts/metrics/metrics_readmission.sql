@@ -1,4 +1,3 @@
-{{ config(enabled=var('carejourney_marts_enabled', true) and var('carejourney_metrics_enabled', true)) }}
 {#- emergency_readmission_30d_pct (reference date: discharge; council: the spell's
     resident LA): of live discharges of finished spells, admission method not
     31/32/82/83 (the same discharges as discharged_usual_residence_pct), those
@@ -26,7 +25,7 @@ metric_facts as (
     from spells as s
     inner join outcomes as o on o.spell_id = s.spell_id
     where o.is_live_discharge
-        and coalesce(s.admission_method, '') not in ('31', '32', '82', '83')
+        and not {{ is_maternity('s.admission_method') }}
 ),
 
 {{ metric_rows('readmission') }}

@@ -42,12 +42,12 @@ typed as (
         -- All 20 positions, nulls kept, so position 1 is always the primary diagnosis.
         [
             {%- for i in range(1, 21) %}
-            {{ normalise_icd10('"DIAG_4_%02d"' % i) }}{{ ',' if not loop.last }}
+                {{ normalise_icd10('"DIAG_4_%02d"' % i) }}{{ ',' if not loop.last }}
             {%- endfor %}
         ] as diagnoses,
         list_filter([
             {%- for i in range(1, 13) %}
-            nullif(upper(replace(trim("OPERTN_4_{{ '%02d' % i }}"), '.', '')), ''){{ ',' if not loop.last }}
+                nullif(upper(replace(trim("OPERTN_4_{{ '%02d' % i }}"), '.', '')), ''){{ ',' if not loop.last }}
             {%- endfor %}
         ], lambda x: x is not null) as procedures,
         _flags,

@@ -1,0 +1,53 @@
+{#- Hospital rules shared by every model that needs them (one home each). The code
+    lists live in the seeds; these macros only say how to apply them. -#}
+
+{#- A discharge in death: DISMETH flagged is_death in seed hes_discharge_method
+    (4 died, 5 stillbirth) or DISDEST in group 'died' of seed
+    hes_discharge_destination (79). Null only when the method is not a death code
+    and the destination is null (as a plain comparison would give). -#}
+{% macro is_death_discharge(discharge_method, discharge_destination) -%}
+    (
+        coalesce({{ discharge_method }} in (
+            select code from {{ ref('hes_discharge_method') }} where is_death
+        ), false)
+        or {{ discharge_destination }} in (
+            select code from {{ ref('hes_discharge_destination') }} where discharge_destination_group = 'died'
+        )
+    )
+{%- endmacro %}
+
+{#- A live discharge: the spell (a row of int_hospital__spells, alias `spell`)
+    finished with a discharge date and the patient did not die in it. Never null. -#}
+{% macro is_live_discharge(spell) -%}
+    (
+        coalesce({{ spell }}.is_finished, false)
+        and {{ spell }}.discharge_date is not null
+        and not coalesce({{ spell }}.died_in_hospital, false)
+    )
+{%- endmacro %}
+
+{#- Maternity or birth admission (flag is_maternity_or_birth of seed
+    hes_admission_method: 31, 32, 82, 83), left out of the discharge metrics.
+    Never null: an unknown or missing method is not maternity. -#}
+{% macro is_maternity(admission_method) -%}
+    coalesce({{ admission_method }} in (
+        select code from {{ ref('hes_admission_method') }} where is_maternity_or_birth
+    ), false)
+{%- endmacro %}
+
+{#- A three-valued follow-up flag after a discharge (outputs.md, "Metrics"):
+    null when the spell is not eligible; true as soon as `happened` (the outcome
+    occurred within its window); null while `window_end_date` is after the as-of
+    date; otherwise `outcome_at_end` (default false: the window passed without it).
+    Flags whose outcome is only known at the end of the window (at home on day 91)
+    pass happened=none. -#}
+{% macro followup_flag(eligible, window_end_date, as_of_date, happened=none, outcome_at_end='false') -%}
+    case
+        when not ({{ eligible }}) then null
+    {%- if happened is not none %}
+        when {{ happened }} then true
+    {%- endif %}
+        when {{ window_end_date }} > {{ as_of_date }} then null
+        else {{ outcome_at_end }}
+    end
+{%- endmacro %}

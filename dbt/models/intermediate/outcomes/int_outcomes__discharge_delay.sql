@@ -1,0 +1,9 @@
+{#- Discharge delay: one row per spell. Discharge minus ready date; a ready date
+    after discharge is a recording error and counts as no delay (0), never negative. -#}
+select
+    spell_id,
+    case
+        when discharge_ready_date is null or discharge_date is null then null
+        else greatest(date_diff('day', discharge_ready_date, discharge_date), 0)
+    end as discharge_delay_days
+from {{ ref('int_hospital__spells') }}
