@@ -51,3 +51,19 @@
         else {{ outcome_at_end }}
     end
 {%- endmacro %}
+
+{#- The spells of `spells` (a CTE with spell_id, person_id, discharge_date and the
+    window column) followed by an emergency admission of the same person, at any
+    provider, 0 to `window_days_column` days after the discharge; never the spell
+    itself (a spell does not readmit itself). The one home of "an emergency admission
+    within N days", shared by the readmission and ASCOF 2D rules. -#}
+{% macro spells_with_emergency_admission_within(spells, window_days_column) -%}
+    select distinct b.spell_id
+    from {{ spells }} as b
+    inner join {{ ref('int_hospital__spells') }} as n
+        on
+            n.person_id = b.person_id
+            and n.spell_id <> b.spell_id
+            and n.admission_method_group = 'emergency'
+            and n.admission_date between b.discharge_date and b.discharge_date + b.{{ window_days_column }}
+{%- endmacro %}

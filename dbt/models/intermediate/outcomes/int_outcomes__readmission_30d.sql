@@ -6,22 +6,8 @@ spell_base as (
     {{ outcome_spells() }}
 ),
 
-emergency_admissions as (
-    select spell_id, person_id, admission_date
-    from {{ ref('int_hospital__spells') }}
-    where admission_method_group = 'emergency'
-),
-
 emergency_in_window as (
-    -- an emergency admission of the same person within the window (days) after
-    -- this discharge, at any provider (another spell: a spell never readmits itself)
-    select distinct b.spell_id
-    from spell_base as b
-    inner join emergency_admissions as n
-        on
-            n.person_id = b.person_id
-            and n.spell_id <> b.spell_id
-            and n.admission_date between b.discharge_date and b.discharge_date + b.readmission_window_days
+    {{ spells_with_emergency_admission_within('spell_base', 'readmission_window_days') }}
 )
 
 select
