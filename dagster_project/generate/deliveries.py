@@ -10,7 +10,7 @@ is exercised for real.
 Malformed rows are made here, per delivery, at ``MessConfig.malformed_rows``: a
 blank natural key, an impossible event date, and a short row (a truncated copy of a
 row, appended at the end). The latest delivery of every table carries at least one
-of each, so every demo exercises the reject path.
+of each (unless it has fewer than 3 rows), so every demo exercises the reject path.
 
 Files are written by DuckDB ``COPY`` from ordered queries: UTF-8, a header row,
 comma separated, double quotes only where needed, blanks for NULL. Column names and
@@ -122,7 +122,10 @@ def _select_sql(cut: Cut, k: int, rate: float, force: bool) -> str:
         if name == cut.date_column and cut.broken_date:
             expr = f"CASE WHEN _bad = 'date' THEN {cut.broken_date} ELSE {expr} END"
         exprs.append(f"{expr} AS {quote_ident(name)}")
-    rn = "row_number() OVER (ORDER BY ord)" if force else "0"
+    # The forced malformed rows (1: key, 2: date) go only into a delivery of 3+ rows: in a
+    # tiny extract's one- or two-row file they would be every row, and a file none of whose
+    # rows loads is (rightly) a broken delivery that stops publication.
+    rn = "CASE WHEN count(*) OVER () > 2 THEN row_number() OVER (ORDER BY ord) ELSE 0 END" if force else "0"
     r3 = rate / 3
     date_kind = "'date'" if cut.date_column else "'key'"
     return f"""

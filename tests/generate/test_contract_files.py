@@ -158,3 +158,21 @@ def test_some_cld_service_types_come_in_release_2_sentence_case(generated):
                 else:
                     exact += 1
     assert exact > 0 and 0 < sentence / (exact + sentence) < 0.1
+
+
+def test_a_tiny_extract_never_makes_a_file_of_malformed_rows_only(tmp_path):
+    """300 people, seed 3: one council's latest CLD delivery has a single row; the
+    forced malformed rows must not take it (a file none of whose rows loads stops the night)."""
+    import csv
+
+    from dagster_project.generate.config import GeneratorConfig
+    from dagster_project.generate.generator import generate
+
+    generate(GeneratorConfig(people=300, seed=3), tmp_path / "landing", None)
+    for path in (tmp_path / "landing").rglob("*.csv"):
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        keys = [r for r in rows if all((v or "").strip() for k, v in r.items()
+                                       if k in ("EPIKEY", "Event Reference", "LocalPatientId",
+                                                "ServiceRequestId", "CareContactId"))]
+        assert not rows or keys, f"{path.name}: every row has a blank natural key"
