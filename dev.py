@@ -48,7 +48,7 @@ def ensure_environment() -> None:
             print(f"Creating virtual environment in {VENV}", flush=True)
             venv.EnvBuilder(with_pip=True).create(VENV)
         _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]")
+        _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev,spark]")
         STAMP.write_text(wanted + "\n")
     ensure_compat_environment()
 
