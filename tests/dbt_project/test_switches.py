@@ -10,4 +10,6 @@ def test_project_parses_with_marts_switched_off(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
     assert not any(key.endswith(".journey") for key in manifest["nodes"]), "journey still enabled"
+    # the metrics' own intermediate input goes with them
+    assert not any(key.endswith(".int_metrics__spell_cohort") for key in manifest["nodes"]), "spell cohort still enabled"
     assert not manifest["exposures"]

@@ -17,7 +17,7 @@ services as (
 ),
 
 spells as (
-    select person_id, discharge_date from {{ ref('int_hospital__spells') }}
+    select person_id, discharge_date from {{ ref('int_metrics__spell_cohort') }}
     where discharge_date is not null
 ),
 

@@ -5,11 +5,7 @@
 with
 
 spells as (
-    select * from {{ ref('int_hospital__spells') }}
-),
-
-outcomes as (
-    select * from {{ ref('int_outcomes__spell_outcomes') }}
+    select * from {{ ref('int_metrics__spell_cohort') }}
 ),
 
 metric_facts as (
@@ -19,11 +15,10 @@ metric_facts as (
         s.la_code,
         s.person_id,
         s.spell_id as unit_id,
-        case when o.community_contact_7d then 1 else 0 end as numerator_value,
+        case when s.community_contact_7d then 1 else 0 end as numerator_value,
         1 as denominator_value
     from spells as s
-    inner join outcomes as o on o.spell_id = s.spell_id
-    where o.is_live_discharge
+    where s.is_live_discharge
         and s.discharge_destination = '19'
         and s.age_at_discharge >= 65
 ),

@@ -1,33 +1,27 @@
 {#- Discharge metrics (reference date: discharge; council: the spell's resident LA).
     Counts discharges (spells), all ages. The discharges of all three metrics: live
     discharges of finished spells whose admission method is not maternity/birth (31,
-    32, 82, 83) - deaths and maternity out (outputs.md).
+    32, 82, 83) - deaths and maternity out (outputs.md): the spell cohort's
+    is_live_non_maternity_discharge.
     - discharged_usual_residence_pct: of those discharges, those to DISDEST 19.
     - discharge_delay_mean_days / delayed_discharge_pct: over those discharges that
       have a discharge ready date. -#}
 with
 
 spells as (
-    select * from {{ ref('int_hospital__spells') }}
-),
-
-outcomes as (
-    select * from {{ ref('int_outcomes__spell_outcomes') }}
+    select * from {{ ref('int_metrics__spell_cohort') }}
 ),
 
 discharges as (
     select
-        s.spell_id,
-        s.person_id,
-        s.la_code,
-        s.discharge_date,
-        s.admission_method,
-        s.discharge_destination,
-        o.discharge_delay_days
-    from spells as s
-    inner join outcomes as o on o.spell_id = s.spell_id
-    where o.is_live_discharge
-        and not {{ is_maternity('s.admission_method') }}
+        spell_id,
+        person_id,
+        la_code,
+        discharge_date,
+        discharge_destination,
+        discharge_delay_days
+    from spells
+    where is_live_non_maternity_discharge
 ),
 
 metric_facts as (

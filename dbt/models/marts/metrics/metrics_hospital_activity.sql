@@ -4,11 +4,7 @@
 with
 
 spells as (
-    select * from {{ ref('int_hospital__spells') }}
-),
-
-outcomes as (
-    select * from {{ ref('int_outcomes__spell_outcomes') }}
+    select * from {{ ref('int_metrics__spell_cohort') }}
 ),
 
 metric_facts as (
@@ -36,8 +32,7 @@ metric_facts as (
         1,
         1
     from spells as s
-    inner join outcomes as o on o.spell_id = s.spell_id
-    where o.is_falls_admission
+    where s.is_falls_admission
         and s.age_at_admission >= 65
 
     union all
@@ -52,8 +47,7 @@ metric_facts as (
         1,
         1
     from spells as s
-    inner join outcomes as o on o.spell_id = s.spell_id
-    where o.is_acsc_admission
+    where s.is_acsc_admission
 ),
 
 {{ metric_rows('hospital_activity') }}

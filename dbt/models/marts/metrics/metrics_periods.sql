@@ -17,7 +17,7 @@ first_date as (
         -- a mistyped admission year (e.g. 1901) must not open a century of empty
         -- periods: look back at most metrics_max_years_back years from the as-of date
         greatest(
-            (select min(admission_date) from {{ ref('int_hospital__spells') }}),
+            (select min(admission_date) from {{ ref('int_metrics__spell_cohort') }}),
             cast((select as_of_date from as_of) - to_years({{ var('metrics_max_years_back', 10) }}) as date)
         ),
         (select as_of_date from as_of)

@@ -12,27 +12,22 @@
 with
 
 spells as (
-    select * from {{ ref('int_hospital__spells') }}
-),
-
-outcomes as (
-    select * from {{ ref('int_outcomes__spell_outcomes') }}
+    select * from {{ ref('int_metrics__spell_cohort') }}
 ),
 
 cohort as (
     select
-        s.spell_id,
-        s.person_id,
-        s.discharge_date,
-        o.reablement_la_code,
-        o.at_home_day_91,
-        o.ascof_2d_outcome_84d,
-        o.in_long_term_care_at_admission
-    from spells as s
-    inner join outcomes as o on o.spell_id = s.spell_id
-    where o.is_live_discharge
-        and o.reablement_within_window
-        and s.age_at_discharge >= 65
+        spell_id,
+        person_id,
+        discharge_date,
+        reablement_la_code,
+        at_home_day_91,
+        ascof_2d_outcome_84d,
+        in_long_term_care_at_admission
+    from spells
+    where is_live_discharge
+        and reablement_within_window
+        and age_at_discharge >= 65
 ),
 
 metric_facts as (
