@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from dagster_project.generate.calibration import TARGETS, VOLUME_METRICS, compute, drift
+from dagster_project.generate.calibration import TARGETS, VOLUME_METRICS, Figure, check, compute, drift
 from dagster_project.generate.config import GeneratorConfig
 from dagster_project.generate.generator import simulate
 
@@ -59,3 +59,23 @@ def test_rates_move_with_their_settings():
     after = compute(simulate(doubled))[2022]["emergency_admissions_65_per_100k"].value
     # not 2x: deaths in hospital and stays ending in a care home are not background admissions
     assert after > 1.5 * before
+
+
+def test_noise_verdict_uses_each_figures_standard_error():
+    """A year's figure outside England's range is sampling noise only within 2 standard errors
+    of it: Poisson for counts per population, binomial for shares."""
+    def year(falls: float, count: float, readmitted_pct: float) -> dict[str, Figure]:
+        return {"falls_admissions_65_per_100k": Figure(count, count * 1e5 / falls, falls),
+                "emergency_readmission_30d_pct": Figure(readmitted_pct * 100, 10_000, readmitted_pct)}
+    # falls: 400 admissions, SE = value / 20 (~110 per 100k); readmission: SE 0.35 points on 10,000
+    rows = check({2021: year(2000, 400, 14.5), 2022: year(2250, 400, 16.0), 2023: year(2500, 400, 17.0)})
+    verdicts = {(y, name): verdict for y, name, _value, _se, verdict in rows}
+    assert verdicts[2021, "falls_admissions_65_per_100k"] == "in"
+    assert verdicts[2022, "falls_admissions_65_per_100k"] == "noise"
+    assert verdicts[2023, "falls_admissions_65_per_100k"] == "out"
+    assert verdicts[2021, "emergency_readmission_30d_pct"] == "in"
+    assert verdicts[2022, "emergency_readmission_30d_pct"] == "noise"
+    assert verdicts[2023, "emergency_readmission_30d_pct"] == "out"
+    se = {name: s for y, name, _v, s, _ in rows if y == 2022}
+    assert se["falls_admissions_65_per_100k"] == pytest.approx(2250 / 20)
+    assert se["emergency_readmission_30d_pct"] == pytest.approx(100 * (0.16 * 0.84 / 10_000) ** 0.5)
