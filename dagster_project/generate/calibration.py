@@ -400,6 +400,10 @@ def main() -> None:
     print(report(figures))
     for name, (step, span) in drift(figures).items():
         print(f"drift {name:40s} largest year-to-year {step:5.1f}%, first to last {span:+5.1f}%")
+    for year, name, value, se, verdict in check(figures):
+        if verdict != "in":
+            print(f"FY{year} {name} = {value:,.2f} outside England's range (SE {se:,.2f}): "
+                  f"{'within' if verdict == 'noise' else 'beyond'} {NOISE_WIDTH:g} SE")
 
 
 if __name__ == "__main__":
