@@ -4,6 +4,7 @@
 
     population.py   people, ages, councils, postcodes/LSOAs (geography.py), deaths, moves,
                     care home admissions, twins and namesakes, NHS numbers
+    migration.py    people moving into and out of the councils, balanced per age (stationary)
     hospital.py     HES spells and episodes (emergency incl. falls and ACSC, elective,
                     day case, maternity, transfers, readmissions, deaths, delays)
     social_care.py  CLD requests, assessments, services (reablement, home care, care homes), reviews

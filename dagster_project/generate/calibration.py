@@ -350,6 +350,47 @@ def drift(figures: Report) -> dict[str, tuple[float, float]]:
     return out
 
 
+WINTER_DAYS, SUMMER_DAYS = 90, 92   # December-February (91 in a leap year), June-August
+NOISE_WIDTH = 2.0                   # standard errors a figure may sit outside England's range
+
+
+def standard_error(name: str, figure: Figure) -> float | None:
+    """Sampling standard error of one year's figure, in its own unit.
+
+    Counts per population (``_per_100k``, contacts per person-year, episodes per spell,
+    mean days) as Poisson on the numerator (for the skewed means, a lower bound); shares
+    (``_pct``) as binomial; the winter excess from the two seasons' Poisson counts.
+    """
+    value = figure.value
+    if value is None or figure.numerator <= 0:
+        return None
+    if name == "emergency_65_winter_excess_pct":
+        winter, summer = figure.numerator * WINTER_DAYS, figure.denominator * SUMMER_DAYS
+        return (100 + value) * float(np.sqrt(1 / winter + 1 / summer))
+    if name.endswith("_pct"):
+        share = value / 100
+        return 100 * float(np.sqrt(max(share * (1 - share), 0.0) / figure.denominator))
+    return value / float(np.sqrt(figure.numerator))
+
+
+def check(figures: Report) -> list[tuple[int, str, float, float, str]]:
+    """Each year's figure of each metric with an England range: (year, metric, value, standard
+    error, verdict), verdict "in", "noise" (outside by at most NOISE_WIDTH standard errors)
+    or "out"."""
+    rows = []
+    for year in sorted(figures):
+        for name, (low, high) in TARGETS.items():
+            figure = figures[year].get(name)
+            if figure is None or figure.value is None:
+                continue
+            se = standard_error(name, figure) or 0.0
+            value = figure.value
+            verdict = ("in" if low <= value <= high else
+                       "noise" if low - NOISE_WIDTH * se <= value <= high + NOISE_WIDTH * se else "out")
+            rows.append((year, name, value, se, verdict))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
@@ -359,6 +400,10 @@ def main() -> None:
     print(report(figures))
     for name, (step, span) in drift(figures).items():
         print(f"drift {name:40s} largest year-to-year {step:5.1f}%, first to last {span:+5.1f}%")
+    for year, name, value, se, verdict in check(figures):
+        if verdict != "in":
+            print(f"FY{year} {name} = {value:,.2f} outside England's range (SE {se:,.2f}): "
+                  f"{'within' if verdict == 'noise' else 'beyond'} {NOISE_WIDTH:g} SE")
 
 
 if __name__ == "__main__":

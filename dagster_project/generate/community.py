@@ -55,7 +55,7 @@ def _background(rng, people: People, team: str, points, start: int, end: int):
     # it, so the window opens with the caseload already running rather than an empty one
     # filling up (which made contacts per person rise by a fifth over the first year)
     lo = np.where(people.adult_from <= start, start - LEAD_IN_DAYS, people.adult_from)
-    hi = np.minimum(people.death_day, end + 1)
+    hi = np.minimum(people.gone_day, end + 1)
 
     def rate(age):
         return interp(points, age) * people.relative_frailty(age, 0.5)
@@ -94,7 +94,7 @@ def build_referrals(people: People, spells: Spells, config: GeneratorConfig, rng
     pid = np.concatenate([p[0] for p in parts]).astype(np.int64)
     received = np.concatenate([p[1] for p in parts]).astype(np.int32)
     team = np.concatenate([p[2] for p in parts])
-    keep = (received <= end) & (received < people.death_day[pid])
+    keep = (received <= end) & (received < people.gone_day[pid])
     pid, received, team = pid[keep], received[keep], team[keep]
     order = np.lexsort((team, received, pid))
     pid, received, team = pid[order], received[order], team[order]
@@ -112,7 +112,7 @@ def build_referrals(people: People, spells: Spells, config: GeneratorConfig, rng
     first = np.repeat(np.cumsum(n_contacts) - n_contacts, n_contacts)
     day = received[ref] + cum - cum[first] + gap[first]
     cpid = pid[ref]
-    ok = (day < people.death_day[cpid]) & (day <= end)
+    ok = (day < people.gone_day[cpid]) & (day <= end)
     ref, day, cpid = ref[ok], day[ok].astype(np.int32), cpid[ok]
     attend = _pick(rng, ("5", "6", "7", "2", "3", "4"), (84, 3, 0.5, 4, 4.5, 4), ref.size)
     in_home = people.in_care_home(cpid, day)
@@ -125,7 +125,7 @@ def build_referrals(people: People, spells: Spells, config: GeneratorConfig, rng
     np.maximum.at(last, ref, day)
     last = np.where(last < 0, received, last)
     dis = last + rng.integers(0, 15, n)
-    dis = np.minimum(dis, people.death_day[pid])
+    dis = np.minimum(dis, people.gone_day[pid])
     discharged = np.where(dis > end, NEVER, dis).astype(np.int32)
     source = np.array([REFERRAL_SOURCES[t][0] for t in team], dtype=object)
     alt = rng.random(n) < 0.3

@@ -77,7 +77,7 @@ class RatesConfig:
     emergency_winter_amplitude: float = 0.085
     emergency_peak_day_of_year: int = 15
     falls_share_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.023), (64, 0.028), (65, 0.043), (79, 0.064), (80, 0.085), (100, 0.11))
+        (18, 0.025), (64, 0.030), (65, 0.046), (79, 0.069), (80, 0.091), (100, 0.118))
     acsc_share_by_age: tuple[tuple[float, float], ...] = ((18, 0.046), (65, 0.076), (100, 0.086))
     readmission_30d_by_age: tuple[tuple[float, float], ...] = ((18, 0.115), (75, 0.33), (100, 0.44))
     transfer_share: float = 0.03                   # emergency spells continuing at another trust
@@ -114,7 +114,7 @@ class RatesConfig:
 
     # Care homes: first permanent admission hazard exp(a + b*age) * frailty**0.8 from age 40,
     # share via a hospital stay; residents at the window start follow from the same hazard.
-    care_home_a: float = -15.0
+    care_home_a: float = -14.94
     care_home_b: float = 0.128
     care_home_from_hospital_share: float = 0.55
     care_home_nursing_share: float = 0.40
@@ -150,6 +150,12 @@ class RatesConfig:
     # Moves within the council.
     move_rate_under_65: float = 0.05
     move_rate_65: float = 0.02
+    # Migration out of and into the councils: people leave at this gross rate per year by age
+    # (England: ~5% of people change local authority each year, mostly aged 18-35) and as
+    # many arrive; a net rate per age on top keeps each age's numbers level (see
+    # generate/migration.py). Care home residents do not move out.
+    migration_by_age: tuple[tuple[float, float], ...] = (
+        (18, 0.08), (25, 0.08), (35, 0.04), (50, 0.02), (65, 0.015), (100, 0.015))
 
 
 @dataclass(frozen=True)

@@ -153,10 +153,16 @@ def _index_spells(rng, people: People, config: GeneratorConfig, start: int, end:
     return Spells.concat(parts)
 
 
+HOSPITAL_LEAD_IN_DAYS = 60   # > the 30-day readmission window
+
+
 def _background_spells(rng, people: People, config: GeneratorConfig, start: int, end: int) -> Spells:
     rates = config.rates
-    lo = people.adult_from
-    hi = np.minimum(people.death_day, end + 1)
+    # people here at the window start have stays from HOSPITAL_LEAD_IN_DAYS before it, so the
+    # first weeks hold readmissions of earlier stays like every later week does (without, the
+    # first financial year's emergency and ACSC counts ran low); build_spells drops these stays
+    lo = np.where(people.adult_from <= start, start - HOSPITAL_LEAD_IN_DAYS, people.adult_from)
+    hi = np.minimum(people.gone_day, end + 1)
     in_home_from = np.clip(people.care_home_day, lo, hi)
     winter = (rates.emergency_winter_amplitude, rates.emergency_peak_day_of_year)
     parts = []
@@ -164,7 +170,7 @@ def _background_spells(rng, people: People, config: GeneratorConfig, start: int,
                                             (in_home_from, hi, rates.emergency_care_home_multiplier, 0.4)):
         def em_rate(age, em_mult=em_mult):
             return interp(rates.emergency_by_age, age) * people.relative_frailty(age, 1.0) * em_mult
-        pid, adm = events_by_age(rng, people.dob, seg_lo, seg_hi, em_rate, start, winter)
+        pid, adm = events_by_age(rng, people.dob, seg_lo, seg_hi, em_rate, start - HOSPITAL_LEAD_IN_DAYS, winter)
         age = (adm - people.dob[pid]) / YEAR
         los = _los_emergency(rng, rates, age)
         delay = np.where(los > 0, _delays(rng, rates, pid.size), 0)
@@ -174,7 +180,7 @@ def _background_spells(rng, people: People, config: GeneratorConfig, start: int,
 
         def el_rate(age, el_mult=el_mult):
             return interp(rates.elective_by_age, age) * people.relative_frailty(age, 0.3) * el_mult
-        pid, adm = events_by_age(rng, people.dob, seg_lo, seg_hi, el_rate, start)
+        pid, adm = events_by_age(rng, people.dob, seg_lo, seg_hi, el_rate, start - HOSPITAL_LEAD_IN_DAYS)
         u = rng.random(pid.size)
         kind = np.where(u < rates.day_case_share, DAY_CASE,
                         np.where(u < rates.day_case_share + rates.regular_day_share, REGULAR_DAY, ELECTIVE))
@@ -185,13 +191,13 @@ def _background_spells(rng, people: People, config: GeneratorConfig, start: int,
 
     def mat_rate(age):
         return np.where(people.sex == 2, interp(rates.maternity_by_age, age), 0.0)
-    pid, adm = events_by_age(rng, people.dob, lo, hi, mat_rate, start)
+    pid, adm = events_by_age(rng, people.dob, lo, hi, mat_rate, start - HOSPITAL_LEAD_IN_DAYS)
     los = _los_simple(rng, rates.maternity_los_mean, 0.6, 0.3, pid.size)
     parts.append(_new(pid, _trusts(rng, people, config, pid), adm, adm + los, np.full(pid.size, MATERNITY),
                       np.zeros(pid.size), ORIGIN_BACKGROUND, np.zeros(pid.size)))
     spells = Spells.concat(parts)
-    # a stay cannot run past a death outside hospital: discharged before it
-    cap = people.death_day[spells.pid] - 1
+    # a stay cannot run past a death outside hospital or moving away: discharged before it
+    cap = people.gone_day[spells.pid] - 1
     spells.dis = np.minimum(spells.dis, cap).astype(np.int32)
     spells.delay = np.minimum(spells.delay, np.maximum(spells.dis - spells.adm, 0)).astype(np.int32)
     return spells.take(spells.dis >= spells.adm)
@@ -271,8 +277,9 @@ def _readmissions(rng, people: People, spells: Spells, rates: RatesConfig, end: 
     age = (adm - people.dob[pid]) / YEAR
     los = _los_emergency(rng, rates, age)
     delay = np.where(los > 0, _delays(rng, rates, src.size), 0)
-    dis = np.minimum(adm + los + delay, people.death_day[pid] - 1)
-    keep = (adm <= end) & (adm < people.death_day[pid]) & (dis >= adm)
+    gone = people.gone_day[pid]
+    dis = np.minimum(adm + los + delay, gone - 1)
+    keep = (adm <= end) & (adm < gone) & (dis >= adm)
     new = _new(pid, spells.trust[src], adm, dis, np.full(src.size, EMERGENCY),
                _emergency_groups(rng, rates, age), ORIGIN_READMISSION, np.minimum(delay, np.maximum(dis - adm, 0)))
     return new.take(keep)
@@ -337,7 +344,7 @@ def build_spells(people: People, config: GeneratorConfig, rng: np.random.Generat
     spells = _drop_collisions(Spells.concat([spells, transfers]))
     readmissions = _readmissions(rng, people, spells, config.rates, end)
     spells = _drop_collisions(Spells.concat([spells, readmissions]))
-    spells = spells.take(spells.adm <= end)
+    spells = spells.take((spells.adm >= start) & (spells.adm <= end))   # the lead-in stays go
     order = np.lexsort((spells.origin, spells.adm, spells.pid))
     spells = spells.take(order)
     # the source of a kept transfer: the spell discharged the day its continuation starts

@@ -3,8 +3,9 @@
 Everything is a numpy array indexed by person (``pid`` 0..n-1). Dates are int32 day
 numbers since 1970-01-01 (see :mod:`.days`). Per-person life events decided here, before
 any service records exist, so every later record agrees with them: date of death and
-whether it happens in hospital, a move within the council, and a permanent care home
-admission (and whether it follows a hospital stay).
+whether it happens in hospital, a move within the council, a permanent care home
+admission (and whether it follows a hospital stay), and migration: people who arrive during
+the window and people who move out of the councils (see :mod:`.migration`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .config import GeneratorConfig, RatesConfig
 from .days import NEVER, YEAR, to_day
 from .frailty import Frailty, build_frailty
 from .geography import Geography, build_geography
+from .migration import arrival_ages, leave_days
 from .names import FEMALE_FIRST, MALE_FIRST, SURNAMES, zipf_weights
 
 # England mid-2021 single-year-of-age shape, by band: (first age, last age, % of all people).
@@ -40,14 +42,14 @@ class People:
     n: int
     sex: np.ndarray            # 1 male, 2 female
     dob: np.ndarray            # day number
-    adult_from: np.ndarray     # first day in the simulation (window start, or 18th birthday)
+    adult_from: np.ndarray     # first day in the simulation (window start, 18th birthday or arrival)
     council: np.ndarray        # index into config.council_list
     home_pc: np.ndarray        # postcode index at the start
     frailty: np.ndarray
     first_name: np.ndarray     # object array of str
     surname: np.ndarray
     nhs_number: np.ndarray     # int64, valid Modulus 11
-    death_day: np.ndarray      # NEVER when alive at the end of the window
+    death_day: np.ndarray      # NEVER when alive at the end of the window or dying after moving out
     death_in_hospital: np.ndarray
     move_day: np.ndarray       # NEVER when no move
     move_pc: np.ndarray
@@ -55,10 +57,16 @@ class People:
     care_home_pc: np.ndarray
     care_home_nursing: np.ndarray
     care_home_from_hospital: np.ndarray
+    leave_day: np.ndarray      # day of moving out of the councils, NEVER when staying
     twin_of: np.ndarray        # pid of the twin / namesake the person was copied from, -1
     opted_out: np.ndarray
     geography: Geography
     survival: Frailty          # the frailty model the life events were drawn from
+
+    @property
+    def gone_day(self) -> np.ndarray:
+        """First day the person is no longer here (died or moved out), NEVER when still here."""
+        return np.minimum(self.death_day, self.leave_day)
 
     def relative_frailty(self, age: np.ndarray, p: float) -> np.ndarray:
         """Each person's frailty**p relative to the survivors of their age (mean 1 at every age)."""
@@ -118,11 +126,12 @@ CARE_HOME_FROM_AGE = 40.0   # no permanent care home admissions before this age
 
 
 def _life_histories(rng: np.random.Generator, survival: Frailty, rates: RatesConfig,
-                    entry_age: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    entry_age: np.ndarray, free_at_entry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frailty, care home entry age and death age of each person, drawn from birth.
 
-    A history is redrawn until the person is alive at entry_age, so the frailty and the
-    care home residence of the people of each age are those of that age's survivors.
+    A history is redrawn until the person is alive at entry_age (and, where free_at_entry,
+    not yet in a care home: people moving in), so the frailty and the care home residence of
+    the people of each age are those of that age's survivors.
     """
     n = entry_age.size
     z, ch_age, death_age = np.empty(n), np.empty(n), np.empty(n)
@@ -141,7 +150,7 @@ def _life_histories(rng: np.random.Generator, survival: Frailty, rates: RatesCon
         residual = np.maximum(exp_death - survival.hazard_between(zz, np.zeros(todo.size), ch), 0)
         in_home = survival.death_age(zz, ch, residual, rates.care_home_mortality)
         death = np.where(enters, in_home, plain)
-        alive = death > entry_age[todo]
+        alive = (death > entry_age[todo]) & ~(free_at_entry[todo] & enters & (ch <= entry_age[todo]))
         done = todo[alive]
         z[done], ch_age[done], death_age[done] = zz[alive], ch[alive], death[alive]
         todo = todo[~alive]
@@ -150,21 +159,22 @@ def _life_histories(rng: np.random.Generator, survival: Frailty, rates: RatesCon
     return z, ch_age, death_age
 
 
-def _sample_ages(rng: np.random.Generator, n_adults: int, window_years: float) -> np.ndarray:
+def age_density() -> tuple[np.ndarray, np.ndarray]:
+    """Whole adult ages and each one's share of adults: England's shape (AGE_BANDS), smoothed
+    between band midpoints so that the migration balance (.migration) has no steps."""
+    mid = [(lo + hi + 1) / 2 for lo, hi, _ in AGE_BANDS]
+    per_year = [pct / (hi - lo + 1) for lo, hi, pct in AGE_BANDS]
+    ages = np.arange(ADULT_AGE, AGE_BANDS[-1][1] + 1)
+    density = np.interp(ages + 0.5, mid, per_year)
+    return ages, density / density.sum()
+
+
+def _sample_ages(rng: np.random.Generator, n_adults: int, window_years: float,
+                 ages: np.ndarray, density: np.ndarray) -> np.ndarray:
     """Ages at the window start: n adults, plus the teenagers who turn 18 within the window."""
-    ages, weights = [], []
-    for lo, hi, pct in AGE_BANDS:
-        for age in range(lo, hi + 1):
-            ages.append(age)
-            weights.append(pct / (hi - lo + 1))
-    ages_arr = np.array(ages)
-    w = np.array(weights)
-    adult = ages_arr >= ADULT_AGE
-    adult_w = w[adult] / w[adult].sum()
-    adult_ages = rng.choice(ages_arr[adult], size=n_adults, p=adult_w) + rng.random(n_adults)
+    adult_ages = rng.choice(ages, size=n_adults, p=density) + rng.random(n_adults)
     # entrants: ages 18 - window_years .. 18 at the start, at the density of 18-year-olds
-    per_year = n_adults * adult_w[0]
-    n_entrants = round(per_year * window_years)
+    n_entrants = round(n_adults * density[0] * window_years)
     entrant_ages = ADULT_AGE - rng.random(n_entrants) * window_years
     return np.concatenate([adult_ages, entrant_ages])
 
@@ -173,12 +183,18 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     rates: RatesConfig = config.rates
     start, end = to_day(config.start), to_day(config.end)
     window_years = (end - start + 1) / YEAR
-    age0 = _sample_ages(rng, config.people, window_years)
-    n = age0.size
-    female_p = interp(FEMALE_SHARE_BY_AGE, age0)
+    ages, density = age_density()
+    age0 = _sample_ages(rng, config.people, window_years, ages, density)
+    # people moving in during the window: their age on arrival and when
+    arrival_age, arrival_years = arrival_ages(rng, rates, ages, density, config.people, window_years)
+    arrival_day = start + np.floor(arrival_years * YEAR)
+    dob = np.concatenate([start - np.floor(age0 * YEAR), arrival_day - np.floor(arrival_age * YEAR)]).astype(np.int32)
+    adult_from = np.concatenate([np.maximum(start, dob[: age0.size] + np.int32(round(ADULT_AGE * YEAR)) + 1),
+                                 arrival_day]).astype(np.int32)
+    arrived = np.arange(dob.size) >= age0.size
+    n = dob.size
+    female_p = interp(FEMALE_SHARE_BY_AGE, (adult_from - dob) / YEAR)
     sex = np.where(rng.random(n) < female_p, 2, 1).astype(np.int8)
-    dob = (start - np.floor(age0 * YEAR)).astype(np.int32)
-    adult_from = np.maximum(start, dob + np.int32(round(ADULT_AGE * YEAR)) + 1).astype(np.int32)
 
     councils = config.council_list
     council_w = np.array([c.weight for c in councils])
@@ -200,7 +216,7 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     # alive at the age they enter the simulation (see .frailty: keeps the rates stationary).
     t0 = (adult_from - dob) / YEAR                       # age on entering the simulation
     survival = build_frailty(rates)
-    frailty64, ch_age, death_age = _life_histories(rng, survival, rates, t0)
+    frailty64, ch_age, death_age = _life_histories(rng, survival, rates, t0, arrived)
     frailty = frailty64.astype(np.float32)
     death_day = np.where(dob + np.floor(death_age * YEAR) <= end, dob + np.floor(death_age * YEAR), NEVER)
     death_day = np.maximum(death_day, adult_from).astype(np.int32)
@@ -214,6 +230,9 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     new_entry = (care_home_day >= start) & (care_home_day < NEVER)
     care_home_from_hospital = new_entry & (rng.random(n) < rates.care_home_from_hospital_share)
     care_home_nursing = rng.random(n) < rates.care_home_nursing_share
+
+    # Moving out of the councils (applied below, once twins share their household's move).
+    leave_day = leave_days(rng, rates, ages, density, dob, adult_from)
 
     # Moves within the council.
     alive_years = np.minimum(death_day, end + 1) - adult_from
@@ -241,6 +260,7 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
         surname[dst] = surname[src]
         move_day[dst] = move_day[src]
         move_pc[dst] = move_pc[src]
+        leave_day[dst] = leave_day[src]
     dob[twins_dst] = dob[twins_src]
     adult_from[twins_dst] = adult_from[twins_src]
     sex[names_dst] = sex[names_src]
@@ -255,6 +275,14 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     care_home_day = care_home_day.astype(np.int32)
     move_day = np.where(move_day < adult_from, NEVER, move_day).astype(np.int32)
     move_day = np.where(move_day >= death_day, NEVER, move_day).astype(np.int32)
+    # People move out only from their own home, alive, within the window; what would have
+    # happened to them afterwards (death, care home, a move) happens elsewhere.
+    leaves = (leave_day > adult_from) & (leave_day <= end) & (leave_day < death_day) & (leave_day < care_home_day)
+    leave_day = np.where(leaves, leave_day, NEVER).astype(np.int32)
+    death_day = np.where(leaves, NEVER, death_day).astype(np.int32)
+    death_in_hospital &= ~leaves
+    care_home_day = np.where(leaves, NEVER, care_home_day).astype(np.int32)
+    move_day = np.where(move_day >= leave_day, NEVER, move_day).astype(np.int32)
     care_home_from_hospital &= care_home_day < NEVER
 
     return People(
@@ -263,5 +291,6 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
         nhs_number=make_nhs_numbers(rng, n), death_day=death_day, death_in_hospital=death_in_hospital,
         move_day=move_day, move_pc=move_pc, care_home_day=care_home_day, care_home_pc=care_home_pc,
         care_home_nursing=care_home_nursing, care_home_from_hospital=care_home_from_hospital,
-        twin_of=twin_of, opted_out=rng.random(n) < mess.opt_out, geography=geography, survival=survival,
+        leave_day=leave_day, twin_of=twin_of, opted_out=rng.random(n) < mess.opt_out, geography=geography,
+        survival=survival,
     )

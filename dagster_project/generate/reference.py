@@ -1,6 +1,6 @@
 """Reference files and the ground truth, from the same simulation as the source records.
 
-* population_estimates.csv: people alive and 18+ on 30 June of each year, by council,
+* population_estimates.csv: people living in the council and 18+ on 30 June of each year, by council,
   sex and single year of age (90 = 90 and over); ages under 18 are written as 0 because
   the simulation holds adults only, so denominators agree with the people exactly.
 * postcode_directory.csv: every postcode the simulation uses, with council and LSOA.
@@ -39,8 +39,8 @@ def population_estimates(people: People, config: GeneratorConfig) -> pa.Table:
     for year in years:
         day = to_day(dt.date(year, 6, 30))
         age = whole_years(people.dob, np.full(people.n, day))
-        alive = (people.death_day > day) & (age >= 18)
-        # entrants are counted from their 18th birthday; everyone else from the window start
+        # here on the day: arrived (window start, 18th birthday or moving in), not yet dead or moved out
+        alive = (people.adult_from <= day) & (people.gone_day > day) & (age >= 18)
         counts = np.zeros((len(councils), 2, 91), dtype=np.int64)
         np.add.at(counts, (people.council[alive], people.sex[alive] - 1, np.minimum(age[alive], 90)), 1)
         c_idx, s_idx, a_idx = np.meshgrid(np.arange(len(councils)), np.arange(2), np.arange(91), indexing="ij")

@@ -249,7 +249,7 @@ def _discharge_chains(rng, b: _Builder, people: People, spells: Spells, config: 
 def _community_requests(rng, b: _Builder, people: People, config: GeneratorConfig, end: int) -> None:
     rates = config.rates
     lo = people.adult_from
-    hi = np.minimum(np.minimum(people.death_day, people.care_home_day), end + 1)
+    hi = np.minimum(np.minimum(people.gone_day, people.care_home_day), end + 1)
 
     def rate(age):
         return interp(rates.sc_request_by_age, age) * people.relative_frailty(age, 0.5)
@@ -326,7 +326,7 @@ def _reviews(rng, b: _Builder, events: CldEvents, start: int, end: int) -> None:
 
 def _carers(rng, b: _Builder, people: People, config: GeneratorConfig, end: int) -> None:
     lo = people.adult_from
-    hi = np.minimum(people.death_day, end + 1)
+    hi = np.minimum(people.gone_day, end + 1)
 
     def rate(age):
         return np.where((age >= 40) & (age < 90) & (people.care_home_day >= NEVER),
@@ -352,10 +352,17 @@ def build_cld_events(people: People, spells: Spells, config: GeneratorConfig, rn
     if reviews.blocks:
         r = reviews.build()
         events = CldEvents(**{k: np.concatenate([getattr(events, k), getattr(r, k)]) for k in events.__dict__})
-    # nothing starts after death or after the window; ends never run past death
-    death = people.death_day[events.pid]
-    keep = (events.start <= end) & (events.start <= death) & ((events.end >= start) | (events.end == NEVER))
+    # nothing starts after death, moving away or the window; ends never run past death
+    death, left = people.death_day[events.pid], people.leave_day[events.pid]
+    keep = ((events.start <= end) & (events.start <= death) & (events.start < left)
+            & ((events.end >= start) | (events.end == NEVER)))
     events = events.take(keep)
+    # what is still running when the person moves out ends the day before, as the CLD codes it
+    left = people.leave_day[events.pid]
+    cut = (left < NEVER) & (events.end >= left)
+    events.end = np.where(cut, left - 1, events.end).astype(np.int32)
+    events.outcome = np.where(cut & (events.event_type == "Service"), "NFA - Moved to another LA",
+                              events.outcome).astype(object)
     # requests, assessments and reviews are closed events: they end within the window
     closed = events.event_type != "Service"
     events.end = np.where(closed, np.minimum(events.end, end), events.end)

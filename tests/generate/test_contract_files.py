@@ -130,7 +130,9 @@ def test_population_estimates_agree_with_the_people(generated):
     people = generated.sim.people
     day = to_day(dt.date(2023, 6, 30))
     age = whole_years(people.dob, np.full(people.n, day))
-    expected = int(((people.death_day > day) & (age >= 65)).sum())
+    # living in the council on the day: arrived (window start, 18th birthday or moving in),
+    # neither dead nor moved out
+    expected = int(((people.adult_from <= day) & (people.gone_day > day) & (age >= 65)).sum())
     got = sum(int(r[4]) for r in rows if r[1] == "2023" and int(r[3]) >= 65)
     assert got == expected
 

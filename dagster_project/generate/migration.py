@@ -1,0 +1,75 @@
+"""Migration into and out of the councils, at rates that keep each council's age structure stationary.
+
+People move between councils all the time (England: about 5% of people a year change local
+authority, most of them aged 18-35). A simulation that only ages and kills its people, with
+no one arriving, sees its age structure drift: the large 60-64 cohort turns 65, the small
+wartime cohorts turn 80, and the rates per 100,000 aged 65+ move with the mix. Here:
+
+* everyone not in a care home leaves at the gross rate ``migration_by_age`` per year (care
+  home residents do not move out); the same number arrives at each age;
+* on top, a net rate per age keeps the number of people of every age constant, given the
+  deaths: for people aged a, ``net(a) = ln(N(a+1) / N(a)) + h(a + 1/2)`` where ``N`` is the
+  target age density (England's, population.AGE_BANDS) and ``h`` the survivors' death rate.
+  Where it is positive more people arrive than leave; where negative, more leave;
+* arrivals are drawn like everyone else (population._life_histories): frailty, care home
+  entry and death from birth, kept if alive and not yet in a care home on arrival, so the
+  people arriving at an age are like the people who live there at that age.
+
+With 18-year-olds entering at the density of 18-year-olds, every age then holds its number
+of people and its frailty mix from year to year: event rates per person stay level.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .config import RatesConfig
+from .days import NEVER, YEAR
+
+NO_NET_FROM_AGE = 100    # the oldest ages are too thin for a net balance: deaths only
+
+
+def net_rate(rates: RatesConfig, ages: np.ndarray, density: np.ndarray) -> np.ndarray:
+    """Net migration per person-year at each whole age (positive: arrivals exceed departures)."""
+    nxt = np.append(density[1:], density[-1])
+    hazard = np.exp(rates.mortality_a + rates.mortality_b * (ages + 0.5))
+    net = np.log(np.maximum(nxt, 1e-12) / np.maximum(density, 1e-12)) + hazard
+    return np.where(ages < NO_NET_FROM_AGE, net, 0.0)
+
+
+def gross_rate(rates: RatesConfig, ages: np.ndarray) -> np.ndarray:
+    xs, ys = zip(*rates.migration_by_age, strict=True)
+    return np.interp(ages, xs, ys)
+
+
+def out_rate(rates: RatesConfig, ages: np.ndarray, density: np.ndarray) -> np.ndarray:
+    """Departures per person-year at each whole age."""
+    return gross_rate(rates, ages) + np.maximum(-net_rate(rates, ages, density), 0.0)
+
+
+def in_rate(rates: RatesConfig, ages: np.ndarray, density: np.ndarray) -> np.ndarray:
+    """Arrivals per resident person-year at each whole age."""
+    return gross_rate(rates, ages) + np.maximum(net_rate(rates, ages, density), 0.0)
+
+
+def arrival_ages(rng: np.random.Generator, rates: RatesConfig, ages: np.ndarray, density: np.ndarray,
+                 n_adults: int, window_years: float) -> tuple[np.ndarray, np.ndarray]:
+    """(age on arrival, years into the window) of the people who move in during the window."""
+    per_age = in_rate(rates, ages, density) * density / density.sum() * n_adults * window_years
+    counts = rng.poisson(per_age)
+    age = np.repeat(ages, counts) + rng.random(counts.sum())
+    return age, rng.random(age.size) * window_years
+
+
+def leave_days(rng: np.random.Generator, rates: RatesConfig, ages: np.ndarray, density: np.ndarray,
+               dob: np.ndarray, from_day: np.ndarray) -> np.ndarray:
+    """Day each person would move out (NEVER beyond the tabulated ages), from the day they are here."""
+    step = out_rate(rates, ages, density)
+    grid = np.append(ages, ages[-1] + 1).astype(np.float64)
+    cumulative = np.concatenate([[0.0], np.cumsum(step)])
+    entry_age = (from_day - dob) / YEAR
+    target = np.interp(entry_age, grid, cumulative) + rng.exponential(size=dob.size)
+    leave_age = np.interp(target, cumulative, grid, right=math.inf)
+    day = dob + np.floor(leave_age * YEAR)
+    return np.where(np.isfinite(day) & (day > from_day), day, NEVER).astype(np.int64)

@@ -1,0 +1,70 @@
+"""Migration (generate/migration.py): people move into and out of the councils at rates that keep
+each council's population and age structure level, and their records follow them."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dagster_project.generate.config import GeneratorConfig
+from dagster_project.generate.days import NEVER, to_day
+from dagster_project.generate.generator import simulate
+from dagster_project.generate.reference import population_estimates
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate(GeneratorConfig(people=20_000, seed=5))
+
+
+def _by_year(sim) -> dict[int, tuple[np.ndarray, int]]:
+    """Population of each council and of people 65+, per year (population_estimates.csv)."""
+    table = population_estimates(sim.people, sim.config)
+    year, age, la, pop = (np.asarray(table[c]) for c in ("year", "age", "ladcode", "population"))
+    councils = [c.code for c in sim.config.council_list]
+    return {int(y): (np.array([pop[(year == y) & (la == c)].sum() for c in councils]),
+                     int(pop[(year == y) & (age >= 65)].sum())) for y in np.unique(year)}
+
+
+def test_council_populations_and_ages_hold_steady(sim):
+    """Without migration the 65+ population grew ~7% over the window (the large 60-64
+    cohort turning 65 with no one leaving): rates per 100,000 moved with the age mix."""
+    years = _by_year(sim)
+    first_councils, first_65 = years[min(years)]
+    for year, (councils, older) in years.items():
+        # noise at 20k: a council of ~3,000-8,000 people turns over ~5% a year each way
+        assert np.all(np.abs(councils / first_councils - 1) < 0.03), (year, councils, first_councils)
+        assert abs(older / first_65 - 1) < 0.04, (year, older, first_65)
+
+
+def test_people_arrive_and_leave_at_about_the_gross_rate(sim):
+    people, config = sim.people, sim.config
+    start, end = to_day(config.start), to_day(config.end)
+    person_years = (np.minimum(people.gone_day, end + 1) - people.adult_from).clip(0).sum() / 365.25
+    left = people.leave_day < NEVER
+    # every arrival after the start other than 18th birthdays is a person moving in
+    turned_18 = people.adult_from == people.dob + np.int32(round(18 * 365.25)) + 1
+    arrived = (people.adult_from > start) & ~turned_18
+    # gross rates 1.5-8% by age plus the net balance: a few % of people each way per year
+    assert 0.02 < left.sum() / person_years < 0.08
+    assert 0.02 < arrived.sum() / person_years < 0.08
+    assert abs(arrived.sum() / left.sum() - 1) < 0.25
+    # care home residents do not move out; leavers die elsewhere, unrecorded here
+    assert not (left & (people.care_home_day < NEVER)).any()
+    assert (people.death_day[left] == NEVER).all()
+
+
+def test_records_stop_on_leaving_and_start_on_arriving(sim):
+    people, spells, cld, referrals, contacts = sim.people, sim.spells, sim.cld, sim.referrals, sim.contacts
+    assert (people.leave_day < NEVER).sum() > 500
+    assert (spells.adm < people.leave_day[spells.pid]).all()
+    assert (spells.dis < people.leave_day[spells.pid]).all()
+    assert (spells.adm >= people.adult_from[spells.pid] - 1).all()
+    assert (cld.start < people.leave_day[cld.pid]).all()
+    leaver = people.leave_day[cld.pid] < NEVER
+    # a leaver's services are all closed, by the day before the move at the latest
+    assert (cld.end[leaver] < people.leave_day[cld.pid][leaver]).all()
+    cut = (cld.event_type == "Service") & (cld.end == people.leave_day[cld.pid] - 1)
+    assert (cld.outcome[cut] == "NFA - Moved to another LA").sum() > 0.8 * cut.sum() > 0
+    c_pid = referrals.pid[contacts.referral]
+    assert (contacts.day < people.leave_day[c_pid]).all()
+    assert (referrals.received < people.leave_day[referrals.pid]).all()
