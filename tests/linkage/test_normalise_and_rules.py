@@ -61,3 +61,14 @@ def test_jaro_winkler_matches_duckdb_on_names():
     for a, b in [("MARTHA", "MARHTA"), ("DWAYNE", "DUANE"), ("MARGARET", "MARGRET"), ("JOHN", "JOAN")]:
         assert jaro_winkler(a, b) == pytest.approx(
             duckdb.sql(f"select jaro_winkler_similarity('{a}', '{b}')").fetchall()[0][0])
+
+
+@pytest.mark.parametrize("name, code", [
+    ("ROBERT", "R163"), ("RUPERT", "R163"), ("RUBIN", "R150"), ("ASHCRAFT", "A261"),   # H between S and C
+    ("TYMCZAK", "T522"), ("PFISTER", "P236"), ("HONEYMAN", "H555"), ("LEE", "L000"),
+    ("THOMPSON", "T512"), ("THOMSON", "T525"), ("SMITH", "S530"), ("SMYTH", "S530"), ("", None), (None, None),
+])
+def test_soundex_follows_the_american_standard(name, code):
+    from dagster_project.linkage.phonetic import soundex
+
+    assert soundex(name) == code
