@@ -150,11 +150,21 @@ BLOCKING_RULES: dict[str, str] = {
                             " and l.postcode_district = r.postcode_district",
     # Named identities (CLD). Names are compared by their Soundex keys (phonetic.py: a column
     # of the input, so every engine sees plain equality), which survive most misspellings.
-    # Date of birth wrong or missing, moved anywhere: both names
-    "sdx_names": "l.first_name_sdx = r.first_name_sdx and l.last_name_sdx = r.last_name_sdx",
-    # date of birth wrong or missing, one name mistyped beyond Soundex, same postcode district
-    "sdx_surname_district": "l.last_name_sdx = r.last_name_sdx and l.postcode_district = r.postcode_district",
-    "sdx_first_name_district": "l.first_name_sdx = r.first_name_sdx and l.postcode_district = r.postcode_district",
+    # Each rule keeps a second, cheap-to-match anchor: a rule on names alone (or a name and a
+    # district) doubles the comparisons at 100k and more at 1M (docs/linkage.md).
+    # Both names by sound, moved anywhere, date of birth wrong but one part of it kept (or missing)
+    "sdx_names_dob_part": "l.first_name_sdx = r.first_name_sdx and l.last_name_sdx = r.last_name_sdx"
+                          " and (l.dob_year = r.dob_year or l.dob_month = r.dob_month or l.dob_day = r.dob_day"
+                          " or l.dob is null or r.dob is null)",
+    # date of birth wrong or missing, one name mistyped beyond Soundex: the same sector, or the
+    # same district and the other name's initial
+    "sdx_surname_sector": "l.last_name_sdx = r.last_name_sdx and l.postcode_sector = r.postcode_sector",
+    "sdx_first_name_sector": "l.first_name_sdx = r.first_name_sdx and l.postcode_sector = r.postcode_sector",
+    "sdx_surname_district_initial": "l.last_name_sdx = r.last_name_sdx and l.postcode_district = r.postcode_district"
+                                    " and substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)",
+    "sdx_first_name_district_initial": "l.first_name_sdx = r.first_name_sdx"
+                                       " and l.postcode_district = r.postcode_district"
+                                       " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)",
     # first name and surname keyed the wrong way round (either misspelt too)
     "sdx_names_swapped": "l.first_name_sdx = r.last_name_sdx and l.last_name_sdx = r.first_name_sdx",
     # one name keyed in the other's field (the other name lost or mistyped), same postcode
