@@ -1,7 +1,7 @@
 """Phonetic keys of names for blocking: one home, computed once per distinct name in Python.
 
-Why Python and not SQL: DuckDB has no soundex() and Spark's differs in detail, so a key
-written per engine would be two rules. The key is computed here, once per distinct
+Why Python and not SQL: DuckDB has no soundex(), and a key written per engine (Spark's
+built-in, a DuckDB macro) would be two homes for one rule. The key is computed here, once per distinct
 normalised name, into a lookup table that the Splink input joins (`splink_input.py`); every
 engine then sees a plain column, and blocking rules only test it for equality.
 """
