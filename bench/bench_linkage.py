@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-WORK = ROOT / "bench" / "work"
+# the interpreter running this script (a worktree shares its virtualenv)
+BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "linkage_results.md"
 
 _CHILD = r"""
@@ -49,8 +49,8 @@ def run(cmd: list[str], env: dict | None = None) -> str:
     return out.stdout
 
 
-def prepare(people: int, seed: int) -> tuple[Path, Path]:
-    base = WORK / f"p{people}"
+def prepare(people: int, seed: int, work: Path) -> tuple[Path, Path]:
+    base = work / f"p{people}"
     landing, truth, warehouse = base / "landing", base / "truth", base / "warehouse"
     if not (truth / "person_truth.csv").exists():
         run([str(BIN / "carejourney"), "generate", "--people", str(people), "--seed", str(seed),
@@ -63,15 +63,16 @@ def prepare(people: int, seed: int) -> tuple[Path, Path]:
              "from dagster_project.ingest.run import ingest_landing; s = Settings.from_env(); "
              "s.warehouse_dir.mkdir(parents=True, exist_ok=True); "
              "c = duckdb.connect(str(s.warehouse_db)); ingest_landing(s, c); c.close()"], env)
-        where = ["--project-dir", "dbt", "--profiles-dir", "dbt"]
+        # its own dbt target folder: other runs from this checkout must not share its manifest
+        where = ["--project-dir", "dbt", "--profiles-dir", "dbt", "--target-path", str(base / "dbt_target")]
         run([str(BIN / "dbt"), "--quiet", "seed", *where], env)
         run([str(BIN / "dbt"), "--quiet", "run", "--select", "path:models/staging", *where], env)
         (warehouse / ".staged").touch()
     return warehouse, truth
 
 
-def bench(people: int, seed: int) -> dict:
-    warehouse, truth = prepare(people, seed)
+def bench(people: int, seed: int, work: Path) -> dict:
+    warehouse, truth = prepare(people, seed, work)
     # a clean linkage state each time: the first run of a warehouse is the expensive one
     import duckdb
 
@@ -130,8 +131,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work",
+                        help="where generated landings and warehouses are kept between runs")
     args = parser.parse_args()
-    results = [bench(n, args.seed) for n in args.people]
+    results = [bench(n, args.seed, args.work) for n in args.people]
     write(results)
     return 0
 

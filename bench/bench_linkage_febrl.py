@@ -238,7 +238,9 @@ def bench_set(k: int, work: Path, reference_from: Path) -> dict:
     truth.mkdir(parents=True)
     identities.assign(source_dataset="asc_cld", true_person_id="F" + identities["true_person"])[
         ["source_dataset", "source_person_id", "true_person_id"]].to_csv(truth / "person_truth.csv", index=False)
-    env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": "febrl-bench", "PYTHONPATH": str(ROOT)}
+    # a fixed key (32 bytes, hex: the start checks refuse weak ones) so reruns give the same ids
+    env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": hashlib.sha256(b"febrl-bench").hexdigest(),
+           "PYTHONPATH": str(ROOT)}
     env.pop("CAREJOURNEY_LINKAGE_MODEL", None)
     carejourney = str(BIN / "carejourney")
     t = time.perf_counter()

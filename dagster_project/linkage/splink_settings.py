@@ -148,22 +148,33 @@ BLOCKING_RULES: dict[str, str] = {
     # day/month swapped and moved within a postcode district
     "dob_swapped_district": "l.dob_year = r.dob_year and l.dob_month = r.dob_day and l.dob_day = r.dob_month"
                             " and l.postcode_district = r.postcode_district",
-    # named identities (CLD), date of birth wrong and moved: one rule per part of the date kept
-    "names_birth_year": "l.last_name = r.last_name and l.first_name_std = r.first_name_std"
-                        " and l.dob_year = r.dob_year",
-    "names_birthday": "l.last_name = r.last_name and l.first_name_std = r.first_name_std"
-                      " and l.dob_month = r.dob_month and l.dob_day = r.dob_day",
-    # named identities, date of birth missing or wrong altogether (FEBRL-style corruption):
-    # the same postcode and one of the names, or first name and surname swapped
-    "postcode_surname": "l.postcode = r.postcode and l.last_name = r.last_name",
-    "postcode_first_name": "l.postcode = r.postcode and l.first_name_std = r.first_name_std",
-    "names_swapped": "l.first_name_std = r.last_name and l.last_name = r.first_name_std",
+    # Named identities (CLD). Names are compared by their Soundex keys (phonetic.py: a column
+    # of the input, so every engine sees plain equality), which survive most misspellings.
+    # Each rule keeps a second, cheap-to-match anchor: a rule on names alone (or a name and a
+    # district) doubles the comparisons at 100k and more at 1M (docs/linkage.md).
+    # Both names by sound, moved anywhere, date of birth wrong but one part of it kept (or missing)
+    "sdx_names_dob_part": "l.first_name_sdx = r.first_name_sdx and l.last_name_sdx = r.last_name_sdx"
+                          " and (l.dob_year = r.dob_year or l.dob_month = r.dob_month or l.dob_day = r.dob_day"
+                          " or l.dob is null or r.dob is null)",
+    # date of birth wrong or missing, one name mistyped beyond Soundex: the same sector, or the
+    # same district and the other name's initial
+    "sdx_surname_sector": "l.last_name_sdx = r.last_name_sdx and l.postcode_sector = r.postcode_sector",
+    "sdx_first_name_sector": "l.first_name_sdx = r.first_name_sdx and l.postcode_sector = r.postcode_sector",
+    "sdx_surname_district_initial": "l.last_name_sdx = r.last_name_sdx and l.postcode_district = r.postcode_district"
+                                    " and substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)",
+    "sdx_first_name_district_initial": "l.first_name_sdx = r.first_name_sdx"
+                                       " and l.postcode_district = r.postcode_district"
+                                       " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)",
+    # first name and surname keyed the wrong way round (either misspelt too)
+    "sdx_names_swapped": "l.first_name_sdx = r.last_name_sdx and l.last_name_sdx = r.first_name_sdx",
     # one name keyed in the other's field (the other name lost or mistyped), same postcode
-    "name_crossed_postcode": "(l.first_name_std = r.last_name or l.last_name = r.first_name_std)"
-                             " and l.postcode = r.postcode",
-    # named identities, date of birth and postcode both wrong, still in the same district
-    "names_district": "l.first_name_std = r.first_name_std and l.last_name = r.last_name"
-                      " and l.postcode_district = r.postcode_district",
+    "sdx_name_crossed_postcode": "(l.first_name_sdx = r.last_name_sdx or l.last_name_sdx = r.first_name_sdx)"
+                                 " and l.postcode = r.postcode",
+    # both names mistyped in their first sound but not their initials, same postcode
+    "postcode_initials": "l.postcode = r.postcode and substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)"
+                         " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)",
+    # same postcode, date of birth missing on one side (names mangled, or known on one side only)
+    "postcode_dob_missing": "l.postcode = r.postcode and (l.dob is null or r.dob is null)",
     # equal untrusted / mistyped numbers
     "nhs_number": "l.nhs_number = r.nhs_number",
 }

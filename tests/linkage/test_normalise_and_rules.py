@@ -61,3 +61,49 @@ def test_jaro_winkler_matches_duckdb_on_names():
     for a, b in [("MARTHA", "MARHTA"), ("DWAYNE", "DUANE"), ("MARGARET", "MARGRET"), ("JOHN", "JOAN")]:
         assert jaro_winkler(a, b) == pytest.approx(
             duckdb.sql(f"select jaro_winkler_similarity('{a}', '{b}')").fetchall()[0][0])
+
+
+@pytest.mark.parametrize("name, code", [
+    ("ROBERT", "R163"), ("RUPERT", "R163"), ("RUBIN", "R150"), ("ASHCRAFT", "A261"),   # H between S and C
+    ("TYMCZAK", "T522"), ("PFISTER", "P236"), ("HONEYMAN", "H555"), ("LEE", "L000"),
+    ("THOMPSON", "T512"), ("THOMSON", "T525"), ("SMITH", "S530"), ("SMYTH", "S530"), ("", None), (None, None),
+])
+def test_soundex_follows_the_american_standard(name, code):
+    from dagster_project.linkage.phonetic import soundex
+
+    assert soundex(name) == code
+
+
+def _blocked_pairs(people: list[tuple]) -> set[tuple[str, str]]:
+    """Pairs of source_person_id that any blocking rule generates, over a tiny source_person."""
+    from dagster_project.linkage import splink_settings
+    from dagster_project.linkage.splink_input import build_splink_input
+
+    con = duckdb.connect()
+    con.execute("create schema linkage")
+    con.execute("""create table linkage.source_person (source_dataset varchar, source_person_id varchar,
+        nhs_number varchar, nhs_number_status varchar, nhs_number_suspect boolean, first_name varchar,
+        last_name varchar, date_of_birth date, sex varchar, postcode varchar, postcode_history varchar[],
+        la_code varchar)""")
+    for pid, first, last, dob, pc in people:
+        con.execute("insert into linkage.source_person values ('asc_cld', ?, null, 'missing', false, ?, ?, ?, 'U', ?,"
+                    " [?], null)", [pid, first, last, dob, pc, pc])
+    build_splink_input(con)
+    rules = " or ".join(f"({rule['blocking_rule']})" for rule in splink_settings.blocking_rules())
+    return set(con.execute(f"""select l.source_person_id, r.source_person_id
+        from {splink_settings.INPUT_TABLE} l join {splink_settings.INPUT_TABLE} r on l.unique_id < r.unique_id
+        where coalesce({rules}, false)""").fetchall())
+
+
+def test_misspelt_names_reach_the_model_when_the_date_of_birth_is_wrong_too():
+    blocked = _blocked_pairs([
+        ("a", "STEPHEN", "SMITH", "1941-02-03", "LS6 1AA"),
+        ("b", "STEVEN", "SMYTH", "1951-02-09", "YO1 7HH"),       # names misspelt, moved, dob wrong but its month
+        ("c", "ROBERT", "THOMPSON", "1930-01-01", "LS6 2BB"),
+        ("d", "ROBRET", "TOMPSON", None, "LS6 2BB"),              # both mangled, dob missing, same postcode
+        ("e", "JANE", "BRADSHAW", "1960-05-05", "HX1 1AA"),
+        ("f", "BRADSHAW", "JAYNE", "1962-06-06", "BD1 1AA"),      # names swapped (and misspelt)
+        ("g", "MARY", "OLDROYD", "1950-03-03", "HG1 1AA"),        # nobody else: no pair
+    ])
+    assert {("a", "b"), ("c", "d"), ("e", "f")} <= blocked
+    assert not any("g" in pair for pair in blocked)
