@@ -269,6 +269,14 @@ def machine() -> str:
             f"{mem_kb / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}")
 
 
+def load_cell(result: dict) -> str:
+    """The 1-minute load average while the runs ran (older results did not record it)."""
+    means, peaks = result.get("load_during_run") or [], result.get("load_max_during_run") or []
+    if not means or None in means:
+        return "not recorded"
+    return ", ".join(f"{m:.1f} / {p:.1f}" for m, p in zip(means, peaks, strict=True))
+
+
 def mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
@@ -280,14 +288,14 @@ def report(results: list[dict]) -> str:
              f" --repeat {max(r['repeats'] for r in results)}` (runs per size: "
              f"{', '.join(str(r['repeats']) for r in results)}; 1M runs once)\n",
              "## Whole run\n",
-             "| people | landing | landing rows | generate | generate peak RSS | floor (DuckDB scan) | full run | run / floor | run peak RSS | warehouse.duckdb | published | exit |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| people | landing | landing rows | generate | generate peak RSS | floor (DuckDB scan) | full run | run / floor | run peak RSS | warehouse.duckdb | published | exit | load during run (mean / max) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in results:
         lines.append(
             f"| {r['people']:,} | {mb(r['landing_bytes'])} | {r['landing_rows']:,} | {r['generate_seconds']:.1f}s | "
             f"{mb(r['generate_peak_rss'])} | {r['floor_seconds']:.2f}s | {r['run_seconds']:.1f}s | "
             f"{r['run_seconds'] / max(r['floor_seconds'], 1e-9):.1f}x | {mb(r['run_peak_rss'])} | "
-            f"{mb(r['warehouse_db_bytes'])} | {mb(r['published_bytes'])} | {r['run_exit_codes']} |")
+            f"{mb(r['warehouse_db_bytes'])} | {mb(r['published_bytes'])} | {r['run_exit_codes']} | {load_cell(r)} |")
     lines += ["", "## Per stage (median wall time; peak RSS of the process tree while the stage ran; rows/s = landing rows / stage time)\n",
               "| people | " + " | ".join(STAGES[1:]) + " |", "|---:|" + "---:|" * len(STAGES[1:])]
     for r in results:
