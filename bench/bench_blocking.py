@@ -57,14 +57,23 @@ VOLUME_TABLES = (
 )
 
 
-def open_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
+def in_sample(person_id: str, fraction: float) -> str:
+    """SQL: the person falls in a deterministic sample of this fraction of persons."""
+    return f"hash({person_id}) % 1000000 < {round(fraction * 1_000_000)}"
+
+
+def open_read_only(warehouse: Path, fraction: float = 1.0) -> duckdb.DuckDBPyConnection:
     """An in-memory connection that sees the warehouse's linkage.source_person (read-only)
-    under the name the Splink input is built from."""
+    under the name the Splink input is built from; with fraction < 1, only the identities
+    of that share of persons (whole persons, so blocks shrink as in a smaller population)."""
     con = duckdb.connect()
     con.execute("set threads = 2")
     con.execute(f"attach '{warehouse / 'warehouse.duckdb'}' as wh (read_only)")
     con.execute("create schema linkage")
-    con.execute("create view linkage.source_person as select * from wh.linkage.source_person")
+    con.execute(f"""create view linkage.source_person as
+                    select sp.* from wh.linkage.source_person sp
+                    join wh.linkage.record_person rp using (source_dataset, source_person_id)
+                    where {in_sample('rp.person_id', fraction)}""")
     return con
 
 
@@ -111,42 +120,46 @@ def volumes(con: duckdb.DuckDBPyConnection) -> dict:
     return out
 
 
-def measure(warehouse: Path) -> dict:
-    con = open_read_only(warehouse)
+def measure(warehouse: Path, fraction: float = 1.0) -> dict:
+    con = open_read_only(warehouse, fraction)
     started = time.monotonic()
     identities = build_splink_input(con)
-    persons = con.execute("select count(*) from wh.linkage.person").fetchall()[0][0]
+    persons = con.execute(f"select count(*) from wh.linkage.person where {in_sample('person_id', fraction)}").fetchall()[0][0]
     trusted = con.execute(f"select count(*) filter (where nhs_trusted) from {splink_settings.INPUT_TABLE}").fetchall()[0][0]
     as_of = con.execute("select as_of_date from wh.intermediate.int_run__as_of").fetchall()[0][0]
     born_by = as_of.replace(year=as_of.year - 65, day=min(as_of.day, 28)).isoformat()  # aged 65+ at as-of
     blocks = dob_blocks(con)
     blocks_65 = dob_blocks(con, f"dob <= '{born_by}'")  # dob is ISO text in the Splink input
     persons_65 = con.execute(
-        "select count(*) from wh.intermediate.int_person__demographics where date_of_birth <= cast(? as date)",
+        "select count(*) from wh.intermediate.int_person__demographics where date_of_birth <= cast(? as date) "
+        f"and {in_sample('person_id', fraction)}",
         [born_by]).fetchall()[0][0]
     rules = rule_counts(con)
-    vols = volumes(con)
+    vols = volumes(con) if fraction == 1.0 else None
     seconds = time.monotonic() - started
     con.close()
     people = int(warehouse.parent.name) if warehouse.parent.name.isdigit() else 0  # bench/run.py: <work>/<people>/
-    return {"warehouse": str(warehouse), "people": people, "identities": identities, "persons": persons,
+    label = f"{people:,}" if fraction == 1.0 else f"{people:,} × {fraction:g} sample of persons"
+    return {"warehouse": str(warehouse), "people": people, "fraction": fraction, "label": label, "identities": identities, "persons": persons,
             "trusted_identities": trusted, "as_of": as_of.isoformat(),
             "persons_65_not_opted_out": persons_65, "dob_blocks": blocks, "dob_blocks_65": blocks_65, "rules": rules, "volumes": vols,
             "seconds": seconds, "load_avg_1min": os.getloadavg()[0]}
 
 
 def report(results: list[dict]) -> str:
-    sizes = " ".join(f"{r['people']:,}" for r in results)
+    sizes = "; ".join(r["label"] for r in results)
     lines = ["# Blocking pairs and volumes\n",
              f"Machine: {machine()}  \nDate: {dt.date.today().isoformat()}  \n"
              "Command: `.venv/bin/python bench/bench_blocking.py --work <bench/run.py's --work>` on the warehouses "
-             f"`bench/run.py` left ({sizes} people); counts are exact (Splink `count_comparisons_from_blocking_rules`, "
-             "`record_sample_proportion=1`, with the nightly's \"not both trusted\" condition).\n",
+             f"`bench/run.py` left (people: {sizes}); counts are exact (Splink `count_comparisons_from_blocking_rules`, "
+             "`record_sample_proportion=1`, with the nightly's \"not both trusted\" condition). A sample keeps "
+             "whole persons (a deterministic hash of person_id), all their identities: a smaller population "
+             "with the same mess, to see how the counts grow with size.\n",
              "## Identities\n",
              "| people | identities | persons | trusted NHS number | as-of | persons aged 65+ (not opted out) |",
              "|---:|---:|---:|---:|---|---:|"]
     for r in results:
-        lines.append(f"| {r['people']:,} | {r['identities']:,} | {r['persons']:,} | "
+        lines.append(f"| {r['label']} | {r['identities']:,} | {r['persons']:,} | "
                      f"{r['trusted_identities']:,} ({100 * r['trusted_identities'] / r['identities']:.1f}%) | "
                      f"{r['as_of']} | {r['persons_65_not_opted_out']:,} |")
     lines += ["", "## Same date of birth (`dob_exact`): blocks\n",
@@ -155,23 +168,24 @@ def report(results: list[dict]) -> str:
               "|---|---:|---:|---|---:|---:|---:|---:|"]
     for r in results:
         for label, b in (("all", r["dob_blocks"]), ("aged 65+", r["dob_blocks_65"])):
-            lines.append(f"| {r['people']:,}, {label} | {b['identities']:,} | {b['blocks']:,} | {b['mean_identities']:.1f} / "
+            lines.append(f"| {r['label']}, {label} | {b['identities']:,} | {b['blocks']:,} | {b['mean_identities']:.1f} / "
                          f"{b['median_identities']:.0f} / {b['max_identities']:,} | {b['sum_n_squared']:,} | {b['pairs_any']:,} | "
                          f"{b['pairs_both_trusted']:,} | {b['pairs_scored']:,} |")
     lines += ["", "## Comparisons per blocking rule (added beyond the rules above it)\n",
-              "| rule | " + " | ".join(f"{r['people']:,}" for r in results) + " |", "|---|" + "---:|" * len(results)]
+              "| rule | " + " | ".join(r["label"] for r in results) + " |", "|---|" + "---:|" * len(results)]
     for i, name in enumerate(splink_settings.BLOCKING_RULES):
         lines.append(f"| `{name}` | " + " | ".join(f"{r['rules'][i]['added']:,}" for r in results) + " |")
     lines.append("| **total scored** | " + " | ".join(f"**{r['rules'][-1]['cumulative']:,}**" for r in results) + " |")
+    full = [r for r in results if r["volumes"] is not None]
     lines += ["", "## Volumes (rows; per calendar year where the table has an event date)\n",
-              "| table | " + " | ".join(f"{r['people']:,}" for r in results) + " |", "|---|" + "---:|" * len(results)]
+              "| table | " + " | ".join(r["label"] for r in full) + " |", "|---|" + "---:|" * len(full)]
     for label, _, date_column, _ in VOLUME_TABLES:
-        lines.append(f"| {label} | " + " | ".join(f"{r['volumes'][label]['rows']:,}" for r in results) + " |")
-        years = sorted({y for r in results for y in r["volumes"][label]["per_year"]})
+        lines.append(f"| {label} | " + " | ".join(f"{r['volumes'][label]['rows']:,}" for r in full) + " |")
+        years = sorted({y for r in full for y in r["volumes"][label]["per_year"]})
         for year in years:
             lines.append(f"| {label}, {year} (by {date_column}) | " + " | ".join(
-                f"{r['volumes'][label]['per_year'].get(year, 0):,}" for r in results) + " |")
-    lines += ["", "Counting took " + ", ".join(f"{r['seconds']:.0f}s at {r['people']:,} (load {r['load_avg_1min']:.1f})"
+                f"{r['volumes'][label]['per_year'].get(year, 0):,}" for r in full) + " |")
+    lines += ["", "Counting took " + ", ".join(f"{r['seconds']:.0f}s at {r['label']} (load {r['load_avg_1min']:.1f})"
                                                  for r in results) + " (not a stage of the nightly)."]
     return "\n".join(lines) + "\n"
 
@@ -181,6 +195,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=WORK, help="bench/run.py's --work folder: every <people>/warehouse in it")
     parser.add_argument("--warehouse", type=Path, nargs="+", help="these warehouse folders instead")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--sample", type=float, nargs="*", default=[],
+                        help="also count on these fractions of each warehouse's persons (e.g. 0.333)")
     args = parser.parse_args()
     warehouses = args.warehouse or sorted(
         (p for p in args.work.glob("*/warehouse") if (p / "warehouse.duckdb").exists()),
@@ -191,6 +207,9 @@ def main() -> None:
     for warehouse in warehouses:
         print(f"counting {warehouse}", flush=True)
         results.append(measure(warehouse))
+        for fraction in args.sample:
+            print(f"counting {warehouse}, {fraction:g} of its persons", flush=True)
+            results.append(measure(warehouse, fraction))
     (args.out.with_suffix(".json")).write_text(json.dumps(results, indent=2))
     args.out.write_text(report(results))
     print(f"wrote {args.out}")
