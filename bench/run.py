@@ -362,7 +362,8 @@ def marts_vs_england(results: list[dict]) -> list[str]:
         target = TARGETS.get(name)  # exact names only: an all-ages metric is not a 65+ range
         england = f"{target[0]:g}-{target[1]:g}" if target else "n/a"
         cells = [f"{cell(r['metrics']['values'].get(name), target)} | "
-                 f"{cell(r['metrics'].get('simulation', {}).get(name), target)}" for r in sized]
+                 + (f"{cell(r['metrics']['simulation'].get(name), target)}" if "simulation" in r["metrics"]
+                    else "not simulated (--no-simulation)") for r in sized]
         lines.append(f"| {name} | {england} | " + " | ".join(cells) + " |")
     lines.append("\n⚠ = outside England's range. Small populations are noisy (one year of falls or care home "
                  "admissions at 100,000 people has a standard error of ~5-9%); 100,000 people is the "
