@@ -300,7 +300,8 @@ def report(results: list[dict]) -> str:
               "| people | " + " | ".join(STAGES[1:]) + " |", "|---:|" + "---:|" * len(STAGES[1:])]
     for r in results:
         cells = [f"{r['stage_seconds'][s]:.1f}s · {mb(r['stage_peak_rss'][s])} · "
-                 f"{r['landing_rows'] / max(r['stage_seconds'][s], 1e-9):,.0f} rows/s" for s in STAGES[1:]]
+                 f"{r['landing_rows'] / r['stage_seconds'][s]:,.0f} rows/s" if r["stage_seconds"][s] > 0
+                 else "not reached" for s in STAGES[1:]]  # a run stopped before the stage
         lines.append(f"| {r['people']:,} | " + " | ".join(cells) + " |")
     by_size = {r["people"]: r for r in results}
     pairs = [(a, b) for a, b in zip(sorted(by_size), sorted(by_size)[1:], strict=False)]
