@@ -89,12 +89,14 @@ class StageClock:
     current: str = "startup"
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss: dict[str, int] = field(default_factory=dict)
+    load: list[float] = field(default_factory=list)  # 1-minute load average, sampled with memory
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
     def sample(self, rss: int) -> None:
         self.peak_rss[self.current] = max(self.peak_rss.get(self.current, 0), rss)
+        self.load.append(os.getloadavg()[0])  # a shared machine's figures need the load they ran under
 
 
 def _sample_memory(proc: subprocess.Popen, clock: StageClock, stop: threading.Event) -> None:
@@ -167,10 +169,10 @@ def folder_bytes(path: Path) -> int:
 
 
 # ------------------------------------------------------------- one size
-def bench_size(people: int, repeat: int, seed: int) -> dict:
-    landing, truth, warehouse = (WORK / f"{people}" / name for name in ("landing", "truth", "warehouse"))
-    shutil.rmtree(WORK / f"{people}", ignore_errors=True)
-    (WORK / f"{people}").mkdir(parents=True)
+def bench_size(people: int, repeat: int, seed: int, work: Path = WORK, simulation: bool = True) -> dict:
+    landing, truth, warehouse = (work / f"{people}" / name for name in ("landing", "truth", "warehouse"))
+    shutil.rmtree(work / f"{people}", ignore_errors=True)
+    (work / f"{people}").mkdir(parents=True)
     # a fresh random secret per size (the warehouse is new each time); a weak one is refused
     env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": secrets.token_hex(32), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.pop("CAREJOURNEY_AS_OF", None)
@@ -178,9 +180,9 @@ def bench_size(people: int, repeat: int, seed: int) -> dict:
     print(f"[{people:,}] generate", flush=True)
     gen_seconds, gen_clock, code = run_timed(
         [str(BIN / "carejourney"), "generate", "--people", str(people), "--seed", str(seed),
-         "--out", str(landing), "--truth", str(truth)], env, WORK / f"{people}" / "generate.log", stage="generate")
+         "--out", str(landing), "--truth", str(truth)], env, work / f"{people}" / "generate.log", stage="generate")
     if code != 0:
-        raise SystemExit(f"generate failed for {people} people: see {WORK / f'{people}' / 'generate.log'}")
+        raise SystemExit(f"generate failed for {people} people: see {work / f'{people}' / 'generate.log'}")
 
     floors = [floor_seconds(landing) for _ in range(max(1, repeat))]
     floor = statistics.median(f[0] for f in floors)
@@ -190,14 +192,15 @@ def bench_size(people: int, repeat: int, seed: int) -> dict:
     for attempt in range(max(1, repeat)):
         shutil.rmtree(warehouse, ignore_errors=True)
         print(f"[{people:,}] run {attempt + 1}/{repeat}", flush=True)
-        log = WORK / f"{people}" / f"run{attempt + 1}.log"
+        log = work / f"{people}" / f"run{attempt + 1}.log"
         seconds, clock, code = run_timed(
             [str(BIN / "carejourney"), "run", "--landing", str(landing), "--warehouse", str(warehouse)], env, log)
-        runs.append({"seconds": seconds, "stages": clock.seconds, "peak_rss": clock.peak_rss, "exit": code})
+        runs.append({"seconds": seconds, "stages": clock.seconds, "peak_rss": clock.peak_rss, "exit": code,
+                     "load": clock.load})
         if code != 0:
             print(f"  run exited {code}: see {log}", flush=True)
     metrics = marts_metrics(warehouse / "warehouse.duckdb")
-    if metrics:
+    if metrics and simulation:
         metrics["simulation"] = simulation_metrics(people, seed, int(metrics["financial_year"][:4]))
     stage_seconds = {s: statistics.median(r["stages"].get(s, 0.0) for r in runs) for s in STAGES[1:]}
     stage_peak = {s: max(r["peak_rss"].get(s, 0) for r in runs) for s in STAGES[1:]}
@@ -217,6 +220,9 @@ def bench_size(people: int, repeat: int, seed: int) -> dict:
         "published_bytes": folder_bytes(warehouse / "published"),
         "repeats": len(runs),
         "metrics": metrics,
+        "load_during_run": [statistics.mean(r["load"]) if r["load"] else None for r in runs],
+        "load_max_during_run": [max(r["load"], default=None) for r in runs],
+        "generate_load": statistics.mean(gen_clock.load) if gen_clock.load else None,
     }
 
 
@@ -263,6 +269,14 @@ def machine() -> str:
             f"{mem_kb / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}")
 
 
+def load_cell(result: dict) -> str:
+    """The 1-minute load average while the runs ran (older results did not record it)."""
+    means, peaks = result.get("load_during_run") or [], result.get("load_max_during_run") or []
+    if not means or None in means:
+        return "not recorded"
+    return ", ".join(f"{m:.1f} / {p:.1f}" for m, p in zip(means, peaks, strict=True))
+
+
 def mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
@@ -274,19 +288,20 @@ def report(results: list[dict]) -> str:
              f" --repeat {max(r['repeats'] for r in results)}` (runs per size: "
              f"{', '.join(str(r['repeats']) for r in results)}; 1M runs once)\n",
              "## Whole run\n",
-             "| people | landing | landing rows | generate | generate peak RSS | floor (DuckDB scan) | full run | run / floor | run peak RSS | warehouse.duckdb | published | exit |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| people | landing | landing rows | generate | generate peak RSS | floor (DuckDB scan) | full run | run / floor | run peak RSS | warehouse.duckdb | published | exit | load during run (mean / max) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in results:
         lines.append(
             f"| {r['people']:,} | {mb(r['landing_bytes'])} | {r['landing_rows']:,} | {r['generate_seconds']:.1f}s | "
             f"{mb(r['generate_peak_rss'])} | {r['floor_seconds']:.2f}s | {r['run_seconds']:.1f}s | "
             f"{r['run_seconds'] / max(r['floor_seconds'], 1e-9):.1f}x | {mb(r['run_peak_rss'])} | "
-            f"{mb(r['warehouse_db_bytes'])} | {mb(r['published_bytes'])} | {r['run_exit_codes']} |")
+            f"{mb(r['warehouse_db_bytes'])} | {mb(r['published_bytes'])} | {r['run_exit_codes']} | {load_cell(r)} |")
     lines += ["", "## Per stage (median wall time; peak RSS of the process tree while the stage ran; rows/s = landing rows / stage time)\n",
               "| people | " + " | ".join(STAGES[1:]) + " |", "|---:|" + "---:|" * len(STAGES[1:])]
     for r in results:
         cells = [f"{r['stage_seconds'][s]:.1f}s · {mb(r['stage_peak_rss'][s])} · "
-                 f"{r['landing_rows'] / max(r['stage_seconds'][s], 1e-9):,.0f} rows/s" for s in STAGES[1:]]
+                 f"{r['landing_rows'] / r['stage_seconds'][s]:,.0f} rows/s" if r["stage_seconds"][s] > 0
+                 else "not reached" for s in STAGES[1:]]  # a run stopped before the stage
         lines.append(f"| {r['people']:,} | " + " | ".join(cells) + " |")
     by_size = {r["people"]: r for r in results}
     pairs = [(a, b) for a, b in zip(sorted(by_size), sorted(by_size)[1:], strict=False)]
@@ -348,7 +363,8 @@ def marts_vs_england(results: list[dict]) -> list[str]:
         target = TARGETS.get(name)  # exact names only: an all-ages metric is not a 65+ range
         england = f"{target[0]:g}-{target[1]:g}" if target else "n/a"
         cells = [f"{cell(r['metrics']['values'].get(name), target)} | "
-                 f"{cell(r['metrics'].get('simulation', {}).get(name), target)}" for r in sized]
+                 + (f"{cell(r['metrics']['simulation'].get(name), target)}" if "simulation" in r["metrics"]
+                    else "not simulated (--no-simulation)") for r in sized]
         lines.append(f"| {name} | {england} | " + " | ".join(cells) + " |")
     lines.append("\n⚠ = outside England's range. Small populations are noisy (one year of falls or care home "
                  "admissions at 100,000 people has a standard error of ~5-9%); 100,000 people is the "
@@ -383,6 +399,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per size below 1M (1M runs once)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--work", type=Path, default=WORK,
+                        help="where landings, warehouses, logs and results.json go (default bench/work/)")
+    parser.add_argument("--no-simulation", action="store_true",
+                        help="skip re-simulating each size for the metrics comparison (minutes and GBs at 3M+)")
     parser.add_argument("--from-logs", action="store_true",
                         help="re-read the saved run logs and results under bench/work/ and rewrite the report")
     parser.add_argument("--metrics-only", type=Path, metavar="WAREHOUSE_DB",
@@ -394,18 +414,19 @@ def main() -> None:
         print(f"wrote {args.out}")
         return
     if args.from_logs:
-        results = json.loads((WORK / "results.json").read_text())
+        results = json.loads((args.work / "results.json").read_text())
         for r in results:
-            per_run = [stage_seconds_from_log(log) for log in sorted((WORK / str(r["people"])).glob("run*.log"))]
+            per_run = [stage_seconds_from_log(log) for log in sorted((args.work / str(r["people"])).glob("run*.log"))]
             r["stage_seconds"] = {s: statistics.median(p.get(s, 0.0) for p in per_run) for s in STAGES[1:]}
-        (WORK / "results.json").write_text(json.dumps(results, indent=2))
+        (args.work / "results.json").write_text(json.dumps(results, indent=2))
         args.out.write_text(report(results))
         print(f"wrote {args.out}")
         return
     results = []
     for people in args.people:
-        results.append(bench_size(people, 1 if people >= 1_000_000 else args.repeat, args.seed))
-        (WORK / "results.json").write_text(json.dumps(results, indent=2))
+        results.append(bench_size(people, 1 if people >= 1_000_000 else args.repeat, args.seed,
+                                  args.work, simulation=not args.no_simulation))
+        (args.work / "results.json").write_text(json.dumps(results, indent=2))
     args.out.write_text(report(results))
     print(f"wrote {args.out}")
 
