@@ -99,6 +99,12 @@ DOB_TEXT_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d%m%Y", "%Y%m%d", "%d-%m-%Y", "%d.
 DICTIONARY_TEXT = {"code_labels": ("code", "label"), "metric_definitions": ("title", "description", "numerator",
                    "denominator", "time_window"), "readme": ("holds",)}
 _PSEUDONYM = "^[0-9a-f]{64}$"
+# A CQC location ID ("1-" and 8 to 11 digits, CLD's "Provider CQC Location ID") is a care
+# location's public registration, not free text: cut into words, its digit run would be
+# compared with NHS numbers and, with a million people, match a few by chance (7 of
+# 67,024 provider ids at 1M people), refusing every night. A value that is exactly such an
+# id is not cut; the same digits inside any other text still are.
+_CQC_LOCATION_ID = "^1-[0-9]{8,11}$"
 
 
 def _words_sql(expression: str, source: str, min_length: int) -> str:
@@ -149,7 +155,8 @@ def _pieces_sql(relation: str, columns: list[str]) -> str:
     lowered = ", ".join(f"lower(cast({quote_ident(c)} as varchar)) as c{i}" for i, c in enumerate(columns))
     return f"""
         with v as (select distinct position, value from (
-                       unpivot (select {lowered} from {relation}) on columns(*) into name position value value))
+                       unpivot (select {lowered} from {relation}) on columns(*) into name position value value)
+                   where not regexp_full_match(value, '{_CQC_LOCATION_ID}'))
         select position, value, unnest(regexp_split_to_array(value, '{_WORD_SPLIT}')) as piece from v
         union all select position, value, replace(unnest(regexp_extract_all(value, '{_NHS_PIECES}')), ' ', '')
                   from v

@@ -179,6 +179,15 @@ def machine_failure_line(number: int) -> str:
     return f"{os.strerror(number)} ({errno.errorcode[number]}): {MACHINE_FAILURE_ADVICE}"
 
 
+def _refused_by_publish(error):
+    """The PublishError in a step error's chain (publish refused to publish), else None."""
+    while error is not None:
+        if error.cls_name == "PublishError":
+            return error
+        error = error.cause or error.context
+    return None
+
+
 def _error_line(error) -> str:
     """One line for a Dagster step error (SerializableErrorInfo), naming a full disk plainly."""
     texts = []
@@ -204,6 +213,11 @@ def summarise(result, settings: Settings, started: float) -> RunSummary:
     failed_steps = []
     for event in result.get_step_failure_events():
         error = event.event_specific_data.error if event.event_specific_data else None
+        if error is not None and _refused_by_publish(error):
+            # publish's own checks (identifiers, opt-out, verification) stop publication the way a
+            # gate does: exit 1, as `carejourney publish` gives for the same refusal
+            failed_gates.append(f"{event.step_key}: publish refused: {_error_line(_refused_by_publish(error))}")
+            continue
         message = _error_line(error) if error else "failed"
         if event.step_key.startswith("dbt_") and not message.endswith(MACHINE_FAILURE_ADVICE):
             message = "; ".join(dbt_failures()) or message

@@ -32,3 +32,30 @@ def test_a_published_night_names_its_report(tmp_path):
 def test_a_night_stopped_before_publish_says_untouched(tmp_path):
     text = summary(tmp_path, success=False, published=False, failed_gates=["a gate"]).text()
     assert "NOT PUBLISHED" in text and "published copy    untouched" in text and "report  " not in text
+
+
+def test_publish_refusing_in_the_nightly_job_is_a_gate_exit_1(tmp_path):
+    """Publish's own checks (an identifier found, opted-out rows) stop publication like a gate:
+    the nightly job exits 1 as `carejourney publish` does, not 3 (a crash)."""
+    from types import SimpleNamespace
+
+    from dagster._utils.error import SerializableErrorInfo
+
+    from dagster_project.runs.summary import summarise
+
+    refusal = SerializableErrorInfo("marts.journey.provider_code: 7 row(s) hold a NHS number", [], "PublishError")
+    wrapped = SerializableErrorInfo("Error occurred while executing op published_carejourney", [],
+                                    "DagsterExecutionStepExecutionError", cause=refusal)
+    crash = SerializableErrorInfo("division by zero", [], "ZeroDivisionError")
+
+    def result(error):
+        event = SimpleNamespace(step_key="published_carejourney", event_specific_data=SimpleNamespace(error=error))
+        return SimpleNamespace(success=False, get_asset_check_evaluations=lambda: [],
+                               get_step_failure_events=lambda: [event], get_asset_materialization_events=lambda: [])
+
+    settings = Settings(tmp_path / "landing", tmp_path / "warehouse", None, "k")
+    refused = summarise(result(wrapped), settings, 0.0)
+    assert refused.exit_code == ExitCode.GATE_FAILED
+    assert refused.failed_gates == ["published_carejourney: publish refused: PublishError: "
+                                    "marts.journey.provider_code: 7 row(s) hold a NHS number"]
+    assert summarise(result(crash), settings, 0.0).exit_code == ExitCode.STEP_CRASHED

@@ -39,3 +39,18 @@ def test_token_findings_name_the_column_and_skip_only_pseudonym_columns():
         ("keyed", "label", "name inside its text (distinct values)", 1),
         ("wide", 'odd "note', "postcode inside its text (distinct values)", 1),
     ]
+
+
+def test_a_cqc_location_id_is_a_code_not_an_nhs_number_in_text():
+    """A provider id whose digits happen to equal someone's NHS number is not a leak; the
+    same digits in other text still are (at 1M people 7 chance matches refused a night)."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create table marts.journey as select * from (values ('1-9434765919', 'seen 9434765919'),"
+                " ('1-1234567890', 'nothing')) t(provider_code, note)")
+    con.execute("create temp table toks as select '9434765919' as token, 'NHS number' as kind")
+    con.execute("create temp table toks_allowed as select 'plain' as token")
+    found = identifiers.scan_tokens(con, "memory", "marts", "toks")
+    assert [(f.table, f.column, f.kind, f.n_rows) for f in found] == [
+        ("journey", "note", "NHS number inside its text (distinct values)", 1),
+    ]
