@@ -36,7 +36,7 @@ def held_back(landing: Path) -> dict[str, Path]:
     cld = sorted((landing / "asc_cld").glob("asc_cld_*.csv"), key=lambda p: (p.stem[-8:], p.name))
     council = cld[-1].name.split("_")[2]
     old = sorted(p for p in cld if p.name.split("_")[2] != council)
-    return {"one new monthly HES delivery": hes[-1],
+    return {"one new HES delivery": hes[-1],
             "one new quarterly CLD delivery (one council)": cld[-1],
             "one late file for an old period": old[len(old) // 2]}
 
