@@ -9,7 +9,8 @@ Order, each step refusing with exit 2 and touching nothing: settings; landing
 folder readable; secret strong (keys.py; --demo exempt); reader groups exist; the
 warehouse lock (warehouse_lock.py); then, holding the lock, the warehouse made
 private, the key's fingerprint checked against the warehouse's (--rotate-key to
-re-key on purpose), the nothing-new check (--full-refresh skips it), and the job.
+re-key on purpose), the nothing-new check (--full-refresh skips it, and makes the
+night a full rebuild rather than an incremental one: runs/incremental.py), and the job.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rotate-key", action="store_true",
                         help="the secret changed on purpose: re-key every person_key and record the rotation")
     parser.add_argument("--full-refresh", action="store_true",
-                        help="run the whole job even if nothing changed since the last published run")
+                        help="run the whole job even if nothing changed since the last published run, "
+                             "rebuilding every person (not only those changed since the last build)")
     parser.set_defaults(func=run)
 
 
@@ -118,6 +120,13 @@ def run_holding_lock(settings: Settings, *, full_refresh: bool) -> ExitCode:
               f"  exit status {int(ExitCode.OK)}: {ExitCode.OK.meaning}", flush=True)
         return ExitCode.OK
     run_ids: list[int] = []
+    if full_refresh:
+        # Rebuild every model from all history, not only the people changed since the last build.
+        from dagster_project.runs import incremental
+
+        problem = _record(settings, incremental.forget_baseline)
+        if problem:
+            return cannot_start("run", f"--full-refresh could not be recorded: {problem}")
     _record(settings, lambda con: run_ids.append(nothing_new.record_run(
         con, inputs, started_at=started, command="run", outcome="running", exit_code=None,
         published_version=None, note="full refresh" if full_refresh else "")))

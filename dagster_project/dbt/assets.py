@@ -19,8 +19,12 @@ from dagster_project.dbt.project import (
 )
 from dagster_project.dbt.translator import CarejourneyDbtTranslator
 from dagster_project.resources import CarejourneyResource, WarehouseGuard
+from dagster_project.runs import incremental
+from dagster_project.settings import Settings
 
-BEFORE_LINKAGE = "resource_type:seed path:models/staging"
+# int_run__as_of (staging and the ledger only) is built before linkage too, so the
+# incremental plan (runs/incremental.py) knows tonight's as-of date.
+BEFORE_LINKAGE = "resource_type:seed path:models/staging path:models/intermediate/run"
 DBT_TARGET_DIR = dbt_project.project_dir / dbt_project.target_path  # where the manifest is prepared too
 _translator = CarejourneyDbtTranslator()
 _manifest = manifest_for_loading()
@@ -31,20 +35,35 @@ def dbt_resource() -> DbtCliResource:
                           dbt_executable=dbt_executable())
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-           carejourney: CarejourneyResource) -> Iterator[Any]:
-    settings = carejourney.settings()
+def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
+               incremental_models: bool = True) -> list[str]:
+    """The arguments of one nightly `dbt build` (tests replaying nights use them too).
+    Per-person models (macro incremental_by_person) are incremental unless
+    `incremental_models` is off (then tables, rebuilt whole); a full night's plan adds
+    --full-refresh. Both halves pass the same vars: dbt re-parses the whole project
+    when the vars differ from its last invocation's."""
     # dbt runs as a subprocess: the warehouse reaches its profile (dbt/profiles.yml) and
     # the as-of date its models (null = latest in data) as vars of this invocation, never
     # through this process's environment. Usage stats and "buildable" indirect selection
     # (a test runs in the half where all its parents are built) are dbt_project.yml flags.
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    run_vars = {"warehouse_dir": str(settings.warehouse_dir)}
+    run_vars: dict[str, Any] = {"warehouse_dir": str(settings.warehouse_dir)}
     if settings.as_of:
         run_vars["as_of_date"] = settings.as_of.isoformat()
+    run_vars["carejourney_incremental_by_person"] = incremental_models
     # Unit tests pin SQL logic on fixtures: the test suite runs them, a nightly run need not.
     # (dbt re-parses in full when the vars differ from its last run's: once per new warehouse.)
     args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(run_vars, sort_keys=True)]
+    if plan is not None and plan.full:
+        args.append("--full-refresh")
+    return args
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+           carejourney: CarejourneyResource, plan: incremental.NightPlan | None = None,
+           incremental_models: bool = True) -> Iterator[Any]:
+    settings = carejourney.settings()
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    args = build_args(settings, plan, incremental_models)
     # The project's own target/ keeps dbt's partial-parse state between runs (steps run
     # one at a time in the nightly job, so they never share it concurrently).
     yield from dbt.cli(args, context=context, target_path=DBT_TARGET_DIR).stream()
@@ -61,7 +80,20 @@ def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             dagster_dbt_translator=_translator, project=dbt_project)
 def dbt_after_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                       carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
-    yield from _build(context, dbt, carejourney)
+    if context.is_subset:
+        # Part of the models only (e.g. one mart from the UI): those rebuilt in full, and
+        # no new baseline, since the others did not move with them.
+        yield from _build(context, dbt, carejourney, incremental_models=False)
+        return
+    settings = carejourney.settings()
+    with carejourney.connect() as con:
+        plan = incremental.plan_night(con, settings)
+    context.log.info(f"dbt after linkage: {plan.mode} build ({plan.reason})")
+    yield from _build(context, dbt, carejourney, plan)
+    # Reached only when the whole build succeeded (a failed one raises): the next
+    # night starts from here; a night killed before this line is redone from the old baseline.
+    with carejourney.connect() as con:
+        incremental.mark_built(con, plan)
 
 
 assets = [dbt_before_linkage, dbt_after_linkage]

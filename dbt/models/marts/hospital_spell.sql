@@ -1,3 +1,4 @@
+{{ incremental_by_person('person_key') }}
 {#- One row per hospital spell (contract: outputs.md "hospital_spell"). Spell facts
     come from int_hospital__spells, the metric flags from int_outcomes__spell_outcomes
     (one home for each rule). Carries person_key, never person_id. -#}
@@ -5,6 +6,7 @@ with
 
 spells as (
     select * from {{ ref('int_hospital__spells') }}
+    where {{ affected_people_only('person_key', 'person_key') }}
 ),
 
 outcomes as (

@@ -1,3 +1,4 @@
+{{ incremental_by_person('person_key') }}
 -- The single journey table: one row per person per service event, across services,
 -- in time order. Hospital events are spells, social care events are CLD events,
 -- community events are referrals (starting at their first attended contact), and a
@@ -66,7 +67,7 @@ sequenced as (
             order by start_date, end_date nulls last, service nulls last, event_id
         ) as event_seq
     from events
-    where start_date is not null
+    where start_date is not null and {{ affected_people_only('person_key', 'person_key') }}
 )
 
 select

@@ -1,3 +1,4 @@
+{{ incremental_by_person('person_key') }}
 -- One row per linked person who did not opt out (marts carry person_key only).
 select
     person_key,
@@ -11,3 +12,4 @@ select
     n_source_records,
     min_link_probability
 from {{ ref('int_person__demographics') }}
+where {{ affected_people_only('person_key', 'person_key') }}

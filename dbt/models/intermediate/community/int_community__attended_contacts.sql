@@ -1,7 +1,9 @@
+{{ incremental_by_person('person_id') }}
 -- Attended CSDS care contacts (AttendOrDNACode marked attended in seed
 -- csds_attendance: 5 seen on time, 6 seen late) of people who did not opt out.
 with identities as (
     select * from {{ ref('int_person__source_identities') }}
+    where {{ affected_people_only('person_id') }}
 )
 
 select

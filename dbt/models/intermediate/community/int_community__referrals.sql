@@ -1,8 +1,10 @@
+{{ incremental_by_person('person_id') }}
 -- One row per CSDS referral of a person who did not opt out: the community journey
 -- event. It starts at the first attended contact (else the referral date) and ends at
 -- the service discharge date (null while the referral is open).
 with identities as (
     select * from {{ ref('int_person__source_identities') }}
+    where {{ affected_people_only('person_id') }}
 ),
 
 contacts as (

@@ -1,8 +1,10 @@
+{{ incremental_by_person('person_id') }}
 -- One row per hospital provider spell (episodes sharing PROCODE3 + PROVSPNOPS):
 -- admission details from the first episode, discharge details from the last
 -- (ordered by EPIORDER, then episode start, then EPIKEY).
 with identities as (
     select * from {{ ref('int_person__source_identities') }}
+    where {{ affected_people_only('person_id') }}
 ),
 
 episodes as (

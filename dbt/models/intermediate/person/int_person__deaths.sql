@@ -1,9 +1,11 @@
+{{ incremental_by_person('person_id') }}
 -- One row per person known to have died: registered deaths first (matched on a valid
 -- NHS number carried by any of the person's records), then a hospital spell ending in
 -- death (DISMETH 4/5 or DISDEST 79: the discharge date), then a CLD Date of Death.
 -- Within a source the earliest date wins (a later one is a data error).
 with identities as (
     select * from {{ ref('int_person__source_identities') }}
+    where {{ affected_people_only('person_id') }}
 ),
 
 records as (

@@ -1,3 +1,4 @@
+{{ incremental_by_person('person_id') }}
 -- One row per person (not opted out): the best date of birth and sex across the
 -- person's records, the latest local authority, death, and where they were seen.
 -- "Most frequent": each source identity votes once for each distinct value it
@@ -5,6 +6,7 @@
 -- to the value seen most recently.
 with identities as (
     select * from {{ ref('int_person__source_identities') }}
+    where {{ affected_people_only('person_id') }}
 ),
 
 records as (

@@ -1,8 +1,10 @@
+{{ incremental_by_person('person_id') }}
 -- One row per CLD event of a person who did not opt out, with its journey
 -- event_type: Request/Assessment/Review from seed cld_event_type, services from
 -- their Service Type (seed cld_service_type).
 with identities as (
     select * from {{ ref('int_person__source_identities') }}
+    where {{ affected_people_only('person_id') }}
 ),
 
 events as (

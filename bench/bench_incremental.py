@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Incremental nights benchmark: what a night costs against what changed.
+
+    .venv/bin/python bench/bench_incremental.py --people 100000 [--seed 42] [--out bench/incremental_results.md]
+
+One landing is generated; the first night loads it less three files held back (the
+latest HES delivery, one council's latest CLD delivery, and one council's CLD file of
+an old quarter). Then, in the same sitting, each as `carejourney run`:
+  1. unchanged landing (nothing new: no-op),
+  2. one new HES delivery,
+  3. one new CLD delivery for one council,
+  4. one late file for an old period,
+  5. a full rebuild of the same landing (`--full-refresh`): the ratio's denominator.
+Wall time and peak memory of the process tree (bench/run.py's sampler), each night's
+mode and affected people from ops.incremental_log. Work files: bench/work/incremental/.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import BIN, WORK, machine, mb, run_timed  # bench/run.py, beside this file
+
+
+def held_back(landing: Path) -> dict[str, Path]:
+    """The files the first night does not see, by the night that brings them."""
+    hes = sorted((landing / "hes_apc").glob("hes_apc_*.csv"))
+    cld = sorted((landing / "asc_cld").glob("asc_cld_*.csv"), key=lambda p: (p.stem[-8:], p.name))
+    council = cld[-1].name.split("_")[2]
+    old = sorted(p for p in cld if p.name.split("_")[2] != council)
+    return {"one new HES delivery": hes[-1],
+            "one new quarterly CLD delivery (one council)": cld[-1],
+            "one late file for an old period": old[len(old) // 2]}
+
+
+def last_plan(warehouse: Path) -> tuple[str, str]:
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        row = con.execute("select mode, reason from ops.incremental_log order by decided_at desc limit 1").fetchone()
+    except duckdb.Error:
+        row = None
+    finally:
+        con.close()
+    return row or ("", "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "incremental_results.md")
+    args = parser.parse_args()
+    root = WORK / "incremental" / str(args.people)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    full, landing, warehouse, aside = (root / n for n in ("full_landing", "landing", "warehouse", "aside"))
+    env = {**os.environ, "CAREJOURNEY_PSEUDO_KEY": secrets.token_hex(32), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.pop("CAREJOURNEY_AS_OF", None)
+    run_timed([str(BIN / "carejourney"), "generate", "--people", str(args.people), "--seed", str(args.seed),
+               "--out", str(full), "--truth", str(root / "truth")], env, root / "generate.log", stage="generate")
+    shutil.copytree(full, landing)
+    aside.mkdir()
+    later = held_back(landing)
+    for path in later.values():
+        path.rename(aside / path.name)
+
+    def night(label: str, *extra: str) -> dict:
+        print(f"[{args.people:,}] {label}", flush=True)
+        log = root / f"{len(rows) + 1}.log"
+        seconds, clock, code = run_timed([str(BIN / "carejourney"), "run", "--landing", str(landing),
+                                          "--warehouse", str(warehouse), *extra], env, log)
+        mode, reason = last_plan(warehouse)
+        if "nothing new" in log.read_text(errors="replace"):
+            mode, reason = "nothing new", "same inputs as the last run"
+        return {"night": label, "seconds": seconds, "peak": max(clock.peak_rss.values() or [0]), "exit": code,
+                "mode": mode, "reason": reason}
+
+    rows: list[dict] = []
+    rows.append(night("first night (all but the three files below)"))
+    rows.append(night("unchanged landing"))
+    for label, path in later.items():
+        (aside / path.name).rename(path)
+        rows.append(night(label))
+    rows.append(night("full rebuild of the same landing (--full-refresh)", "--full-refresh"))
+    full_seconds = rows[-1]["seconds"]
+    lines = [f"## Incremental nights, {args.people:,} people (seed {args.seed})", "",
+             f"Machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} "
+             f"({platform.node()}, shared with other work: see the note below).", "",
+             "| night | mode | wall | peak RSS | / full run | exit |", "|---|---|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['night']} | {r['mode']}: {r['reason']} | {r['seconds']:.1f}s | {mb(r['peak'])} | "
+                     f"{r['seconds'] / full_seconds:.2f} | {r['exit']} |")
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

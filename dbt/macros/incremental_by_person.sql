@@ -1,0 +1,52 @@
+{#- Incremental nights (docs/architecture.md, "Incremental nights"). The per-person
+    models rebuild only the people in linkage.affected_person, which the nightly job
+    writes before it builds them (dagster_project/runs/incremental.py decides who, or
+    that the night is a full rebuild and runs dbt with --full-refresh).
+
+    The one switch: a model is incremental only on DuckDB and only when the caller
+    says so (var carejourney_incremental_by_person, set by the nightly job alone);
+    any other build (another engine, a plain `dbt build`, the tests' fixtures) makes
+    the same model a table, rebuilt in full. An incremental build first deletes the
+    affected people's rows (pre-hook), then appends their rows recomputed: a person
+    who vanished (merged, split away, opted out) leaves nothing behind. A change of
+    columns is a code change, which makes the night a full rebuild, hence 'fail'. -#}
+
+{% macro incremental_by_person(key='person_id') -%}
+    {#- (`target` is undefined only under SQLFluff's jinja templater, which lints the SQL) -#}
+    {%- set engine = target.type if target is defined else 'duckdb' -%}
+    {{- config(
+        materialized=('incremental' if engine == 'duckdb'
+                      and var('carejourney_incremental_by_person', false) else 'table'),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_affected_people('" ~ key ~ "') }}"
+    ) -}}
+{%- endmacro %}
+
+{#- is_incremental(), false where there is no relation to be incremental on (a unit
+    test renders the model with `this` unset). -#}
+{% macro carejourney_is_incremental() -%}
+    {{- return(this is not none and is_incremental()) -}}
+{%- endmacro %}
+
+{#- The table of tonight's affected people: person_id and person_key. -#}
+{% macro affected_people_relation() -%}
+    linkage.affected_person
+{%- endmacro %}
+
+{#- A predicate keeping the affected people's rows in an incremental build (`true`
+    in a full one): `where {{ affected_people_only('identities.person_id') }}`. -#}
+{% macro affected_people_only(column, key='person_id') -%}
+    {%- if carejourney_is_incremental() -%}
+        {{ column }} in (select {{ key }} from {{ affected_people_relation() }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of every incremental_by_person model: the affected people's rows go. -#}
+{% macro delete_affected_people(key) -%}
+    {%- if carejourney_is_incremental() -%}
+        delete from {{ this }} where {{ key }} in (select {{ key }} from {{ affected_people_relation() }})
+    {%- endif -%}
+{%- endmacro %}
