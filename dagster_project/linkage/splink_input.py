@@ -12,16 +12,16 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.engine.dialect import SqlDialect
+from dagster_project.engine.sql_runner import DuckDBRunner, SqlRunner
 from dagster_project.linkage.splink_settings import INPUT_TABLE
 
 # Known first-name variants (Bill -> WILLIAM): part of the versioned model.
 NAME_VARIANTS = Path(__file__).resolve().parent / "model" / "first_name_variants.csv"
 
 
-def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
-    con.execute(
-        f"""
-        create or replace temp table {INPUT_TABLE} as
+def splink_input_sql(dialect: SqlDialect, variants: str) -> str:
+    return f"""
         select
             cast(row_number() over (order by source_dataset, source_person_id) - 1 as bigint) as unique_id,
             source_dataset, source_person_id,
@@ -31,7 +31,7 @@ def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
             (nhs_number_status = 'valid' and not nhs_number_suspect) as nhs_trusted,
             -- for clustering's ceiling on valid numbers per person (suspect ones count too)
             case when nhs_number_status = 'valid' then nhs_number end as nhs_number_valid,
-            strftime(date_of_birth, '%Y-%m-%d') as dob,
+            {dialect.date_text('date_of_birth')} as dob,
             year(date_of_birth) as dob_year, month(date_of_birth) as dob_month,
             day(date_of_birth) as dob_day,
             nullif(sex, 'U') as sex,
@@ -44,9 +44,18 @@ def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
             coalesce(v.canonical, first_name) as first_name_std,
             last_name, la_code
         from linkage.source_person
-        left join read_csv(?, header = true, all_varchar = true) v on v.variant = first_name
+        left join {variants} v on v.variant = first_name
         order by unique_id
-        """,
-        [str(NAME_VARIANTS)],
-    )
-    return con.execute(f"select count(*) from {INPUT_TABLE}").fetchall()[0][0]
+        """
+
+
+def build_splink_input_with(runner: SqlRunner) -> int:
+    """The session table INPUT_TABLE from linkage.source_person; its number of rows."""
+    runner.register_csv_as_text("_linkage_name_variants", NAME_VARIANTS)
+    runner.create_table(INPUT_TABLE, splink_input_sql(runner.dialect, "_linkage_name_variants"), temporary=True)
+    runner.drop("_linkage_name_variants")
+    return runner.scalar(f"select count(*) from {INPUT_TABLE}")
+
+
+def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
+    return build_splink_input_with(DuckDBRunner(con))
