@@ -18,7 +18,8 @@ from dagster_project.dbt.project import (
     manifest_for_loading,
 )
 from dagster_project.dbt.translator import CarejourneyDbtTranslator
-from dagster_project.resources import CarejourneyResource, WarehouseGuard
+from dagster_project.engine import exchange
+from dagster_project.resources import CarejourneyResource, EngineResource, WarehouseGuard
 
 BEFORE_LINKAGE = "resource_type:seed path:models/staging"
 DBT_TARGET_DIR = dbt_project.project_dir / dbt_project.target_path  # where the manifest is prepared too
@@ -31,8 +32,8 @@ def dbt_resource() -> DbtCliResource:
                           dbt_executable=dbt_executable())
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-           carejourney: CarejourneyResource) -> Iterator[Any]:
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
+           engine: EngineResource, before_linkage: bool) -> Iterator[Any]:
     settings = carejourney.settings()
     # dbt runs as a subprocess: the warehouse reaches its profile (dbt/profiles.yml) and
     # the as-of date its models (null = latest in data) as vars of this invocation, never
@@ -44,24 +45,42 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         run_vars["as_of_date"] = settings.as_of.isoformat()
     # Unit tests pin SQL logic on fixtures: the test suite runs them, a nightly run need not.
     # (dbt re-parses in full when the vars differ from its last run's: once per new warehouse.)
-    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(run_vars, sort_keys=True)]
+    bring_back: tuple[str, ...] = ()
+    if engine.on_spark:
+        # Spark: ingest's tables (before linkage) or linkage's (after it) go over as Parquet
+        # and dbt registers them; the schemas DuckDB needs come back (engine/exchange.py).
+        if before_linkage:
+            with carejourney.connect(read_only=True) as con:
+                register = exchange.land_ingest_tables(con, settings)
+            bring_back = exchange.SCHEMAS_BACK_BEFORE_LINKAGE
+        else:
+            register = exchange.landed_tables(settings, (exchange.LINKAGE_SCHEMA,))
+            bring_back = exchange.SCHEMAS_BACK_AFTER_LINKAGE
+        exchange.clear_out(settings, bring_back)
+        run_vars.update(engine.dbt_vars(register, bring_back))
+    args = ["build", "--exclude-resource-type", "unit_test", "--target", engine.dbt_target(),
+            "--vars", json.dumps(run_vars, sort_keys=True)]
     # The project's own target/ keeps dbt's partial-parse state between runs (steps run
     # one at a time in the nightly job, so they never share it concurrently).
     yield from dbt.cli(args, context=context, target_path=DBT_TARGET_DIR).stream()
+    if bring_back:
+        with carejourney.connect() as con:
+            brought = exchange.bring_back(con, settings, bring_back)
+        context.log.info(f"read back from Spark into {settings.warehouse_db}: {', '.join(brought) or 'nothing'}")
 
 
 @dbt_assets(manifest=_manifest, select=BEFORE_LINKAGE, name="dbt_before_linkage",
             dagster_dbt_translator=_translator, project=dbt_project)
-def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                       carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
-    yield from _build(context, dbt, carejourney)
+def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
+                       engine: EngineResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
+    yield from _build(context, dbt, carejourney, engine, before_linkage=True)
 
 
 @dbt_assets(manifest=_manifest, exclude=BEFORE_LINKAGE, name="dbt_after_linkage",
             dagster_dbt_translator=_translator, project=dbt_project)
-def dbt_after_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                      carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
-    yield from _build(context, dbt, carejourney)
+def dbt_after_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
+                      engine: EngineResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
+    yield from _build(context, dbt, carejourney, engine, before_linkage=False)
 
 
 assets = [dbt_before_linkage, dbt_after_linkage]

@@ -73,3 +73,19 @@ def start_session(settings: Settings) -> SparkSession:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def spark_problem() -> str | None:
+    """Why a Spark run cannot start on this machine (no pyspark, no Java), or None."""
+    import importlib.util
+    import os
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        return ("CAREJOURNEY_ENGINE=spark but pyspark is not installed: install the project's `spark` extra "
+                "(pip install -e '.[spark]'), or unset CAREJOURNEY_ENGINE to run on DuckDB")
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and Path(java_home, "bin", "java").exists()) and shutil.which("java") is None:
+        return ("CAREJOURNEY_ENGINE=spark but no Java runtime was found (JAVA_HOME unset and no `java` on PATH): "
+                "install Java 17 or 21, or unset CAREJOURNEY_ENGINE to run on DuckDB")
+    return None
