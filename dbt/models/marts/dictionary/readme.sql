@@ -13,10 +13,10 @@
 {%- endif %}
 {%- set tier_files = {'published': 'published/', 'analyst': 'analyst/'} %}
 select
-    cast(table_name as varchar) as table_name,
-    cast(tier as varchar) as tier,
-    cast(location as varchar) as location,
-    cast(holds as varchar) as holds
+    cast(table_name as {{ text_type() }}) as table_name,
+    cast(tier as {{ text_type() }}) as tier,
+    cast(location as {{ text_type() }}) as location,
+    cast(holds as {{ text_type() }}) as holds
 from (values
 {%- for row in rows | sort(attribute='table') %}
     {%- set location = tier_files[row.tier] ~ 'carejourney.duckdb (schema marts) and ' ~ tier_files[row.tier] ~ row.table ~ '.parquet' %}
