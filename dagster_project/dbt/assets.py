@@ -50,8 +50,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
         # Spark: ingest's tables (before linkage) or linkage's (after it) go over as Parquet
         # and dbt registers them; the schemas DuckDB needs come back (engine/exchange.py).
         if before_linkage:
-            with carejourney.connect(read_only=True) as con:
-                register = exchange.land_ingest_tables(con, settings)
+            register = exchange.land_ingest_tables(settings)
             bring_back = exchange.SCHEMAS_BACK_BEFORE_LINKAGE
         else:
             register = exchange.landed_tables(settings, (exchange.LINKAGE_SCHEMA,))

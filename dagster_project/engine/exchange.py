@@ -9,7 +9,8 @@ Under Settings.spark_dir/exchange:
   out/<schema>/<table>/     Spark -> DuckDB: every table a Spark dbt build made in the schemas
                             DuckDB needs (its on-run-end hook), read back into warehouse.duckdb
                             so the gates and publish run as on DuckDB.
-The dbt sources' YAML is the one list of what ingest hands to dbt.
+The dbt sources' YAML is the one list of what ingest hands to dbt (spark_sources.py reads it
+and writes the Parquet).
 """
 from __future__ import annotations
 
@@ -17,10 +18,15 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import yaml
 
-from dagster_project.settings import DBT_PROJECT_DIR, Settings
-from dagster_project.sql import qualified, quote_literal
+from dagster_project.engine.spark_sources import (
+    SourceTable,
+    dbt_source_tables,
+    export_sources_to_parquet,
+    parquet_location,
+)
+from dagster_project.settings import Settings
+from dagster_project.sql import qualified
 
 # dbt sources written by linkage (not ingest): registered for the half after linkage.
 LINKAGE_SCHEMA = "linkage"
@@ -43,52 +49,31 @@ def out_dir(settings: Settings) -> Path:
     return exchange_dir(settings) / "out"
 
 
-def ingest_sources() -> list[tuple[str, str]]:
-    """(schema, table) of every dbt source that ingest writes (all but linkage's)."""
-    found = []
-    for path in sorted((DBT_PROJECT_DIR / "models").rglob("*.yml")):
-        document = yaml.safe_load(path.read_text()) or {}
-        for source in document.get("sources", []):
-            schema = source.get("schema", source["name"])
-            if schema == LINKAGE_SCHEMA:
-                continue
-            found += [(schema, table["name"]) for table in source.get("tables", [])]
-    return found
+def _in_dir(settings: Settings) -> Path:
+    return exchange_dir(settings) / "in"
 
 
-def _land(con: duckdb.DuckDBPyConnection, settings: Settings, tables: list[tuple[str, str]]) -> dict[str, str]:
-    """Each table as one Parquet file in its own in/ folder; {"schema.table": folder}."""
-    landed = {}
-    for schema, table in tables:
-        folder = exchange_dir(settings) / "in" / schema / table
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        con.execute(f"copy (select * from {qualified(schema, table)}) "
-                    f"to {quote_literal(str(folder / 'part-0.parquet'))} (format parquet)")
-        landed[f"{schema}.{table}"] = str(folder)
-    return landed
+def _as_register(settings: Settings, tables: list[SourceTable]) -> dict[str, str]:
+    return {f"{schema}.{name}": str(parquet_location(_in_dir(settings), (schema, name)))
+            for schema, name in tables}
 
 
-def land_ingest_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, str]:
-    """What ingest loaded, for the Spark build before linkage; a missing source is an error
-    that names it (ingest did not run, or the dbt sources list a table it never makes)."""
-    tables = ingest_sources()
-    existing = set(con.execute("select table_schema, table_name from information_schema.tables").fetchall())
-    missing = [f"{s}.{t}" for s, t in tables if (s, t) not in existing]
-    if missing:
-        raise RuntimeError(f"Spark run: the dbt sources {', '.join(missing)} are not in {settings.warehouse_db}; "
-                           "run ingest first (the nightly job does), or fix the dbt sources' YAML")
-    return _land(con, settings, tables)
+def land_ingest_tables(settings: Settings) -> dict[str, str]:
+    """What ingest loaded (every dbt source but linkage's), for the Spark build before
+    linkage; {"schema.table": folder}. A missing source fails naming it."""
+    tables = [t for t in dbt_source_tables() if t[0] != LINKAGE_SCHEMA]
+    return _as_register(settings, export_sources_to_parquet(settings.warehouse_db, _in_dir(settings), tables))
 
 
-def land_linkage_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, str]:
+def land_linkage_tables(settings: Settings) -> dict[str, str]:
     """linkage.record_person and linkage.person, for the Spark build after linkage."""
-    return _land(con, settings, [(LINKAGE_SCHEMA, t) for t in LINKAGE_TABLES])
+    tables = [(LINKAGE_SCHEMA, t) for t in LINKAGE_TABLES]
+    return _as_register(settings, export_sources_to_parquet(settings.warehouse_db, _in_dir(settings), tables))
 
 
 def landed_tables(settings: Settings, schemas: tuple[str, ...]) -> dict[str, str]:
     """The in/ folders landed so far for these schemas."""
-    root = exchange_dir(settings) / "in"
+    root = _in_dir(settings)
     return {f"{folder.parent.name}.{folder.name}": str(folder)
             for schema in schemas for folder in sorted((root / schema).glob("*")) if folder.is_dir()}
 

@@ -98,8 +98,6 @@ def person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource, 
     metadata: dict = {}
     with carejourney.connect() as con:
         metadata["persons"] = build_person(con, settings)
-        if engine.on_spark:  # the dbt build after linkage reads linkage.* on Spark
-            exchange.land_linkage_tables(con, settings)
         truth_dir = os.environ.get(TRUTH_ENV)
         if truth_dir:
             report = evaluation.evaluate(con, Path(truth_dir))
@@ -107,6 +105,8 @@ def person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource, 
             context.log.info(f"linkage evaluation written to {md_path}")
             metadata.update(evaluation_metadata(report))
             metadata["evaluation_report"] = dg.MetadataValue.path(str(md_path))
+    if engine.on_spark:  # the dbt build after linkage reads linkage.* on Spark
+        exchange.land_linkage_tables(settings)
     return dg.MaterializeResult(metadata=metadata)
 
 

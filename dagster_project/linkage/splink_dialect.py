@@ -52,9 +52,11 @@ def _translated(condition: str, dialect: SqlDialect) -> str:
     def rename(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.JarowinklerSimilarity):
             return sqlglot.parse_one(dialect.jaro_winkler(node.this.sql(), node.expression.sql()), read=dialect.name)
-        if isinstance(node, exp.GT) and isinstance(node.this, exp.Length) \
-                and isinstance(node.this.this, exp.ArrayIntersect) and node.expression.sql() == "0":
-            lists = node.this.this.expressions
+        inner = node.this.this if isinstance(node, exp.GT) and isinstance(node.this, exp.Length) else None
+        if inner is not None and node.expression.sql() == "0" and (
+                isinstance(inner, exp.ArrayIntersect)
+                or (isinstance(inner, exp.Anonymous) and inner.name.lower() == "list_intersect")):
+            lists = inner.expressions
             if len(lists) == 2:
                 return sqlglot.parse_one(dialect.lists_overlap(lists[0].sql(), lists[1].sql()), read=dialect.name)
         return node
