@@ -131,8 +131,14 @@ class EngineResource(dg.ConfigurableResource):
         return self.settings().engine
 
     def dbt_target(self) -> str:
-        """The dbt/profiles.yml target of this engine."""
-        return "spark" if self.on_spark else "warehouse"
+        """The dbt/profiles.yml target of this engine (a Databricks cluster: the deployment's
+        own `databricks` output, README "Running on Spark")."""
+        from dagster_project.engine.spark_session import on_databricks
+
+        settings = self.settings()
+        if not settings.on_spark:
+            return "warehouse"
+        return "databricks" if on_databricks(settings) else "spark"
 
     def dbt_vars(self, register: dict[str, str], bring_back: tuple[str, ...]) -> dict:
         """The vars a Spark dbt build needs: the session's settings, the Parquet folders to

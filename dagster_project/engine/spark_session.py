@@ -62,8 +62,26 @@ def dbt_spark_vars(settings: Settings) -> dict[str, str]:
     return {"spark_conf": spark_conf(settings)}
 
 
+# CAREJOURNEY_SPARK_MASTER=databricks: a Databricks cluster through Databricks Connect
+# (README "Running on Spark"; not tested here: no cluster in CI).
+DATABRICKS_MASTER = "databricks"
+
+
+def on_databricks(settings: Settings) -> bool:
+    return settings.spark.master == DATABRICKS_MASTER
+
+
 def start_session(settings: Settings) -> SparkSession:
-    """A Spark session with this run's settings and Hive catalog (the caller stops it)."""
+    """A Spark session with this run's settings and Hive catalog (the caller stops it);
+    on Databricks, the Databricks Connect session its own configuration describes."""
+    if on_databricks(settings):
+        try:
+            from databricks.connect import DatabricksSession
+        except ImportError as exc:
+            raise RuntimeError("CAREJOURNEY_SPARK_MASTER=databricks needs databricks-connect (the version of the "
+                               "cluster's runtime) installed and configured (DATABRICKS_HOST, ..._CLUSTER_ID, "
+                               "a token): README 'Running on Spark'") from exc
+        return DatabricksSession.builder.getOrCreate()
     from pyspark.sql import SparkSession
 
     settings.spark_dir.mkdir(parents=True, exist_ok=True)
@@ -75,7 +93,7 @@ def start_session(settings: Settings) -> SparkSession:
     return session
 
 
-def spark_problem() -> str | None:
+def spark_problem(settings: Settings | None = None) -> str | None:
     """Why a Spark run cannot start on this machine (no pyspark, no Java), or None."""
     import importlib.util
     import os
@@ -84,6 +102,8 @@ def spark_problem() -> str | None:
     if importlib.util.find_spec("pyspark") is None:
         return ("CAREJOURNEY_ENGINE=spark but pyspark is not installed: install the project's `spark` extra "
                 "(pip install -e '.[spark]'), or unset CAREJOURNEY_ENGINE to run on DuckDB")
+    if settings is not None and on_databricks(settings):
+        return None  # Databricks Connect runs no local JVM
     java_home = os.environ.get("JAVA_HOME")
     if not (java_home and Path(java_home, "bin", "java").exists()) and shutil.which("java") is None:
         return ("CAREJOURNEY_ENGINE=spark but no Java runtime was found (JAVA_HOME unset and no `java` on PATH): "

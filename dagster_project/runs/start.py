@@ -79,7 +79,7 @@ def check_settings(settings: Settings) -> None:
     if not problem and settings.on_spark:
         from dagster_project.engine.spark_session import spark_problem
 
-        problem = spark_problem()
+        problem = spark_problem(settings)
     if problem:
         raise CannotStart(problem)
     check_secret_and_groups(settings)
