@@ -9,12 +9,14 @@ names the step and carries the worker's last lines.
 
 Step `linkage`: the identity build (linkage.source_person, a Spark table) and the
 Splink scores on Spark, handed to DuckDB as Parquet (exchange.linkage_dir): the
-identities, the Splink input's nodes and the scored pairs. Clustering and stable ids
+identities, the Splink input's nodes and the scored pairs. It reads staging from the
+Spark catalog (dbt's views), or from Parquet folders given as `register_tables`. Clustering and stable ids
 run on them in the Dagster process (linkage/link.py), as on DuckDB.
 """
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +32,7 @@ class SparkStepError(RuntimeError):
     """A Spark step failed; the message names it and ends with the worker's output."""
 
 
-def request_for(settings: Settings, **extra: str) -> dict:
+def request_for(settings: Settings, **extra: object) -> dict:
     return {"landing_dir": str(settings.landing_dir), "warehouse_dir": str(settings.warehouse_dir),
             "spark": {"master": settings.spark.master, "warehouse_dir": str(settings.spark_dir),
                       "conf": dict(settings.spark.conf)}, **extra}
@@ -44,7 +46,7 @@ def settings_from_request(request: dict) -> Settings:
                                         conf=tuple(sorted(spark["conf"].items()))))
 
 
-def run_step(settings: Settings, step: str, log_dir: Path, **extra: str) -> dict:
+def run_step(settings: Settings, step: str, log_dir: Path, **extra: object) -> dict:
     """Run a step in a worker process; its result (a JSON object). SparkStepError if it fails."""
     log_dir.mkdir(parents=True, exist_ok=True)
     request_path = log_dir / f"spark-{step}-request.json"
@@ -64,6 +66,7 @@ def run_step(settings: Settings, step: str, log_dir: Path, **extra: str) -> dict
 def _linkage(settings: Settings, request: dict) -> dict:
     from dagster_project.engine import exchange
     from dagster_project.engine.spark_session import start_session
+    from dagster_project.engine.spark_sources import register_parquet_sources
     from dagster_project.engine.sql_runner import SparkRunner
     from dagster_project.linkage import splink_runner
     from dagster_project.linkage.link import score_with
@@ -73,17 +76,24 @@ def _linkage(settings: Settings, request: dict) -> dict:
     spark = start_session(settings)
     try:
         spark.sparkContext.setCheckpointDir(str(settings.spark_dir / "checkpoints"))
+        # staging as Parquet folders instead of dbt's views (linkage on its own, e.g. in tests)
+        for name, folder in request.get("register_tables", {}).items():
+            schema, table = name.split(".")
+            register_parquet_sources(spark, Path(folder).parent.parent, [(schema, table)])
         runner = SparkRunner(spark)
         n_identities = build_source_persons_with(runner)
         choice = ModelChoice(Path(request["model_path"]), request["model_origin"])
         scored = score_with(runner, choice, lambda model: splink_runner.predict_edges_on_spark(spark, model))
         out = exchange.linkage_dir(settings)
-        out.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(out, ignore_errors=True)  # never a previous run's pairs beside this run's identities
+        out.mkdir(parents=True)
         pq.write_table(runner.arrow("select * from linkage.source_person"), out / "source_person.parquet")
         pq.write_table(scored.nodes, out / "nodes.parquet")
         pq.write_table(scored.edges, out / "edges.parquet")
         (out / "model.json").write_text(json.dumps(scored.model))
-        return {"identities": n_identities, "pairs_scored": scored.edges.num_rows, "seconds": scored.seconds}
+        result = {"identities": n_identities, "pairs_scored": scored.edges.num_rows, "seconds": scored.seconds}
+        (out / "result.json").write_text(json.dumps(result))
+        return result
     finally:
         spark.stop()
 

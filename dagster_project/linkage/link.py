@@ -134,7 +134,8 @@ def score_with(runner: SqlRunner, choice: model_store.ModelChoice,
 def scored_from_exchange(folder: Path) -> Scored:
     """What the Spark linkage worker scored (engine/spark_worker.py), read from its Parquet."""
     return Scored(pq.read_table(folder / "nodes.parquet"), pq.read_table(folder / "edges.parquet"),
-                  json.loads((folder / "model.json").read_text()), 0.0)
+                  json.loads((folder / "model.json").read_text()),
+                  json.loads((folder / "result.json").read_text())["seconds"])
 
 
 def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.ModelChoice,

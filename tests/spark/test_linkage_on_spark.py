@@ -1,4 +1,4 @@
-"""Linkage's Spark half equals its DuckDB half on the same staging records.
+"""Linkage's Spark half (the nightly's Spark worker) equals its DuckDB half on the same staging records.
 
 The synthetic population of the linkage tests (typos, swapped dates, moves, nicknames,
 shared and mistyped NHS numbers) is put in DuckDB staging and, as Parquet, in Spark
@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
-from dagster_project.engine import spark_sources
-from dagster_project.engine.spark_session import spark_problem, start_session
-from dagster_project.engine.sql_runner import DuckDBRunner, SparkRunner
+from dagster_project.engine import exchange, spark_sources, spark_worker
+from dagster_project.engine.spark_session import spark_problem
+from dagster_project.engine.sql_runner import DuckDBRunner
 from dagster_project.linkage import splink_runner
-from dagster_project.linkage.link import score_with
+from dagster_project.linkage.link import score_with, scored_from_exchange
 from dagster_project.linkage.model_store import ORIGIN_SHIPPED, ModelChoice
 from dagster_project.linkage.source_person import STAGING_SOURCES, build_source_persons_with
 from dagster_project.settings import Settings
@@ -27,7 +28,7 @@ from tests.linkage.synthetic import population
 
 pytestmark = pytest.mark.slow
 
-PEOPLE = 250
+PEOPLE = 150
 SHIPPED = ModelChoice(splink_runner.MODEL_PATH, ORIGIN_SHIPPED)
 
 
@@ -42,29 +43,29 @@ def both_engines(tmp_path_factory):
     records, _truth = population(PEOPLE)
     create_staging(con, records)
     duck = DuckDBRunner(con)
-    results = {"duckdb": _link(duck, lambda model: splink_runner.predict_edges(con, model))}
+    build_source_persons_with(duck)
+    identities = duck.arrow("select * from linkage.source_person")
+    scored = score_with(duck, SHIPPED, lambda model: splink_runner.predict_edges(con, model))
     con.close()
+    # Spark: the worker the nightly runs (its own process), on the same staging as Parquet
     staging = [tuple(relation.split(".")) for relation in STAGING_SOURCES.values()]
-    spark_sources.export_sources_to_parquet(settings.warehouse_db, root / "parquet", staging)
-    spark = start_session(settings)
-    try:
-        spark.sparkContext.setCheckpointDir(str(settings.spark_dir / "checkpoints"))
-        spark_sources.register_parquet_sources(spark, root / "parquet", staging)
-        results["spark"] = _link(SparkRunner(spark), lambda model: splink_runner.predict_edges_on_spark(spark, model))
-    finally:
-        spark.stop()
-    return results
+    parquet = root / "parquet"
+    spark_sources.export_sources_to_parquet(settings.warehouse_db, parquet, staging)
+    spark_worker.run_step(settings, spark_worker.STEP_LINKAGE, root / "logs", model_path=str(SHIPPED.path),
+                          model_origin=SHIPPED.origin,
+                          register_tables={f"{s}.{t}": str(spark_sources.parquet_location(parquet, (s, t)))
+                                           for s, t in staging})
+    out = exchange.linkage_dir(settings)
+    spark_scored = scored_from_exchange(out)
+    return {"duckdb": _as_rows(identities, scored.nodes, scored.edges),
+            "spark": _as_rows(pq.read_table(out / "source_person.parquet"), spark_scored.nodes, spark_scored.edges)}
 
 
-def _link(runner, predict) -> dict:
-    build_source_persons_with(runner)
-    identities = runner.arrow("select * from linkage.source_person").to_pylist()
-    scored = score_with(runner, SHIPPED, predict)
-    return {"identities": sorted(identities, key=lambda r: (r["source_dataset"], r["source_person_id"])),
-            "nodes": scored.nodes.to_pylist(),
-            "edges": sorted(zip(scored.edges.column("unique_id_l").to_pylist(),
-                                scored.edges.column("unique_id_r").to_pylist(),
-                                scored.edges.column("match_probability").to_pylist(), strict=True))}
+def _as_rows(identities, nodes, edges) -> dict:
+    return {"identities": sorted(identities.to_pylist(), key=lambda r: (r["source_dataset"], r["source_person_id"])),
+            "nodes": nodes.to_pylist(),
+            "edges": sorted(zip(edges.column("unique_id_l").to_pylist(), edges.column("unique_id_r").to_pylist(),
+                                edges.column("match_probability").to_pylist(), strict=True))}
 
 
 def test_identities_are_the_same_on_spark(both_engines):
