@@ -17,11 +17,11 @@
 
 {% macro spark__register_exchange_tables() -%}
     {%- if execute -%}
-    {%- for name, folder in var('spark_exchange_in', {}).items() %}
-        {%- do run_query('create schema if not exists ' ~ name.split('.')[0]) -%}
-        {%- do run_query('drop table if exists ' ~ name) -%}
-        {%- do run_query('create table ' ~ name ~ " using parquet location '" ~ folder ~ "'") -%}
-    {%- endfor %}
+        {%- for name, folder in var('spark_exchange_in', {}).items() %}
+            {%- do run_query('create schema if not exists ' ~ name.split('.')[0]) -%}
+            {%- do run_query('drop table if exists ' ~ name) -%}
+            {%- do run_query('create table ' ~ name ~ " using parquet location '" ~ folder ~ "'") -%}
+        {%- endfor %}
     {%- endif -%}
 {%- endmacro %}
 
@@ -36,12 +36,14 @@
     {%- set out = var('spark_exchange_out', none) -%}
     {%- set schemas = var('spark_exchange_out_schemas', []) -%}
     {%- if out and execute -%}
-    {%- for result in results
-            if result.node.resource_type in ('model', 'seed') and result.status == 'success'
-               and result.node.schema in schemas
-               and (result.node.resource_type == 'seed' or result.node.config.materialized in ('table', 'incremental')) %}
-        {%- do run_query("insert overwrite directory '" ~ out ~ "/" ~ result.node.schema ~ "/" ~ result.node.alias
-                         ~ "' using parquet select * from " ~ result.node.schema ~ "." ~ result.node.alias) -%}
-    {%- endfor %}
+        {%- for result in results
+                if result.node.resource_type in ('model', 'seed') and result.status == 'success'
+                   and result.node.schema in schemas
+                   and (result.node.resource_type == 'seed'
+                        or result.node.config.materialized in ('table', 'incremental')) %}
+            {%- do run_query("insert overwrite directory '" ~ out ~ "/" ~ result.node.schema ~ "/"
+                             ~ result.node.alias ~ "' using parquet select * from "
+                             ~ result.node.schema ~ "." ~ result.node.alias) -%}
+        {%- endfor %}
     {%- endif -%}
 {%- endmacro %}
