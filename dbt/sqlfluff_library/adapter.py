@@ -3,7 +3,8 @@
 SQLFluff's jinja templater renders models without dbt, so `adapter.dispatch(...)` in
 the portable macros (dbt/macros/portable/) would be undefined there. This resolves a
 dispatch the way dbt-duckdb does (duckdb__<name>, else default__<name>), so the linter
-sees exactly the DuckDB SQL that `dbt build` compiles. Used only by the linter.
+sees exactly the DuckDB SQL that `dbt build` compiles. Also used by
+tests/test_rules_match_dbt_macros.py to render macros as dbt-duckdb does.
 """
 from __future__ import annotations
 

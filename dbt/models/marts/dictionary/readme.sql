@@ -21,7 +21,7 @@ from (values
 {%- for row in rows | sort(attribute='table') %}
     {%- set location = tier_files[row.tier] ~ 'carejourney.duckdb (schema marts) and ' ~ tier_files[row.tier] ~ row.table ~ '.parquet' %}
     ({% for value in [row.table, row.tier, location, row.holds] -%}
-        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
+        {{ dbt.string_literal(dbt.escape_single_quotes(value)) }}{{ ', ' if not loop.last }}
     {%- endfor %}){{ ',' if not loop.last }}
 {%- else %}
     (null, null, null, null)
