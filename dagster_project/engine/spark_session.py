@@ -50,6 +50,8 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir}",
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
+        # no console progress bar: in dbt's subprocess it shares stdout with dbt's JSON events
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "4",
         "spark.pyspark.python": sys.executable,
     }
