@@ -75,6 +75,7 @@ def _spark_session(spark_dir: Path):
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={spark_dir / 'metastore_db'};create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir}",
         "spark.sql.session.timeZone": "UTC",
+        "spark.sql.adaptive.enabled": "false",   # as profiles.yml: see the note there
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "2",
     }.items():
