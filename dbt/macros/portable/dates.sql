@@ -97,7 +97,8 @@
 {%- endmacro %}
 
 {#- Called right after the last FROM-clause item, with no space before the call
-    (`from bounds as b` then the call on the same line): that item's rows times one row per month start from start_date (a month start)
+    (`from bounds as b` then the call on the same line): that item's rows times one
+    row per month start from start_date (a month start)
     to end_date, as date column `column` of alias `alias`. -#}
 {% macro join_month_series(start_date, end_date, alias, column) -%}
     {{ return(adapter.dispatch('join_month_series', 'carejourney')(start_date, end_date, alias, column)) }}

@@ -16,6 +16,8 @@
         {%- endfor -%}
         cast(array({{ items | join(', ') }}) as {{ type }})
     {%- else -%}
-        {{ dbt_spark.spark__safe_cast(field, type) }}
+        {#- dbt-spark's own spark__safe_cast, which this one replaces -#}
+        {%- set field_clean = field.strip('"').strip("'") if (cast_from_string_unsupported_for(type) and field is string) else field -%}
+        cast({{ field_clean }} as {{ type }})
     {%- endif -%}
 {%- endmacro %}
