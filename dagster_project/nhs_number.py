@@ -10,6 +10,8 @@ hyphens are removed), ``dummy`` (all one digit, or the 999 test range), and
 """
 from __future__ import annotations
 
+from dagster_project.engine.dialect import DUCKDB, SqlDialect
+
 STATUSES = ("valid", "missing", "invalid_format", "dummy", "invalid_checksum")
 WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 TEST_RANGE_PREFIX = "999"  # reserved for testing, never issued to a patient
@@ -62,6 +64,6 @@ def status_sql(column_sql: str) -> str:
     )
 
 
-def clean_sql(column_sql: str) -> str:
-    """A DuckDB SQL expression giving :func:`clean` of a text column expression."""
-    return f"regexp_replace(coalesce({column_sql}, ''), '[ \\t-]', '', 'g')"
+def clean_sql(column_sql: str, dialect: SqlDialect = DUCKDB) -> str:
+    """A SQL expression (DuckDB unless told) giving :func:`clean` of a text column expression."""
+    return dialect.regexp_replace_all(f"coalesce({column_sql}, '')", "[ \\t-]")

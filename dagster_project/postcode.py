@@ -8,6 +8,8 @@ the postcode directory; linkage keeps only UK-shaped postcodes (`linkable_sql`).
 """
 from __future__ import annotations
 
+from dagster_project.engine.dialect import DUCKDB, SqlDialect
+
 # Outward code (2-4 characters), then the inward code: a digit and two letters.
 UK_SHAPE = "[A-Z][A-Z0-9]{1,3}[0-9][A-Z]{2}"
 
@@ -26,9 +28,9 @@ def normalise_sql(column: str) -> str:
             f" else nullif({compact}, '') end")
 
 
-def linkable_sql(column: str) -> str:
+def linkable_sql(column: str, dialect: SqlDialect = DUCKDB) -> str:
     """The postcode linkage compares: normalised with punctuation dropped too, and null unless
     it has a UK postcode's shape (junk like 'UNKNOWN' would only make false agreements)."""
-    squeezed = f"regexp_replace(upper(coalesce({column}, '')), '[^A-Z0-9]', '', 'g')"
-    return (f"case when regexp_full_match({squeezed}, '{UK_SHAPE}')"
+    squeezed = dialect.regexp_replace_all(f"upper(coalesce({column}, ''))", "[^A-Z0-9]")
+    return (f"case when {dialect.regexp_full_match(squeezed, UK_SHAPE)}"
             f" then substr({squeezed}, 1, length({squeezed}) - 3) || ' ' || right({squeezed}, 3) end")

@@ -24,6 +24,7 @@ class CarejourneyResource(dg.ConfigurableResource):
     as_of: str = ""
     pseudo_key: str = ""
     demo: bool = False
+    engine: str = ""     # duckdb | spark; "" = CAREJOURNEY_ENGINE, else duckdb
 
     def settings(self) -> Settings:
         return Settings.from_env(
@@ -32,6 +33,7 @@ class CarejourneyResource(dg.ConfigurableResource):
             as_of=self.as_of or None,
             pseudo_key=self.pseudo_key or None,
             demo=self.demo,
+            engine=self.engine or None,
         )
 
     def settings_paths_only(self) -> Settings:
@@ -41,6 +43,7 @@ class CarejourneyResource(dg.ConfigurableResource):
             warehouse_dir=self.warehouse_dir or None,
             as_of=self.as_of or None,
             require_key=False,
+            engine=self.engine or None,
         )
 
     def start_problem(self) -> str | None:
@@ -109,6 +112,53 @@ class WarehouseGuard(dg.ConfigurableResource):
             self._held = None
 
 
+class EngineResource(dg.ConfigurableResource):
+    """Where dbt builds and linkage scores: DuckDB (the warehouse itself) or Spark
+    (Settings.engine, CAREJOURNEY_ENGINE). The job's steps are the same on both; they ask
+    this resource which engine runs and how to reach it (README "Running on Spark")."""
+
+    carejourney: CarejourneyResource
+
+    def settings(self) -> Settings:
+        return self.carejourney.settings_paths_only()
+
+    @property
+    def on_spark(self) -> bool:
+        return self.settings().on_spark
+
+    @property
+    def name(self) -> str:
+        return self.settings().engine
+
+    def dbt_target(self) -> str:
+        """The dbt/profiles.yml target of this engine (a Databricks cluster: the deployment's
+        own `databricks` output, README "Running on Spark")."""
+        from dagster_project.engine.spark_session import on_databricks
+
+        settings = self.settings()
+        if not settings.on_spark:
+            return "warehouse"
+        return "databricks" if on_databricks(settings) else "spark"
+
+    def dbt_vars(self, register: dict[str, str], bring_back: tuple[str, ...]) -> dict:
+        """The vars a Spark dbt build needs: the session's settings, the Parquet folders to
+        register as tables first, and where to export the schemas DuckDB reads back."""
+        from dagster_project.engine import exchange, spark_session
+
+        settings = self.settings()
+        return {**spark_session.dbt_spark_vars(settings), "spark_exchange_in": register,
+                "spark_exchange_out": str(exchange.out_dir(settings)),
+                "spark_exchange_out_schemas": list(bring_back)}
+
+    def run_spark_step(self, step: str, **request: str) -> dict:
+        """A Spark step in its own process (engine/spark_worker.py); its result."""
+        from dagster_project.engine import spark_worker
+
+        settings = self.settings()
+        return spark_worker.run_step(settings, step, settings.reports_dir / "spark", **request)
+
+
 def run_resources(carejourney: CarejourneyResource) -> dict[str, dg.ConfigurableResource]:
-    """The resources every carejourney step needs: its settings, and the guard it runs under."""
-    return {"carejourney": carejourney, "warehouse_guard": WarehouseGuard(carejourney=carejourney)}
+    """The resources every carejourney step needs: its settings, its engine, and the guard it runs under."""
+    return {"carejourney": carejourney, "warehouse_guard": WarehouseGuard(carejourney=carejourney),
+            "engine": EngineResource(carejourney=carejourney)}

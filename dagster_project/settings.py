@@ -3,12 +3,15 @@
 Read from CLI options first, then the environment (../shared/contract/README.md):
 CAREJOURNEY_LANDING_DIR, CAREJOURNEY_WAREHOUSE_DIR, CAREJOURNEY_AS_OF, CAREJOURNEY_LINKAGE_MODEL,
 CAREJOURNEY_PSEUDO_KEY, and CAREJOURNEY_PUBLISHED_GROUP / CAREJOURNEY_ANALYST_GROUP (the
-group that may read published/ or analyst/; see private_files.py). Every module asks
+group that may read published/ or analyst/; see private_files.py), and the engine that
+builds the models and links people: CAREJOURNEY_ENGINE (duckdb | spark) with its
+CAREJOURNEY_SPARK_* settings (SparkSettings below; README "Running on Spark"). Every module asks
 this object for paths instead of building them itself, so the layout of the warehouse folder is written down once.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -23,6 +26,58 @@ class SettingsError(RuntimeError):
     """A setting is missing or wrong; the message says which and what to do."""
 
 
+ENGINE_DUCKDB = "duckdb"
+ENGINE_SPARK = "spark"
+ENGINES = (ENGINE_DUCKDB, ENGINE_SPARK)
+DEFAULT_SPARK_MASTER = "local[2]"
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where a Spark run computes (CAREJOURNEY_SPARK_*; used only when the engine is spark).
+
+    master: CAREJOURNEY_SPARK_MASTER (default local[2]); warehouse_dir:
+    CAREJOURNEY_SPARK_WAREHOUSE_DIR (default <warehouse>/spark: the Spark tables' files and
+    the local metastore); conf: CAREJOURNEY_SPARK_CONF, a JSON object of extra Spark
+    settings (e.g. {"spark.driver.memory": "8g"}), applied last so it can override ours.
+    """
+
+    master: str = DEFAULT_SPARK_MASTER
+    warehouse_dir: Path | None = None
+    conf: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def conf_dict(self) -> dict[str, str]:
+        return dict(self.conf)
+
+    @classmethod
+    def from_env(cls, warehouse: Path) -> SparkSettings:
+        env = os.environ
+        raw_conf = env.get("CAREJOURNEY_SPARK_CONF") or "{}"
+        try:
+            conf = json.loads(raw_conf)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(
+                f"CAREJOURNEY_SPARK_CONF is not JSON ({exc}): set it to a JSON object of Spark "
+                'settings, e.g. {"spark.driver.memory": "8g"}') from exc
+        if not isinstance(conf, dict):
+            raise SettingsError("CAREJOURNEY_SPARK_CONF must be a JSON object of Spark settings, "
+                                f'e.g. {{"spark.driver.memory": "8g"}}; got {raw_conf!r}')
+        spark_dir = env.get("CAREJOURNEY_SPARK_WAREHOUSE_DIR")
+        return cls(master=env.get("CAREJOURNEY_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
+                   warehouse_dir=Path(spark_dir).resolve() if spark_dir else warehouse / "spark",
+                   conf=tuple(sorted((str(k), str(v)) for k, v in conf.items())))
+
+
+def engine_from_env(value: str | None = None) -> str:
+    """The engine: the argument, else CAREJOURNEY_ENGINE, else duckdb; anything else refused."""
+    engine = (value or os.environ.get("CAREJOURNEY_ENGINE") or ENGINE_DUCKDB).strip().lower()
+    if engine not in ENGINES:
+        raise SettingsError(f"CAREJOURNEY_ENGINE={engine!r} is not an engine this project runs on: "
+                            f"set it to {' or '.join(ENGINES)} (or leave it unset for {ENGINE_DUCKDB})")
+    return engine
+
+
 @dataclass(frozen=True)
 class Settings:
     landing_dir: Path
@@ -33,6 +88,17 @@ class Settings:
     published_group: str | None = None   # may read published/ (and nothing else); None: owner only
     analyst_group: str | None = None     # may read analyst/ (and nothing else); None: owner only
     linkage_model: Path | None = None   # CAREJOURNEY_LINKAGE_MODEL (linkage/model_store.py)
+    engine: str = ENGINE_DUCKDB         # CAREJOURNEY_ENGINE: where dbt and linkage compute
+    spark: SparkSettings = SparkSettings()
+
+    @property
+    def on_spark(self) -> bool:
+        return self.engine == ENGINE_SPARK
+
+    @property
+    def spark_dir(self) -> Path:
+        """The Spark tables' files and the local metastore (CAREJOURNEY_SPARK_WAREHOUSE_DIR)."""
+        return self.spark.warehouse_dir or self.warehouse_dir / "spark"
 
     # ---- layout of the warehouse folder (one place)
     @property
@@ -87,6 +153,7 @@ class Settings:
         pseudo_key: str | None = None,
         demo: bool = False,
         require_key: bool = True,
+        engine: str | None = None,
     ) -> Settings:
         """Settings from arguments, else environment, else defaults.
 
@@ -116,10 +183,13 @@ class Settings:
                 )
             key = _demo_key(warehouse)
         model = env.get("CAREJOURNEY_LINKAGE_MODEL") or None
+        engine = engine_from_env(engine)
         return cls(landing.resolve(), warehouse.resolve(), as_of_value, key, demo,
                    published_group=env.get("CAREJOURNEY_PUBLISHED_GROUP") or None,
                    analyst_group=env.get("CAREJOURNEY_ANALYST_GROUP") or None,
-                   linkage_model=Path(model).resolve() if model else None)
+                   linkage_model=Path(model).resolve() if model else None,
+                   engine=engine,
+                   spark=SparkSettings.from_env(warehouse.resolve()) if engine == ENGINE_SPARK else SparkSettings())
 
 
 def _demo_key(warehouse: Path) -> str:

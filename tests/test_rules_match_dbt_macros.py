@@ -3,6 +3,7 @@ postcode normalisation (dagster_project/postcode.py) and NHS number cleaning
 (dagster_project/nhs_number.py)."""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import duckdb
@@ -19,11 +20,24 @@ AWKWARD = [
 ]
 
 
+def _duckdb_dispatch():
+    """dbt's `adapter.dispatch` as dbt-duckdb resolves it (the linter's stand-in, dbt/sqlfluff_library)."""
+    spec = importlib.util.spec_from_file_location("sqlfluff_adapter", MACROS.parent / "sqlfluff_library" / "adapter.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def macro_sql(column: str, macro: str = "normalise_postcode") -> str:
-    """The macro rendered as dbt would render it (these macros use only plain jinja)."""
+    """The macro rendered as dbt-duckdb would render it: its file plus the portable
+    macros it calls (dbt/macros/portable/, dispatched to their DuckDB form)."""
     # wherever the macro lives under dbt/macros (exactly one file defines it)
     [source] = [p.read_text() for p in MACROS.rglob("*.sql") if f"macro {macro}(" in p.read_text()]
-    return str(getattr(jinja2.Environment().from_string(source).module, macro)(column))
+    portable = "".join(p.read_text() for p in sorted((MACROS / "portable").glob("*.sql"))
+                       if "adapter.dispatch" in p.read_text())
+    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
+    environment.globals.update({"adapter": _duckdb_dispatch(), "return": lambda value: value})
+    return str(getattr(environment.from_string(source + portable).module, macro)(column))
 
 
 @pytest.mark.parametrize("raw", AWKWARD)

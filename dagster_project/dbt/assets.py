@@ -18,7 +18,8 @@ from dagster_project.dbt.project import (
     manifest_for_loading,
 )
 from dagster_project.dbt.translator import CarejourneyDbtTranslator
-from dagster_project.resources import CarejourneyResource, WarehouseGuard
+from dagster_project.engine import exchange
+from dagster_project.resources import CarejourneyResource, EngineResource, WarehouseGuard
 from dagster_project.runs import incremental
 from dagster_project.settings import Settings
 
@@ -36,7 +37,8 @@ def dbt_resource() -> DbtCliResource:
 
 
 def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
-               incremental_models: bool = True) -> list[str]:
+               incremental_models: bool = True, target: str | None = None,
+               extra_vars: dict[str, Any] | None = None) -> list[str]:
     """The arguments of one nightly `dbt build` (tests replaying nights use them too).
     Per-person models (macro incremental_by_person) are incremental unless
     `incremental_models` is off (then tables, rebuilt whole); a full night's plan adds
@@ -52,44 +54,65 @@ def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
     run_vars["carejourney_incremental_by_person"] = incremental_models
     # Unit tests pin SQL logic on fixtures: the test suite runs them, a nightly run need not.
     # (dbt re-parses in full when the vars differ from its last run's: once per new warehouse.)
+    run_vars.update(extra_vars or {})
     args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(run_vars, sort_keys=True)]
+    if target is not None:
+        args[3:3] = ["--target", target]
     if plan is not None and plan.full:
         args.append("--full-refresh")
     return args
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-           carejourney: CarejourneyResource, plan: incremental.NightPlan | None = None,
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
+           engine: EngineResource, before_linkage: bool, plan: incremental.NightPlan | None = None,
            incremental_models: bool = True) -> Iterator[Any]:
     settings = carejourney.settings()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    args = build_args(settings, plan, incremental_models)
+    bring_back: tuple[str, ...] = ()
+    spark_vars: dict[str, Any] = {}
+    if engine.on_spark:
+        # Spark: ingest's tables (before linkage) or linkage's (after it) go over as Parquet
+        # and dbt registers them; the schemas DuckDB needs come back (engine/exchange.py).
+        if before_linkage:
+            register = exchange.land_ingest_tables(settings)
+            bring_back = exchange.SCHEMAS_BACK_BEFORE_LINKAGE
+        else:
+            register = exchange.landed_tables(settings, (exchange.LINKAGE_SCHEMA,))
+            bring_back = exchange.SCHEMAS_BACK_AFTER_LINKAGE
+        exchange.clear_out(settings, bring_back)
+        spark_vars = engine.dbt_vars(register, bring_back)
+    args = build_args(settings, plan, incremental_models, target=engine.dbt_target(), extra_vars=spark_vars)
     # The project's own target/ keeps dbt's partial-parse state between runs (steps run
     # one at a time in the nightly job, so they never share it concurrently).
     yield from dbt.cli(args, context=context, target_path=DBT_TARGET_DIR).stream()
+    if bring_back:
+        with carejourney.connect() as con:
+            brought = exchange.bring_back(con, settings, bring_back)
+        context.log.info(f"read back from Spark into {settings.warehouse_db}: {', '.join(brought) or 'nothing'}")
 
 
 @dbt_assets(manifest=_manifest, select=BEFORE_LINKAGE, name="dbt_before_linkage",
             dagster_dbt_translator=_translator, project=dbt_project)
-def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                       carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
-    yield from _build(context, dbt, carejourney)
+def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
+                       engine: EngineResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
+    yield from _build(context, dbt, carejourney, engine, before_linkage=True)
 
 
 @dbt_assets(manifest=_manifest, exclude=BEFORE_LINKAGE, name="dbt_after_linkage",
             dagster_dbt_translator=_translator, project=dbt_project)
-def dbt_after_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                      carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
-    if context.is_subset:
+def dbt_after_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
+                      engine: EngineResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
+    if context.is_subset or engine.on_spark:
         # Part of the models only (e.g. one mart from the UI): those rebuilt in full, and
-        # no new baseline, since the others did not move with them.
-        yield from _build(context, dbt, carejourney, incremental_models=False)
+        # no new baseline, since the others did not move with them. On Spark the per-person
+        # models are tables (macro incremental_by_person): every night is a full build.
+        yield from _build(context, dbt, carejourney, engine, before_linkage=False, incremental_models=False)
         return
     settings = carejourney.settings()
     with carejourney.connect() as con:
         plan = incremental.plan_night(con, settings)
     context.log.info(f"dbt after linkage: {plan.mode} build ({plan.reason})")
-    yield from _build(context, dbt, carejourney, plan)
+    yield from _build(context, dbt, carejourney, engine, before_linkage=False, plan=plan)
     # Reached only when the whole build succeeded (a failed one raises): the next
     # night starts from here; a night killed before this line is redone from the old baseline.
     with carejourney.connect() as con:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.engine import exchange
+from dagster_project.engine.spark_worker import STEP_LINKAGE
 from dagster_project.linkage import evaluate as evaluation
 from dagster_project.linkage import model_store, splink_runner
-from dagster_project.linkage.link import build_person, predict_and_cluster
+from dagster_project.linkage.link import build_person, predict_and_cluster, scored_from_exchange
 from dagster_project.linkage.source_person import build_source_persons
 from dagster_project.linkage.splink_input import build_splink_input
-from dagster_project.resources import CarejourneyResource, WarehouseGuard
+from dagster_project.resources import CarejourneyResource, EngineResource, WarehouseGuard
 
 GROUP = "linkage"
 TRAINING_GROUP = "linkage_training"
@@ -33,12 +35,22 @@ PERSON = dg.AssetKey(["linkage", "person"])
 MODEL = dg.AssetKey(["linkage", "splink_model"])
 
 
-@dg.asset(key=SOURCE_PERSON, deps=STAGING_DEPS, group_name=GROUP, kinds={"duckdb"},
+@dg.asset(key=SOURCE_PERSON, deps=STAGING_DEPS, group_name=GROUP, kinds={"duckdb", "spark"},
           description="One identity per (source_dataset, source_person_id): latest demographics, "
-                      "postcode history, NHS number and its status (suspect when its holders disagree).")
-def source_person(carejourney: CarejourneyResource, warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
+                      "postcode history, NHS number and its status (suspect when its holders disagree). "
+                      "On Spark the same SQL runs there, and the Splink scores are computed with it "
+                      "(one Spark process: engine/spark_worker.py); the identities come back to DuckDB.")
+def source_person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource, engine: EngineResource,
+                  warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
+    if engine.on_spark:
+        choice = model_store.choose_model(carejourney.settings_paths_only())
+        result = engine.run_spark_step(STEP_LINKAGE, model_path=str(choice.path), model_origin=choice.origin)
+        context.log.info(f"Spark linkage: {result['identities']} identities, {result['pairs_scored']} pairs scored")
     with carejourney.connect() as con:
-        n = build_source_persons(con)
+        if engine.on_spark:
+            n = exchange.bring_back_linkage_identities(con, engine.settings())
+        else:
+            n = build_source_persons(con)
         by_status = con.execute(
             """select source_dataset || ':' || nhs_number_status || case when nhs_number_suspect
                       then ' (suspect)' else '' end, count(*)
@@ -50,11 +62,13 @@ def source_person(carejourney: CarejourneyResource, warehouse_guard: WarehouseGu
 @dg.asset(key=RECORD_PERSON, deps=[SOURCE_PERSON], group_name=GROUP, kinds={"duckdb", "splink"},
           description="Contract table: each source identity's person_id, match_probability and "
                       "match_rule (nhs_number | probabilistic | singleton), ids stable across runs.")
-def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource,
+def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource, engine: EngineResource,
                   warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
     choice = model_store.choose_model(carejourney.settings_paths_only())
+    # On Spark the pairs were scored with the identities (source_person); clustering is the same.
+    scored = scored_from_exchange(exchange.linkage_dir(engine.settings())) if engine.on_spark else None
     with carejourney.connect() as con:
-        summary = predict_and_cluster(con, choice)
+        summary = predict_and_cluster(con, choice, scored=scored)
     context.log.info(f"linkage run {summary.run_id}: {summary.n_identities} identities -> "
                      f"{summary.n_persons} persons with the {choice.origin} model {choice.path}; "
                      f"{summary.n_over_merges_refused} over-merges refused; id events {summary.id_events}")
@@ -78,7 +92,7 @@ def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyRes
           description="One row per person: person_key (HMAC-SHA-256 of person_id with the deployment "
                       "secret), size, weakest link, first-seen and last-changed run. When "
                       f"{TRUTH_ENV} is set, also scores linkage against the generator's truth.")
-def person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource,
+def person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource, engine: EngineResource,
            warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
     settings = carejourney.settings()
     metadata: dict = {}
@@ -91,6 +105,8 @@ def person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource,
             context.log.info(f"linkage evaluation written to {md_path}")
             metadata.update(evaluation_metadata(report))
             metadata["evaluation_report"] = dg.MetadataValue.path(str(md_path))
+    if engine.on_spark:  # the dbt build after linkage reads linkage.* on Spark
+        exchange.land_linkage_tables(settings)
     return dg.MaterializeResult(metadata=metadata)
 
 

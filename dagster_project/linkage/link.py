@@ -10,12 +10,16 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from dagster_project.engine.sql_runner import DuckDBRunner, SqlRunner
 from dagster_project.linkage import (
     clustering,
     model_store,
@@ -24,7 +28,7 @@ from dagster_project.linkage import (
     stable_ids,
 )
 from dagster_project.linkage.source_person import build_source_persons
-from dagster_project.linkage.splink_input import build_splink_input
+from dagster_project.linkage.splink_input import build_splink_input_with
 from dagster_project.settings import Settings
 
 # Scored pairs at or above this probability join clusters (docs/linkage.md: measured effect).
@@ -95,29 +99,59 @@ def _ensure_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("alter table linkage.run_log add column if not exists model_origin varchar")
 
 
-def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.ModelChoice,
-                        threshold: float = MATCH_THRESHOLD) -> LinkageSummary:
-    """Score pairs with the chosen model, cluster, assign stable ids; writes
-    linkage.record_person and linkage.person_id_log. Needs linkage.source_person."""
-    seconds: dict[str, float] = {}
+# The columns clustering needs from the Splink input, per identity.
+NODE_COLUMNS = ("unique_id", "source_dataset", "source_person_id", "provider", "nhs_number", "nhs_trusted",
+                "nhs_number_valid", "first_name_std", "last_name")
+
+
+@dataclass
+class Scored:
+    """What scoring hands to clustering: identities (nodes), scored pairs (edges), the model."""
+    nodes: pa.Table
+    edges: pa.Table
+    model: dict
+    seconds: float
+
+
+def empty_edges() -> pa.Table:
+    return pa.table({"unique_id_l": pa.array([], pa.int64()), "unique_id_r": pa.array([], pa.int64()),
+                     "match_probability": pa.array([], pa.float64())})
+
+
+def score_with(runner: SqlRunner, choice: model_store.ModelChoice,
+               predict: Callable[[dict], pa.Table]) -> Scored:
+    """Build the Splink input from linkage.source_person on the runner's engine and score
+    pairs with the chosen model (`predict`: the engine's predict_edges)."""
     t0 = time.perf_counter()
-    _ensure_log_tables(con)
-    n_identities = build_splink_input(con)
+    n_identities = build_splink_input_with(runner)
     model = splink_runner.load_model(choice.path, n_identities)
+    edges = predict(model) if n_identities > 1 else empty_edges()
+    nodes = runner.arrow(f"select {', '.join(NODE_COLUMNS)} from {splink_settings.INPUT_TABLE} order by unique_id")
+    runner.drop(splink_settings.INPUT_TABLE)
+    return Scored(nodes, edges, model, time.perf_counter() - t0)
+
+
+def scored_from_exchange(folder: Path) -> Scored:
+    """What the Spark linkage worker scored (engine/spark_worker.py), read from its Parquet."""
+    return Scored(pq.read_table(folder / "nodes.parquet"), pq.read_table(folder / "edges.parquet"),
+                  json.loads((folder / "model.json").read_text()),
+                  json.loads((folder / "result.json").read_text())["seconds"])
+
+
+def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.ModelChoice,
+                        threshold: float = MATCH_THRESHOLD, scored: Scored | None = None) -> LinkageSummary:
+    """Score pairs with the chosen model (unless `scored` brings them from another engine),
+    cluster, assign stable ids; writes linkage.record_person and linkage.person_id_log.
+    Needs linkage.source_person."""
+    _ensure_log_tables(con)
+    if scored is None:
+        scored = score_with(DuckDBRunner(con), choice, lambda model: splink_runner.predict_edges(con, model))
+    seconds: dict[str, float] = {"predict": scored.seconds}
+    nodes, edges, model = scored.nodes, scored.edges, scored.model
+    n_identities = nodes.num_rows
     model_sha = choice.sha256
-    edges = splink_runner.predict_edges(con, model) if n_identities > 1 else None
-    seconds["predict"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    nodes = con.sql(
-        """select unique_id, source_dataset, source_person_id, provider, nhs_number, nhs_trusted,
-                  nhs_number_valid, first_name_std, last_name
-           from linkage_splink_input order by unique_id"""
-    ).to_arrow_table()
-    if edges is None:
-        edges = pa.table({"unique_id_l": pa.array([], pa.int64()), "unique_id_r": pa.array([], pa.int64()),
-                          "match_probability": pa.array([], pa.float64())})
-    con.execute(f"drop table if exists {splink_settings.INPUT_TABLE}")
     result = clustering.cluster(nodes, edges, threshold, veto_first_names=first_name_veto(model))
     seconds["cluster"] = time.perf_counter() - t1
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.engine.sql_runner import DuckDBRunner
 from dagster_project.linkage import splink_runner
 
 REPORT_SUBDIR = "linkage_model"
@@ -51,7 +52,7 @@ def write_model_reports(con: duckdb.DuckDBPyConnection, model: dict, reports_dir
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         splink_runner.drop_splink_tables(con)
-        splink_runner.drop_reference_term_frequencies(con)
+        splink_runner.drop_reference_term_frequencies(DuckDBRunner(con))
     logging.getLogger(__name__).info("linkage model reports written to %s", out_dir)
     return written
 

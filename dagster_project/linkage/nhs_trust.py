@@ -12,25 +12,23 @@ number is not used as evidence there either.
 """
 from __future__ import annotations
 
-import duckdb
-
+from dagster_project.engine.dialect import DUCKDB, SqlDialect
 from dagster_project.linkage import rules
 
 
-def mark_suspect_numbers(con: duckdb.DuckDBPyConnection) -> int:
-    """Set linkage.source_person.nhs_number_suspect; returns how many were marked."""
-    con.execute(
-        f"""
-        create or replace temp table _nhs_suspects as
+def suspect_numbers_sql(identities: str, dialect: SqlDialect = DUCKDB) -> str:
+    """The (source_dataset, source_person_id) of every suspect holder among `identities`
+    (a relation with source_person's columns); source_person.py marks them."""
+    return f"""
         with holders as (
             select source_dataset, source_person_id, nhs_number, sex, postcode_history,
-                   strftime(date_of_birth, '%Y-%m-%d') as dob,
+                   {dialect.date_text('date_of_birth')} as dob,
                    year(date_of_birth) as dob_year, month(date_of_birth) as dob_month,
                    day(date_of_birth) as dob_day
-            from linkage.source_person
+            from {identities}
             where nhs_number_status = 'valid'
               and nhs_number in (
-                  select nhs_number from linkage.source_person
+                  select nhs_number from {identities}
                   where nhs_number_status = 'valid'
                   group by nhs_number having count(*) > 1)
         ),
@@ -39,26 +37,15 @@ def mark_suspect_numbers(con: duckdb.DuckDBPyConnection) -> int:
                    count(*) as n_others,
                    count(*) filter (where
                        l.dob is not null and r.dob is not null
-                       and not {rules.dob_close()}
-                       and ({rules.sex_conflict()} or not {rules.postcode_overlap()})
+                       and not {rules.dob_close(dialect=dialect)}
+                       and ({rules.sex_conflict()} or not {rules.postcode_overlap(dialect=dialect)})
                    ) as n_conflicts
             from holders l
             join holders r
               on l.nhs_number = r.nhs_number
-             and (l.source_dataset, l.source_person_id) <> (r.source_dataset, r.source_person_id)
-            group by all
+             and not (l.source_dataset = r.source_dataset and l.source_person_id = r.source_person_id)
+            group by l.source_dataset, l.source_person_id
         )
         select source_dataset, source_person_id from pairs
         where n_conflicts > 0 and (2 * n_conflicts > n_others or n_conflicts = n_others)
         """
-    )
-    con.execute(
-        """
-        update linkage.source_person sp set nhs_number_suspect = true
-        from _nhs_suspects s
-        where sp.source_dataset = s.source_dataset and sp.source_person_id = s.source_person_id
-        """
-    )
-    n = con.execute("select count(*) from _nhs_suspects").fetchall()[0][0]
-    con.execute("drop table if exists _nhs_suspects")
-    return n

@@ -5,6 +5,8 @@ date of birth close enough to be a typo" means the same thing everywhere.
 """
 from __future__ import annotations
 
+from dagster_project.engine.dialect import DUCKDB, SqlDialect
+
 
 def dob_swapped(l: str = "l", r: str = "r") -> str:
     """Day and month swapped (12/03 vs 03/12), same year."""
@@ -14,12 +16,13 @@ def dob_swapped(l: str = "l", r: str = "r") -> str:
     )
 
 
-def dob_year_slip(l: str = "l", r: str = "r") -> str:
+def dob_year_slip(l: str = "l", r: str = "r", dialect: SqlDialect = DUCKDB) -> str:
     """Same day and month, year off by one or with two digits transposed (1942/1924)."""
     return (
         f"({l}.dob_month = {r}.dob_month and {l}.dob_day = {r}.dob_day and"
         f" (abs({l}.dob_year - {r}.dob_year) = 1"
-        f" or reverse(right(cast({l}.dob_year as varchar), 2)) = right(cast({r}.dob_year as varchar), 2)))"
+        f" or reverse(right(cast({l}.dob_year as {dialect.string_type}), 2))"
+        f" = right(cast({r}.dob_year as {dialect.string_type}), 2)))"
     )
 
 
@@ -28,10 +31,10 @@ def dob_one_typo(l: str = "l", r: str = "r") -> str:
     return f"(levenshtein({l}.dob, {r}.dob) = 1)"
 
 
-def dob_close(l: str = "l", r: str = "r") -> str:
+def dob_close(l: str = "l", r: str = "r", dialect: SqlDialect = DUCKDB) -> str:
     """Equal, or a plausible slip of the same date."""
     return (
-        f"({l}.dob = {r}.dob or {dob_swapped(l, r)} or {dob_year_slip(l, r)}"
+        f"({l}.dob = {r}.dob or {dob_swapped(l, r)} or {dob_year_slip(l, r, dialect)}"
         f" or {dob_one_typo(l, r)})"
     )
 
@@ -41,6 +44,6 @@ def sex_conflict(l: str = "l", r: str = "r") -> str:
     return f"({l}.sex in ('M', 'F') and {r}.sex in ('M', 'F') and {l}.sex <> {r}.sex)"
 
 
-def postcode_overlap(l: str = "l", r: str = "r") -> str:
+def postcode_overlap(l: str = "l", r: str = "r", dialect: SqlDialect = DUCKDB) -> str:
     """The two identities ever shared a postcode."""
-    return f"(len(list_intersect({l}.postcode_history, {r}.postcode_history)) > 0)"
+    return dialect.lists_overlap(f"{l}.postcode_history", f"{r}.postcode_history")

@@ -7,14 +7,20 @@ number: the valid number it carries most often (ties: the latest), else the
 status of its latest record. A valid number whose holders clearly disagree on
 date of birth (not a typo of it) and on sex or address is marked suspect: it is
 not used as a deterministic link (see `nhs_trust.py`).
+
+The SQL is written once for both engines (engine/dialect.py spells what differs) and
+run by an engine/sql_runner.py runner: on the warehouse's DuckDB connection, or in a
+Spark session when the run's engine is spark.
 """
 from __future__ import annotations
 
 import duckdb
 
 from dagster_project import nhs_number, postcode
+from dagster_project.engine.dialect import SqlDialect
+from dagster_project.engine.sql_runner import DuckDBRunner, SqlRunner
 from dagster_project.linkage import normalise
-from dagster_project.linkage.nhs_trust import mark_suspect_numbers
+from dagster_project.linkage.nhs_trust import suspect_numbers_sql
 
 STAGING_SOURCES: dict[str, str] = {
     "hes_apc": "staging.stg_hes_apc__episodes",
@@ -39,17 +45,9 @@ class StagingInterfaceError(RuntimeError):
     """A staging model is missing or lacks a column linkage needs."""
 
 
-def _check_staging(con: duckdb.DuckDBPyConnection) -> None:
+def _check_staging(runner: SqlRunner) -> None:
     for source, relation in STAGING_SOURCES.items():
-        schema, name = relation.split(".")
-        found = {
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns"
-                " where table_schema = ? and table_name = ?",
-                [schema, name],
-            ).fetchall()
-        }
+        found = runner.columns(relation)
         if not found:
             raise StagingInterfaceError(
                 f"linkage: staging model {relation} does not exist. Run dbt staging first "
@@ -64,25 +62,26 @@ def _check_staging(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
-def _records_sql() -> str:
+def _records_sql(dialect: SqlDialect) -> str:
+    text = dialect.string_type
     parts = []
     for source, relation in STAGING_SOURCES.items():
         extra = EXTRA_COLUMNS[source]
 
         def col(name: str, extra: dict[str, str] = extra) -> str:  # bound now: called inside this iteration
-            return f'"{extra[name]}"' if name in extra else "null"
+            return dialect.ident(extra[name]) if name in extra else "null"
 
         parts.append(
             f"""
             select source_dataset, source_person_id,
-                   nullif({nhs_number.clean_sql('cast(nhs_number as varchar)')}, '') as nhs_number,
+                   nullif({nhs_number.clean_sql(f'cast(nhs_number as {text})', dialect)}, '') as nhs_number,
                    coalesce(nhs_number_status, 'missing') as nhs_number_status,
-                   {normalise.name_sql(col('first_name'))} as first_name,
-                   {normalise.name_sql(col('last_name'))} as last_name,
+                   {normalise.name_sql(col('first_name'), dialect)} as first_name,
+                   {normalise.name_sql(col('last_name'), dialect)} as last_name,
                    cast(date_of_birth as date) as date_of_birth,
-                   {normalise.sex_sql('sex')} as sex,
-                   {postcode.linkable_sql('postcode')} as postcode,
-                   nullif(upper(trim(cast({col('la_code')} as varchar))), '') as la_code,
+                   {normalise.sex_sql('sex', dialect)} as sex,
+                   {postcode.linkable_sql('postcode', dialect)} as postcode,
+                   nullif(upper(trim(cast({col('la_code')} as {text}))), '') as la_code,
                    cast(_delivery_date as date) as _delivery_date,
                    _file_name, cast(_line_number as bigint) as _line_number
             from {relation}
@@ -91,72 +90,89 @@ def _records_sql() -> str:
     return "\nunion all\n".join(parts)
 
 
-def build_source_persons(con: duckdb.DuckDBPyConnection) -> int:
-    """(Re)build linkage.source_person from staging; returns the number of identities."""
-    _check_staging(con)
-    con.execute("create schema if not exists linkage")
-    con.execute(
-        f"""
-        create or replace temp table _linkage_records as
-        select *, row_number() over (
-                   partition by source_dataset, source_person_id
-                   order by _delivery_date, _file_name, _line_number) as recency
-        from ({_records_sql()})
-        """
-    )
-    con.execute(
-        """
-        create or replace table linkage.source_person as
+def _identities_sql(dialect: SqlDialect) -> str:
+    """One row per identity from _linkage_records (nhs_number_suspect still false)."""
+    d = dialect
+    return f"""
         with latest as (
             select source_dataset, source_person_id,
-                   arg_max(first_name, recency) filter (where first_name is not null) as first_name,
-                   arg_max(last_name, recency) filter (where last_name is not null) as last_name,
-                   arg_max(date_of_birth, recency) filter (where date_of_birth is not null) as date_of_birth,
-                   coalesce(arg_max(sex, recency) filter (where sex <> 'U'), 'U') as sex,
-                   arg_max(postcode, recency) filter (where postcode is not null) as postcode,
-                   arg_max(la_code, recency) filter (where la_code is not null) as la_code,
-                   arg_max(nhs_number_status, recency) as latest_nhs_status,
-                   arg_max(nhs_number, recency) as latest_nhs_number,
+                   {d.arg_max('first_name', 'recency')} filter (where first_name is not null) as first_name,
+                   {d.arg_max('last_name', 'recency')} filter (where last_name is not null) as last_name,
+                   {d.arg_max('date_of_birth', 'recency')} filter (where date_of_birth is not null) as date_of_birth,
+                   coalesce({d.arg_max('sex', 'recency')} filter (where sex <> 'U'), 'U') as sex,
+                   {d.arg_max('postcode', 'recency')} filter (where postcode is not null) as postcode,
+                   {d.arg_max('la_code', 'recency')} filter (where la_code is not null) as la_code,
+                   {d.arg_max('nhs_number_status', 'recency')} as latest_nhs_status,
+                   {d.arg_max('nhs_number', 'recency')} as latest_nhs_number,
                    max(_delivery_date) as last_seen_date
             from _linkage_records
-            group by all
+            group by source_dataset, source_person_id
         ),
         valid_numbers as (
-            select source_dataset, source_person_id,
-                   arg_max(nhs_number, (n, last_recency)) as nhs_number
+            -- the valid number held most often; ties: the one seen latest
+            select source_dataset, source_person_id, nhs_number
             from (
                 select source_dataset, source_person_id, nhs_number,
-                       count(*) as n, max(recency) as last_recency
-                from _linkage_records
-                where nhs_number_status = 'valid' and nhs_number is not null
-                group by all
-            )
-            group by all
+                       row_number() over (partition by source_dataset, source_person_id
+                                          order by n desc, last_recency desc) as rank
+                from (
+                    select source_dataset, source_person_id, nhs_number,
+                           count(*) as n, max(recency) as last_recency
+                    from _linkage_records
+                    where nhs_number_status = 'valid' and nhs_number is not null
+                    group by source_dataset, source_person_id, nhs_number
+                ) counted
+            ) ranked
+            where rank = 1
         ),
         postcodes as (
             select source_dataset, source_person_id,
-                   list(postcode order by first_seen) as postcode_history
+                   {d.ordered_list('postcode', 'first_seen')} as postcode_history
             from (
                 select source_dataset, source_person_id, postcode, min(recency) as first_seen
                 from _linkage_records where postcode is not null
-                group by all
-            )
-            group by all
+                group by source_dataset, source_person_id, postcode
+            ) seen
+            group by source_dataset, source_person_id
         )
         select l.source_dataset, l.source_person_id,
                coalesce(v.nhs_number, l.latest_nhs_number) as nhs_number,
                case when v.nhs_number is not null then 'valid'
                     else l.latest_nhs_status end as nhs_number_status,
-               false as nhs_number_suspect,
                l.first_name, l.last_name, l.date_of_birth, l.sex, l.postcode,
-               coalesce(p.postcode_history, []::varchar[]) as postcode_history,
+               coalesce(p.postcode_history, {d.empty_string_list()}) as postcode_history,
                l.la_code, l.last_seen_date
         from latest l
         left join valid_numbers v using (source_dataset, source_person_id)
         left join postcodes p using (source_dataset, source_person_id)
-        order by l.source_dataset, l.source_person_id
         """
-    )
-    con.execute("drop table if exists _linkage_records")
-    mark_suspect_numbers(con)
-    return con.execute("select count(*) from linkage.source_person").fetchall()[0][0]
+
+
+def build_source_persons_with(runner: SqlRunner) -> int:
+    """(Re)build linkage.source_person from staging on the runner's engine; the number of identities."""
+    _check_staging(runner)
+    runner.create_table("_linkage_records", f"""
+        select *, row_number() over (
+                   partition by source_dataset, source_person_id
+                   order by _delivery_date, _file_name, _line_number) as recency
+        from ({_records_sql(runner.dialect)}) records""", temporary=True)
+    runner.create_table("_linkage_identities", _identities_sql(runner.dialect), temporary=True)
+    runner.create_table("_nhs_suspects", suspect_numbers_sql("_linkage_identities", runner.dialect),
+                        temporary=True)
+    runner.create_table("linkage.source_person", """
+        select i.source_dataset, i.source_person_id, i.nhs_number, i.nhs_number_status,
+               s.source_person_id is not null as nhs_number_suspect,
+               i.first_name, i.last_name, i.date_of_birth, i.sex, i.postcode, i.postcode_history,
+               i.la_code, i.last_seen_date
+        from _linkage_identities i
+        left join _nhs_suspects s
+          on s.source_dataset = i.source_dataset and s.source_person_id = i.source_person_id
+        order by i.source_dataset, i.source_person_id""", temporary=False)
+    for name in ("_nhs_suspects", "_linkage_identities", "_linkage_records"):
+        runner.drop(name)
+    return runner.scalar("select count(*) from linkage.source_person")
+
+
+def build_source_persons(con: duckdb.DuckDBPyConnection) -> int:
+    """(Re)build linkage.source_person from staging in the DuckDB warehouse; the number of identities."""
+    return build_source_persons_with(DuckDBRunner(con))

@@ -13,8 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
+from dagster_project.engine.dialect import SqlDialect
+from dagster_project.engine.sql_runner import DuckDBRunner, SqlRunner
 from dagster_project.linkage.phonetic import soundex_table
 from dagster_project.linkage.splink_settings import INPUT_TABLE
 
@@ -22,10 +23,8 @@ from dagster_project.linkage.splink_settings import INPUT_TABLE
 NAME_VARIANTS = Path(__file__).resolve().parent / "model" / "first_name_variants.csv"
 
 
-def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
-    con.execute(
-        f"""
-        create or replace temp table {INPUT_TABLE} as
+def splink_input_sql(dialect: SqlDialect, variants: str) -> str:
+    return f"""
         select
             cast(row_number() over (order by source_dataset, source_person_id) - 1 as bigint) as unique_id,
             source_dataset, source_person_id,
@@ -35,7 +34,7 @@ def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
             (nhs_number_status = 'valid' and not nhs_number_suspect) as nhs_trusted,
             -- for clustering's ceiling on valid numbers per person (suspect ones count too)
             case when nhs_number_status = 'valid' then nhs_number end as nhs_number_valid,
-            strftime(date_of_birth, '%Y-%m-%d') as dob,
+            {dialect.date_text('date_of_birth')} as dob,
             year(date_of_birth) as dob_year, month(date_of_birth) as dob_month,
             day(date_of_birth) as dob_day,
             nullif(sex, 'U') as sex,
@@ -48,34 +47,36 @@ def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
             coalesce(v.canonical, first_name) as first_name_std,
             last_name, la_code
         from linkage.source_person
-        left join read_csv(?, header = true, all_varchar = true) v on v.variant = first_name
+        left join {variants} v on v.variant = first_name
         order by unique_id
-        """,
-        [str(NAME_VARIANTS)],
-    )
-    _add_phonetic_keys(con)
-    return con.execute(f"select count(*) from {INPUT_TABLE}").fetchall()[0][0]
+        """
 
 
-def _add_phonetic_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """first_name_sdx / last_name_sdx from a lookup of every distinct name (tens of thousands
-    at most even at 1M identities): the key is computed in Python once per name, not per row."""
-    names = con.execute(
-        f"select first_name_std from {INPUT_TABLE} union select last_name from {INPUT_TABLE}").fetchall()
-    pairs = soundex_table(name for (name,) in names)
-    lookup = pa.table({"name": pa.array([n for n, _ in pairs], pa.string()),
-                       "code": pa.array([c for _, c in pairs], pa.string())})
-    con.register("_linkage_soundex_arrow", lookup)
-    try:
-        con.execute(
-            f"""
-            create or replace temp table {INPUT_TABLE} as
-            select i.*, f.code as first_name_sdx, s.code as last_name_sdx
-            from {INPUT_TABLE} i
-            left join _linkage_soundex_arrow f on f.name = i.first_name_std
-            left join _linkage_soundex_arrow s on s.name = i.last_name
-            order by i.unique_id
-            """
-        )
-    finally:
-        con.unregister("_linkage_soundex_arrow")
+def build_splink_input_with(runner: SqlRunner) -> int:
+    """The session table INPUT_TABLE from linkage.source_person; its number of rows."""
+    runner.register_csv_as_text("_linkage_name_variants", NAME_VARIANTS)
+    runner.create_table("_linkage_input_names", splink_input_sql(runner.dialect, "_linkage_name_variants"),
+                        temporary=True)
+    runner.drop("_linkage_name_variants")
+    _add_phonetic_keys(runner, "_linkage_input_names")
+    runner.drop("_linkage_input_names")
+    return runner.scalar(f"select count(*) from {INPUT_TABLE}")
+
+
+def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
+    return build_splink_input_with(DuckDBRunner(con))
+
+
+def _add_phonetic_keys(runner: SqlRunner, source: str) -> None:
+    """INPUT_TABLE: `source` plus first_name_sdx / last_name_sdx, from a lookup of every distinct
+    name (tens of thousands at most even at 1M identities): the key is computed in Python once
+    per name, not per row, and reaches either engine as a plain table."""
+    names = runner.rows(f"select first_name_std from {source} union select last_name from {source}")
+    runner.register_text_pairs("_linkage_soundex", ("name", "code"), soundex_table(name for (name,) in names))
+    runner.create_table(INPUT_TABLE, f"""
+        select i.*, f.code as first_name_sdx, s.code as last_name_sdx
+        from {source} i
+        left join _linkage_soundex f on f.name = i.first_name_std
+        left join _linkage_soundex s on s.name = i.last_name
+        order by i.unique_id""", temporary=True)
+    runner.drop("_linkage_soundex")

@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
-from dagster_project.linkage import splink_settings
+from dagster_project.engine.dialect import SPARK
+from dagster_project.engine.sql_runner import DuckDBRunner, SparkRunner, SqlRunner
+from dagster_project.linkage import splink_dialect, splink_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 # The shipped starting model; a deployment predicts with its own (model_store.py).
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "splink_model.json"
@@ -41,42 +47,65 @@ class ModelMissingError(RuntimeError):
 
 
 def linker_for(con: duckdb.DuckDBPyConnection, settings: dict) -> Linker:
+    """A Linker on linkage_splink_input in the DuckDB warehouse (see _linker)."""
+    return _linker(DuckDBAPI(con), DuckDBRunner(con), settings)
+
+
+def spark_linker(spark: SparkSession, settings: dict) -> Linker:
+    """A Linker on linkage_splink_input in a Spark session, with Splink's Spark backend; the
+    model's conditions moved to Spark SQL (splink_dialect.py). Splink's similarity UDFs come
+    from its jar on the session's spark.jars (engine/spark_session.py)."""
+    from splink import SparkAPI
+
+    from dagster_project.engine.splink_spark_compat import use_stock_spark_generator_if_needed
+
+    use_stock_spark_generator_if_needed()
+    return _linker(SparkAPI(spark_session=spark), SparkRunner(spark),
+                   splink_dialect.model_for_dialect(settings, SPARK))
+
+
+def _linker(db_api, runner: SqlRunner, settings: dict) -> Linker:
     """A Linker on linkage_splink_input. A trained model (it carries TRAINING_KEY) gets
     term frequencies from the reference tables (reference_term_frequencies), not from
     Splink's own count over the input."""
     settings = dict(settings)
     training = settings.pop(TRAINING_KEY, None)
-    db_api = DuckDBAPI(con)
-    sdf = db_api.register(splink_settings.INPUT_TABLE, table_name="splink_input")
+    settings.pop("sql_dialect", None)  # the engine's API says the dialect
+    source = splink_settings.INPUT_TABLE if isinstance(runner, DuckDBRunner) \
+        else runner.spark.table(splink_settings.INPUT_TABLE)
+    sdf = db_api.register(source, table_name="splink_input")
     linker = Linker(sdf, settings, log_level=logging.WARNING)
     if training is not None:
-        for column, table in reference_term_frequencies(con, int(training["n_identities"])).items():
-            lookup = db_api.register(table, table_name=f"{table}_ref")
+        for column, table in reference_term_frequencies(runner, int(training["n_identities"])).items():
+            frame = table if isinstance(runner, DuckDBRunner) else runner.spark.table(table)
+            lookup = db_api.register(frame, table_name=f"{table}_ref")
             linker.table_management.register_term_frequency_lookup(lookup, column)
     return linker
 
 
-def reference_term_frequencies(con: duckdb.DuckDBPyConnection, floor: int) -> dict[str, str]:
+def reference_term_frequencies(runner: SqlRunner, floor: int) -> dict[str, str]:
     """Per TF column, a temp table (value, tf_<column>): the value's share of all identities
     in the warehouse (linkage.source_person: every delivery ever loaded, so it never shrinks
     with the night's extract), with the denominator floored at `floor` (the number of
     identities the model was trained on). Without the floor, a 22-person extract makes every
     postcode look like a care home (1/22) and TF turns agreement into evidence against."""
     tables = {}
+    ident = runner.dialect.ident
     for column in splink_settings.TF_COLUMNS:
         table = f"linkage_tf_{column}"
-        con.execute(
-            f"""create or replace temp table {table} as
-                select "{column}", count(*)::double / greatest(sum(count(*)) over (), $floor) as "tf_{column}"
-                from {splink_settings.INPUT_TABLE} where "{column}" is not null group by all""",
-            {"floor": floor})
+        runner.create_table(
+            table,
+            f"""select {ident(column)}, cast(count(*) as double)
+                       / greatest(sum(count(*)) over (), {int(floor)}) as {ident('tf_' + column)}
+                from {splink_settings.INPUT_TABLE} where {ident(column)} is not null group by {ident(column)}""",
+            temporary=True)
         tables[column] = table
     return tables
 
 
-def drop_reference_term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
+def drop_reference_term_frequencies(runner: SqlRunner) -> None:
     for column in splink_settings.TF_COLUMNS:
-        con.execute(f"drop table if exists linkage_tf_{column}")
+        runner.drop(f"linkage_tf_{column}")
 
 
 def rescaled_prior(prior: float, n_trained: int, n_now: int) -> float:
@@ -199,7 +228,21 @@ def predict_edges(con: duckdb.DuckDBPyConnection, model: dict,
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         drop_splink_tables(con)
-        drop_reference_term_frequencies(con)
+        drop_reference_term_frequencies(DuckDBRunner(con))
+    return edges
+
+
+def predict_edges_on_spark(spark: SparkSession, model: dict, floor: float = EDGE_FLOOR) -> pa.Table:
+    """predict_edges in a Spark session (linkage_splink_input a temp view there); the scored
+    pairs come back as Arrow, sorted as DuckDB's are not guaranteed to be: clustering does not care."""
+    linker = spark_linker(spark, model)
+    try:
+        predictions = linker.inference.predict(threshold_match_probability=floor)
+        edges = predictions.as_spark_dataframe().select(
+            "unique_id_l", "unique_id_r", "match_probability").toArrow()
+    finally:
+        linker.table_management.delete_tables_created_by_splink_from_db()
+        drop_reference_term_frequencies(SparkRunner(spark))
     return edges
 
 

@@ -4,11 +4,15 @@ The trained weights live in model/splink_model.json (written by `splink_runner.t
 run by `carejourney train-linkage` and the training job);
 this module is what the trainer starts from. Comparisons are written as explicit
 SQL levels (rather than library shortcuts) so the JSON reads the same as this file.
+They are built for an engine's SQL dialect (engine/dialect.py): column names are plain
+(unquoted: Spark would read "x" as a string) and the few functions that differ are
+spelled by the dialect; splink_dialect.py moves a trained model to another engine.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from dagster_project.engine.dialect import DUCKDB, SqlDialect
 from dagster_project.linkage import rules
 
 # A temp table (session-only): Splink looks tables up by bare name in information_schema.
@@ -21,7 +25,7 @@ NAME_JW_FAIR = 0.80
 
 def _null_level(column: str) -> dict[str, Any]:
     return {
-        "sql_condition": f'"{column}_l" is null or "{column}_r" is null',
+        "sql_condition": f"{column}_l is null or {column}_r is null",
         "label_for_charts": f"{column} missing on either side",
         "is_null_level": True,
     }
@@ -35,18 +39,18 @@ def _lr(sql: str) -> str:
     """rules.py writes predicates over l./r. aliases; Splink wants col_l / col_r."""
     import re
 
-    return re.sub(r"\b([lr])\.(\w+)", lambda m: f'"{m.group(2)}_{m.group(1)}"', sql)
+    return re.sub(r"\b([lr])\.(\w+)", lambda m: f"{m.group(2)}_{m.group(1)}", sql)
 
 
-def comparisons() -> list[dict[str, Any]]:
+def comparisons(dialect: SqlDialect = DUCKDB) -> list[dict[str, Any]]:
     return [
         {
             "output_column_name": "nhs_number",
             "comparison_description": "NHS number (trusted valid or near-miss numbers only)",
             "comparison_levels": [
                 _null_level("nhs_number"),
-                {"sql_condition": '"nhs_number_l" = "nhs_number_r"', "label_for_charts": "exact"},
-                {"sql_condition": 'levenshtein("nhs_number_l", "nhs_number_r") <= 2',
+                {"sql_condition": "nhs_number_l = nhs_number_r", "label_for_charts": "exact"},
+                {"sql_condition": "levenshtein(nhs_number_l, nhs_number_r) <= 2",
                  "label_for_charts": "one or two keyed digits differ"},
                 _else_level(),
             ],
@@ -56,9 +60,9 @@ def comparisons() -> list[dict[str, Any]]:
             "comparison_description": "date of birth, allowing swaps and slips",
             "comparison_levels": [
                 _null_level("dob"),
-                {"sql_condition": '"dob_l" = "dob_r"', "label_for_charts": "exact"},
+                {"sql_condition": "dob_l = dob_r", "label_for_charts": "exact"},
                 {"sql_condition": _lr(rules.dob_swapped()), "label_for_charts": "day/month swapped"},
-                {"sql_condition": _lr(rules.dob_year_slip()), "label_for_charts": "year slip"},
+                {"sql_condition": _lr(rules.dob_year_slip(dialect=dialect)), "label_for_charts": "year slip"},
                 {"sql_condition": _lr(rules.dob_one_typo()), "label_for_charts": "one character differs"},
                 _else_level(),
             ],
@@ -68,7 +72,7 @@ def comparisons() -> list[dict[str, Any]]:
             "comparison_description": "sex (U treated as missing)",
             "comparison_levels": [
                 _null_level("sex"),
-                {"sql_condition": '"sex_l" = "sex_r"', "label_for_charts": "exact"},
+                {"sql_condition": "sex_l = sex_r", "label_for_charts": "exact"},
                 _else_level(),
             ],
         },
@@ -77,56 +81,56 @@ def comparisons() -> list[dict[str, Any]]:
             "comparison_description": "postcode, then any shared past postcode, sector, district",
             "comparison_levels": [
                 _null_level("postcode"),
-                {"sql_condition": '"postcode_l" = "postcode_r"', "label_for_charts": "exact",
+                {"sql_condition": "postcode_l = postcode_r", "label_for_charts": "exact",
                  "tf_adjustment_column": "postcode", "tf_adjustment_weight": 1.0},
-                {"sql_condition": _lr(rules.postcode_overlap()),
+                {"sql_condition": _lr(rules.postcode_overlap(dialect=dialect)),
                  "label_for_charts": "shared a postcode in their history"},
-                {"sql_condition": '"postcode_sector_l" = "postcode_sector_r"',
+                {"sql_condition": "postcode_sector_l = postcode_sector_r",
                  "label_for_charts": "same sector"},
-                {"sql_condition": '"postcode_district_l" = "postcode_district_r"',
+                {"sql_condition": "postcode_district_l = postcode_district_r",
                  "label_for_charts": "same district"},
                 _else_level(),
             ],
         },
-        _name_comparison("first_name", variants_column="first_name_std"),
-        _name_comparison("last_name"),
+        _name_comparison("first_name", dialect, variants_column="first_name_std"),
+        _name_comparison("last_name", dialect),
         {
             "output_column_name": "la_code",
             "comparison_description": "council of residence, only where a postcode is missing"
                                       " (otherwise the postcode already says it: no double counting)",
             "comparison_levels": [
-                {"sql_condition": '"la_code_l" is null or "la_code_r" is null'
-                                  ' or ("postcode_l" is not null and "postcode_r" is not null)',
+                {"sql_condition": "la_code_l is null or la_code_r is null"
+                                  " or (postcode_l is not null and postcode_r is not null)",
                  "label_for_charts": "council missing, or both postcodes known",
                  "is_null_level": True},
-                {"sql_condition": '"la_code_l" = "la_code_r"', "label_for_charts": "exact"},
+                {"sql_condition": "la_code_l = la_code_r", "label_for_charts": "exact"},
                 _else_level(),
             ],
         },
     ]
 
 
-def _name_comparison(column: str, variants_column: str | None = None) -> dict[str, Any]:
+def _name_comparison(column: str, dialect: SqlDialect, variants_column: str | None = None) -> dict[str, Any]:
     variant_level = (
-        [{"sql_condition": f'"{variants_column}_l" = "{variants_column}_r"',
+        [{"sql_condition": f"{variants_column}_l = {variants_column}_r",
           "label_for_charts": "known variant (nickname)"}]
         if variants_column else []
     )
     # first name and surname keyed the wrong way round (a level of both name comparisons)
-    swapped_level = [{"sql_condition": '"first_name_std_l" = "last_name_r" and "last_name_l" = "first_name_std_r"',
+    swapped_level = [{"sql_condition": "first_name_std_l = last_name_r and last_name_l = first_name_std_r",
                       "label_for_charts": "first name and surname swapped"}]
     return {
         "output_column_name": column,
         "comparison_description": f"{column} (normalised; CLD only)",
         "comparison_levels": [
             _null_level(column),
-            {"sql_condition": f'"{column}_l" = "{column}_r"', "label_for_charts": "exact",
+            {"sql_condition": f"{column}_l = {column}_r", "label_for_charts": "exact",
              "tf_adjustment_column": column, "tf_adjustment_weight": 1.0},
             *variant_level,
             *swapped_level,
-            {"sql_condition": f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {NAME_JW_CLOSE}',
+            {"sql_condition": f"{dialect.jaro_winkler(f'{column}_l', f'{column}_r')} >= {NAME_JW_CLOSE}",
              "label_for_charts": f"Jaro-Winkler >= {NAME_JW_CLOSE}"},
-            {"sql_condition": f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {NAME_JW_FAIR}',
+            {"sql_condition": f"{dialect.jaro_winkler(f'{column}_l', f'{column}_r')} >= {NAME_JW_FAIR}",
              "label_for_charts": f"Jaro-Winkler >= {NAME_JW_FAIR}"},
             _else_level(),
         ],
@@ -210,21 +214,21 @@ EM_BLOCKS = (
 )
 
 
-def blocking_rules() -> list[dict[str, str]]:
+def blocking_rules(dialect: SqlDialect = DUCKDB) -> list[dict[str, str]]:
     return [
-        {"blocking_rule": f"{sql} and {_NOT_BOTH_TRUSTED}", "sql_dialect": "duckdb"}
+        {"blocking_rule": f"{sql} and {_NOT_BOTH_TRUSTED}", "sql_dialect": dialect.name}
         for sql in BLOCKING_RULES.values()
     ]
 
 
-def base_settings() -> dict[str, Any]:
+def base_settings(dialect: SqlDialect = DUCKDB) -> dict[str, Any]:
     """Untrained settings: the trainer estimates m, u and lambda on top of these."""
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "probability_two_random_records_match": 1e-5,
-        "blocking_rules_to_generate_predictions": blocking_rules(),
-        "comparisons": comparisons(),
+        "blocking_rules_to_generate_predictions": blocking_rules(dialect),
+        "comparisons": comparisons(dialect),
         "retain_matching_columns": False,
         "retain_intermediate_calculation_columns": False,
         "additional_columns_to_retain": [],

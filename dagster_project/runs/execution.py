@@ -81,7 +81,8 @@ def run_job(settings: Settings):
 
     resource = CarejourneyResource(
         landing_dir=str(settings.landing_dir), warehouse_dir=str(settings.warehouse_dir),
-        as_of=settings.as_of.isoformat() if settings.as_of else "", demo=settings.demo)
+        as_of=settings.as_of.isoformat() if settings.as_of else "", demo=settings.demo,
+        engine=settings.engine)
     job = build_definitions(resource).resolve_job_def(NIGHTLY_JOB_NAME)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     return job.execute_in_process(
@@ -95,7 +96,8 @@ def run_job(settings: Settings):
 def execute(settings: Settings) -> RunSummary:
     """Run the nightly job in process for these settings; print progress; return the summary."""
     print(f"carejourney nightly run\n  landing   {settings.landing_dir}\n  warehouse {settings.warehouse_dir}\n"
-          f"  as-of     {settings.as_of or 'latest event date, bounded by the latest delivery date'}", flush=True)
+          f"  as-of     {settings.as_of or 'latest event date, bounded by the latest delivery date'}\n"
+          f"  engine    {_engine_line(settings)}", flush=True)
     started = time.time()
     log_path = settings.reports_dir / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
     try:
@@ -119,6 +121,13 @@ def execute(settings: Settings) -> RunSummary:
         summary.notes.append(f"the log stopped at {describe_exception(log.failure)}")
         summary.machine_failure = summary.machine_failure or is_machine_failure(log.failure)
     return summary
+
+
+def _engine_line(settings: Settings) -> str:
+    if settings.on_spark:
+        return (f"spark (master {settings.spark.master}, tables in {settings.spark_dir}); "
+                "ingest, gates and publish on DuckDB")
+    return "duckdb"
 
 
 def crashed(settings: Settings, started: float, step: str, exc: BaseException) -> RunSummary:

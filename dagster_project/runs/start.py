@@ -76,6 +76,10 @@ def check_settings(settings: Settings) -> None:
     problem = (paths_problem(settings.landing_dir, settings.warehouse_dir)
                or landing_problem(settings.landing_dir)
                or as_of_problem(settings.as_of, settings.landing_dir, settings.warehouse_db))
+    if not problem and settings.on_spark:
+        from dagster_project.engine.spark_session import spark_problem
+
+        problem = spark_problem(settings)
     if problem:
         raise CannotStart(problem)
     check_secret_and_groups(settings)

@@ -60,7 +60,9 @@ class RunSummary:
         else:
             headline = "NOT PUBLISHED"
         lines = ["", "carejourney nightly run: " + headline,
-                 f"  took              {self.seconds:.0f}s"]
+                 f"  took              {self.seconds:.0f}s",
+                 f"  engine            {s.engine}" + (" (dbt and linkage; ingest, gates and publish on DuckDB)"
+                                                      if s.on_spark else "")]
         for label, value in self.figures.items():
             lines.append(f"  {label:<18}{value}")
         lines.append(f"  gates passed      {self.passed_gates}")

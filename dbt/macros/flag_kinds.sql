@@ -30,7 +30,7 @@
 {#- True for a current raw row staging may use: it carries no unusable flag (no flags
     at all, null, is usable). -#}
 {% macro row_is_usable(flags_column='_flags') -%}
-    not coalesce(list_has_any({{ flags_column }}, ['{{ unusable_flag_kinds() | join("', '") }}']), false)
+    not coalesce({{ array_has_any(flags_column, unusable_flag_kinds()) }}, false)
 {%- endmacro %}
 
 {#- Tables whose rows carry an NHS number (contract Table.nhs_number_column). -#}

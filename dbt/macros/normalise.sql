@@ -6,7 +6,7 @@
 {% macro parse_date(column, formats=['%Y-%m-%d']) -%}
     coalesce(
     {%- for fmt in formats %}
-        try_strptime(nullif(trim({{ column }}), ''), '{{ fmt }}')::date{{ ',' if not loop.last }}
+        {{ try_parse_date("nullif(trim(" ~ column ~ "), '')", fmt) }}{{ ',' if not loop.last }}
     {%- endfor %}
     )
 {%- endmacro %}
@@ -25,29 +25,31 @@
 {#- Postcode: upper case, blanks removed, one space before the inward code
     (last three characters): 'ls1  4ap' -> 'LS1 4AP'. Blank -> null. -#}
 {% macro normalise_postcode(column) -%}
+    {%- set compact = regexp_replace_all('upper(coalesce(' ~ column ~ ", ''))", '\\s') -%}
+    {%- set compact_raw = regexp_replace_all('upper(' ~ column ~ ')', '\\s') -%}
     case
-        when length(regexp_replace(upper(coalesce({{ column }}, '')), '\s', '', 'g')) >= 5
-            then left(regexp_replace(upper({{ column }}), '\s', '', 'g'),
-                      length(regexp_replace(upper({{ column }}), '\s', '', 'g')) - 3)
-                 || ' ' || right(regexp_replace(upper({{ column }}), '\s', '', 'g'), 3)
-        else nullif(regexp_replace(upper(coalesce({{ column }}, '')), '\s', '', 'g'), '')
+        when length({{ compact }}) >= 5
+            then left({{ compact_raw }},
+                      length({{ compact_raw }}) - 3)
+                 || ' ' || right({{ compact_raw }}, 3)
+        else nullif({{ compact }}, '')
     end
 {%- endmacro %}
 
 {#- NHS number cleaned as dagster_project/nhs_number.clean_sql does (spaces, tabs
     and hyphens removed); blank -> null. -#}
 {% macro clean_nhs_number(column) -%}
-    nullif(regexp_replace(coalesce({{ column }}, ''), '[ \t-]', '', 'g'), '')
+    nullif({{ regexp_replace_all('coalesce(' ~ column ~ ", '')", '[ \\t-]') }}, '')
 {%- endmacro %}
 
 {#- NHS number status from the row's ingest flags (ingest computed it with
     nhs_number.status_sql): the first NHS flag on the row, else 'valid'. -#}
 {% macro nhs_number_status_from_flags(flags_column='_flags') -%}
     case
-        when list_contains({{ flags_column }}, 'nhs_number_missing') then 'missing'
-        when list_contains({{ flags_column }}, 'nhs_number_invalid_format') then 'invalid_format'
-        when list_contains({{ flags_column }}, 'nhs_number_dummy') then 'dummy'
-        when list_contains({{ flags_column }}, 'nhs_number_invalid_checksum') then 'invalid_checksum'
+        when {{ array_has(flags_column, 'nhs_number_missing') }} then 'missing'
+        when {{ array_has(flags_column, 'nhs_number_invalid_format') }} then 'invalid_format'
+        when {{ array_has(flags_column, 'nhs_number_dummy') }} then 'dummy'
+        when {{ array_has(flags_column, 'nhs_number_invalid_checksum') }} then 'invalid_checksum'
         else 'valid'
     end
 {%- endmacro %}
@@ -56,7 +58,7 @@
     the future, after the row's event, or giving an age over max_plausible_age. -#}
 {% macro birth_date_is_plausible(date_column, flags_column='_flags') -%}
     ({{ date_column }} is not null
-     and not list_has_any({{ flags_column }}, ['birth_date_in_future', 'birth_date_after_event', 'age_implausible']))
+     and not {{ array_has_any(flags_column, ['birth_date_in_future', 'birth_date_after_event', 'age_implausible']) }})
 {%- endmacro %}
 
 {#- Whole years from date_of_birth to reference_date (birthday not yet reached
@@ -65,13 +67,13 @@
     birth date from one record against another record's mistyped event date must
     not count as a 130-year-old (or a -134-year-old) in an age-based metric. -#}
 {% macro age_in_years(date_of_birth, reference_date) -%}
-    (case when {{ _whole_years(date_of_birth, reference_date) }} between 0 and {{ var('max_plausible_age') }}
-          then {{ _whole_years(date_of_birth, reference_date) }} end)::integer
+    cast(case when {{ _whole_years(date_of_birth, reference_date) }} between 0 and {{ var('max_plausible_age') }}
+          then {{ _whole_years(date_of_birth, reference_date) }} end as integer)
 {%- endmacro %}
 
 {% macro _whole_years(date_of_birth, reference_date) -%}
     (date_part('year', {{ reference_date }}) - date_part('year', {{ date_of_birth }})
-     - case when strftime({{ reference_date }}, '%m%d') < strftime({{ date_of_birth }}, '%m%d')
+     - case when {{ month_day_text(reference_date) }} < {{ month_day_text(date_of_birth) }}
             then 1 else 0 end)
 {%- endmacro %}
 

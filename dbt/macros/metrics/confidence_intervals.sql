@@ -16,22 +16,23 @@
 -#}
 
 {#- z for a two-sided 95% interval: the 97.5th percentile of the standard normal. -#}
-{% macro ci_z() %}1.959963984540054{% endmacro %}
+{% macro ci_z() %}{{ float_literal('1.959963984540054') }}{% endmacro %}
 
 {#- Wilson score bound (side 'lower' or 'upper') of successes out of trials, as a proportion 0-1. -#}
 {% macro wilson_bound(successes, trials, side) -%}
     {%- set z = ci_z() -%}
+    {%- set zero, one = float_literal('0.0'), float_literal('1.0') -%}
     {%- set sign = '-' if side == 'lower' else '+' -%}
     case
         when not {{ trials }} > 0 then null
         -- the exact ends (the formula reaches them only up to rounding error)
-        when {{ successes }} = {{ '0' if side == 'lower' else trials }} then {{ '0.0' if side == 'lower' else '1.0' }}
-        else {{ 'greatest(0.0, ' if side == 'lower' else 'least(1.0, ' }}
+        when {{ successes }} = {{ '0' if side == 'lower' else trials }} then {{ zero if side == 'lower' else one }}
+        else {{ 'greatest(' ~ zero ~ ', ' if side == 'lower' else 'least(' ~ one ~ ', ' }}
         (
-            ({{ successes }} * 1.0 / {{ trials }}) + {{ z }} * {{ z }} / (2.0 * {{ trials }})
+            ({{ successes }} * {{ one }} / {{ trials }}) + {{ z }} * {{ z }} / ({{ float_literal('2.0') }} * {{ trials }})
             {{ sign }} {{ z }} * sqrt(
-                ({{ successes }} * 1.0 / {{ trials }}) * (1 - {{ successes }} * 1.0 / {{ trials }}) / {{ trials }}
-                + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
+                ({{ successes }} * {{ one }} / {{ trials }}) * (1 - {{ successes }} * {{ one }} / {{ trials }}) / {{ trials }}
+                + {{ z }} * {{ z }} / ({{ float_literal('4.0') }} * {{ trials }} * {{ trials }})
             )
         ) / (1 + {{ z }} * {{ z }} / {{ trials }}))
     end
@@ -41,13 +42,14 @@
 {% macro byar_bound(count, side) -%}
     {%- set z = ci_z() -%}
     {%- if side == 'lower' -%}
-    case when {{ count }} = 0 then 0.0
+    case when {{ count }} = 0 then {{ float_literal('0.0') }}
          when {{ count }} > 0 then
-            {{ count }} * pow(1 - 1 / (9.0 * {{ count }}) - {{ z }} / (3 * sqrt({{ count }})), 3)
+            {{ count }} * pow(1 - 1 / ({{ float_literal('9.0') }} * {{ count }}) - {{ z }} / (3 * sqrt({{ count }})), 3)
     end
     {%- else -%}
         case when {{ count }} >= 0 then
-        ({{ count }} + 1) * pow(1 - 1 / (9.0 * ({{ count }} + 1)) + {{ z }} / (3 * sqrt({{ count }} + 1)), 3)
+        ({{ count }} + 1)
+        * pow(1 - 1 / ({{ float_literal('9.0') }} * ({{ count }} + 1)) + {{ z }} / (3 * sqrt({{ count }} + 1)), 3)
     end
     {%- endif -%}
 {%- endmacro %}
@@ -56,10 +58,10 @@
 {% macro mean_normal_bound(total, sum_of_squares, n, side) -%}
     {%- set z = ci_z() -%}
     case when {{ n }} >= 2 then
-        {{ 'greatest(0.0, ' if side == 'lower' else '(' }}
-    {{ total }} * 1.0 / {{ n }}
-    {{ '-' if side == 'lower' else '+' }} {{ z }} * sqrt(greatest(0.0,
-            ({{ sum_of_squares }} - {{ total }} * 1.0 * {{ total }} / {{ n }}) / ({{ n }} - 1)
+        {{ 'greatest(' ~ float_literal('0.0') ~ ', ' if side == 'lower' else '(' }}
+    {{ total }} * {{ float_literal('1.0') }} / {{ n }}
+    {{ '-' if side == 'lower' else '+' }} {{ z }} * sqrt(greatest({{ float_literal('0.0') }},
+            ({{ sum_of_squares }} - {{ total }} * {{ float_literal('1.0') }} * {{ total }} / {{ n }}) / ({{ n }} - 1)
         )) / sqrt({{ n }}))
     end
 {%- endmacro %}
@@ -69,7 +71,8 @@
     case
         when {{ numerator }} is null or {{ denominator }} is null or {{ denominator }} = 0 then null
         when {{ value_unit }} = 'pct' then 100 * {{ wilson_bound(numerator, denominator, side) }}
-        when {{ value_unit }} = 'per_100k' then 100000.0 * {{ byar_bound(numerator, side) }} / {{ denominator }}
+        when {{ value_unit }} = 'per_100k'
+            then {{ float_literal('100000.0') }} * {{ byar_bound(numerator, side) }} / {{ denominator }}
         when {{ value_unit }} = 'days'
             then {{ mean_normal_bound(numerator, numerator_sum_of_squares, denominator, side) }}
     end

@@ -74,7 +74,7 @@ england_reference as (
         cast(england_value as double) as england_value,
         cast(england_low as double) as england_low,
         cast(england_high as double) as england_high,
-        cast(england_year as varchar) as england_year
+        cast(england_year as {{ text_type() }}) as england_year
     from {{ ref('england_reference') }}
 ),
     {%- if by_age_sex %}
@@ -169,7 +169,7 @@ counted_units as (
     where metric_id in (select metric_id from people_metrics)
     qualify row_number() over (
         partition by period_type, period_start, area_code, metric_id, person_id
-        order by reference_date, unit_id
+        order by reference_date nulls last, unit_id nulls last
     ) = 1
 ),
 
@@ -287,13 +287,13 @@ valued as (
 )
 
 select
-    cast(v.period_type as varchar) as period_type,
+    cast(v.period_type as {{ text_type() }}) as period_type,
     cast(v.period_start as date) as period_start,
     cast(v.period_end as date) as period_end,
-    cast(v.area_code as varchar) as la_code,
-    cast(v.metric_id as varchar) as metric_id,
-    cast(v.age_band as varchar) as age_band,
-    cast(v.sex as varchar) as sex,
+    cast(v.area_code as {{ text_type() }}) as la_code,
+    cast(v.metric_id as {{ text_type() }}) as metric_id,
+    cast(v.age_band as {{ text_type() }}) as age_band,
+    cast(v.sex as {{ text_type() }}) as sex,
     cast(v.shown_numerator as bigint) as numerator,
     cast(v.denominator as bigint) as denominator,
     cast(
@@ -315,7 +315,7 @@ select
                 then 'no population estimate for ' || v.population_year
             when v.denominator = 0 then 'denominator is zero'
             when v.is_partial_period then 'partial period: data to the as-of date only'
-        end as varchar
+        end as {{ text_type() }}
     ) as note,
     cast({{ metric_ci_bound('v.value_unit', 'v.shown_numerator', 'v.denominator',
                             'v.numerator_sum_of_squares', 'lower') }} as double) as ci_lower,

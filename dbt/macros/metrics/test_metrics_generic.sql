@@ -136,5 +136,6 @@ left join arrived as a using (index_event, financial_year_start, la_code, age_ba
 where a.n_arrived is null
     or l.n_left > a.n_arrived
     or l.state in ('died', 'follow_up_incomplete')
-    or l.state like 'no\_further\_event%' escape '\'
+    -- '!' escapes the underscores: a backslash is an escape inside Spark string literals
+    or l.state like 'no!_further!_event%' escape '!'
 {% endtest %}

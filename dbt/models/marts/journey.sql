@@ -14,8 +14,8 @@ hospital as (
         admission_date as start_date, discharge_date as end_date,
         age_at_admission as age_at_start, la_code, provider_code, 'hes_apc' as source_dataset,
         admission_method_group, discharge_destination_group,
-        null::varchar as service_type, null::varchar as route_of_access,
-        null::varchar as team_type, null::integer as n_contacts
+        cast(null as {{ text_type() }}) as service_type, cast(null as {{ text_type() }}) as route_of_access,
+        cast(null as {{ text_type() }}) as team_type, cast(null as integer) as n_contacts
     from {{ ref('int_hospital__spells') }}
 ),
 
@@ -64,7 +64,7 @@ sequenced as (
         *,
         row_number() over (
             partition by person_key
-            order by start_date, end_date nulls last, service nulls last, event_id
+            order by start_date nulls last, end_date nulls last, service nulls last, event_id nulls last
         ) as event_seq
     from events
     where start_date is not null and {{ affected_people_only('person_key', 'person_key') }}
@@ -73,7 +73,7 @@ sequenced as (
 select
     person_key,
     event_id,
-    event_seq::integer as event_seq,
+    cast(event_seq as integer) as event_seq,
     service,
     event_type,
     start_date,
@@ -84,10 +84,10 @@ select
     source_dataset,
     lag(event_id) over person_events as prev_event_id,
     lag(service) over person_events as prev_service,
-    (start_date - lag(end_date) over person_events)::integer as days_since_prev_end,
+    cast({{ days_between('lag(end_date) over person_events', 'start_date') }} as integer) as days_since_prev_end,
     lead(event_id) over person_events as next_event_id,
     lead(service) over person_events as next_service,
-    (lead(start_date) over person_events - end_date)::integer as days_to_next_start,
+    cast({{ days_between('end_date', 'lead(start_date) over person_events') }} as integer) as days_to_next_start,
     admission_method_group,
     discharge_destination_group,
     service_type,

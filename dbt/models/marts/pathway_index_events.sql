@@ -117,13 +117,13 @@ pathways as (
         select
             *,
             case
-                when start_{{ k }} is not null and start_{{ k }} - {{ prev_ends }} <= {{ window }}
+                when start_{{ k }} is not null and {{ days_between(prev_ends, 'start_' ~ k) }} <= {{ window }}
                     then case when type_{{ k }} = 'death' then 'died' else type_{{ k }} end
                 when start_{{ k }} is null and {{ prev_ends }} + {{ window }} > as_of_date then 'follow_up_incomplete'
                 else '{{ no_further }}'
             end as state_{{ k }},
             case
-                when start_{{ k }} - {{ prev_ends }} <= {{ window }} then start_{{ k }} - {{ prev_ends }}
+                when {{ days_between(prev_ends, 'start_' ~ k) }} <= {{ window }} then {{ days_between(prev_ends, 'start_' ~ k) }}
             end as days_{{ k }}
         from {{ 'pathways' if k == 1 else 'step_' ~ (k - 1) }}
     ),
@@ -147,13 +147,13 @@ transitions as (
 )
 
 select
-    cast(index_event as varchar) as index_event,
+    cast(index_event as {{ text_type() }}) as index_event,
     cast(financial_year_start as date) as financial_year_start,
-    cast(case when grouping(la_code) = 1 then 'ALL' else la_code end as varchar) as la_code,
-    cast(case when grouping(age_band) = 1 then 'all' else age_band end as varchar) as age_band,
+    cast(case when grouping(la_code) = 1 then 'ALL' else la_code end as {{ text_type() }}) as la_code,
+    cast(case when grouping(age_band) = 1 then 'all' else age_band end as {{ text_type() }}) as age_band,
     cast(step as integer) as step,
-    cast(from_state as varchar) as from_state,
-    cast(to_state as varchar) as to_state,
+    cast(from_state as {{ text_type() }}) as from_state,
+    cast(to_state as {{ text_type() }}) as to_state,
     count(distinct person_key)::bigint as n_people,
     count(*)::bigint as n_transitions,
     median(days_between)::double as median_days

@@ -29,7 +29,7 @@ select
     referrals.team_type,
     coalesce(team_types.event_type, 'community_other') as event_type,
     contacts.first_attended_contact_date,
-    coalesce(contacts.n_contacts, 0)::integer as n_contacts,
+    cast(coalesce(contacts.n_contacts, 0) as integer) as n_contacts,
     coalesce(contacts.first_attended_contact_date, referrals.referral_date) as start_date,
     referrals.discharge_date as end_date,
     patients.la_code,

@@ -18,7 +18,7 @@ ordered as (
         *,
         row_number() over (
             partition by spell_id
-            order by episode_order nulls last, episode_start_date nulls last, episode_id
+            order by episode_order nulls last, episode_start_date nulls last, episode_id nulls last
         ) as n_from_first,
         row_number() over (
             partition by spell_id
@@ -56,7 +56,7 @@ spells as (
         first_episode.primary_diagnosis,
         first_episode.diagnoses as first_episode_diagnoses,
         coalesce(first_episode.resident_la_code, postcodes.la_code) as la_code,
-        first_episode.n_episodes::integer as n_episodes,
+        cast(first_episode.n_episodes as integer) as n_episodes,
         destinations.discharge_destination_group as seed_destination_group
     from first_episode
     inner join last_episode using (spell_id)

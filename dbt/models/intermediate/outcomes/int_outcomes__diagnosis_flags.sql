@@ -8,7 +8,7 @@ spell_base as (
         primary_diagnosis,
         admission_method_group = 'emergency' as is_emergency,
         -- positions 2-20 of the first episode: "any other position" for falls
-        first_episode_diagnoses[2:] as other_diagnoses
+        {{ array_from('first_episode_diagnoses', 2) }} as other_diagnoses
     from {{ ref('int_hospital__spells') }}
 ),
 
@@ -33,7 +33,7 @@ falls_primary_spells as (
 ),
 
 other_diagnosis_codes as (
-    select spell_id, unnest(other_diagnoses) as code
+    select spell_id, {{ unnest_array('other_diagnoses') }} as code
     from spell_base
     where is_emergency
 ),

@@ -4,6 +4,6 @@ select
     spell_id,
     case
         when discharge_ready_date is null or discharge_date is null then null
-        else greatest(date_diff('day', discharge_ready_date, discharge_date), 0)
+        else greatest({{ days_between('discharge_ready_date', 'discharge_date') }}, 0)
     end as discharge_delay_days
 from {{ ref('int_hospital__spells') }}

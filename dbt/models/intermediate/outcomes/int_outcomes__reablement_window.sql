@@ -20,8 +20,8 @@ services as (
 reablement as (
     select
         b.spell_id,
-        arg_min(sv.start_date, sv.start_date) as reablement_start_date,
-        arg_min(sv.la_code, sv.start_date) as reablement_la_code
+        {{ value_at_min('sv.start_date', 'sv.start_date') }} as reablement_start_date,
+        {{ value_at_min('sv.la_code', 'sv.start_date') }} as reablement_la_code
     from spell_base as b
     inner join services as sv
         on

@@ -9,7 +9,9 @@ with identities as (
 ),
 
 records as (
-    select records.* exclude (person_id), identities.person_id
+    select
+        records.source_dataset, records.nhs_number, records.nhs_number_status, records.date_of_death,
+        identities.person_id
     from {{ ref('int_person__source_records') }} as records
     inner join identities using (source_dataset, source_person_id)
 ),

@@ -10,7 +10,10 @@ with identities as (
 ),
 
 records as (
-    select records.* exclude (person_id), identities.person_id, identities.person_key
+    select
+        records.source_dataset, records.source_person_id, records.date_of_birth, records.date_of_birth_is_plausible,
+        records.sex, records.la_code, records.record_date, records._delivery_date,
+        identities.person_id, identities.person_key
     from {{ ref('int_person__source_records') }} as records
     inner join identities using (source_dataset, source_person_id)
 ),
@@ -29,7 +32,7 @@ best_birth_date as (
     select person_id, date_of_birth
     from birth_date_votes
     qualify row_number() over (
-            partition by person_id order by votes desc, last_seen desc nulls last, date_of_birth desc
+            partition by person_id order by votes desc, last_seen desc nulls last, date_of_birth desc nulls last
         ) = 1
 ),
 
@@ -47,7 +50,7 @@ best_sex as (
     select person_id, sex
     from sex_votes
     qualify row_number() over (
-            partition by person_id order by votes desc, last_seen desc nulls last, sex
+            partition by person_id order by votes desc, last_seen desc nulls last, sex nulls last
         ) = 1
 ),
 
@@ -57,7 +60,7 @@ latest_la as (
     where la_code is not null
     qualify row_number() over (
             partition by person_id
-            order by record_date desc nulls last, _delivery_date desc, source_dataset, la_code
+            order by record_date desc nulls last, _delivery_date desc nulls last, source_dataset nulls last, la_code nulls last
         ) = 1
 ),
 
@@ -76,15 +79,15 @@ select
     people.person_id,
     people.person_key,
     best_birth_date.date_of_birth,
-    year(best_birth_date.date_of_birth)::integer as birth_year,
+    cast(year(best_birth_date.date_of_birth) as integer) as birth_year,
     coalesce(best_sex.sex, 'U') as sex,
     latest_la.la_code,
     deaths.date_of_death,
     people.in_hospital_data,
     people.in_social_care_data,
     people.in_community_data,
-    person.n_source_records::integer as n_source_records,
-    person.min_link_probability::double as min_link_probability
+    cast(person.n_source_records as integer) as n_source_records,
+    cast(person.min_link_probability as double) as min_link_probability
 from people
 inner join {{ source('linkage', 'person') }} as person using (person_id)
 left join best_birth_date using (person_id)

@@ -17,7 +17,7 @@ records as (
         source_dataset, source_person_id, nhs_number, nhs_number_status, date_of_birth,
         date_of_birth_is_plausible, sex, postcode,
         coalesce(resident_la_code, postcodes.la_code) as la_code,
-        null::date as date_of_death,
+        cast(null as date) as date_of_death,
         coalesce(episode_end_date, episode_start_date, admission_date) as record_date,
         _delivery_date, _file_name, _line_number
     from {{ ref('stg_hes_apc__episodes') }} as episodes
@@ -36,7 +36,7 @@ records as (
 
     select
         mpi.source_dataset, mpi.source_person_id, nhs_number, nhs_number_status, date_of_birth,
-        date_of_birth_is_plausible, sex, mpi.postcode, postcodes.la_code, null::date,
+        date_of_birth_is_plausible, sex, mpi.postcode, postcodes.la_code, cast(null as date),
         -- The MPI row has no event date: it is as recent as the patient's latest referral.
         coalesce(latest_referral.last_referral_date, mpi._delivery_date) as record_date,
         mpi._delivery_date, mpi._file_name, mpi._line_number

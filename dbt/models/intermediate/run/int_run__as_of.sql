@@ -25,7 +25,7 @@ latest_delivery as (
 )
 
 select
-    {% if as_of %}'{{ as_of }}'::date{% else %}least(latest_event_date, latest_delivery_date){% endif %} as as_of_date,
+    {% if as_of %}cast('{{ as_of }}' as date){% else %}least(latest_event_date, latest_delivery_date){% endif %} as as_of_date,
     latest_event_date,
     latest_delivery_date
 from latest_event, latest_delivery

@@ -29,9 +29,9 @@ with labels as (
 )
 
 select
-    cast(column_name as varchar) as column_name,
-    cast(code as varchar) as code,
-    cast(label as varchar) as label,
-    cast(source as varchar) as source
+    cast(column_name as {{ text_type() }}) as column_name,
+    cast(code as {{ text_type() }}) as code,
+    cast(label as {{ text_type() }}) as label,
+    cast(source as {{ text_type() }}) as source
 from labels
 order by column_name, code

@@ -19,7 +19,7 @@ select
     cast(e.england_value as double) as england_value,
     cast(e.england_low as double) as england_low,
     cast(e.england_high as double) as england_high,
-    cast(e.england_year as varchar) as england_year,
+    cast(e.england_year as {{ text_type() }}) as england_year,
     e.england_basis,
     e.source as england_source
 from {{ ref('metric_definitions') }} as d

@@ -13,15 +13,15 @@
 {%- endif %}
 {%- set tier_files = {'published': 'published/', 'analyst': 'analyst/'} %}
 select
-    cast(table_name as varchar) as table_name,
-    cast(tier as varchar) as tier,
-    cast(location as varchar) as location,
-    cast(holds as varchar) as holds
+    cast(table_name as {{ text_type() }}) as table_name,
+    cast(tier as {{ text_type() }}) as tier,
+    cast(location as {{ text_type() }}) as location,
+    cast(holds as {{ text_type() }}) as holds
 from (values
 {%- for row in rows | sort(attribute='table') %}
     {%- set location = tier_files[row.tier] ~ 'carejourney.duckdb (schema marts) and ' ~ tier_files[row.tier] ~ row.table ~ '.parquet' %}
     ({% for value in [row.table, row.tier, location, row.holds] -%}
-        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
+        {{ dbt.string_literal(dbt.escape_single_quotes(value)) }}{{ ', ' if not loop.last }}
     {%- endfor %}){{ ',' if not loop.last }}
 {%- else %}
     (null, null, null, null)

@@ -24,7 +24,7 @@ spells as (
 first_placements as (
     select person_id, event_id, la_code, start_date, age_at_start
     from services
-    qualify row_number() over (partition by person_id order by start_date, event_id) = 1
+    qualify row_number() over (partition by person_id order by start_date nulls last, event_id nulls last) = 1
 ),
 
 placements_65 as (

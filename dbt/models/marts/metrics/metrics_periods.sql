@@ -18,7 +18,7 @@ first_date as (
         -- periods: look back at most metrics_max_years_back years from the as-of date
         greatest(
             (select min(admission_date) from {{ ref('int_metrics__spell_cohort') }}),
-            cast((select as_of_date from as_of) - to_years({{ var('metrics_max_years_back', 10) }}) as date)
+            {{ subtract_years('(select as_of_date from as_of)', var('metrics_max_years_back', 10)) }}
         ),
         (select as_of_date from as_of)
     ) as first_date
@@ -35,10 +35,7 @@ bounds as (
 
 months as (
     select cast(m.month_start as date) as period_start, b.as_of_date
-    from bounds as b,
-        unnest(generate_series(
-            cast(b.first_fy_start as timestamp), cast(b.as_of_date as timestamp), interval 1 month
-        )) as m (month_start)
+    from bounds as b{{ join_month_series('b.first_fy_start', 'b.as_of_date', 'm', 'month_start') }}
 ),
 
 periods as (
@@ -52,7 +49,7 @@ periods as (
 select
     period_type,
     period_start,
-    cast(period_start + to_months(n_months) - interval 1 day as date) as period_end,
+    {{ day_before(add_months('period_start', 'n_months')) }} as period_end,
     {{ financial_year_of('period_start') }} as population_year,
     as_of_date
 from periods

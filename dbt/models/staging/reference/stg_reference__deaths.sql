@@ -1,8 +1,8 @@
 -- Registered deaths: NHS number (cleaned) and date of death.
 select
-    {{ clean_nhs_number('"NHS_NUMBER"') }} as nhs_number,
+    {{ clean_nhs_number(source_column('NHS_NUMBER')) }} as nhs_number,
     {{ nhs_number_status_from_flags('_flags') }} as nhs_number_status,
-    {{ parse_date('"DATE_OF_DEATH"') }} as date_of_death,
+    {{ parse_date(source_column('DATE_OF_DEATH')) }} as date_of_death,
     _flags,
     _load_id,
     _file_name,

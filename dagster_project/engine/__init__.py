@@ -1,0 +1,1 @@
+"""Where the models and linkage compute: DuckDB (the default) or Spark (settings.py: CAREJOURNEY_ENGINE)."""

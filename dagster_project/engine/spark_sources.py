@@ -1,0 +1,72 @@
+"""The tables dbt reads as sources, from a DuckDB warehouse to Spark tables through Parquet.
+
+dbt's sources (dbt/models/staging/*/_*__sources.yml: raw_current.*, ops.*, raw.rejects,
+linkage.*) are the one list of what the models read; this copies exactly those relations
+out of warehouse.duckdb as Parquet (`COPY ... (FORMAT parquet)`: VARCHAR columns named as
+in the contract, `_flags` as array<string>, `_extra` as map) and registers each as a Spark
+table of the same schema and name, so `dbt build --target spark` reads what the DuckDB
+build reads. Used by the Spark tests and by hand (README "Running on Spark"); the Spark
+run path may reuse it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import yaml
+
+from dagster_project.settings import DBT_PROJECT_DIR
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+SourceTable = tuple[str, str]   # (schema, table)
+
+
+def dbt_source_tables(dbt_project_dir: Path = DBT_PROJECT_DIR) -> list[SourceTable]:
+    """(schema, table) of every table declared in the dbt project's sources files."""
+    tables: list[SourceTable] = []
+    for sources_file in sorted((dbt_project_dir / "models").rglob("*sources.yml")):
+        for source in (yaml.safe_load(sources_file.read_text()) or {}).get("sources", []):
+            schema = source.get("schema", source["name"])
+            tables.extend((schema, table["name"]) for table in source.get("tables", []))
+    return tables
+
+
+def parquet_location(parquet_dir: Path, table: SourceTable) -> Path:
+    """The folder holding one source table's Parquet file (a Spark table LOCATION is a folder)."""
+    schema, name = table
+    return parquet_dir / schema / name
+
+
+def export_sources_to_parquet(warehouse_db: Path, parquet_dir: Path,
+                              tables: list[SourceTable] | None = None) -> list[SourceTable]:
+    """Write each source table of warehouse_db (default: every dbt source) as Parquet under parquet_dir.
+
+    Fails naming the table when the warehouse lacks one (run the DuckDB build first).
+    """
+    tables = dbt_source_tables() if tables is None else tables
+    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+        existing = {(s, t) for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+        for table in tables:
+            if table not in existing:
+                raise LookupError(f"{warehouse_db} has no table or view {table[0]}.{table[1]} that dbt reads "
+                                  "as a source: run the DuckDB nightly on it first (carejourney run)")
+            folder = parquet_location(parquet_dir, table)
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / "part-0.parquet"
+            con.execute(f'copy (select * from "{table[0]}"."{table[1]}") to \'{target}\' (format parquet)')
+    return tables
+
+
+def register_parquet_sources(spark: SparkSession, parquet_dir: Path,
+                             tables: list[SourceTable] | None = None) -> None:
+    """Create (or replace) each table as a Spark table over its Parquet folder, in a database named as its schema."""
+    tables = dbt_source_tables() if tables is None else tables
+    for schema, name in tables:
+        location = parquet_location(parquet_dir, (schema, name)).resolve()
+        spark.sql(f"create database if not exists `{schema}`")
+        spark.sql(f"drop table if exists `{schema}`.`{name}`")
+        spark.sql(f"create table `{schema}`.`{name}` using parquet location '{location}'")
