@@ -7,6 +7,7 @@ selections keep that order explicit and the graph acyclic at op level.
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -26,7 +27,14 @@ from dagster_project.settings import Settings
 # int_run__as_of (staging and the ledger only) is built before linkage too, so the
 # incremental plan (runs/incremental.py) knows tonight's as-of date.
 BEFORE_LINKAGE = "resource_type:seed path:models/staging path:models/intermediate/run"
-DBT_TARGET_DIR = dbt_project.project_dir / dbt_project.target_path  # where the manifest is prepared too
+
+
+def dbt_target_dir(settings: Settings) -> Path:
+    """Where a run's dbt writes its artifacts (run_results, compiled SQL, partial-parse state):
+    inside its warehouse, so two warehouses run from one install never overwrite each other's
+    (they did in the package's dbt/target: one run read the other's manifest and failed). The
+    manifest Dagster loads the assets from stays where it is prepared (dbt/project.py)."""
+    return settings.warehouse_dir / "dbt_target"
 _translator = CarejourneyDbtTranslator()
 _manifest = manifest_for_loading()
 
@@ -82,9 +90,9 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
         exchange.clear_out(settings, bring_back)
         spark_vars = engine.dbt_vars(register, bring_back)
     args = build_args(settings, plan, incremental_models, target=engine.dbt_target(), extra_vars=spark_vars)
-    # The project's own target/ keeps dbt's partial-parse state between runs (steps run
-    # one at a time in the nightly job, so they never share it concurrently).
-    yield from dbt.cli(args, context=context, target_path=DBT_TARGET_DIR).stream()
+    # The warehouse's own target folder keeps dbt's partial-parse state between its runs
+    # (one run at a time per warehouse: warehouse_lock.py).
+    yield from dbt.cli(args, context=context, target_path=dbt_target_dir(settings)).stream()
     if bring_back:
         with carejourney.connect() as con:
             brought = exchange.bring_back(con, settings, bring_back)

@@ -139,11 +139,11 @@ def figures(settings: Settings, run_started: float) -> dict[str, object]:
     return found
 
 
-def dbt_failures(limit: int = 5) -> list[str]:
-    """The dbt nodes that errored or failed in the last dbt invocation, with dbt's message."""
-    from dagster_project.dbt.assets import DBT_TARGET_DIR
+def dbt_failures(settings: Settings, limit: int = 5) -> list[str]:
+    """The dbt nodes that errored or failed in the warehouse's last dbt invocation, with dbt's message."""
+    from dagster_project.dbt.assets import dbt_target_dir
 
-    path = DBT_TARGET_DIR / "run_results.json"
+    path = dbt_target_dir(settings) / "run_results.json"
     if not path.exists():
         return []
     results = json.loads(path.read_text()).get("results", [])
@@ -222,7 +222,7 @@ def summarise(result, settings: Settings, started: float) -> RunSummary:
             continue
         message = _error_line(error) if error else "failed"
         if event.step_key.startswith("dbt_") and not message.endswith(MACHINE_FAILURE_ADVICE):
-            message = "; ".join(dbt_failures()) or message
+            message = "; ".join(dbt_failures(settings)) or message
         failed_steps.append(f"{event.step_key}: {message}")
     materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()
                     for m in [m.event_specific_data.materialization]}

@@ -137,6 +137,8 @@ def test_nightly_run_publishes_and_summarises(reference):
     report = (warehouse / "published" / "report" / "index.html").resolve()
     assert report.parent.parent == (warehouse / "published").resolve()
     assert report.parent.parent.name in report.read_text()
+    # dbt's artifacts stay with this warehouse (two warehouses run from one install never share them)
+    assert (warehouse / "dbt_target" / "run_results.json").exists()
 
 
 def test_a_real_night_leaves_only_private_files(reference):
