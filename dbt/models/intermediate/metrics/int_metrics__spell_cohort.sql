@@ -23,13 +23,14 @@ select
     s.discharge_date,
     s.admission_method_group,
     s.discharge_destination,
-    s.age_at_admission,
-    s.age_at_discharge,
+    -- explicit types: each engine's date arithmetic returns its own integer width
+    cast(s.age_at_admission as integer) as age_at_admission,
+    cast(s.age_at_discharge as integer) as age_at_discharge,
     o.is_live_discharge,
     -- the discharges of the discharge and readmission metrics (outputs.md): live,
     -- and not a maternity or birth admission
     o.is_live_discharge and not {{ is_maternity('s.admission_method') }} as is_live_non_maternity_discharge,
-    o.discharge_delay_days,
+    cast(o.discharge_delay_days as bigint) as discharge_delay_days,
     o.is_falls_admission,
     o.is_acsc_admission,
     o.emergency_readmission_30d,
