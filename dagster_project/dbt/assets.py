@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from dagster_project import private_files
 from dagster_project.dbt.project import (
     dbt_executable,
     dbt_project,
@@ -92,7 +93,11 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
     args = build_args(settings, plan, incremental_models, target=engine.dbt_target(), extra_vars=spark_vars)
     # The warehouse's own target folder keeps dbt's partial-parse state between its runs
     # (one run at a time per warehouse: warehouse_lock.py).
-    yield from dbt.cli(args, context=context, target_path=dbt_target_dir(settings)).stream()
+    target = dbt_target_dir(settings)
+    yield from dbt.cli(args, context=context, target_path=target).stream()
+    # dbt writes some artifacts (partial_parse.msgpack) world-readable whatever the umask;
+    # compiled SQL names the warehouse's tables, so they stay as private as the warehouse
+    private_files.tighten_tree(target)
     if bring_back:
         with carejourney.connect() as con:
             brought = exchange.bring_back(con, settings, bring_back)
