@@ -15,11 +15,13 @@ ranges; the tests and the bench reports use them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
 
 from dagster_project.periods import financial_year_start
 
@@ -72,6 +74,10 @@ class Figure:
     numerator: float
     denominator: float
     value: float | None          # None: no denominator, or the follow-up is not complete
+    # Sampling variance of a count whose events cluster in people (one person's admission and
+    # readmissions): the sum over people of their count squared. None: Poisson (the count).
+    numerator_variance: float | None = None
+    denominator_variance: float | None = None
 
 
 Report = dict[int, dict[str, Figure]]   # financial year (start year) -> metric -> figure
@@ -94,6 +100,19 @@ def financial_years(config: GeneratorConfig) -> list[tuple[int, int, int]]:
 def _figure(numerator: float, denominator: float, scale: float) -> Figure:
     return Figure(float(numerator), float(denominator),
                   float(scale * numerator / denominator) if denominator else None)
+
+
+def _events(selected: np.ndarray, pid: np.ndarray) -> tuple[float, float]:
+    """(count, its variance) of the selected events, each person's events counted together:
+    a frail person's admissions and readmissions rise and fall as one, so the count varies
+    ~1.35x as much as a Poisson count of the same size (emergency admissions 65+)."""
+    per_person = np.unique(pid[selected], return_counts=True)[1].astype(np.float64)
+    return float(per_person.sum()), float((per_person ** 2).sum())
+
+
+def _count_figure(selected: np.ndarray, pid: np.ndarray, denominator: float, scale: float) -> Figure:
+    count, variance = _events(selected, pid)
+    return dataclasses.replace(_figure(count, denominator, scale), numerator_variance=variance)
 
 
 def _any_between(keys: np.ndarray, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -198,9 +217,10 @@ def _year_figures(f: _Facts, first: int, last: int, pop65: int, pop_all: int) ->
         return last + days <= f.end
 
     em65 = f.emergency & (f.age_adm >= 65) & adm_in
-    m["emergency_admissions_65_per_100k"] = _figure(em65.sum(), pop65, 1e5)
-    m["falls_admissions_65_per_100k"] = _figure((em65 & (spells.group == FALL)).sum(), pop65, 1e5)
-    m["acsc_admissions_per_100k"] = _figure((f.emergency & adm_in & (spells.group == ACSC)).sum(), pop_all, 1e5)
+    m["emergency_admissions_65_per_100k"] = _count_figure(em65, spells.pid, pop65, 1e5)
+    m["falls_admissions_65_per_100k"] = _count_figure(em65 & (spells.group == FALL), spells.pid, pop65, 1e5)
+    m["acsc_admissions_per_100k"] = _count_figure(f.emergency & adm_in & (spells.group == ACSC), spells.pid,
+                                                  pop_all, 1e5)
 
     discharges = f.non_maternity_live & dis_in
     home = spells.disdest == "19"
@@ -282,11 +302,14 @@ def _year_figures(f: _Facts, first: int, last: int, pop65: int, pop_all: int) ->
     year = people_year(first)
     winter = (to_day(dt.date(year, 12, 1)), to_day(dt.date(year + 1, 3, 1)) - 1)
     summer = (to_day(dt.date(year, 6, 1)), to_day(dt.date(year, 8, 31)))
+    # (numerator, denominator: the two seasons' counts; value: per day, the excess in %)
     em65_all = f.emergency & (f.age_adm >= 65) & f.keep_spell
-    per_day = [((spells.adm >= lo) & (spells.adm <= hi) & em65_all).sum() / (hi - lo + 1)
-               for lo, hi in (winter, summer)]
-    m["emergency_65_winter_excess_pct"] = Figure(per_day[0], per_day[1],
-                                                 100 * (per_day[0] / per_day[1] - 1) if per_day[1] else None)
+    (n_winter, v_winter), (n_summer, v_summer) = (
+        _events((spells.adm >= lo) & (spells.adm <= hi) & em65_all, spells.pid) for lo, hi in (winter, summer))
+    per_day = (n_winter / (winter[1] - winter[0] + 1), n_summer / (summer[1] - summer[0] + 1))
+    m["emergency_65_winter_excess_pct"] = Figure(n_winter, n_summer,
+                                                 100 * (per_day[0] / per_day[1] - 1) if n_summer else None,
+                                                 v_winter, v_summer)
     return m
 
 
@@ -339,18 +362,6 @@ def report(figures: Report) -> str:
     return "\n".join(lines)
 
 
-def drift(figures: Report) -> dict[str, tuple[float, float]]:
-    """Largest year-to-year change and first-to-last change (%) of each volume metric."""
-    years = sorted(figures)
-    out = {}
-    for name in VOLUME_METRICS:
-        values = [figures[y][name].value for y in years]
-        steps = [abs(b / a - 1) * 100 for a, b in itertools.pairwise(values) if a]
-        out[name] = (max(steps, default=0.0), (values[-1] / values[0] - 1) * 100 if values[0] else 0.0)
-    return out
-
-
-WINTER_DAYS, SUMMER_DAYS = 90, 92   # December-February (91 in a leap year), June-August
 NOISE_WIDTH = 2.0                   # standard errors a figure may sit outside England's range
 
 
@@ -358,19 +369,107 @@ def standard_error(name: str, figure: Figure) -> float | None:
     """Sampling standard error of one year's figure, in its own unit.
 
     Counts per population (``_per_100k``, contacts per person-year, episodes per spell,
-    mean days) as Poisson on the numerator (for the skewed means, a lower bound); shares
-    (``_pct``) as binomial; the winter excess from the two seasons' Poisson counts.
+    mean days) from the numerator's variance: Poisson (the count) unless the figure carries
+    the variance of events clustered in people (admissions); for the skewed means a lower
+    bound. Shares (``_pct``) as binomial; the winter excess from its two seasons' counts.
     """
     value = figure.value
     if value is None or figure.numerator <= 0:
         return None
     if name == "emergency_65_winter_excess_pct":
-        winter, summer = figure.numerator * WINTER_DAYS, figure.denominator * SUMMER_DAYS
-        return (100 + value) * float(np.sqrt(1 / winter + 1 / summer))
+        return (100 + value) * float(np.sqrt(_relative_variance(figure.numerator, figure.numerator_variance)
+                                             + _relative_variance(figure.denominator, figure.denominator_variance)))
     if name.endswith("_pct"):
         share = value / 100
         return 100 * float(np.sqrt(max(share * (1 - share), 0.0) / figure.denominator))
-    return value / float(np.sqrt(figure.numerator))
+    return value * float(np.sqrt(_relative_variance(figure.numerator, figure.numerator_variance)))
+
+
+def _relative_variance(count: float, variance: float | None) -> float:
+    return (count if variance is None else variance) / count ** 2 if count > 0 else float("inf")
+
+
+# Issue 16: no volume metric may change by more than STEP_LIMIT_PCT from one complete year to
+# the next, nor SPAN_LIMIT_PCT from the first to the last. At 100k people one year of falls
+# (~480) has a standard error of ~5%, so a step between two years ~7%: an honest simulation
+# exceeds 6% by chance in about a third of its steps. Each change is therefore judged like a
+# figure against England's range (in / noise within NOISE_WIDTH standard errors / out), and
+# whether the years differ beyond noise at all by a chi-square test of homogeneity.
+STEP_LIMIT_PCT, SPAN_LIMIT_PCT = 6.0, 10.0
+STATIONARY_ALPHA = 0.01             # p-value below which the years are judged to differ
+
+
+@dataclass(frozen=True)
+class Change:
+    metric: str
+    first: int                      # the two financial years compared (start years)
+    last: int
+    change_pct: float               # last over first, less 1
+    se_pct: float                   # its standard error, from the two years' standard errors
+    limit_pct: float
+    verdict: str                    # "in" the limit; "noise": beyond it by <= NOISE_WIDTH SE; "out"
+
+    @property
+    def z(self) -> float:
+        return self.change_pct / self.se_pct if self.se_pct else 0.0
+
+
+@dataclass(frozen=True)
+class Stationarity:
+    metric: str
+    changes: tuple[Change, ...]     # each year on the one before, then the last on the first
+    chi_square: float               # of the years' counts against one rate for all years
+    df: int
+    p_value: float
+
+    @property
+    def verdict(self) -> str:
+        return "stationary" if self.p_value >= STATIONARY_ALPHA else "step"
+
+
+def _change(name: str, a: tuple[int, Figure], b: tuple[int, Figure], limit: float) -> Change:
+    (year_a, fig_a), (year_b, fig_b) = a, b
+    ratio = fig_b.value / fig_a.value
+    se = 100 * ratio * float(np.hypot(standard_error(name, fig_a) / fig_a.value,
+                                      standard_error(name, fig_b) / fig_b.value))
+    change = 100 * (ratio - 1)
+    verdict = "in" if abs(change) <= limit else "noise" if abs(change) <= limit + NOISE_WIDTH * se else "out"
+    return Change(name, year_a, year_b, change, se, limit, verdict)
+
+
+def stationarity(figures: Report) -> list[Stationarity]:
+    """Each volume metric over the complete years: every change against its limit with its
+    standard error, and whether the years' levels are one level within noise (chi-square)."""
+    out = []
+    for name in VOLUME_METRICS:
+        years = [(y, figures[y][name]) for y in sorted(figures) if figures[y][name].value]
+        if len(years) < 2:
+            continue
+        changes = [_change(name, a, b, STEP_LIMIT_PCT) for a, b in itertools.pairwise(years)]
+        changes.append(_change(name, years[0], years[-1], SPAN_LIMIT_PCT))
+        # Pearson's test of one rate for all years: each year's count against its share of
+        # all years' count by its denominator, over the Poisson variance widened by the
+        # year's clustering (the numerator variance over the count)
+        count = np.array([fig.numerator for _, fig in years])
+        denominator = np.array([fig.denominator for _, fig in years])
+        dispersion = np.array([(fig.numerator_variance or fig.numerator) / fig.numerator for _, fig in years])
+        expected = count.sum() * denominator / denominator.sum()
+        chi_square = float(((count - expected) ** 2 / (dispersion * expected)).sum())
+        df = len(years) - 1
+        out.append(Stationarity(name, tuple(changes), chi_square, df, float(scipy.stats.chi2.sf(chi_square, df))))
+    return out
+
+
+def stationarity_report(figures: Report) -> list[str]:
+    """The stationarity of each volume metric as text lines (the CLI and bench/generate_results.md)."""
+    def fy(year: int) -> str:
+        return f"FY{year % 100:02d}/{(year + 1) % 100:02d}"
+    lines = []
+    for s in stationarity(figures):
+        lines.append(f"{s.metric}: {s.verdict} (chi-square {s.chi_square:.1f} on {s.df} df, p {s.p_value:.3f})")
+        lines += [f"  {fy(c.first)} -> {fy(c.last)} {c.change_pct:+6.1f}% (SE {c.se_pct:.1f}%, z {c.z:+.1f}), "
+                  f"limit {c.limit_pct:g}%: {c.verdict}" for c in s.changes]
+    return lines
 
 
 def check(figures: Report) -> list[tuple[int, str, float, float, str]]:
@@ -398,8 +497,7 @@ def main() -> None:
     args = parser.parse_args()
     figures = compute(simulate(GeneratorConfig(people=args.people, seed=args.seed)))
     print(report(figures))
-    for name, (step, span) in drift(figures).items():
-        print(f"drift {name:40s} largest year-to-year {step:5.1f}%, first to last {span:+5.1f}%")
+    print("\n".join(stationarity_report(figures)))
     for year, name, value, se, verdict in check(figures):
         if verdict != "in":
             print(f"FY{year} {name} = {value:,.2f} outside England's range (SE {se:,.2f}): "

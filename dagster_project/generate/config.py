@@ -73,7 +73,8 @@ class RatesConfig:
     emergency_care_home_multiplier: float = 2.0    # care home residents: ~1 admission a year
     # Winter: emergency admissions (and readmissions) peak in mid January, 1 + amplitude*cos
     # over the year. Elective-led readmissions and deaths in hospital are not seasonal, so
-    # December-February runs ~12-14% above June-August for people 65+ (England: ~10-15%).
+    # December-February runs ~16% above June-August for people 65+ (England: ~10-20%); one
+    # year at 100k people varies by ~5.5 points (40 seeds), so below 5% is a ~2 SE event.
     emergency_winter_amplitude: float = 0.085
     emergency_peak_day_of_year: int = 15
     falls_share_by_age: tuple[tuple[float, float], ...] = (

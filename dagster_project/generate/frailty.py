@@ -27,6 +27,8 @@ from .config import RatesConfig
 AGE_STEP = 0.25        # years, the mortality table's grid
 MAX_AGE = 125.0
 Z_POINTS = 2_000       # quadrature of the gamma frailty
+CARE_HOME_FROM_AGE = 40.0       # no permanent care home admissions before this age
+CARE_HOME_FRAILTY_POWER = 0.8   # the care home entry hazard scales with z**0.8
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,31 @@ class Frailty:
         """Cumulative individual mortality hazard between two ages."""
         return z ** self.power * (np.interp(hi, self.ages, self.cum_hazard)
                                   - np.interp(lo, self.ages, self.cum_hazard))
+
+    def with_care_homes(self, rates: RatesConfig) -> tuple[np.ndarray, np.ndarray]:
+        """(death rate, share in a care home) of the people of each whole age a (from a to a+1),
+        care homes included, as population._life_histories draws them: at home the hazard
+        z**power * m(age) and the care home entry hazard; in a care home care_home_mortality
+        times the death hazard. Above the Gompertz curve at old ages: a migration balance on
+        Gompertz alone let the oldest ages thin out by ~1% a year (issue 16)."""
+        zp, zc = self.z ** self.power, self.z ** CARE_HOME_FRAILTY_POWER
+        home, care = self.weight.copy(), np.zeros(self.z.size)
+        alive, in_care = [1.0], [0.0]
+        for i in range(1, self.ages.size):
+            death = zp * (self.cum_hazard[i] - self.cum_hazard[i - 1])
+            x = self.ages[i - 1] + AGE_STEP / 2
+            entry = (zc * math.exp(rates.care_home_a + rates.care_home_b * x) * AGE_STEP
+                     if x >= CARE_HOME_FROM_AGE else np.zeros(self.z.size))
+            leaving_home = home * -np.expm1(-(death + entry))
+            care = care * np.exp(-rates.care_home_mortality * death) + leaving_home * entry / (death + entry)
+            home = home - leaving_home
+            alive.append(home.sum() + care.sum())
+            in_care.append(care.sum())
+        whole = np.arange(0, int(MAX_AGE) + 1) * round(1 / AGE_STEP)
+        alive_at, care_at = np.array(alive)[whole], np.array(in_care)[whole]
+        rate = np.log(alive_at[:-1] / np.maximum(alive_at[1:], 1e-300))
+        share = (care_at[:-1] + care_at[1:]) / (alive_at[:-1] + alive_at[1:])
+        return rate, share
 
     def relative(self, z: np.ndarray, age: np.ndarray, p: float) -> np.ndarray:
         """z**p over the mean of z**p among the survivors to the same age."""

@@ -249,7 +249,7 @@ def _drop_collisions(spells: Spells) -> Spells:
     return spells.take(kept)
 
 
-def _transfers(rng, spells: Spells, rates: RatesConfig) -> tuple[Spells, np.ndarray]:
+def _transfers(rng, people: People, spells: Spells, rates: RatesConfig) -> tuple[Spells, np.ndarray]:
     """Continuations at another trust for a share of emergency background spells."""
     eligible = np.flatnonzero((spells.kind == EMERGENCY) & (spells.origin == ORIGIN_BACKGROUND)
                               & (spells.dis > spells.adm))
@@ -258,7 +258,10 @@ def _transfers(rng, spells: Spells, rates: RatesConfig) -> tuple[Spells, np.ndar
     trust = (spells.trust[src] + rng.integers(1, len(TRUSTS), n)) % len(TRUSTS)
     los = _los_simple(rng, 7.0, 0.8, 0.0, n)
     delay = _delays(rng, rates, n)
-    cont = _new(spells.pid[src], trust, spells.dis[src], spells.dis[src] + los + delay,
+    # like every stay, discharged before a death outside hospital or moving away
+    dis = np.minimum(spells.dis[src] + los + delay, people.gone_day[spells.pid[src]] - 1)
+    delay = np.minimum(delay, dis - spells.dis[src])
+    cont = _new(spells.pid[src], trust, spells.dis[src], dis,
                 np.full(n, EMERGENCY), spells.group[src], ORIGIN_TRANSFER, delay)
     spells.delay[src] = 0
     return cont, src
@@ -340,7 +343,7 @@ def build_spells(people: People, config: GeneratorConfig, rng: np.random.Generat
     index = _index_spells(rng, people, config, start, end)
     background = _background_spells(rng, people, config, start, end)
     spells = _drop_collisions(Spells.concat([index, background]))
-    transfers, _ = _transfers(rng, spells, config.rates)
+    transfers, _ = _transfers(rng, people, spells, config.rates)
     spells = _drop_collisions(Spells.concat([spells, transfers]))
     readmissions = _readmissions(rng, people, spells, config.rates, end)
     spells = _drop_collisions(Spells.concat([spells, readmissions]))

@@ -8,9 +8,14 @@ wartime cohorts turn 80, and the rates per 100,000 aged 65+ move with the mix. H
 * everyone not in a care home leaves at the gross rate ``migration_by_age`` per year (care
   home residents do not move out); the same number arrives at each age;
 * on top, a net rate per age keeps the number of people of every age constant, given the
-  deaths: for people aged a, ``net(a) = ln(N(a+1) / N(a)) + h(a + 1/2)`` where ``N`` is the
-  target age density (England's, population.AGE_BANDS) and ``h`` the survivors' death rate.
-  Where it is positive more people arrive than leave; where negative, more leave;
+  deaths: for people aged a, ``net(a) = ln(N(a+1) / N(a)) + h(a)`` where ``N`` is the
+  target age density (England's, population.AGE_BANDS) and ``h`` the death rate of the
+  people aged a, care home residents' higher mortality included (frailty.with_care_homes;
+  on the Gompertz rate alone the 85-94s thinned ~1% a year and the rates per 100,000 aged
+  65+ sagged with them). Where it is positive more people arrive than leave; where
+  negative, more leave. Care home residents stay, so the people at home leave at
+  ``out / (1 - share in a care home)``, which makes the departures of each age ``out`` per
+  person of that age, as the arrivals are;
 * arrivals are drawn like everyone else (population._life_histories): frailty, care home
   entry and death from birth, kept if alive and not yet in a care home on arrival, so the
   people arriving at an age are like the people who live there at that age.
@@ -21,6 +26,7 @@ of people and its frailty mix from year to year: event rates per person stay lev
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,11 +36,18 @@ from .days import NEVER, YEAR
 NO_NET_FROM_AGE = 100    # the oldest ages are too thin for a net balance: deaths only
 
 
-def net_rate(rates: RatesConfig, ages: np.ndarray, density: np.ndarray) -> np.ndarray:
+class Balance(NamedTuple):
+    """Per whole age (aligned with the age density): the death rate of its people, care homes
+    included, and the share of them living in a care home."""
+
+    death_rate: np.ndarray
+    care_home_share: np.ndarray
+
+
+def net_rate(ages: np.ndarray, density: np.ndarray, balance: Balance) -> np.ndarray:
     """Net migration per person-year at each whole age (positive: arrivals exceed departures)."""
     nxt = np.append(density[1:], density[-1])
-    hazard = np.exp(rates.mortality_a + rates.mortality_b * (ages + 0.5))
-    net = np.log(np.maximum(nxt, 1e-12) / np.maximum(density, 1e-12)) + hazard
+    net = np.log(np.maximum(nxt, 1e-12) / np.maximum(density, 1e-12)) + balance.death_rate
     return np.where(ages < NO_NET_FROM_AGE, net, 0.0)
 
 
@@ -43,29 +56,30 @@ def gross_rate(rates: RatesConfig, ages: np.ndarray) -> np.ndarray:
     return np.interp(ages, xs, ys)
 
 
-def out_rate(rates: RatesConfig, ages: np.ndarray, density: np.ndarray) -> np.ndarray:
-    """Departures per person-year at each whole age."""
-    return gross_rate(rates, ages) + np.maximum(-net_rate(rates, ages, density), 0.0)
+def out_rate(rates: RatesConfig, ages: np.ndarray, density: np.ndarray, balance: Balance) -> np.ndarray:
+    """Departures per person-year at home at each whole age."""
+    per_person = gross_rate(rates, ages) + np.maximum(-net_rate(ages, density, balance), 0.0)
+    return per_person / (1.0 - balance.care_home_share)
 
 
-def in_rate(rates: RatesConfig, ages: np.ndarray, density: np.ndarray) -> np.ndarray:
+def in_rate(rates: RatesConfig, ages: np.ndarray, density: np.ndarray, balance: Balance) -> np.ndarray:
     """Arrivals per resident person-year at each whole age."""
-    return gross_rate(rates, ages) + np.maximum(net_rate(rates, ages, density), 0.0)
+    return gross_rate(rates, ages) + np.maximum(net_rate(ages, density, balance), 0.0)
 
 
 def arrival_ages(rng: np.random.Generator, rates: RatesConfig, ages: np.ndarray, density: np.ndarray,
-                 n_adults: int, window_years: float) -> tuple[np.ndarray, np.ndarray]:
+                 balance: Balance, n_adults: int, window_years: float) -> tuple[np.ndarray, np.ndarray]:
     """(age on arrival, years into the window) of the people who move in during the window."""
-    per_age = in_rate(rates, ages, density) * density / density.sum() * n_adults * window_years
+    per_age = in_rate(rates, ages, density, balance) * density / density.sum() * n_adults * window_years
     counts = rng.poisson(per_age)
     age = np.repeat(ages, counts) + rng.random(counts.sum())
     return age, rng.random(age.size) * window_years
 
 
 def leave_days(rng: np.random.Generator, rates: RatesConfig, ages: np.ndarray, density: np.ndarray,
-               dob: np.ndarray, from_day: np.ndarray) -> np.ndarray:
+               balance: Balance, dob: np.ndarray, from_day: np.ndarray) -> np.ndarray:
     """Day each person would move out (NEVER beyond the tabulated ages), from the day they are here."""
-    step = out_rate(rates, ages, density)
+    step = out_rate(rates, ages, density, balance)
     grid = np.append(ages, ages[-1] + 1).astype(np.float64)
     cumulative = np.concatenate([[0.0], np.cumsum(step)])
     entry_age = (from_day - dob) / YEAR

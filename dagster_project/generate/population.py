@@ -16,9 +16,9 @@ import numpy as np
 
 from .config import GeneratorConfig, RatesConfig
 from .days import NEVER, YEAR, to_day
-from .frailty import Frailty, build_frailty
+from .frailty import CARE_HOME_FRAILTY_POWER, CARE_HOME_FROM_AGE, Frailty, build_frailty
 from .geography import Geography, build_geography
-from .migration import arrival_ages, leave_days
+from .migration import Balance, arrival_ages, leave_days
 from .names import FEMALE_FIRST, MALE_FIRST, SURNAMES, zipf_weights
 
 # England mid-2021 single-year-of-age shape, by band: (first age, last age, % of all people).
@@ -122,9 +122,6 @@ def make_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     return found[0][:n]
 
 
-CARE_HOME_FROM_AGE = 40.0   # no permanent care home admissions before this age
-
-
 def _life_histories(rng: np.random.Generator, survival: Frailty, rates: RatesConfig,
                     entry_age: np.ndarray, free_at_entry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frailty, care home entry age and death age of each person, drawn from birth.
@@ -142,7 +139,7 @@ def _life_histories(rng: np.random.Generator, survival: Frailty, rates: RatesCon
             break
         zz = survival.sample_prior(rng, todo.size)
         # care home entry: hazard exp(a + b*age) * z**0.8 from CARE_HOME_FROM_AGE
-        ch_scale = math.exp(rates.care_home_a) * zz ** 0.8
+        ch_scale = math.exp(rates.care_home_a) * zz ** CARE_HOME_FRAILTY_POWER
         ch = np.log(math.exp(b * CARE_HOME_FROM_AGE) + rng.exponential(size=todo.size) * b / ch_scale) / b
         exp_death = rng.exponential(size=todo.size)
         plain = survival.death_age(zz, np.zeros(todo.size), exp_death)
@@ -184,9 +181,12 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     start, end = to_day(config.start), to_day(config.end)
     window_years = (end - start + 1) / YEAR
     ages, density = age_density()
+    survival = build_frailty(rates)
+    # the migration balance makes up each age's real deaths, care homes included
+    balance = Balance(*(table[ages] for table in survival.with_care_homes(rates)))
     age0 = _sample_ages(rng, config.people, window_years, ages, density)
     # people moving in during the window: their age on arrival and when
-    arrival_age, arrival_years = arrival_ages(rng, rates, ages, density, config.people, window_years)
+    arrival_age, arrival_years = arrival_ages(rng, rates, ages, density, balance, config.people, window_years)
     arrival_day = start + np.floor(arrival_years * YEAR)
     dob = np.concatenate([start - np.floor(age0 * YEAR), arrival_day - np.floor(arrival_age * YEAR)]).astype(np.int32)
     adult_from = np.concatenate([np.maximum(start, dob[: age0.size] + np.int32(round(ADULT_AGE * YEAR)) + 1),
@@ -215,7 +215,6 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     # Life events: frailty, care home entry and death drawn from birth, kept only for people
     # alive at the age they enter the simulation (see .frailty: keeps the rates stationary).
     t0 = (adult_from - dob) / YEAR                       # age on entering the simulation
-    survival = build_frailty(rates)
     frailty64, ch_age, death_age = _life_histories(rng, survival, rates, t0, arrived)
     frailty = frailty64.astype(np.float32)
     death_day = np.where(dob + np.floor(death_age * YEAR) <= end, dob + np.floor(death_age * YEAR), NEVER)
@@ -232,7 +231,7 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     care_home_nursing = rng.random(n) < rates.care_home_nursing_share
 
     # Moving out of the councils (applied below, once twins share their household's move).
-    leave_day = leave_days(rng, rates, ages, density, dob, adult_from)
+    leave_day = leave_days(rng, rates, ages, density, balance, dob, adult_from)
 
     # Moves within the council.
     alive_years = np.minimum(death_day, end + 1) - adult_from

@@ -3,11 +3,18 @@ noise, in every complete financial year, and hold steady from year to year (issu
 from __future__ import annotations
 
 import dataclasses
-import itertools
 
 import pytest
 
-from dagster_project.generate.calibration import TARGETS, VOLUME_METRICS, Figure, check, compute, drift
+from dagster_project.generate.calibration import (
+    TARGETS,
+    VOLUME_METRICS,
+    Figure,
+    check,
+    compute,
+    standard_error,
+    stationarity,
+)
 from dagster_project.generate.config import GeneratorConfig
 from dagster_project.generate.generator import simulate
 
@@ -35,16 +42,15 @@ def test_rate_is_in_englands_range(figures, name):
 def test_volumes_do_not_drift(figures):
     """The population ages, moves and dies, but its event rates stay level (England's change
     by a few % a year); before issue 16 emergency admissions 65+ fell 22% over four years.
-    Limits: 3.5 standard errors of the difference of two years (counts are Poisson with
-    ~1.2x the spread from readmission clusters, measured over seeds 4-12 at 100k)."""
-    years = sorted(figures)
-    for name in VOLUME_METRICS:
-        values = [figures[y][name] for y in years]
-        for a, b in [*itertools.pairwise(values), (values[0], values[-1])]:
-            limit = 3.5 * (1 / a.numerator + 1 / b.numerator) ** 0.5
-            assert abs(b.value / a.value - 1) <= limit, (name, a.value, b.value, limit)
-    assert set(VOLUME_METRICS) <= set(TARGETS)
-    assert drift(figures)
+    At 60k people the years must be one level within noise (calibration.stationarity's
+    chi-square) and no change beyond its limit by more than 2 standard errors."""
+    result = stationarity(figures)
+    assert [s.metric for s in result] == list(VOLUME_METRICS)
+    for s in result:
+        assert s.verdict == "stationary", (s.metric, s.chi_square, s.p_value)
+        assert len(s.changes) == len(figures)   # three steps and first to last
+        for change in s.changes:
+            assert change.verdict != "out", change
 
 
 def test_rates_move_with_their_settings():
@@ -76,3 +82,40 @@ def test_noise_verdict_uses_each_figures_standard_error():
     se = {name: s for y, name, _v, s, _ in rows if y == 2022}
     assert se["falls_admissions_65_per_100k"] == pytest.approx(2250 / 20)
     assert se["emergency_readmission_30d_pct"] == pytest.approx(100 * (0.16 * 0.84 / 10_000) ** 0.5)
+
+
+def _volumes(counts: list[float], people_65: float = 25_000) -> dict[int, dict[str, Figure]]:
+    """Four financial years of every volume metric resting on these Poisson counts."""
+    return {2021 + i: {name: Figure(count, people_65, count / people_65 * 1e5) for name in VOLUME_METRICS}
+            for i, count in enumerate(counts)}
+
+
+def test_stationarity_flags_a_real_step_and_not_noise():
+    """A -20% year on counts of 500 (~4 standard errors) is a step; the same counts moving by
+    noise-sized amounts (up to 1.7 SE, which still breaks the 6% limit) are stationary, their
+    changes beyond the limit marked noise rather than out."""
+    step = stationarity(_volumes([500, 500, 500, 400]))[0]
+    assert step.verdict == "step" and step.p_value < 0.01
+    last = step.changes[2]
+    assert (last.first, last.last) == (2023, 2024)
+    assert last.change_pct == pytest.approx(-20.0)
+    assert last.se_pct == pytest.approx(100 * 0.8 * (1 / 500 + 1 / 400) ** 0.5)
+    assert last.verdict == "out" and last.z < -3.5
+    assert step.changes[-1].limit_pct == 10.0 and (step.changes[-1].first, step.changes[-1].last) == (2021, 2024)
+
+    noise = stationarity(_volumes([500, 530, 480, 505]))[0]
+    assert noise.verdict == "stationary" and noise.p_value > 0.3
+    assert [c.verdict for c in noise.changes] == ["noise", "noise", "in", "in"]
+
+
+def test_clustered_counts_widen_the_standard_error():
+    """Admissions cluster in frail people (readmissions): the figure's numerator variance, the
+    sum over people of their count squared, replaces the Poisson variance."""
+    poisson = Figure(400, 20_000, 2_000)
+    clustered = Figure(400, 20_000, 2_000, numerator_variance=720)
+    name = "falls_admissions_65_per_100k"
+    assert standard_error(name, poisson) == pytest.approx(100)
+    assert standard_error(name, clustered) == pytest.approx(2_000 * 720 ** 0.5 / 400)
+    excess = Figure(1_650, 1_300, 100 * (1_650 / 90) / (1_300 / 92) - 100, 3_000, 2_400)
+    assert standard_error("emergency_65_winter_excess_pct", excess) == pytest.approx(
+        (100 + excess.value) * (3_000 / 1_650 ** 2 + 2_400 / 1_300 ** 2) ** 0.5)

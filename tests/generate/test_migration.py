@@ -68,3 +68,32 @@ def test_records_stop_on_leaving_and_start_on_arriving(sim):
     c_pid = referrals.pid[contacts.referral]
     assert (contacts.day < people.leave_day[c_pid]).all()
     assert (referrals.received < people.leave_day[referrals.pid]).all()
+
+
+def test_migration_balance_makes_up_the_deaths_care_homes_add():
+    """The net migration per age makes up each age's real death rate, care home residents'
+    higher mortality included (frailty.with_care_homes): on the Gompertz rate alone the
+    85-94s thinned ~1% a year and emergency admissions and falls per 100,000 aged 65+ sagged
+    ~1-3% by the last year (issue 16, 40 seeds at 100k). The table must match the life
+    histories the population is drawn from."""
+    import math
+
+    from dagster_project.generate.config import RatesConfig
+    from dagster_project.generate.frailty import build_frailty
+    from dagster_project.generate.population import _life_histories
+
+    rates = RatesConfig()
+    survival = build_frailty(rates)
+    rate, share = survival.with_care_homes(rates)
+    gompertz = np.exp(rates.mortality_a + rates.mortality_b * (np.arange(rate.size) + 0.5))
+    assert np.allclose(rate[20:40], gompertz[20:40], rtol=0.03)   # no care homes before 40
+    assert rate[88] > 1.05 * gompertz[88] and 0.03 < share[88] < 0.15
+    # the same rates as 200,000 life histories drawn from birth
+    n = 200_000
+    _z, _care_home_age, death_age = _life_histories(np.random.default_rng(7), survival, rates,
+                                                    np.zeros(n), np.zeros(n, bool))
+    for age in (80, 85, 90):
+        alive = (death_age >= age).sum()
+        died = ((death_age >= age) & (death_age < age + 5)).sum()
+        expected = 1 - math.exp(-rate[age:age + 5].sum())
+        assert abs(died / alive - expected) < 4 * (expected * (1 - expected) / alive) ** 0.5 + 0.005, age
