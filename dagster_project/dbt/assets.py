@@ -26,8 +26,10 @@ from dagster_project.runs import incremental
 from dagster_project.settings import Settings
 
 # int_run__as_of (staging and the ledger only) is built before linkage too, so the
-# incremental plan (runs/incremental.py) knows tonight's as-of date.
-BEFORE_LINKAGE = "resource_type:seed path:models/staging path:models/intermediate/run"
+# incremental plan (runs/incremental.py) knows tonight's as-of date; and the linkage
+# input (models/intermediate/linkage: linkage.source_person), which linkage reads.
+BEFORE_LINKAGE = ("resource_type:seed path:models/staging path:models/intermediate/run"
+                  " path:models/intermediate/linkage")
 
 
 def dbt_target_dir(settings: Settings) -> Path:

@@ -5,7 +5,7 @@ Under Settings.spark_dir/exchange:
                             ops.*, raw.rejects) and what linkage's clustering wrote (linkage.*);
                             dbt's on-run-start hook makes each a Spark table over its folder
                             (dbt/macros/engine/spark_exchange.sql)
-  linkage/                  Spark -> DuckDB: the Spark linkage worker's identities and scored pairs
+  linkage/                  Spark -> DuckDB: the Spark linkage worker's Splink nodes and scored pairs
   out/<schema>/<table>/     Spark -> DuckDB: every table a Spark dbt build made in the schemas
                             DuckDB needs (its on-run-end hook), read back into warehouse.duckdb
                             so the gates and publish run as on DuckDB.
@@ -32,8 +32,9 @@ from dagster_project.sql import qualified
 LINKAGE_SCHEMA = "linkage"
 LINKAGE_TABLES = ("record_person", "person")
 # What DuckDB reads back after each Spark build: seeds (the quality frames read
-# seeds.metric_definitions) and the marts (gates, publish, the report).
-SCHEMAS_BACK_BEFORE_LINKAGE = ("seeds",)
+# seeds.metric_definitions), linkage.source_person (dbt's model of the identities: the
+# gates, the evaluation and clustering read it) and the marts (gates, publish, the report).
+SCHEMAS_BACK_BEFORE_LINKAGE = ("seeds", LINKAGE_SCHEMA)
 SCHEMAS_BACK_AFTER_LINKAGE = ("marts",)
 
 
@@ -105,12 +106,3 @@ def bring_back(con: duckdb.DuckDBPyConnection, settings: Settings, schemas: tupl
         raise
     return brought
 
-
-def bring_back_linkage_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
-    """linkage.source_person as the Spark linkage worker built it, into warehouse.duckdb
-    (the gates and the evaluation read it there); the number of identities."""
-    path = linkage_dir(settings) / "source_person.parquet"
-    con.execute("create schema if not exists linkage")
-    con.execute("create or replace table linkage.source_person as "
-                "select * from read_parquet(?) order by source_dataset, source_person_id", [str(path)])
-    return con.execute("select count(*) from linkage.source_person").fetchall()[0][0]

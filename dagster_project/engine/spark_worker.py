@@ -7,11 +7,15 @@ work never runs in the Dagster process beside it, but here, one step per process
 `run_step` (in the Dagster process) starts it and turns a failure into an error that
 names the step and carries the worker's last lines.
 
-Step `linkage`: the identity build (linkage.source_person, a Spark table) and the
-Splink scores on Spark, handed to DuckDB as Parquet (exchange.linkage_dir): the
-identities, the Splink input's nodes and the scored pairs. It reads staging from the
-Spark catalog (dbt's views), or from Parquet folders given as `register_tables`. Clustering and stable ids
-run on them in the Dagster process (linkage/link.py), as on DuckDB.
+Step `linkage`: the Splink scores on Spark, handed to DuckDB as Parquet
+(exchange.linkage_dir): the Splink input's nodes and the scored pairs. It reads the
+identities, linkage.source_person, from the Spark catalog (the table dbt's model
+int_linkage__source_person built there with the dbt half before linkage). Linkage on its
+own (the engine-equality tests) instead gives staging as Parquet folders in
+`register_tables`: the worker then builds the identities from them with the same dbt
+models (linkage/source_person.py renders them for Spark) and hands them over too, as
+source_person.parquet. Clustering and stable ids run in the Dagster process
+(linkage/link.py), as on DuckDB.
 """
 from __future__ import annotations
 
@@ -71,23 +75,30 @@ def _linkage(settings: Settings, request: dict) -> dict:
     from dagster_project.linkage import splink_runner
     from dagster_project.linkage.link import score_with
     from dagster_project.linkage.model_store import ModelChoice
-    from dagster_project.linkage.source_person import build_source_persons_with
+    from dagster_project.linkage.source_person import SOURCE_PERSON, build_source_persons_with
 
     spark = start_session(settings)
     try:
         spark.sparkContext.setCheckpointDir(str(settings.spark_dir / "checkpoints"))
-        # staging as Parquet folders instead of dbt's views (linkage on its own, e.g. in tests)
-        for name, folder in request.get("register_tables", {}).items():
+        runner = SparkRunner(spark)
+        staging = request.get("register_tables", {})
+        # staging as Parquet folders (linkage on its own, e.g. in tests): identities built here
+        for name, folder in staging.items():
             schema, table = name.split(".")
             register_parquet_sources(spark, Path(folder).parent.parent, [(schema, table)])
-        runner = SparkRunner(spark)
-        n_identities = build_source_persons_with(runner)
+        if staging:
+            build_source_persons_with(runner)
+        elif not runner.columns(SOURCE_PERSON):
+            raise RuntimeError(f"Spark linkage: no table {SOURCE_PERSON} in the Spark catalog; the dbt half "
+                               "before linkage builds it (dbt model int_linkage__source_person): run it first")
+        n_identities = runner.scalar(f"select count(*) from {SOURCE_PERSON}")
         choice = ModelChoice(Path(request["model_path"]), request["model_origin"])
         scored = score_with(runner, choice, lambda model: splink_runner.predict_edges_on_spark(spark, model))
         out = exchange.linkage_dir(settings)
         shutil.rmtree(out, ignore_errors=True)  # never a previous run's pairs beside this run's identities
         out.mkdir(parents=True)
-        pq.write_table(runner.arrow("select * from linkage.source_person"), out / "source_person.parquet")
+        if staging:
+            pq.write_table(runner.arrow(f"select * from {SOURCE_PERSON}"), out / "source_person.parquet")
         pq.write_table(scored.nodes, out / "nodes.parquet")
         pq.write_table(scored.edges, out / "edges.parquet")
         (out / "model.json").write_text(json.dumps(scored.model))

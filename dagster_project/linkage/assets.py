@@ -1,7 +1,8 @@
 """Dagster assets for linkage, the nightly part and the training job.
 
-Nightly: linkage/source_person -> linkage/record_person -> linkage/person, all
-predicting with the stored model. Training (its own job, `linkage_training_job`):
+Nightly: linkage/source_person (a dbt model, int_linkage__source_person, built with the
+dbt half before linkage) -> linkage/record_person -> linkage/person, all predicting with
+the stored model. Training (its own job, `linkage_training_job`):
 the asset linkage/splink_model, in group linkage_training so the nightly job
 (which selects everything but that group) never retrains.
 """
@@ -29,34 +30,11 @@ STAGING_DEPS = [
     dg.AssetKey(["staging", "stg_asc_cld__events"]),
     dg.AssetKey(["staging", "stg_csds__mpi"]),
 ]
+# dbt's model int_linkage__source_person (dagster_project/dbt/translator.py keys it by its table)
 SOURCE_PERSON = dg.AssetKey(["linkage", "source_person"])
 RECORD_PERSON = dg.AssetKey(["linkage", "record_person"])
 PERSON = dg.AssetKey(["linkage", "person"])
 MODEL = dg.AssetKey(["linkage", "splink_model"])
-
-
-@dg.asset(key=SOURCE_PERSON, deps=STAGING_DEPS, group_name=GROUP, kinds={"duckdb", "spark"},
-          description="One identity per (source_dataset, source_person_id): latest demographics, "
-                      "postcode history, NHS number and its status (suspect when its holders disagree). "
-                      "On Spark the same SQL runs there, and the Splink scores are computed with it "
-                      "(one Spark process: engine/spark_worker.py); the identities come back to DuckDB.")
-def source_person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource, engine: EngineResource,
-                  warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
-    if engine.on_spark:
-        choice = model_store.choose_model(carejourney.settings_paths_only())
-        result = engine.run_spark_step(STEP_LINKAGE, model_path=str(choice.path), model_origin=choice.origin)
-        context.log.info(f"Spark linkage: {result['identities']} identities, {result['pairs_scored']} pairs scored")
-    with carejourney.connect() as con:
-        if engine.on_spark:
-            n = exchange.bring_back_linkage_identities(con, engine.settings())
-        else:
-            n = build_source_persons(con)
-        by_status = con.execute(
-            """select source_dataset || ':' || nhs_number_status || case when nhs_number_suspect
-                      then ' (suspect)' else '' end, count(*)
-               from linkage.source_person group by 1 order by 1""").fetchall()
-    return dg.MaterializeResult(metadata={
-        "identities": n, "by_source_and_nhs_status": dg.MetadataValue.json(dict(by_status))})
 
 
 @dg.asset(key=RECORD_PERSON, deps=[SOURCE_PERSON], group_name=GROUP, kinds={"duckdb", "splink"},
@@ -65,10 +43,19 @@ def source_person(context: dg.AssetExecutionContext, carejourney: CarejourneyRes
 def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyResource, engine: EngineResource,
                   warehouse_guard: WarehouseGuard) -> dg.MaterializeResult:
     choice = model_store.choose_model(carejourney.settings_paths_only())
-    # On Spark the pairs were scored with the identities (source_person); clustering is the same.
-    scored = scored_from_exchange(exchange.linkage_dir(engine.settings())) if engine.on_spark else None
+    scored = None
+    if engine.on_spark:
+        # Splink scores the pairs on Spark, reading the identities dbt built there (one Spark
+        # process: engine/spark_worker.py); clustering is the same on both engines.
+        result = engine.run_spark_step(STEP_LINKAGE, model_path=str(choice.path), model_origin=choice.origin)
+        context.log.info(f"Spark linkage: {result['identities']} identities, {result['pairs_scored']} pairs scored")
+        scored = scored_from_exchange(exchange.linkage_dir(engine.settings()))
     with carejourney.connect() as con:
         summary = predict_and_cluster(con, choice, scored=scored)
+        by_status = con.execute(
+            """select source_dataset || ':' || nhs_number_status || case when nhs_number_suspect
+                      then ' (suspect)' else '' end, count(*)
+               from linkage.source_person group by 1 order by 1""").fetchall()
     context.log.info(f"linkage run {summary.run_id}: {summary.n_identities} identities -> "
                      f"{summary.n_persons} persons with the {choice.origin} model {choice.path}; "
                      f"{summary.n_over_merges_refused} over-merges refused; id events {summary.id_events}")
@@ -77,6 +64,7 @@ def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyRes
         "run_id": summary.run_id, "identities": summary.n_identities, "persons": summary.n_persons,
         "by_match_rule": dg.MetadataValue.json(summary.n_by_rule),
         "nhs_numbers_suspect": summary.n_nhs_suspect,
+        "identities_by_source_and_nhs_status": dg.MetadataValue.json(dict(by_status)),
         "pairs_scored": summary.n_edges_scored, "pairs_accepted": summary.n_edges_accepted,
         "pairs_refused_by_constraints": summary.n_edges_refused,
         "pairs_refused_by_reason": dg.MetadataValue.json(summary.refused_by_reason),
@@ -172,7 +160,7 @@ linkage_training_job = dg.define_asset_job(
     description="Retrain the linkage model from the warehouse's staging data (not part of the nightly run).",
 )
 
-assets = [source_person, record_person, person, splink_model]
+assets = [record_person, person, splink_model]
 asset_checks = [record_person_covers_every_identity]
 jobs = [linkage_training_job]
 

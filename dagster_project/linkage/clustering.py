@@ -6,9 +6,9 @@
    - two different trusted NHS numbers (twins, namesakes), or
    - more than MAX_VALID_NUMBERS distinct valid (Modulus 11) NHS numbers, trusted or
      not: besides its own trusted number a person may carry one other valid number,
-     and only on identities nhs_trust.py judged suspect (the number's other holders
-     clearly conflict with them: keyed from someone else's notes, the one keying slip
-     a valid number can be, since Modulus 11 catches a mistyped or transposed digit), or
+     and only on identities judged suspect (dbt model int_linkage__nhs_number_suspects:
+     the number's other holders clearly conflict with them: keyed from someone else's
+     notes, the one keying slip a valid number can be, since Modulus 11 catches a mistyped or transposed digit), or
    - two identities of the same hospital trust or community provider (a trust's local
      patient id is one patient there by definition; councils do re-register people,
      so CLD is exempt), or

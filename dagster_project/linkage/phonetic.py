@@ -19,7 +19,7 @@ _CODES = {**dict.fromkeys("BFPV", "1"), **dict.fromkeys("CGJKQSXZ", "2"), **dict
 def soundex(name: str | None) -> str | None:
     """'ROBERT' -> 'R163', 'RUPERT' -> 'R163', 'ASHCRAFT' -> 'A261', 'TYMCZAK' -> 'T522'.
 
-    Input is a normalised name (A-Z only, `normalise.name_sql`); anything else is skipped.
+    Input is a normalised name (A-Z only, dbt macro `normalise_name`); anything else is skipped.
     None or a name without a letter gives None, so a missing name never blocks with another.
     """
     letters = [c for c in (name or "").upper() if c in _CODES]

@@ -21,6 +21,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from dagster_project.dbt_macros import render_macro
 from dagster_project.engine.dialect import DUCKDB, SqlDialect
 from dagster_project.linkage import splink_settings
 
@@ -58,7 +59,8 @@ def _translated(condition: str, dialect: SqlDialect) -> str:
                 or (isinstance(inner, exp.Anonymous) and inner.name.lower() == "list_intersect")):
             lists = inner.expressions
             if len(lists) == 2:
-                return sqlglot.parse_one(dialect.lists_overlap(lists[0].sql(), lists[1].sql()), read=dialect.name)
+                overlap = render_macro("arrays_share_element", lists[0].sql(), lists[1].sql(), engine=dialect.name)
+                return sqlglot.parse_one(overlap, read=dialect.name)
         return node
 
     text = tree.transform(rename).sql(dialect=dialect.name)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dagster_project.dbt_macros import render_macro
 from dagster_project.engine.dialect import DUCKDB, SqlDialect
-from dagster_project.linkage import rules
 
 # A temp table (session-only): Splink looks tables up by bare name in information_schema.
 INPUT_TABLE = "linkage_splink_input"
@@ -35,10 +35,13 @@ def _else_level() -> dict[str, Any]:
     return {"sql_condition": "ELSE", "label_for_charts": "all other comparisons"}
 
 
-def _lr(sql: str) -> str:
-    """rules.py writes predicates over l./r. aliases; Splink wants col_l / col_r."""
+def _pair_rule(macro: str, dialect: SqlDialect) -> str:
+    """A pair predicate of dbt/macros/linkage_rules.sql (the one home of the rule, which the
+    NHS-number trust check applies too), rendered for the dialect's engine. The macros
+    write l./r. aliases; Splink wants col_l / col_r."""
     import re
 
+    sql = render_macro(macro, "l", "r", engine=dialect.name)
     return re.sub(r"\b([lr])\.(\w+)", lambda m: f"{m.group(2)}_{m.group(1)}", sql)
 
 
@@ -61,9 +64,9 @@ def comparisons(dialect: SqlDialect = DUCKDB) -> list[dict[str, Any]]:
             "comparison_levels": [
                 _null_level("dob"),
                 {"sql_condition": "dob_l = dob_r", "label_for_charts": "exact"},
-                {"sql_condition": _lr(rules.dob_swapped()), "label_for_charts": "day/month swapped"},
-                {"sql_condition": _lr(rules.dob_year_slip(dialect=dialect)), "label_for_charts": "year slip"},
-                {"sql_condition": _lr(rules.dob_one_typo()), "label_for_charts": "one character differs"},
+                {"sql_condition": _pair_rule("dob_swapped", dialect), "label_for_charts": "day/month swapped"},
+                {"sql_condition": _pair_rule("dob_year_slip", dialect), "label_for_charts": "year slip"},
+                {"sql_condition": _pair_rule("dob_one_typo", dialect), "label_for_charts": "one character differs"},
                 _else_level(),
             ],
         },
@@ -83,7 +86,7 @@ def comparisons(dialect: SqlDialect = DUCKDB) -> list[dict[str, Any]]:
                 _null_level("postcode"),
                 {"sql_condition": "postcode_l = postcode_r", "label_for_charts": "exact",
                  "tf_adjustment_column": "postcode", "tf_adjustment_weight": 1.0},
-                {"sql_condition": _lr(rules.postcode_overlap(dialect=dialect)),
+                {"sql_condition": _pair_rule("postcode_overlap", dialect),
                  "label_for_charts": "shared a postcode in their history"},
                 {"sql_condition": "postcode_sector_l = postcode_sector_r",
                  "label_for_charts": "same sector"},

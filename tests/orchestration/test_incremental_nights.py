@@ -147,8 +147,9 @@ def night(landing: Path, warehouse: Path, work: Path) -> incremental.NightPlan:
     with duckdb.connect(str(settings.warehouse_db)) as con:
         ingest_landing(settings, con)
     # Seeds and staging views do not change between nights: the first builds them, later
-    # nights only tonight's as-of date (the rest of the half before linkage).
-    before = BEFORE_LINKAGE if first else "path:models/intermediate/run"
+    # nights only tonight's as-of date and the linkage input (the rest of the half before
+    # linkage: tables rebuilt every night).
+    before = BEFORE_LINKAGE if first else "path:models/intermediate/run path:models/intermediate/linkage"
     _dbt([*build_args(settings), "--select", before, "--exclude-resource-type", "test"], work)
     with duckdb.connect(str(settings.warehouse_db)) as con:
         link(con, settings)

@@ -2,7 +2,8 @@
 
 The synthetic population of the linkage tests (typos, swapped dates, moves, nicknames,
 shared and mistyped NHS numbers) is put in DuckDB staging and, as Parquet, in Spark
-staging; the identity build (linkage.source_person, suspect numbers), the Splink input
+staging; the identity build (the dbt models of linkage.source_person rendered for each
+engine, suspect numbers; the nightly builds them with dbt on either), the Splink input
 and the scored pairs with the shipped model must be the same on both engines. Catches
 the silent failures of issue 17 at their source: a postcode or a name NULL on Spark only
 (a '\\s' or 'g' flag misread) changes identities or pairs.
@@ -21,7 +22,7 @@ from dagster_project.engine.sql_runner import DuckDBRunner
 from dagster_project.linkage import splink_runner
 from dagster_project.linkage.link import score_with, scored_from_exchange
 from dagster_project.linkage.model_store import ORIGIN_SHIPPED, ModelChoice
-from dagster_project.linkage.source_person import STAGING_SOURCES, build_source_persons_with
+from dagster_project.linkage.source_person import build_source_persons_with
 from dagster_project.settings import Settings
 from tests.linkage.staging_fixtures import create_staging
 from tests.linkage.synthetic import population
@@ -29,6 +30,8 @@ from tests.linkage.synthetic import population
 pytestmark = pytest.mark.slow
 
 PEOPLE = 150
+# what the linkage input models (dbt/models/intermediate/linkage/) read
+STAGING_MODELS = ("stg_hes_apc__episodes", "stg_asc_cld__events", "stg_csds__mpi")
 SHIPPED = ModelChoice(splink_runner.MODEL_PATH, ORIGIN_SHIPPED)
 
 
@@ -48,7 +51,7 @@ def both_engines(tmp_path_factory):
     scored = score_with(duck, SHIPPED, lambda model: splink_runner.predict_edges(con, model))
     con.close()
     # Spark: the worker the nightly runs (its own process), on the same staging as Parquet
-    staging = [tuple(relation.split(".")) for relation in STAGING_SOURCES.values()]
+    staging = [("staging", model) for model in STAGING_MODELS]
     parquet = root / "parquet"
     spark_sources.export_sources_to_parquet(settings.warehouse_db, parquet, staging)
     spark_worker.run_step(settings, spark_worker.STEP_LINKAGE, root / "logs", model_path=str(SHIPPED.path),

@@ -3,7 +3,7 @@
 One small generated landing is run twice with `carejourney run`, once per engine
 (CAREJOURNEY_ENGINE), into two fresh warehouses that share the secret and the
 person-id salt (both are per-deployment state, not engine behaviour). Every mart the
-DuckDB run builds and linkage.record_person must come out of the Spark run with the
+DuckDB run builds, linkage.source_person and linkage.record_person must come out of the Spark run with the
 same columns and the same rows (sorted; floats within 1e-9). Both runs must publish.
 """
 from __future__ import annotations
@@ -29,8 +29,9 @@ SEED = 3
 PSEUDO_KEY = "3c1f5a7e9b2d4f6081a3c5e7092b4d6f" "8e0a2c4e6081a3c5e7f9b1d3f5a7c9e1"  # 32 random bytes, hex
 ID_SALT = "7a" * 32
 TOLERANCE = 1e-9
-# linkage.record_person and every mart; the marts are listed from the DuckDB run.
-LINKAGE_TABLES = ("linkage.record_person",)
+# linkage.record_person, linkage.source_person (dbt's identities: built by dbt-spark on Spark
+# and read back) and every mart; the marts are listed from the DuckDB run.
+LINKAGE_TABLES = ("linkage.record_person", "linkage.source_person")
 
 SKIP_REASON = spark_problem()
 

@@ -79,3 +79,29 @@
 {% macro spark__unnest_array(array) -%}
     explode({{ array }})
 {%- endmacro %}
+
+{#- An empty array of text. -#}
+{% macro empty_text_array() -%}
+    {{ return(adapter.dispatch('empty_text_array', 'carejourney')()) }}
+{%- endmacro %}
+
+{% macro default__empty_text_array() -%}
+    []::varchar[]
+{%- endmacro %}
+
+{% macro spark__empty_text_array() -%}
+    cast(array() as array<string>)
+{%- endmacro %}
+
+{#- True when the two arrays share an element. -#}
+{% macro arrays_share_element(left, right) -%}
+    {{ return(adapter.dispatch('arrays_share_element', 'carejourney')(left, right)) }}
+{%- endmacro %}
+
+{% macro default__arrays_share_element(left, right) -%}
+    (len(list_intersect({{ left }}, {{ right }})) > 0)
+{%- endmacro %}
+
+{% macro spark__arrays_share_element(left, right) -%}
+    (size(array_intersect({{ left }}, {{ right }})) > 0)
+{%- endmacro %}
