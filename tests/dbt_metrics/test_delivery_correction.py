@@ -6,9 +6,9 @@ corrected with its discharge. The dbt staging -> spells -> metrics chain must gi
 one spell with the corrected discharge, counted once in system_metrics (outputs.md:
 "No count anywhere may double because a record was delivered twice"). The same
 build checks the shape of system_metrics: every metric, every period, every
-council plus 'ALL'. The build runs every data test and unit test on the way
-(unit tests need the upstream relations, which this warehouse provides), so a
-failing metric unit test fails this module too.
+council plus 'ALL'. The build runs every data test of those models on this
+warehouse's data on the way; their unit tests (fixtures, not this data) run once,
+in the whole-project build of tests/dbt_project (test_dbt_build.py).
 """
 from __future__ import annotations
 
@@ -97,10 +97,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     command = [
         str(DBT_EXECUTABLE), "build",
-        # the metric rules and all they read, with their data and unit tests; the
-        # journey layer's own unit tests run in tests/dbt, not again here
-        "--select", "+system_metrics +hospital_spell",
-        "--exclude", "test_type:unit,path:models/staging test_type:unit,path:models/intermediate/_intermediate__unit_tests.yml",
+        # the metric rules and all they read, with their data tests; every unit test
+        # runs in tests/dbt_project's build, not again here
+        "--select", "+system_metrics +hospital_spell", "--exclude-resource-type", "unit_test",
         "--vars", json.dumps({"as_of_date": AS_OF, "carejourney_full_size_tests_enabled": False}),
         "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
         "--target-path", str(root / "target"), "--log-path", str(root / "logs"),
