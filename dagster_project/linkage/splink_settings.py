@@ -171,9 +171,13 @@ BLOCKING_RULES: dict[str, str] = {
                                        " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)",
     # first name and surname keyed the wrong way round (either misspelt too)
     "sdx_names_swapped": "l.first_name_sdx = r.last_name_sdx and l.last_name_sdx = r.first_name_sdx",
-    # one name keyed in the other's field (the other name lost or mistyped), same district
-    "sdx_name_crossed_district": "(l.first_name_sdx = r.last_name_sdx or l.last_name_sdx = r.first_name_sdx)"
-                                 " and l.postcode_district = r.postcode_district",
+    # one name keyed in the other's field (the other name lost or mistyped), same district. Two
+    # rules, one per direction: an "or" between them would leave the district as the only join
+    # key (at 1M people, billions of candidate pairs for a few thousand comparisons).
+    "sdx_first_name_as_surname_district": "l.first_name_sdx = r.last_name_sdx"
+                                          " and l.postcode_district = r.postcode_district",
+    "sdx_surname_as_first_name_district": "l.last_name_sdx = r.first_name_sdx"
+                                          " and l.postcode_district = r.postcode_district",
     # Second-chance rules (issue 12, FEBRL): two or three of the four fields corrupted at once.
     # Postcode digits mistyped or transposed (its letters kept), one name by sound
     "sdx_surname_postcode_letters": "l.last_name_sdx = r.last_name_sdx and l.postcode_letters = r.postcode_letters",
@@ -197,15 +201,19 @@ BLOCKING_RULES: dict[str, str] = {
                             " or substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1))",
     # A field missing on one side is no evidence either way: the name rules above that use it
     # cannot fire, so one name (or both initials) stands with the missing field as the anchor.
+    # One rule per side: "missing on the left" is a filter on the left input alone, applied
+    # before the join (an "or" over both sides would join every pair sharing the name key).
     # Cost grows with the named identities missing a first name or a date of birth (none in
     # the generator's mess: 0 comparisons there).
-    "sdx_surname_first_name_or_dob_missing": "l.last_name_sdx = r.last_name_sdx"
-                                             " and (l.first_name_std is null or r.first_name_std is null"
-                                             " or l.dob is null or r.dob is null)",
-    "sdx_first_name_dob_missing": "l.first_name_sdx = r.first_name_sdx and (l.dob is null or r.dob is null)",
-    "initials_dob_missing": "substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)"
-                            " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)"
-                            " and (l.dob is null or r.dob is null)",
+    **{f"sdx_surname_{side}_first_name_or_dob_missing":
+       f"l.last_name_sdx = r.last_name_sdx and ({side}.first_name_std is null or {side}.dob is null)"
+       for side in ("l", "r")},
+    **{f"sdx_first_name_{side}_dob_missing": f"l.first_name_sdx = r.first_name_sdx and {side}.dob is null"
+       for side in ("l", "r")},
+    **{f"initials_{side}_dob_missing": "substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)"
+                                       " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)"
+                                       f" and {side}.dob is null"
+       for side in ("l", "r")},
     # same postcode, date of birth missing on one side (names mangled, or known on one side only)
     "postcode_dob_missing": "l.postcode = r.postcode and (l.dob is null or r.dob is null)",
     # equal untrusted / mistyped numbers
