@@ -128,7 +128,8 @@ def markdown(results: list[dict], people: int) -> str:
                      f"| {r.get('most_valid_nhs_numbers_in_a_person', 'n/a')} | {r['gates_passed'] or 'n/a'} "
                      f"| {failed} | {r['wall_s']:.0f} | {r['load_avg']:.1f} |")
     published = sum(r["exit_code"] == 0 for r in results)
-    model = next((r["linkage_model"] for r in results if r.get("linkage_model")), "n/a")
+    models = sorted({r["model"] for r in results if r.get("model")})
+    model = ", ".join(models) or "n/a"
     lines += ["", f"Published: {published} of {len(results)} seeds. Linkage model: {model}."]
     return "\n".join(lines) + "\n"
 
