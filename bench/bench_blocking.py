@@ -3,6 +3,11 @@
 
     .venv/bin/python bench/bench_blocking.py --work bench/work [--out bench/blocking_results.md]
     .venv/bin/python bench/bench_blocking.py --warehouse DIR [DIR ...]
+    .venv/bin/python bench/bench_blocking.py --rules-only --warehouse DIR [DIR ...]
+
+With --rules-only only the comparisons per blocking rule are counted, so a warehouse that
+holds staging and linkage.source_person but no intermediate models (bench_linkage.py's)
+will do.
 
 Reads each warehouse that `bench/run.py` left (`<work>/<people>/warehouse`) read-only
 and, on the same Splink input the nightly's prediction reads (`splink_input.py`):
@@ -120,6 +125,42 @@ def volumes(con: duckdb.DuckDBPyConnection) -> dict:
     return out
 
 
+def people_of(warehouse: Path) -> int:
+    """The population in the warehouse's folder name: bench/run.py's <work>/<people>/,
+    bench_linkage.py's <work>/p<people>/; 0 when the name says nothing."""
+    digits = warehouse.parent.name.removeprefix("p")
+    return int(digits) if digits.isdigit() else 0
+
+
+def measure_rules(warehouse: Path) -> dict:
+    """Identities and comparisons per blocking rule only."""
+    con = open_read_only(warehouse)
+    started = time.monotonic()
+    identities = build_splink_input(con)
+    rules = rule_counts(con)
+    seconds = time.monotonic() - started
+    con.close()
+    people = people_of(warehouse)
+    return {"warehouse": str(warehouse), "people": people, "label": f"{people:,}", "identities": identities,
+            "rules": rules, "seconds": seconds, "load_avg_1min": os.getloadavg()[0]}
+
+
+def report_rules(results: list[dict]) -> str:
+    lines = ["# Comparisons per blocking rule\n",
+             f"Machine: {machine()}  \nDate: {dt.date.today().isoformat()}  \n"
+             "Command: `.venv/bin/python bench/bench_blocking.py --rules-only --warehouse ...`; counts are exact "
+             "(Splink `count_comparisons_from_blocking_rules`, `record_sample_proportion=1`, with the nightly's "
+             "\"not both trusted\" condition), each rule's beyond the rules above it.\n",
+             "| rule | " + " | ".join(f"{r['label']} people ({r['identities']:,} identities)" for r in results) + " |",
+             "|---|" + "---:|" * len(results)]
+    for i, name in enumerate(splink_settings.BLOCKING_RULES):
+        lines.append(f"| `{name}` | " + " | ".join(f"{r['rules'][i]['added']:,}" for r in results) + " |")
+    lines.append("| **total scored** | " + " | ".join(f"**{r['rules'][-1]['cumulative']:,}**" for r in results) + " |")
+    lines += ["", "Counting took " + ", ".join(f"{r['seconds']:.0f}s at {r['label']} (load {r['load_avg_1min']:.1f})"
+                                                 for r in results) + "."]
+    return "\n".join(lines) + "\n"
+
+
 def measure(warehouse: Path, fraction: float = 1.0) -> dict:
     con = open_read_only(warehouse, fraction)
     started = time.monotonic()
@@ -138,7 +179,7 @@ def measure(warehouse: Path, fraction: float = 1.0) -> dict:
     vols = volumes(con) if fraction == 1.0 else None
     seconds = time.monotonic() - started
     con.close()
-    people = int(warehouse.parent.name) if warehouse.parent.name.isdigit() else 0  # bench/run.py: <work>/<people>/
+    people = people_of(warehouse)
     label = f"{people:,}" if fraction == 1.0 else f"{people:,} × {fraction:g} sample of persons"
     return {"warehouse": str(warehouse), "people": people, "fraction": fraction, "label": label, "identities": identities, "persons": persons,
             "trusted_identities": trusted, "as_of": as_of.isoformat(),
@@ -197,12 +238,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--sample", type=float, nargs="*", default=[],
                         help="also count on these fractions of each warehouse's persons (e.g. 0.333)")
+    parser.add_argument("--rules-only", action="store_true",
+                        help="only the comparisons per blocking rule (needs staging and linkage.source_person)")
     args = parser.parse_args()
     warehouses = args.warehouse or sorted(
         (p for p in args.work.glob("*/warehouse") if (p / "warehouse.duckdb").exists()),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
     if not warehouses:
         raise SystemExit(f"no warehouse under {args.work}/<people>/warehouse: run bench/run.py --work {args.work} first")
+    if args.rules_only:
+        results = []
+        for warehouse in warehouses:
+            print(f"counting {warehouse}", flush=True)
+            results.append(measure_rules(warehouse))
+        args.out.with_suffix(".json").write_text(json.dumps(results, indent=2))
+        args.out.write_text(report_rules(results))
+        print(args.out.read_text())
+        return
     results = []
     for warehouse in warehouses:
         print(f"counting {warehouse}", flush=True)

@@ -6,7 +6,8 @@ kept in `nhs_number`: trusted valid numbers and near-misses that failed Modulus 
 (a mistyped digit still says a lot); suspect, dummy and malformed ones are NULL.
 first_name_std maps known nicknames to one spelling (model/first_name_variants.csv).
 first_name_sdx / last_name_sdx are the Soundex keys of first_name_std / last_name
-(`phonetic.py`, computed once per distinct name), for blocking on names that are misspelt.
+(`phonetic.py`, computed once per distinct name), for blocking on names that are misspelt;
+postcode_letters (area and unit letters) for blocking on a postcode whose digits were mistyped.
 """
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ def splink_input_sql(dialect: SqlDialect, variants: str) -> str:
             -- sector: outward code + first inward digit; district: outward code
             case when postcode is not null then left(postcode, length(postcode) - 2) end as postcode_sector,
             split_part(postcode, ' ', 1) as postcode_district,
+            -- the postcode's letters (area and unit): kept when its digits are mistyped or
+            -- transposed (LS6 7HA keyed LS7 6HA), for blocking only
+            {dialect.regexp_replace_all('postcode', '[^A-Z]')} as postcode_letters,
             first_name,
             coalesce(v.canonical, first_name) as first_name_std,
             last_name, la_code

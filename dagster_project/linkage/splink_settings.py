@@ -174,12 +174,49 @@ BLOCKING_RULES: dict[str, str] = {
                                        " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)",
     # first name and surname keyed the wrong way round (either misspelt too)
     "sdx_names_swapped": "l.first_name_sdx = r.last_name_sdx and l.last_name_sdx = r.first_name_sdx",
-    # one name keyed in the other's field (the other name lost or mistyped), same postcode
-    "sdx_name_crossed_postcode": "(l.first_name_sdx = r.last_name_sdx or l.last_name_sdx = r.first_name_sdx)"
-                                 " and l.postcode = r.postcode",
-    # both names mistyped in their first sound but not their initials, same postcode
-    "postcode_initials": "l.postcode = r.postcode and substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)"
-                         " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)",
+    # one name keyed in the other's field (the other name lost or mistyped), same district. Two
+    # rules, one per direction: an "or" between them would leave the district as the only join
+    # key (at 1M people, billions of candidate pairs for a few thousand comparisons).
+    "sdx_first_name_as_surname_district": "l.first_name_sdx = r.last_name_sdx"
+                                          " and l.postcode_district = r.postcode_district",
+    "sdx_surname_as_first_name_district": "l.last_name_sdx = r.first_name_sdx"
+                                          " and l.postcode_district = r.postcode_district",
+    # Second-chance rules (issue 12, FEBRL): two or three of the four fields corrupted at once.
+    # Postcode digits mistyped or transposed (its letters kept), one name by sound
+    "sdx_surname_postcode_letters": "l.last_name_sdx = r.last_name_sdx and l.postcode_letters = r.postcode_letters",
+    "sdx_first_name_postcode_letters": "l.first_name_sdx = r.first_name_sdx"
+                                       " and l.postcode_letters = r.postcode_letters",
+    # moved within a district, first name replaced, date of birth mistyped in one or two parts
+    "sdx_surname_district_dob_part": "l.last_name_sdx = r.last_name_sdx and l.postcode_district = r.postcode_district"
+                                     " and (l.dob_year = r.dob_year or l.dob_month = r.dob_month"
+                                     " or l.dob_day = r.dob_day)",
+    # both names mistyped in their first sound but not their initials: same sector, or the
+    # same year and month of birth
+    "initials_sector": "substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)"
+                       " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)"
+                       " and l.postcode_sector = r.postcode_sector",
+    "initials_dob_year_month": "substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)"
+                               " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)"
+                               " and l.dob_year = r.dob_year and l.dob_month = r.dob_month",
+    # same postcode and one initial: both names mistyped or one replaced, date of birth wrong
+    "postcode_one_initial": "l.postcode = r.postcode"
+                            " and (substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)"
+                            " or substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1))",
+    # A field missing on one side is no evidence either way: the name rules above that use it
+    # cannot fire, so one name (or both initials) stands with the missing field as the anchor.
+    # One rule per side: "missing on the left" is a filter on the left input alone, applied
+    # before the join (an "or" over both sides would join every pair sharing the name key).
+    # Cost grows with the named identities missing a first name or a date of birth (none in
+    # the generator's mess: 0 comparisons there).
+    **{f"sdx_surname_{side}_first_name_or_dob_missing":
+       f"l.last_name_sdx = r.last_name_sdx and ({side}.first_name_std is null or {side}.dob is null)"
+       for side in ("l", "r")},
+    **{f"sdx_first_name_{side}_dob_missing": f"l.first_name_sdx = r.first_name_sdx and {side}.dob is null"
+       for side in ("l", "r")},
+    **{f"initials_{side}_dob_missing": "substr(l.first_name_std, 1, 1) = substr(r.first_name_std, 1, 1)"
+                                       " and substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1)"
+                                       f" and {side}.dob is null"
+       for side in ("l", "r")},
     # same postcode, date of birth missing on one side (names mangled, or known on one side only)
     "postcode_dob_missing": "l.postcode = r.postcode and (l.dob is null or r.dob is null)",
     # equal untrusted / mistyped numbers

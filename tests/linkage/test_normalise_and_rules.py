@@ -111,3 +111,23 @@ def test_misspelt_names_reach_the_model_when_the_date_of_birth_is_wrong_too():
     ])
     assert {("a", "b"), ("c", "d"), ("e", "f")} <= blocked
     assert not any("g" in pair for pair in blocked)
+
+
+def test_records_with_three_fields_corrupted_still_reach_the_model():
+    """FEBRL-like duplicates (issue 12): only one field survives whole, the rules' second anchor
+    is what is left of another (the postcode's letters, a missing date, a name in the other field)."""
+    blocked = _blocked_pairs([
+        # surname by sound; first name replaced, date of birth unrelated, postcode digits transposed
+        ("a", "KIMBERLY", "KIMMONTH", "1961-12-15", "LS2 7DD"),
+        ("b", "AMELIA", "KIMONTH", "1946-04-06", "LS7 2DD"),
+        # surname kept; first name replaced, date of birth missing on one side, moved
+        ("c", "THOMAS", "ROKOBARO", None, "WF2 7DD"),
+        ("d", "FLYNN", "ROKOBARO", "1972-08-12", "HG5 2JD"),
+        # surname keyed as the first name (the surname field mistyped), moved within the district
+        ("e", "NATHAN", "MORRISON", "1947-12-03", "HD1 7DH"),
+        ("f", "MORRISON", "NATHSN", "1950-01-01", "HD1 2JH"),
+        # the same letters in another postcode, other names: nothing in common
+        ("g", "MARY", "OLDROYD", "1930-03-03", "LS9 1DD"),
+    ])
+    assert {("a", "b"), ("c", "d"), ("e", "f")} <= blocked
+    assert not any("g" in pair for pair in blocked)
