@@ -15,8 +15,8 @@ new identity moves every pair a little. Hence:
   the md5 of the Splink input row it was compared with; `linkage.pair_cache_meta` the
   fingerprint of the comparisons and blocking rules the vectors were made with.
 - Each night the identities whose Splink input row is new or changed are *touched*;
-  Splink blocks them against all identities (every blocking rule gets
-  `and (l.touched or r.touched)`) and computes their pairs' vectors; pairs of touched
+  Splink blocks them against all identities (each blocking rule split in two, with
+  `and l.touched` and `and r.touched`: see TOUCHED_SIDES) and computes their pairs' vectors; pairs of touched
   and removed identities are replaced in one transaction. No valid cache (first night,
   `--full-refresh`, other comparisons or rules): every identity is touched, no extra
   condition: the full rebuild is the same path.
@@ -53,8 +53,12 @@ META = "linkage.pair_cache_meta"
 _NOW = "_linkage_identity_now"
 # Splink's predict SQL reads the comparison vectors from a relation of this name.
 _VECTORS = "__splink__df_comparison_vectors"
-# Appended to every blocking rule on an incremental night: only pairs with a touched side.
-TOUCHED_CONDITION = "(l.touched or r.touched)"
+# On an incremental night every blocking rule k becomes two, rule 2k "and l.touched" and
+# rule 2k + 1 "and r.touched": a condition on one side is pushed below the join, so the
+# join reads only touched identities on that side (with "(l.touched or r.touched)" DuckDB
+# would join all against all and filter after). Splink drops a pair found by an earlier
+# rule, so each pair with a touched side comes once, its original rule index k = key // 2.
+TOUCHED_SIDES = ("l.touched", "r.touched")
 
 
 @dataclass(frozen=True)
@@ -78,13 +82,21 @@ class CacheNight:
     seconds: dict[str, float]
 
 
+def _canonical_sql(condition: str) -> str:
+    """A level's condition independent of identifier quoting: Splink writes a trained model's
+    conditions quoted ("dob_l" = "dob_r"), splink_settings.py unquoted; in DuckDB both name
+    the same columns (double quotes only ever quote identifiers)."""
+    return condition.replace('"', "")
+
+
 def comparisons_fingerprint(model: dict) -> str:
     """What the cached vectors depend on: every comparison level's condition (and which are
     null or TF levels), the blocking rules. Not m, u, the prior or TF weights: those are
     applied at scoring, so a retrained model keeps the cache."""
     shape = {
         "comparisons": [[c["output_column_name"],
-                         [[lv["sql_condition"], bool(lv.get("is_null_level")), lv.get("tf_adjustment_column")]
+                         [[_canonical_sql(lv["sql_condition"]), bool(lv.get("is_null_level")),
+                           lv.get("tf_adjustment_column")]
                           for lv in c["comparison_levels"]]] for c in model["comparisons"]],
         "blocking_rules": [r["blocking_rule"] for r in model["blocking_rules_to_generate_predictions"]],
         "link_type": model.get("link_type"),
@@ -180,10 +192,12 @@ def _compare_touched(con: duckdb.DuckDBPyConnection, model: dict, full: bool) ->
     settings = copy.deepcopy(model)
     settings["retain_intermediate_calculation_columns"] = True
     settings["retain_matching_columns"] = True
+    match_key = "p.match_key::varchar"
     if not full:
         settings["blocking_rules_to_generate_predictions"] = [
-            {**rule, "blocking_rule": f"({rule['blocking_rule']}) and {TOUCHED_CONDITION}"}
-            for rule in settings["blocking_rules_to_generate_predictions"]]
+            {**rule, "blocking_rule": f"({rule['blocking_rule']}) and {side}"}
+            for rule in settings["blocking_rules_to_generate_predictions"] for side in TOUCHED_SIDES]
+        match_key = f"(p.match_key::integer // {len(TOUCHED_SIDES)})::varchar"
     out = "_linkage_pairs_tonight"
     linker = splink_runner.linker_for(con, settings)
     try:
@@ -192,7 +206,7 @@ def _compare_touched(con: duckdb.DuckDBPyConnection, model: dict, full: bool) ->
                      for t in tf_levels(linker)]
         predictions = linker.inference.predict(threshold_match_probability=None)
         con.execute(f"""create or replace temp table {out} as
-            select a.identity_id as identity_l, b.identity_id as identity_r, p.match_key::varchar as match_key,
+            select a.identity_id as identity_l, b.identity_id as identity_r, {match_key} as match_key,
                    {', '.join(f'p.{g}' for g in gammas)}{''.join(', ' + v for v in tf_values)}
             from {predictions.physical_name} p
             join {_NOW} a on a.unique_id = p.unique_id_l
