@@ -119,7 +119,7 @@ def main() -> None:
         seconds, clock, code = run_timed([str(BIN / "carejourney"), "run", "--landing", str(landing),
                                           "--warehouse", str(warehouse), *extra], env, log)
         mode, reason = last_plan(warehouse)
-        if "nothing new" in log.read_text(errors="replace"):
+        if "nightly run: nothing new since run" in log.read_text(errors="replace"):
             mode, reason = "nothing new", "same inputs as the last run"
         return {"night": label, "seconds": seconds, "peak": max(clock.peak_rss.values() or [0]), "exit": code,
                 "mode": mode, "reason": reason, "linkage": last_linkage(warehouse, linkage_before)}
