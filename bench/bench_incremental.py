@@ -12,11 +12,13 @@ an old quarter). Then, in the same sitting, each as `carejourney run`:
   4. one late file for an old period,
   5. a full rebuild of the same landing (`--full-refresh`): the ratio's denominator.
 Wall time and peak memory of the process tree (bench/run.py's sampler), each night's
-mode and affected people from ops.incremental_log. Work files: bench/work/incremental/.
+mode and affected people from ops.incremental_log, linkage's seconds per part and pair
+cache counts from linkage.run_log. Work files: bench/work/incremental/.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import secrets
@@ -52,6 +54,44 @@ def last_plan(warehouse: Path) -> tuple[str, str]:
     return row or ("", "")
 
 
+def last_linkage(warehouse: Path, before: int) -> dict:
+    """The linkage run of the night (linkage.run_log after run `before`): seconds per part,
+    identities touched, pairs compared and scored (pair_cache.py); {} if linkage did not run."""
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        row = con.execute("select run_id, summary, n_identities_touched, n_pairs_compared, n_pairs_scored "
+                          "from linkage.run_log where run_id > ? order by run_id desc limit 1", [before]).fetchone()
+    except duckdb.Error:
+        row = None
+    finally:
+        con.close()
+    if row is None:
+        return {}
+    seconds = json.loads(row[1])["seconds"]
+    return {"run_id": row[0], "seconds": seconds, "touched": row[2], "compared": row[3], "scored": row[4]}
+
+
+def last_linkage_run(warehouse: Path) -> int:
+    if not (warehouse / "warehouse.duckdb").exists():
+        return 0
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute("select coalesce(max(run_id), 0) from linkage.run_log").fetchone()[0]
+    except duckdb.Error:
+        return 0
+    finally:
+        con.close()
+
+
+def linkage_cell(linkage: dict) -> str:
+    if not linkage:
+        return "not run"
+    parts = linkage["seconds"]
+    detail = ", ".join(f"{k} {v:.0f}" for k, v in parts.items())
+    return (f"{sum(parts.values()):.0f}s ({detail}); {linkage['touched']:,} identities touched, "
+            f"{linkage['compared']:,} of {linkage['scored']:,} pairs compared")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
@@ -75,13 +115,14 @@ def main() -> None:
     def night(label: str, *extra: str) -> dict:
         print(f"[{args.people:,}] {label}", flush=True)
         log = root / f"{len(rows) + 1}.log"
+        linkage_before = last_linkage_run(warehouse)
         seconds, clock, code = run_timed([str(BIN / "carejourney"), "run", "--landing", str(landing),
                                           "--warehouse", str(warehouse), *extra], env, log)
         mode, reason = last_plan(warehouse)
-        if "nothing new" in log.read_text(errors="replace"):
+        if "nightly run: nothing new since run" in log.read_text(errors="replace"):
             mode, reason = "nothing new", "same inputs as the last run"
         return {"night": label, "seconds": seconds, "peak": max(clock.peak_rss.values() or [0]), "exit": code,
-                "mode": mode, "reason": reason}
+                "mode": mode, "reason": reason, "linkage": last_linkage(warehouse, linkage_before)}
 
     rows: list[dict] = []
     rows.append(night("first night (all but the three files below)"))
@@ -94,10 +135,11 @@ def main() -> None:
     lines = [f"## Incremental nights, {args.people:,} people (seed {args.seed})", "",
              f"Machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} "
              f"({platform.node()}, shared with other work: see the note below).", "",
-             "| night | mode | wall | peak RSS | / full run | exit |", "|---|---|---:|---:|---:|---|"]
+             "| night | mode | wall | peak RSS | / full run | exit | linkage (seconds per part; pair cache) |",
+             "|---|---|---:|---:|---:|---|---|"]
     for r in rows:
         lines.append(f"| {r['night']} | {r['mode']}: {r['reason']} | {r['seconds']:.1f}s | {mb(r['peak'])} | "
-                     f"{r['seconds'] / full_seconds:.2f} | {r['exit']} |")
+                     f"{r['seconds'] / full_seconds:.2f} | {r['exit']} | {linkage_cell(r['linkage'])} |")
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -73,6 +73,8 @@ def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyRes
         "threshold": summary.threshold, "model_sha256": summary.model_sha256,
         "model_origin": summary.model_origin, "model_path": dg.MetadataValue.path(summary.model_path),
         "seconds": dg.MetadataValue.json(meta["seconds"]),
+        # identities touched, pairs compared and scored tonight (pair_cache.py; {} when Spark scored)
+        "pair_cache": dg.MetadataValue.json(meta["pairs"]),
     })
 
 

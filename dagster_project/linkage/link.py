@@ -23,6 +23,7 @@ from dagster_project.engine.sql_runner import DuckDBRunner, SqlRunner
 from dagster_project.linkage import (
     clustering,
     model_store,
+    pair_cache,
     splink_runner,
     splink_settings,
     stable_ids,
@@ -66,6 +67,8 @@ class LinkageSummary:
     model_origin: str               # model_store: CAREJOURNEY_LINKAGE_MODEL | warehouse | shipped
     model_path: str
     seconds: dict[str, float] = field(default_factory=dict)
+    # What scoring cost tonight (pair_cache.CacheNight as a dict; empty when another engine scored)
+    pairs: dict = field(default_factory=dict)
 
     def as_metadata(self) -> dict:
         return asdict(self)
@@ -97,6 +100,10 @@ def _ensure_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     # Columns added after the first release: an older warehouse gets them on its next run.
     con.execute("alter table linkage.run_log add column if not exists n_over_merges_refused integer")
     con.execute("alter table linkage.run_log add column if not exists model_origin varchar")
+    # pair_cache.py: identities compared tonight, pairs (re)compared, pairs scored (null: Spark scored all)
+    con.execute("alter table linkage.run_log add column if not exists n_identities_touched bigint")
+    con.execute("alter table linkage.run_log add column if not exists n_pairs_compared bigint")
+    con.execute("alter table linkage.run_log add column if not exists n_pairs_scored bigint")
 
 
 # The columns clustering needs from the Splink input, per identity.
@@ -111,6 +118,7 @@ class Scored:
     edges: pa.Table
     model: dict
     seconds: float
+    night: pair_cache.CacheNight | None = None   # the warehouse's pair cache, when it scored
 
 
 def empty_edges() -> pa.Table:
@@ -131,6 +139,19 @@ def score_with(runner: SqlRunner, choice: model_store.ModelChoice,
     return Scored(nodes, edges, model, time.perf_counter() - t0)
 
 
+def score_in_warehouse(con: duckdb.DuckDBPyConnection, choice: model_store.ModelChoice) -> Scored:
+    """score_with on the DuckDB warehouse through its pair cache (pair_cache.py): only new and
+    changed identities are compared, every cached pair is scored with tonight's model."""
+    t0 = time.perf_counter()
+    runner = DuckDBRunner(con)
+    n_identities = build_splink_input_with(runner)
+    model = splink_runner.load_model(choice.path, n_identities)
+    edges, night = pair_cache.score_changed(con, model)
+    nodes = runner.arrow(f"select {', '.join(NODE_COLUMNS)} from {splink_settings.INPUT_TABLE} order by unique_id")
+    runner.drop(splink_settings.INPUT_TABLE)
+    return Scored(nodes, edges, model, time.perf_counter() - t0, night)
+
+
 def scored_from_exchange(folder: Path) -> Scored:
     """What the Spark linkage worker scored (engine/spark_worker.py), read from its Parquet."""
     return Scored(pq.read_table(folder / "nodes.parquet"), pq.read_table(folder / "edges.parquet"),
@@ -145,7 +166,7 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
     Needs linkage.source_person."""
     _ensure_log_tables(con)
     if scored is None:
-        scored = score_with(DuckDBRunner(con), choice, lambda model: splink_runner.predict_edges(con, model))
+        scored = score_in_warehouse(con, choice)
     seconds: dict[str, float] = {"predict": scored.seconds}
     nodes, edges, model = scored.nodes, scored.edges, scored.model
     n_identities = nodes.num_rows
@@ -221,6 +242,7 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
         n_over_merges_refused=len(result.refused_pairs), id_events={k: int(v) for k, v in events.items()},
         threshold=threshold, model_sha256=model_sha, model_origin=choice.origin,
         model_path=str(choice.path), seconds=seconds,
+        pairs=asdict(scored.night) if scored.night else {},
     )
     record_run(con, summary)
     return summary
@@ -307,10 +329,12 @@ def _hmac_sql(column: str) -> str:
 def record_run(con: duckdb.DuckDBPyConnection, summary: LinkageSummary) -> None:
     con.execute(
         """insert into linkage.run_log (run_id, finished_at, model_sha256, threshold, summary,
-                                        n_over_merges_refused, model_origin)
-           values (?, now()::timestamp, ?, ?, ?, ?, ?)""",
+                                        n_over_merges_refused, model_origin, n_identities_touched,
+                                        n_pairs_compared, n_pairs_scored)
+           values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [summary.run_id, summary.model_sha256, summary.threshold, json.dumps(summary.as_metadata()),
-         summary.n_over_merges_refused, summary.model_origin],
+         summary.n_over_merges_refused, summary.model_origin, summary.pairs.get("n_touched"),
+         summary.pairs.get("n_pairs_compared"), summary.pairs.get("n_pairs_scored")],
     )
 
 

@@ -119,6 +119,10 @@ def figures(settings: Settings, run_started: float) -> dict[str, object]:
         "linkage model": "select (select coalesce(model_origin, 'shipped') || ' model, sha256 ' "
                          "|| left(model_sha256, 12) || ', ' || coalesce(n_over_merges_refused, 0) "
                          "|| ' over-merges refused' from linkage.run_log order by run_id desc limit 1)",
+        # pair_cache.py: what tonight's linkage compared (null counts: Spark scored every pair)
+        "linkage pairs": "select (select coalesce(n_identities_touched || ' identities new or changed, ' "
+                         "|| n_pairs_compared || ' pairs compared, ' || n_pairs_scored || ' scored', "
+                         "'every pair compared and scored') from linkage.run_log order by run_id desc limit 1)",
         "metrics computed": "select count(*) filter (where value is not null) || ' values in ' || count(*) "
                             "|| ' rows' from marts.system_metrics",
     }

@@ -52,8 +52,12 @@ def test_train_to_the_warehouse_then_the_run_uses_and_reports_that_model(deploym
                              "order by run_id desc limit 1").fetchall()[0]
     assert (summary.model_origin, summary.model_sha256, summary.model_path) == ("warehouse", sha, str(trained))
     assert logged == ("warehouse", sha)
-    figure = summary_figures(settings, 0.0)["linkage model"]
-    assert figure.startswith(f"warehouse model, sha256 {sha[:12]}")
+    figures = summary_figures(settings, 0.0)
+    assert figures["linkage model"].startswith(f"warehouse model, sha256 {sha[:12]}")
+    # a retrained model (other m, u, prior) keeps the pair cache: nothing compared again, all re-scored
+    assert not summary.pairs["full"], summary.pairs
+    assert figures["linkage pairs"] == (f"0 identities new or changed, 0 pairs compared, "
+                                        f"{summary.pairs['n_pairs_scored']} scored")
 
 
 def test_the_setting_names_the_model_and_training_never_writes_the_package(deployment, tmp_path, monkeypatch):

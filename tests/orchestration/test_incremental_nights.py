@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
-from warehouse_compare import canonical_tables, people
+from warehouse_compare import canonical_tables, linkage_scores, people
 
 from dagster_project.dbt.assets import BEFORE_LINKAGE, build_args
 from dagster_project.ingest.run import ingest_landing
@@ -200,6 +200,14 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     assert night(landing, rebuilt, work).mode == "full"
 
     assert people(warehouse / "warehouse.duckdb") == people(rebuilt / "warehouse.duckdb")
+    # linkage compared only the touched identities' pairs, yet holds a full rebuild's very values
+    scores, pairs = linkage_scores(warehouse / "warehouse.duckdb")
+    assert (scores, pairs) == linkage_scores(rebuilt / "warehouse.duckdb") and pairs
+    with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
+        counts = con.execute("""select n_identities_touched, n_pairs_compared, n_pairs_scored,
+                                       (summary->>'n_identities')::bigint from linkage.run_log order by run_id""").fetchall()
+    assert counts[0][0] == counts[0][3] and counts[0][1] == counts[0][2] > 0, counts   # first night: all
+    assert all(t < n and c <= s for t, c, s, n in counts[1:]) and any(0 < c < s for _, c, s, _ in counts), counts
     got, expected = canonical_tables(warehouse / "warehouse.duckdb"), canonical_tables(rebuilt / "warehouse.duckdb")
     assert got.keys() == expected.keys()
     assert {"marts.person", "marts.journey", "marts.hospital_spell", "intermediate.int_hospital__spells"} <= got.keys()

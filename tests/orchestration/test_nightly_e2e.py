@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from warehouse_compare import canonical_tables, people
+from warehouse_compare import canonical_tables, linkage_scores, people
 
 from dagster_project.exit_codes import ExitCode
 from dagster_project.generate.calibration import MART_METRICS, compute, marts_figures
@@ -258,6 +258,8 @@ def test_killed_incremental_night_recovers_to_the_same_result(reference, landing
     # first night full; the killed nights and the last one incremental (people of the late file)
     assert modes[0] == "full" and set(modes[1:]) == {"incremental"}, modes
     assert people(warehouse / "warehouse.duckdb") == people(ref_warehouse / "warehouse.duckdb")
+    # the pair cache written by the killed night is right: same comparison vectors, same probabilities
+    assert linkage_scores(warehouse / "warehouse.duckdb") == linkage_scores(ref_warehouse / "warehouse.duckdb")
     got = canonical_tables(warehouse / "warehouse.duckdb")
     expected = canonical_tables(ref_warehouse / "warehouse.duckdb")
     assert [name for name in expected if got.get(name) != expected[name]] == []

@@ -56,3 +56,27 @@ def people(database: Path) -> set[frozenset[str]]:
     finally:
         con.close()
     return {frozenset(g) for (g,) in groups}
+
+
+def linkage_scores(database: Path) -> tuple[list[tuple], list[tuple]]:
+    """record_person's match probability and rule per identity (person ids left out), and
+    linkage's pair cache (pair_cache.py) with identity numbers replaced by the identities:
+    an incremental warehouse must hold the very values a full rebuild computes."""
+    con = duckdb.connect(str(database))  # (dbt in process may hold it: same configuration)
+    try:
+        scores = con.execute("select source_dataset, source_person_id, match_probability, match_rule "
+                             "from linkage.record_person order by all").fetchall()
+        columns = [c for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'linkage' "
+            "and table_name = 'pair_comparison' and column_name not in ('identity_l', 'identity_r') "
+            "order by ordinal_position").fetchall()]
+        pairs = con.execute(f"""
+            select a.source_dataset || ':' || a.source_person_id, b.source_dataset || ':' || b.source_person_id,
+                   {', '.join(f'p."{c}"' for c in columns)}
+            from linkage.pair_comparison p
+            join linkage.pair_identity a on a.identity_id = p.identity_l
+            join linkage.pair_identity b on b.identity_id = p.identity_r
+            order by all""").fetchall()
+    finally:
+        con.close()
+    return scores, pairs

@@ -1,0 +1,343 @@
+"""Scoring that costs what changed: cached comparison vectors, probabilities recomputed.
+
+A scored pair has two parts. Its comparison vector (one gamma per comparison: string
+similarities, date checks; which blocking rule found it) depends only on the two
+identities' own values: expensive (blocking joins, Jaro-Winkler), and the same every
+night for two unchanged identities. Its match probability also depends on the night:
+the prior is rescaled to the number of identities (`splink_runner.rescaled_prior`) and
+the term frequencies are shares of all identities (`reference_term_frequencies`), so a
+new identity moves every pair a little. Hence:
+
+- `linkage.pair_comparison` caches the comparison vector of EVERY blocked pair (not only
+  those above the edge floor), keyed by stable identity numbers, with the value each
+  term-frequency adjusted level needs (the agreed postcode or name);
+  `linkage.pair_identity` gives each (source_dataset, source_person_id) its number and
+  a 64-bit hash of the Splink input row it was compared with; `linkage.pair_cache_meta` the
+  fingerprint of the comparisons and blocking rules the vectors were made with.
+- Each night the identities whose Splink input row is new or changed are *touched*;
+  Splink blocks them against all identities (each blocking rule split in two, with
+  `and l.touched` and `and r.touched`: see TOUCHED_SIDES) and computes their pairs' vectors; pairs of touched
+  and removed identities are replaced in one transaction. No valid cache (first night,
+  `--full-refresh`, other comparisons or rules): every identity is touched, no extra
+  condition: the full rebuild is the same path.
+- Then every cached pair is scored in one SQL pass with Splink's own SQL
+  (`predict_from_comparison_vectors_sqls_using_settings`: match weights from the
+  model's m/u per level, tonight's prior, term-frequency adjustment from tonight's
+  frequencies), so an incremental night and a full rebuild give bit-identical
+  probabilities, equal to Splink's `predict()` (tests/linkage/test_pair_cache.py).
+
+Crash safety: the cache is a function of the identities' input rows only, written in one
+transaction; a night killed before or after it leaves a cache that is right for the rows
+it records, and the next night re-touches whatever differs.
+DuckDB only: on Spark (CAREJOURNEY_ENGINE=spark) the worker scores all pairs with
+Splink's predict each night (`link.score_with`).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+
+from dagster_project.linkage import splink_runner, splink_settings
+
+# The cache tables' layout: part of the fingerprint, so a release that changes it
+# recompares every pair once instead of reading tables of another shape.
+CACHE_FORMAT = 2
+IDENTITY = "linkage.pair_identity"
+PAIRS = "linkage.pair_comparison"
+META = "linkage.pair_cache_meta"
+# Tonight's identities: unique_id (position), stable identity number, touched flag.
+_NOW = "_linkage_identity_now"
+# Splink's predict SQL reads the comparison vectors from a relation of this name.
+_VECTORS = "__splink__df_comparison_vectors"
+# On an incremental night every blocking rule k becomes two, rule 2k "and l.touched" and
+# rule 2k + 1 "and r.touched": a condition on one side is pushed below the join, so the
+# join reads only touched identities on that side (with "(l.touched or r.touched)" DuckDB
+# would join all against all and filter after). Splink drops a pair found by an earlier
+# rule, so each pair with a touched side comes once, its original rule index k = key // 2.
+TOUCHED_SIDES = ("l.touched", "r.touched")
+
+
+@dataclass(frozen=True)
+class TfLevel:
+    """A term-frequency adjusted level: its comparison's gamma column, the level's gamma
+    value and the input column whose frequency adjusts it."""
+    gamma: str
+    value: int
+    column: str
+
+
+@dataclass
+class CacheNight:
+    """What tonight's scoring did (ops: linkage.run_log)."""
+    full: bool                  # cache rebuilt from scratch (no valid cache)
+    reason: str                 # why full, or "incremental"
+    n_touched: int              # identities new or changed tonight (their pairs re-compared)
+    n_removed: int              # identities gone since the cache (their pairs deleted)
+    n_pairs_compared: int       # pairs whose comparison vectors were computed tonight
+    n_pairs_scored: int         # cached pairs scored tonight (all of them)
+    seconds: dict[str, float]
+
+
+def _canonical_sql(condition: str) -> str:
+    """A level's condition independent of identifier quoting: Splink writes a trained model's
+    conditions quoted ("dob_l" = "dob_r"), splink_settings.py unquoted; in DuckDB both name
+    the same columns (double quotes only ever quote identifiers)."""
+    return condition.replace('"', "")
+
+
+def comparisons_fingerprint(model: dict) -> str:
+    """What the cached vectors depend on: every comparison level's condition (and which are
+    null or TF levels), the blocking rules. Not m, u, the prior or TF weights: those are
+    applied at scoring, so a retrained model keeps the cache."""
+    shape = {
+        "comparisons": [[c["output_column_name"],
+                         [[_canonical_sql(lv["sql_condition"]), bool(lv.get("is_null_level")),
+                           lv.get("tf_adjustment_column")]
+                          for lv in c["comparison_levels"]]] for c in model["comparisons"]],
+        "blocking_rules": [r["blocking_rule"] for r in model["blocking_rules_to_generate_predictions"]],
+        "link_type": model.get("link_type"),
+        "format": CACHE_FORMAT,
+    }
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
+
+
+def forget(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the cache: the next night compares every pair (`carejourney run --full-refresh`)."""
+    for table in (PAIRS, IDENTITY, META):
+        con.execute(f"drop table if exists {table}")
+
+
+def tf_levels(linker) -> list[TfLevel]:
+    """The model's TF-adjusted levels, from Splink's own parse of it. Each must be an exact
+    agreement (`col_l = col_r`): then both sides hold the same value and one cached value
+    gives Splink's tf_l and tf_r alike."""
+    levels = []
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if not level._has_tf_adjustments or level._tf_adjustment_weight == 0:
+                continue
+            column = level._tf_adjustment_input_column.input_name
+            if level.sql_condition.replace(" ", "").replace('"', "").lower() != f"{column}_l={column}_r".lower():
+                raise ValueError(
+                    f"linkage model: comparison {comparison.output_column_name!r} adjusts the level "
+                    f"{level.sql_condition!r} by the term frequency of {column!r}; the pair cache "
+                    f"(pair_cache.py) needs TF levels to be exact agreement ({column}_l = {column}_r)")
+            levels.append(TfLevel(comparison._gamma_column_name, level.comparison_vector_value, column))
+    return levels
+
+
+def _gamma_columns(linker) -> list[str]:
+    return [c._gamma_column_name for c in linker._settings_obj.comparisons]
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                            "and table_name = ?", [schema, name]).fetchall()[0][0])
+
+
+def _cache_state(con: duckdb.DuckDBPyConnection, fingerprint: str) -> str | None:
+    """None when the cache is usable, else why the night compares every pair."""
+    if not all(_table_exists(con, t) for t in (PAIRS, IDENTITY, META)):
+        return "no pair cache (first night, new warehouse or --full-refresh)"
+    row = con.execute(f"select fingerprint from {META}").fetchone()
+    if row is None or row[0] != fingerprint:
+        return "comparisons or blocking rules changed since the pair cache"
+    return None
+
+
+def _input_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(f"describe {splink_settings.INPUT_TABLE}").fetchall() if r[0] != "unique_id"]
+
+
+def _mark_touched(con: duckdb.DuckDBPyConnection, full: bool) -> tuple[int, int]:
+    """_NOW (unique_id, identity_id, input_hash, touched) and INPUT_TABLE's `touched` column;
+    returns (touched, removed) counts."""
+    columns = _input_columns(con)
+    # DuckDB's 64-bit hash of the row's columns (5x cheaper than an md5 of its JSON at 1M rows):
+    # a changed row keeps its old hash with odds 2^-64; a DuckDB release that hashes otherwise
+    # touches every identity once (correct, only slower).
+    row_hash = "hash(" + ", ".join(f'i."{c}"' for c in columns) + ")"
+    if full:
+        con.execute(f"""create or replace temp table {_NOW} as
+                        select i.unique_id, i.unique_id as identity_id, {row_hash} as input_hash, true as touched,
+                               i.source_dataset, i.source_person_id
+                        from {splink_settings.INPUT_TABLE} i""")
+        removed = 0
+    else:
+        con.execute(f"""create or replace temp table {_NOW} as
+            with now as (
+                select i.unique_id, i.source_dataset, i.source_person_id, {row_hash} as input_hash,
+                       p.identity_id as old_id, p.input_hash as old_hash
+                from {splink_settings.INPUT_TABLE} i
+                left join {IDENTITY} p using (source_dataset, source_person_id))
+            select unique_id,
+                   coalesce(old_id, (select coalesce(max(identity_id), -1) from {IDENTITY})
+                            + row_number() over (partition by old_id is null order by unique_id)) as identity_id,
+                   input_hash, old_hash is distinct from input_hash as touched, source_dataset, source_person_id
+            from now""")
+        removed = con.execute(f"""select count(*) from {IDENTITY} p where not exists (
+            select 1 from {_NOW} n where n.source_dataset = p.source_dataset
+                                     and n.source_person_id = p.source_person_id)""").fetchall()[0][0]
+    con.execute(f"""create or replace temp table {splink_settings.INPUT_TABLE} as
+                    select i.*, n.touched from {splink_settings.INPUT_TABLE} i
+                    join {_NOW} n using (unique_id) order by i.unique_id""")
+    touched = con.execute(f"select count(*) from {_NOW} where touched").fetchall()[0][0]
+    return touched, removed
+
+
+def _compare_touched(con: duckdb.DuckDBPyConnection, model: dict, full: bool) -> str:
+    """Splink's blocking and comparison vectors for every pair with a touched side (every
+    pair when `full`), as a temp table in cache shape; returns its name."""
+    settings = copy.deepcopy(model)
+    settings["retain_intermediate_calculation_columns"] = True
+    settings["retain_matching_columns"] = True
+    match_key = "p.match_key::varchar"
+    if not full:
+        settings["blocking_rules_to_generate_predictions"] = [
+            {**rule, "blocking_rule": f"({rule['blocking_rule']}) and {side}"}
+            for rule in settings["blocking_rules_to_generate_predictions"] for side in TOUCHED_SIDES]
+        match_key = f"(p.match_key::integer // {len(TOUCHED_SIDES)})::varchar"
+    out = "_linkage_pairs_tonight"
+    linker = splink_runner.linker_for(con, settings)
+    try:
+        gammas = _gamma_columns(linker)
+        tf_values = [f"case when {t.gamma} = {t.value} then {t.column}_l end as tf_value_{t.column}"
+                     for t in tf_levels(linker)]
+        predictions = linker.inference.predict(threshold_match_probability=None)
+        con.execute(f"""create or replace temp table {out} as
+            select a.identity_id as identity_l, b.identity_id as identity_r, {match_key} as match_key,
+                   {', '.join(f'p.{g}' for g in gammas)}{''.join(', ' + v for v in tf_values)}
+            from {predictions.physical_name} p
+            join {_NOW} a on a.unique_id = p.unique_id_l
+            join {_NOW} b on b.unique_id = p.unique_id_r""")
+    finally:
+        linker.table_management.delete_tables_created_by_splink_from_db()
+        splink_runner.drop_splink_tables(con)
+        splink_runner.drop_reference_term_frequencies(splink_runner.DuckDBRunner(con))
+    return out
+
+
+def _merge(con: duckdb.DuckDBPyConnection, tonight: str, fingerprint: str, full: bool) -> None:
+    """Tonight's vectors into the cache, the old ones of touched and removed identities out,
+    the identity numbers and fingerprint with them: one transaction."""
+    con.execute("begin transaction")
+    try:
+        con.execute("create schema if not exists linkage")
+        if full:
+            con.execute(f"create or replace table {PAIRS} as select * from {tonight} order by identity_l, identity_r")
+        else:
+            con.execute(f"""create or replace temp table _linkage_identity_stale as
+                select p.identity_id from {IDENTITY} p
+                left join {_NOW} n using (source_dataset, source_person_id)
+                where n.identity_id is null or n.touched""")
+            con.execute(f"""delete from {PAIRS} where identity_l in (select identity_id from _linkage_identity_stale)
+                            or identity_r in (select identity_id from _linkage_identity_stale)""")
+            con.execute(f"insert into {PAIRS} by name select * from {tonight}")
+            con.execute("drop table _linkage_identity_stale")
+        con.execute(f"""create or replace table {IDENTITY} as
+                        select source_dataset, source_person_id, identity_id, input_hash from {_NOW}
+                        order by source_dataset, source_person_id""")
+        con.execute(f"create or replace table {META} as select ?::varchar as fingerprint, now()::timestamp as built_at",
+                    [fingerprint])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _score_all(con: duckdb.DuckDBPyConnection, model: dict, floor: float | None) -> tuple[pa.Table, int]:
+    """Every cached pair scored with tonight's model (prior, TF) in Splink's own predict SQL;
+    the pairs at or above `floor` (unique_id_l, unique_id_r, match_probability) and the
+    number of pairs scored."""
+    linker = splink_runner.linker_for(con, model)  # registers tonight's TF tables linkage_tf_<col>
+    try:
+        gammas = _gamma_columns(linker)
+        levels = tf_levels(linker)
+        tf_joins = "".join(
+            f" left join linkage_tf_{t.column} tf_{t.column} on tf_{t.column}.{t.column} = p.tf_value_{t.column}"
+            for t in levels)
+        # one cached value per TF level (exact agreement): Splink's tf_l and tf_r are the same frequency
+        tf_cols = "".join(f", tf_{t.column}.tf_{t.column} as tf_{t.column}_{side}"
+                          for t in levels for side in ("l", "r"))
+        con.execute(f"""create or replace temp view {_VECTORS} as
+            select least(a.unique_id, b.unique_id) as unique_id_l, greatest(a.unique_id, b.unique_id) as unique_id_r,
+                   {', '.join(f'p.{g}' for g in gammas)}{tf_cols}, p.match_key
+            from {PAIRS} p
+            join {_NOW} a on a.identity_id = p.identity_l
+            join {_NOW} b on b.identity_id = p.identity_r{tf_joins}""")
+        steps = predict_from_comparison_vectors_sqls_using_settings(linker._settings_obj, floor)
+        ctes = ", ".join(f"{s['output_table_name']} as ({s['sql']})" for s in steps[:-1])
+        sql = f"with {ctes} {steps[-1]['sql']}" if ctes else steps[-1]["sql"]
+        edges = con.sql(f"select unique_id_l, unique_id_r, match_probability from ({sql}) "
+                        "order by unique_id_l, unique_id_r").to_arrow_table()
+        n_scored = con.execute(f"select count(*) from {PAIRS}").fetchall()[0][0]
+    finally:
+        con.execute(f"drop view if exists {_VECTORS}")
+        linker.table_management.delete_tables_created_by_splink_from_db()
+        splink_runner.drop_splink_tables(con)
+        splink_runner.drop_reference_term_frequencies(splink_runner.DuckDBRunner(con))
+    return edges, n_scored
+
+
+def score_changed(con: duckdb.DuckDBPyConnection, model: dict,
+                  floor: float | None = splink_runner.EDGE_FLOOR) -> tuple[pa.Table, CacheNight]:
+    """Tonight's scored pairs at or above `floor` (None: all), with the cache brought up to date.
+    Needs INPUT_TABLE (the Splink input; gains a `touched` column) and a model for its
+    size (`splink_runner.load_model(path, n_identities)`)."""
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    fingerprint = comparisons_fingerprint(model)
+    reason = _cache_state(con, fingerprint)
+    full = reason is not None
+    n_touched, n_removed = _mark_touched(con, full)
+    seconds["touched"] = time.perf_counter() - t0
+    n_identities = con.execute(f"select count(*) from {_NOW}").fetchall()[0][0]
+    t1 = time.perf_counter()
+    n_compared = 0
+    if full or n_touched or n_removed:
+        tonight = _compare_touched(con, model, full) if n_identities > 1 and n_touched \
+            else _empty_batch(con, model)   # only removals, or under two identities
+        n_compared = con.execute(f"select count(*) from {tonight}").fetchall()[0][0]
+        seconds["compare"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        _merge(con, tonight, fingerprint, full)
+        con.execute(f"drop table if exists {tonight}")
+        seconds["merge"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    if n_identities > 1:
+        edges, n_scored = _score_all(con, model, floor)
+    else:
+        edges, n_scored = _empty_edges(), 0
+    seconds["score"] = time.perf_counter() - t3
+    con.execute(f"drop table if exists {_NOW}")
+    return edges, CacheNight(full=full, reason=reason or "incremental", n_touched=n_touched, n_removed=n_removed,
+                             n_pairs_compared=n_compared, n_pairs_scored=n_scored, seconds=seconds)
+
+
+def _empty_edges() -> pa.Table:
+    return pa.table({"unique_id_l": pa.array([], pa.int64()), "unique_id_r": pa.array([], pa.int64()),
+                     "match_probability": pa.array([], pa.float64())})
+
+
+def _empty_batch(con: duckdb.DuckDBPyConnection, model: dict) -> str:
+    """A cache-shaped empty batch (a night that only removes identities, or has fewer than
+    two); returns its name."""
+    name = "_linkage_pairs_tonight"
+    linker = splink_runner.linker_for(con, model)
+    try:
+        columns = ["identity_l bigint", "identity_r bigint", "match_key varchar"]
+        columns += [f"{g} integer" for g in _gamma_columns(linker)]
+        columns += [f"tf_value_{t.column} varchar" for t in tf_levels(linker)]
+    finally:
+        linker.table_management.delete_tables_created_by_splink_from_db()
+        splink_runner.drop_reference_term_frequencies(splink_runner.DuckDBRunner(con))
+    con.execute(f"create or replace temp table {name} ({', '.join(columns)})")
+    return name
