@@ -26,9 +26,9 @@ def analyst_db(dbt_build, tmp_path_factory) -> Path:
     shutil.copy(dbt_build.warehouse_db, work / "warehouse.duckdb")
     settings = Settings.from_env(landing_dir=work / "landing", warehouse_dir=work, pseudo_key="query-test-secret")
     con = duckdb.connect(str(settings.warehouse_db))
-    # linkage's identity table (dbt never reads it; publish's identifier scan does)
-    con.execute("""create table linkage.source_person (source_dataset varchar, source_person_id varchar,
-                   nhs_number varchar, first_name varchar, last_name varchar, date_of_birth date, postcode varchar)""")
+    # linkage's identity table, which publish's identifier scan reads, is dbt's own model
+    # (int_linkage__source_person), built with the fixture warehouse
+    assert con.execute("select count(*) from linkage.source_person").fetchone()[0] > 0
     with pytest.MonkeyPatch.context() as patch:
         # the fixture's person keys are readable stand-ins, not HMACs of a secret
         patch.setattr(core, "_check_pseudo_key", lambda con, settings: None)
