@@ -69,13 +69,17 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
     Only the latest delivery is judged: it is what tonight brought, and a bad file
     superseded by a corrected later delivery must not block every future night. A
     file of the latest delivery rejected whole is marked (file_rejected_whole):
-    tonight's data from that sender is missing.
+    tonight's data from that sender is missing. A rejected file that is no longer in
+    the landing was withdrawn by whoever runs the warehouse: it is not a delivery, and
+    the sender's latest loaded delivery is judged instead (the same rule as for a file
+    refused before its date could be read: it blocks only while it is there).
     Shares of rejected rows are of rows read; shares of flagged rows of rows loaded.
     """
     tables = [t for t in SOURCE_TABLES[source] if _table_exists(con, "raw", t.name)]
     if not tables:
         raise LookupError(f"no raw table of source {source} exists: has ingest run?")
     present = _refused_and_present_sql(con)
+    withdrawn = _rejected_and_gone_sql(con)
     flag_columns = ",\n".join(
         f"coalesce(sum(fl.n_rows) filter (where fl.flag_kind = '{kind}'), 0)"
         f" / nullif(any_value(f.rows_loaded), 0) as flagged_{kind}_share"
@@ -88,6 +92,7 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
         with delivered as (
             select *, {FAMILY_SQL} as family from ops.load_ledger
             where status in ('loaded', 'rejected') and table_name in ({names})
+              and not ({withdrawn})  -- a rejected file taken out of the landing was withdrawn
         ), latest as (
             select family, max(delivery_date) as delivery_date from delivered group by family
         ), files as (
@@ -136,6 +141,16 @@ def _refused_and_present_sql(con: duckdb.DuckDBPyConnection) -> str:
     if not _table_exists(con, "ops", "landing_files"):
         return "false"
     return ("status = 'rejected' and (file_name, sha256) in "
+            "(select (file_name, sha256) from ops.landing_files)")
+
+
+def _rejected_and_gone_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL condition on a ledger row: rejected whole and no longer in the landing at the last
+    ingest (withdrawn). Without the landing listing (a warehouse older than it) nothing is
+    taken as withdrawn."""
+    if not _table_exists(con, "ops", "landing_files"):
+        return "false"
+    return ("status = 'rejected' and sha256 is not null and (file_name, sha256) not in "
             "(select (file_name, sha256) from ops.landing_files)")
 
 

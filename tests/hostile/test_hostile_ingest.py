@@ -254,6 +254,17 @@ def test_a_refused_delivery_is_gated_while_it_is_there_and_blocks_nothing_once_g
     (night.landing / "hes_apc" / "README.txt").unlink()
     night.ingest()
     assert run_gate("raw_hes_apc", night.con, night.settings).success
+    # A delivery whose date was read but whose content cannot be (no HES columns): gated while
+    # it is there, saying what to do; taken out of the landing it is withdrawn, and the
+    # sender's earlier delivery is tonight's again (before, it blocked every night after).
+    dated = write(night.landing, "hes_apc", "hes_apc_20240205.csv", "not,a,hes,file\n1,2,3,4\n")
+    night.ingest()
+    result = run_gate("raw_hes_apc", night.con, night.settings)
+    assert not result.success and "hes_apc_20240205.csv" in result.message
+    assert "take it out of the landing folder" in result.message
+    dated.unlink()
+    night.ingest()
+    assert run_gate("raw_hes_apc", night.con, night.settings).success
 
 
 @pytest.mark.parametrize("relation", ["same", "landing_inside", "warehouse_inside"])

@@ -58,6 +58,9 @@ def test_a_file_of_tonights_delivery_rejected_whole_fails_the_gate(con, settings
     con.execute("""insert into ops.load_ledger values (30, 'csds', 'csds_cyp101_referral',
         'csds_cyp101_referral_20240731.csv', '/q', '2024-07-31', 'x', 1, null, null, null, 'rejected',
         'csds_cyp101_referral_20240731.csv: missing required column TeamType', now(), now())""")
+    # still in the landing at that ingest (a file taken out of it is withdrawn: tests/hostile)
+    con.execute("insert into ops.landing_files values "
+                "('csds/csds_cyp101_referral_20240731.csv', 'csds_cyp101_referral_20240731.csv', 'x')")
     result = run_gate("raw_csds", con, settings)
     assert _failed_columns(result) == {"file_rejected_whole"}
     assert "observed 1 in csds_cyp101_referral_20240731.csv" in result.message
