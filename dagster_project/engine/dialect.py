@@ -44,11 +44,6 @@ class SqlDialect:
             return f"regexp_replace({expr}, {self.literal(pattern)}, {self.literal(replacement)})"
         return f"regexp_replace({expr}, {self.literal(pattern)}, {self.literal(replacement)}, 'g')"
 
-    def starts_with(self, expr: str, prefix: str) -> str:
-        if self.is_spark:
-            return f"startswith({expr}, {self.literal(prefix)})"
-        return f"starts_with({expr}, {self.literal(prefix)})"
-
     def date_text(self, expr: str) -> str:
         """A date as YYYY-MM-DD text."""
         if self.is_spark:
@@ -60,17 +55,6 @@ class SqlDialect:
         if self.is_spark:
             return f"jaro_winkler({left}, {right})"
         return f"jaro_winkler_similarity({left}, {right})"
-
-    # ---- hashing
-    def sha256_hex(self, binary: str) -> str:
-        return f"sha2({binary}, 256)" if self.is_spark else f"sha256({binary})"
-
-    def concat_binary(self, left: str, right: str) -> str:
-        return f"concat({left}, {right})" if self.is_spark else f"{left} || {right}"
-
-    def utf8(self, expr: str) -> str:
-        """Text as its UTF-8 bytes."""
-        return f"encode({expr}, 'UTF-8')" if self.is_spark else f"encode({expr})"
 
 
 DUCKDB = SqlDialect(ENGINE_DUCKDB)
