@@ -23,6 +23,7 @@ import numpy as np
 from . import codes
 from .config import TRUSTS, GeneratorConfig, RatesConfig
 from .days import YEAR, to_day
+from .draws import age_band, systematic_bernoulli, systematic_categories
 from .population import People, interp
 from .processes import events_by_age, seasonal_factor
 
@@ -120,11 +121,16 @@ def _trusts(rng, people: People, config: GeneratorConfig, pid: np.ndarray) -> np
     return np.where(rng.random(pid.size) < 0.9, local, other).astype(np.int8)
 
 
-def _emergency_groups(rng, rates: RatesConfig, age: np.ndarray) -> np.ndarray:
-    u = rng.random(age.size)
-    fall = interp(rates.falls_share_by_age, age)
-    acsc = interp(rates.acsc_share_by_age, age)
-    return np.where(u < fall, FALL, np.where(u < fall + acsc, ACSC, OTHER)).astype(np.int8)
+def _groups(rng, fall: np.ndarray | float, acsc: np.ndarray | float, age: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Diagnosis group per emergency spell: FALL, ACSC or OTHER with these chances, drawn
+    low-variance along (age band, admission day) so each age band's monthly and yearly
+    numbers of falls and ACSC admissions hold (see .draws)."""
+    category = systematic_categories(rng, (fall, acsc), age.size, by=(age_band(age), day))
+    return np.array([FALL, ACSC, OTHER], np.int8)[category]
+
+
+def _emergency_groups(rng, rates: RatesConfig, age: np.ndarray, day: np.ndarray) -> np.ndarray:
+    return _groups(rng, interp(rates.falls_share_by_age, age), interp(rates.acsc_share_by_age, age), age, day)
 
 
 def _index_spells(rng, people: People, config: GeneratorConfig, start: int, end: int) -> Spells:
@@ -136,7 +142,7 @@ def _index_spells(rng, people: People, config: GeneratorConfig, start: int, end:
     los = np.maximum(_los_emergency(rng, rates, age), rng.integers(0, 3, pid.size))
     dis = people.death_day[pid]
     adm = np.maximum(dis - los, people.adult_from[pid])
-    group = np.where(rng.random(pid.size) < 0.12, FALL, np.where(rng.random(pid.size) < 0.2, ACSC, OTHER))
+    group = _groups(rng, 0.12, 0.88 * 0.2, age, adm)
     parts.append(_new(pid, _trusts(rng, people, config, pid), adm, dis, np.zeros(pid.size), group,
                       ORIGIN_DEATH, np.zeros(pid.size)))
     # a stay that ends in a permanent care home admission
@@ -147,7 +153,8 @@ def _index_spells(rng, people: People, config: GeneratorConfig, start: int, end:
     dis = people.care_home_day[pid]
     adm = np.maximum(dis - los, people.adult_from[pid])
     delay = np.minimum(delay, dis - adm)
-    group = np.where(rng.random(pid.size) < 0.4, FALL, _emergency_groups(rng, rates, age))
+    fall, acsc = interp(rates.falls_share_by_age, age), interp(rates.acsc_share_by_age, age)
+    group = _groups(rng, 0.4 + 0.6 * fall, 0.6 * acsc, age, adm)
     parts.append(_new(pid, _trusts(rng, people, config, pid), adm, dis, np.zeros(pid.size), group,
                       ORIGIN_CARE_HOME, delay))
     return Spells.concat(parts)
@@ -175,7 +182,7 @@ def _background_spells(rng, people: People, config: GeneratorConfig, start: int,
         los = _los_emergency(rng, rates, age)
         delay = np.where(los > 0, _delays(rng, rates, pid.size), 0)
         parts.append(_new(pid, _trusts(rng, people, config, pid), adm, adm + los + delay,
-                          np.full(pid.size, EMERGENCY), _emergency_groups(rng, rates, age),
+                          np.full(pid.size, EMERGENCY), _emergency_groups(rng, rates, age, adm),
                           ORIGIN_BACKGROUND, delay))
 
         def el_rate(age, el_mult=el_mult):
@@ -253,7 +260,8 @@ def _transfers(rng, people: People, spells: Spells, rates: RatesConfig) -> tuple
     """Continuations at another trust for a share of emergency background spells."""
     eligible = np.flatnonzero((spells.kind == EMERGENCY) & (spells.origin == ORIGIN_BACKGROUND)
                               & (spells.dis > spells.adm))
-    src = eligible[rng.random(eligible.size) < rates.transfer_share]
+    src = eligible[systematic_bernoulli(rng, np.full(eligible.size, rates.transfer_share),
+                                        by=(spells.adm[eligible],))]
     n = src.size
     trust = (spells.trust[src] + rng.integers(1, len(TRUSTS), n)) % len(TRUSTS)
     los = _los_simple(rng, 7.0, 0.8, 0.0, n)
@@ -273,7 +281,8 @@ def _readmissions(rng, people: People, spells: Spells, rates: RatesConfig, end: 
     # readmissions share the winter peak of emergency admissions
     winter = seasonal_factor(spells.dis, rates.emergency_winter_amplitude, rates.emergency_peak_day_of_year)
     p = interp(rates.readmission_30d_by_age, age) * np.where(spells.kind == EMERGENCY, 1.0, 0.4) * winter
-    src = np.flatnonzero(alive_out & (rng.random(spells.n) < p))
+    src = np.flatnonzero(alive_out & systematic_bernoulli(rng, np.where(alive_out, np.minimum(p, 1.0), 0.0),
+                                                          by=(age_band(age), spells.dis)))
     gap = np.floor(31 * rng.random(src.size) ** 1.6).astype(np.int32)
     adm = spells.dis[src] + gap
     pid = spells.pid[src]
@@ -284,7 +293,7 @@ def _readmissions(rng, people: People, spells: Spells, rates: RatesConfig, end: 
     dis = np.minimum(adm + los + delay, gone - 1)
     keep = (adm <= end) & (adm < gone) & (dis >= adm)
     new = _new(pid, spells.trust[src], adm, dis, np.full(src.size, EMERGENCY),
-               _emergency_groups(rng, rates, age), ORIGIN_READMISSION, np.minimum(delay, np.maximum(dis - adm, 0)))
+               _emergency_groups(rng, rates, age, adm), ORIGIN_READMISSION, np.minimum(delay, np.maximum(dis - adm, 0)))
     return new.take(keep)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .config import GeneratorConfig, RatesConfig
 from .days import NEVER, YEAR, to_day
+from .draws import age_band, systematic_bernoulli
 from .frailty import CARE_HOME_FRAILTY_POWER, CARE_HOME_FROM_AGE, Frailty, build_frailty
 from .geography import Geography, build_geography
 from .migration import Balance, arrival_ages, leave_days
@@ -224,10 +225,15 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     # a care home admission on the day of death is no admission
     care_home_day = np.where(care_home_day >= death_day, NEVER, care_home_day).astype(np.int32)
     in_home_at_death = care_home_day <= death_day
-    death_in_hospital = (death_day < NEVER) & (rng.random(n) < np.where(
-        in_home_at_death, rates.death_in_hospital_share_care_home, rates.death_in_hospital_share))
+    # low-variance draws (.draws): the yearly numbers of deaths in hospital and of care home
+    # admissions via a hospital stay hold, each person's chance unchanged
+    dies = death_day < NEVER
+    death_in_hospital = systematic_bernoulli(rng, np.where(dies, np.where(
+        in_home_at_death, rates.death_in_hospital_share_care_home, rates.death_in_hospital_share), 0.0),
+        by=(age_band(death_age), death_day))
     new_entry = (care_home_day >= start) & (care_home_day < NEVER)
-    care_home_from_hospital = new_entry & (rng.random(n) < rates.care_home_from_hospital_share)
+    care_home_from_hospital = systematic_bernoulli(rng, np.where(new_entry, rates.care_home_from_hospital_share, 0.0),
+                                                   by=(age_band(ch_age), care_home_day))
     care_home_nursing = rng.random(n) < rates.care_home_nursing_share
 
     # Moving out of the councils (applied below, once twins share their household's move).

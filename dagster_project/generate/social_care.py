@@ -25,6 +25,7 @@ import numpy as np
 
 from .config import GeneratorConfig
 from .days import NEVER, YEAR, to_day
+from .draws import systematic_bernoulli
 from .hospital import ELECTIVE, EMERGENCY, ORIGIN_CARE_HOME, ORIGIN_DEATH, Spells
 from .population import People, interp
 from .processes import events_by_age
@@ -187,7 +188,10 @@ def _choose_reablement(rng, people: People, spells: Spells, config: GeneratorCon
     target = rates.reablement_at_home_91d
     p_home = min(1.0, target * wanted / max(at_home.sum(), 1))
     p_not = min(1.0, (1 - target) * wanted / max((~at_home).sum(), 1))
-    chosen = rng.random(eligible.size) < np.where(at_home, p_home, p_not)
+    # low-variance draws per group (.draws): the reablement volume and its at-home share hold
+    chosen = np.zeros(eligible.size, bool)
+    for group, p in ((at_home, p_home), (~at_home, p_not)):
+        chosen[group] = systematic_bernoulli(rng, np.full(int(group.sum()), p), by=(spells.dis[eligible][group],))
     return eligible[chosen]
 
 

@@ -1,0 +1,115 @@
+"""Low-variance draws (generate/draws.py): every record's chance exactly as asked, totals
+held far below Poisson / binomial noise (a scaled-down England, issue 16)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dagster_project.generate.draws import poisson_counts, systematic_bernoulli, systematic_categories
+from dagster_project.generate.processes import events_by_age, month_bounds, seasonal_days, seasonal_factor
+
+REPEATS = 4_000
+
+
+def _expected_counts(n: int = 200) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    lam = rng.gamma(0.7, 0.3, n)      # skewed: a few frail people with many events
+    lam[:10] = 0.0                    # people who cannot have events
+    return lam
+
+
+def test_poisson_counts_keep_each_persons_mean_and_hold_the_total():
+    lam = _expected_counts()
+    strata = np.arange(lam.size) % 3
+    rng = np.random.default_rng(1)
+    draws = np.array([poisson_counts(rng, lam, strata) for _ in range(REPEATS)])
+    # each person's mean count is their expected count (within 4 standard errors of the mean)
+    se = np.sqrt(np.maximum(lam, 1e-12) / REPEATS)
+    assert (np.abs(draws.mean(axis=0) - lam) <= 4 * se + 1e-12).all()
+    assert (draws[:, :10] == 0).all()
+    # a person's count is still ~Poisson: its variance near its mean (not 0/1 rounding)
+    frail = np.argsort(lam)[-20:]
+    assert np.allclose(draws[:, frail].var(axis=0), lam[frail], rtol=0.25)
+    # every stratum's total is its expected total rounded: within one event, variance <= 1/4
+    for s in range(3):
+        totals = draws[:, strata == s].sum(axis=1)
+        expected = lam[strata == s].sum()
+        assert (np.abs(totals - expected) < 1).all()
+        assert totals.var() <= 0.26 and abs(totals.mean() - expected) < 0.05
+    # far below Poisson noise (variance = the expected total, ~40 here)
+    assert draws.sum(axis=1).var() < 0.02 * lam.sum()
+
+
+def test_independent_poisson_would_fail_the_total_check():
+    """The total check above can fail: independent Poisson counts miss it."""
+    lam = _expected_counts()
+    totals = np.random.default_rng(1).poisson(lam, (REPEATS, lam.size)).sum(axis=1)
+    assert totals.var() > 0.5 * lam.sum()
+
+
+def test_systematic_bernoulli_keeps_each_chance_and_holds_the_count():
+    p = np.random.default_rng(2).random(150) ** 2
+    p[:5], p[5:10] = 0.0, 1.0
+    rng = np.random.default_rng(3)
+    draws = np.array([systematic_bernoulli(rng, p) for _ in range(REPEATS)])
+    se = np.sqrt(p * (1 - p) / REPEATS)
+    assert (np.abs(draws.mean(axis=0) - p) <= 4 * se + 1e-12).all()
+    assert not draws[:, :5].any() and draws[:, 5:10].all()
+    counts = draws.sum(axis=1)
+    assert (np.abs(counts - p.sum()) < 1).all()
+    assert counts.var() <= 0.26 < 0.02 * (p * (1 - p)).sum()   # binomial: ~18.5
+
+
+def test_systematic_categories_keep_each_share_and_hold_each_count():
+    n = 300
+    fall = np.random.default_rng(4).uniform(0.05, 0.3, n)
+    acsc = np.full(n, 0.2)
+    rng = np.random.default_rng(6)
+    draws = np.array([systematic_categories(rng, (fall, acsc), n) for _ in range(REPEATS)])
+    for category, share in ((0, fall), (1, acsc), (2, 1 - fall - acsc)):
+        hit = draws == category
+        se = np.sqrt(share * (1 - share) / REPEATS)
+        assert (np.abs(hit.mean(axis=0) - share) <= 4 * se).all()
+        binomial_var = (share * (1 - share)).sum()
+        assert hit.sum(axis=1).var() < 0.1 * binomial_var, category
+
+
+def test_draws_refuse_impossible_inputs():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="expected counts"):
+        poisson_counts(rng, np.array([1.0, -0.5]))
+    with pytest.raises(ValueError, match="probabilities"):
+        systematic_bernoulli(rng, np.array([0.5, 1.5]))
+    with pytest.raises(ValueError, match="add up to at most 1"):
+        systematic_categories(rng, (np.full(3, 0.7), np.full(3, 0.5)), 3)
+
+
+def test_events_by_age_keep_the_rate_and_the_season_with_steady_years():
+    """The process's expected count and its winter peak are unchanged; the yearly totals of
+    a cohort of 20,000 people sit within a few events of the expectation (Poisson: ~+-30)."""
+    n, rate, start = 20_000, 0.05, 18_718          # 2021-04-01
+    dob = np.full(n, start - 70 * 365)
+    lo, hi = np.full(n, start), np.full(n, start + 4 * 365)
+    season = (0.1, 15)
+    years = []
+    for seed in range(6):
+        pid, day = events_by_age(np.random.default_rng(seed), dob, lo, hi, lambda a: np.full(a.size, rate),
+                                 start, season)
+        assert ((day >= lo[pid]) & (day < hi[pid])).all()
+        years.append(np.bincount((day - start) // 365, minlength=4))
+        month = (day.astype("datetime64[D]").astype("datetime64[M]").astype(int) % 12) + 1
+        winter, summer = np.isin(month, (12, 1, 2)).sum(), np.isin(month, (6, 7, 8)).sum()
+        assert winter / summer > 1.12                       # +~18% expected for amplitude 0.1
+    expected = n * rate * seasonal_days(np.array([start]), np.array([start + 365]), season)[0] / 365.25
+    years = np.array(years)
+    assert np.abs(years - expected).max() < 12
+    assert abs(years.mean() - expected) < 3
+
+
+def test_seasonal_days_and_month_bounds():
+    lo, hi = np.array([18_000]), np.array([18_000 + 3652])
+    exact = seasonal_factor(np.arange(lo[0], hi[0]) + 0.5, 0.2, 15).sum()
+    assert seasonal_days(lo, hi, (0.2, 15))[0] == pytest.approx(exact, rel=1e-4)
+    bounds = month_bounds(18_718, 18_718 + 70)     # 1 April 2021 + 70 days: April, May, June
+    assert [str(np.datetime64(int(b), "D")) for b in bounds] == ["2021-04-01", "2021-05-01", "2021-06-01",
+                                                                 "2021-07-01"]
