@@ -127,9 +127,13 @@ def calibration_section(people: int, seeds: tuple[int, ...]) -> list[str]:
                              f"{figure.value:,.0f} ({figure.numerator:,.0f}) ± {100 * se / figure.value:.1f}%")
             volumes.append(f"| {seed} | FY{year % 100:02d}/{(year + 1) % 100:02d} | " + " | ".join(cells) + " |")
     head = ["Volumes per seed and year: value, in brackets the count it rests on, ± one standard error "
-            "(admissions cluster in people: the variance is the sum over people of their count squared, "
-            "~1.35x the Poisson standard error for emergency admissions 65+; care home admissions are "
-            "people, Poisson; the winter excess in points):", "",
+            "of independent draws (admissions cluster in people: the variance is the sum over people of "
+            "their count squared, ~1.35x the Poisson standard error for emergency admissions 65+; care home "
+            "admissions are people, Poisson; the winter excess in points). The generator draws its event "
+            "totals with variance below Poisson by design (generate/draws.py: the simulated people stand for "
+            "a scaled-down England, whose yearly totals move by a few percent only): for the admissions "
+            "these standard errors are upper bounds, and their year-to-year changes sit far inside them. "
+            "Care home admissions (each person's life history) and deaths keep their Poisson noise.", "",
             "| seed | year | " + " | ".join(shown) + " |", "|---:|---|" + "---:|" * len(shown), *volumes, "",
             f"Figures with an England range: {verdicts['in']} inside, {verdicts['noise']} outside by at most "
             f"{NOISE_WIDTH:g} standard errors, {verdicts['out']} further out.",

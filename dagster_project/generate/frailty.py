@@ -56,29 +56,43 @@ class Frailty:
         return z ** self.power * (np.interp(hi, self.ages, self.cum_hazard)
                                   - np.interp(lo, self.ages, self.cum_hazard))
 
-    def with_care_homes(self, rates: RatesConfig) -> tuple[np.ndarray, np.ndarray]:
+    def with_care_homes(self, rates: RatesConfig,
+                        net_migration: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(death rate, share in a care home) of the people of each whole age a (from a to a+1),
         care homes included, as population._life_histories draws them: at home the hazard
         z**power * m(age) and the care home entry hazard; in a care home care_home_mortality
         times the death hazard. Above the Gompertz curve at old ages: a migration balance on
-        Gompertz alone let the oldest ages thin out by ~1% a year (issue 16)."""
+        Gompertz alone let the oldest ages thin out by ~1% a year (issue 16).
+
+        net_migration: per whole age (index = age), net arrivals per person-year, all of them
+        people at home (care home residents neither arrive nor leave) with the frailty mix of
+        the people at home. Without it the shares are a closed cohort's; with it they are the
+        simulated councils' long-run shares: where more people leave than arrive, the people
+        at home are replaced less and a larger share of each age lives in a care home."""
         zp, zc = self.z ** self.power, self.z ** CARE_HOME_FRAILTY_POWER
         home, care = self.weight.copy(), np.zeros(self.z.size)
-        alive, in_care = [1.0], [0.0]
+        alive, in_care, cum_death = [1.0], [0.0], [0.0]
         for i in range(1, self.ages.size):
             death = zp * (self.cum_hazard[i] - self.cum_hazard[i - 1])
             x = self.ages[i - 1] + AGE_STEP / 2
             entry = (zc * math.exp(rates.care_home_a + rates.care_home_b * x) * AGE_STEP
                      if x >= CARE_HOME_FROM_AGE else np.zeros(self.z.size))
+            before = home.sum() + care.sum()
             leaving_home = home * -np.expm1(-(death + entry))
             care = care * np.exp(-rates.care_home_mortality * death) + leaving_home * entry / (death + entry)
             home = home - leaving_home
+            survivors = home.sum() + care.sum()
+            # the death rate: survival over the step before anyone arrives or leaves
+            cum_death.append(cum_death[-1] + (math.log(before / max(survivors, 1e-300)) if before > 0 else 0.0))
+            if net_migration is not None and home.sum() > 0:
+                flow = net_migration[min(int(x), net_migration.size - 1)] * survivors * AGE_STEP
+                home = home * max(1.0 + flow / home.sum(), 0.0)
             alive.append(home.sum() + care.sum())
             in_care.append(care.sum())
         whole = np.arange(0, int(MAX_AGE) + 1) * round(1 / AGE_STEP)
         alive_at, care_at = np.array(alive)[whole], np.array(in_care)[whole]
-        rate = np.log(alive_at[:-1] / np.maximum(alive_at[1:], 1e-300))
-        share = (care_at[:-1] + care_at[1:]) / (alive_at[:-1] + alive_at[1:])
+        rate = np.diff(np.array(cum_death)[whole])
+        share = (care_at[:-1] + care_at[1:]) / np.maximum(alive_at[:-1] + alive_at[1:], 1e-300)
         return rate, share
 
     def relative(self, z: np.ndarray, age: np.ndarray, p: float) -> np.ndarray:

@@ -8,7 +8,7 @@ wartime cohorts turn 80, and the rates per 100,000 aged 65+ move with the mix. H
 * everyone not in a care home leaves at the gross rate ``migration_by_age`` per year (care
   home residents do not move out); the same number arrives at each age;
 * on top, a net rate per age keeps the number of people of every age constant, given the
-  deaths: for people aged a, ``net(a) = ln(N(a+1) / N(a)) + h(a)`` where ``N`` is the
+  deaths: for people aged a, ``net(a) = d ln N / da + h(a)`` (central difference) where ``N`` is the
   target age density (England's, population.AGE_BANDS) and ``h`` the death rate of the
   people aged a, care home residents' higher mortality included (frailty.with_care_homes;
   on the Gompertz rate alone the 85-94s thinned ~1% a year and the rates per 100,000 aged
@@ -32,6 +32,7 @@ import numpy as np
 
 from .config import RatesConfig
 from .days import NEVER, YEAR
+from .frailty import Frailty
 
 NO_NET_FROM_AGE = 100    # the oldest ages are too thin for a net balance: deaths only
 
@@ -46,9 +47,35 @@ class Balance(NamedTuple):
 
 def net_rate(ages: np.ndarray, density: np.ndarray, balance: Balance) -> np.ndarray:
     """Net migration per person-year at each whole age (positive: arrivals exceed departures)."""
-    nxt = np.append(density[1:], density[-1])
-    net = np.log(np.maximum(nxt, 1e-12) / np.maximum(density, 1e-12)) + balance.death_rate
+    # density[a] counts the people aged a to a+1, centred on a + 1/2: the slope of its log
+    # there is the central difference (a forward difference applied from a to a+1 ran half a
+    # year ahead of the curve and thinned the 90-94s ~1% a year where the curve steepens)
+    net = np.gradient(np.log(np.maximum(density, 1e-12))) + balance.death_rate
     return np.where(ages < NO_NET_FROM_AGE, net, 0.0)
+
+
+BALANCE_ROUNDS = 4   # fixed-point rounds of stationary_balance (the shares settle to <0.1% in 2-3)
+
+
+def stationary_balance(survival: Frailty, rates: RatesConfig, ages: np.ndarray,
+                       density: np.ndarray) -> tuple[Balance, Balance]:
+    """(closed cohort, long run): the death rates and care home shares of each whole age.
+
+    The net migration that holds every age's number of people depends on the death rate,
+    which depends on the share in a care home, which depends on the migration: arrivals are
+    people at home and care home residents stay, so where more people leave than arrive a
+    larger share of each age lives in a care home than in a closed cohort. Solved by fixed
+    point; the people at the window start are drawn at the long-run shares (population.
+    _life_histories), so the number of care home residents does not creep towards them
+    during the window (it grew ~1.2% a year when drawn at the closed cohort's, issue 16).
+    """
+    closed = Balance(*(table[ages] for table in survival.with_care_homes(rates)))
+    balance = closed
+    for _ in range(BALANCE_ROUNDS):
+        net = np.zeros(survival.survival.shape[0])
+        net[ages] = net_rate(ages, density, balance)
+        balance = Balance(*(table[ages] for table in survival.with_care_homes(rates, net)))
+    return closed, balance
 
 
 def gross_rate(rates: RatesConfig, ages: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from .days import NEVER, YEAR, to_day
 from .draws import age_band, systematic_bernoulli
 from .frailty import CARE_HOME_FRAILTY_POWER, CARE_HOME_FROM_AGE, Frailty, build_frailty
 from .geography import Geography, build_geography
-from .migration import Balance, arrival_ages, leave_days
+from .migration import Balance, arrival_ages, leave_days, stationary_balance
 from .names import FEMALE_FIRST, MALE_FIRST, SURNAMES, zipf_weights
 
 # England mid-2021 single-year-of-age shape, by band: (first age, last age, % of all people).
@@ -123,13 +123,27 @@ def make_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     return found[0][:n]
 
 
+def _resident_weights(ages: np.ndarray, closed: Balance, stationary: Balance,
+                      entry_age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Acceptance chances (in a care home, at home) at entry_age that turn a closed cohort's
+    care home share into the councils' long-run share (migration.stationary_balance)."""
+    s_closed = np.interp(entry_age, ages + 0.5, closed.care_home_share)
+    s_long = np.interp(entry_age, ages + 0.5, stationary.care_home_share)
+    w_care = np.where(s_closed > 0, s_long / np.maximum(s_closed, 1e-12), 1.0)
+    w_home = (1 - s_long) / (1 - s_closed)
+    top = np.maximum(w_care, w_home)
+    return w_care / top, w_home / top
+
+
 def _life_histories(rng: np.random.Generator, survival: Frailty, rates: RatesConfig,
-                    entry_age: np.ndarray, free_at_entry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    entry_age: np.ndarray, free_at_entry: np.ndarray,
+                    accept: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frailty, care home entry age and death age of each person, drawn from birth.
 
     A history is redrawn until the person is alive at entry_age (and, where free_at_entry,
     not yet in a care home: people moving in), so the frailty and the care home residence of
-    the people of each age are those of that age's survivors.
+    the people of each age are those of that age's survivors. accept: per person, the chance
+    of keeping a history (in a care home, at home) at entry: _resident_weights.
     """
     n = entry_age.size
     z, ch_age, death_age = np.empty(n), np.empty(n), np.empty(n)
@@ -148,7 +162,10 @@ def _life_histories(rng: np.random.Generator, survival: Frailty, rates: RatesCon
         residual = np.maximum(exp_death - survival.hazard_between(zz, np.zeros(todo.size), ch), 0)
         in_home = survival.death_age(zz, ch, residual, rates.care_home_mortality)
         death = np.where(enters, in_home, plain)
-        alive = (death > entry_age[todo]) & ~(free_at_entry[todo] & enters & (ch <= entry_age[todo]))
+        resident = enters & (ch <= entry_age[todo])
+        alive = (death > entry_age[todo]) & ~(free_at_entry[todo] & resident)
+        if accept is not None:
+            alive &= rng.random(todo.size) < np.where(resident, accept[0][todo], accept[1][todo])
         done = todo[alive]
         z[done], ch_age[done], death_age[done] = zz[alive], ch[alive], death[alive]
         todo = todo[~alive]
@@ -183,8 +200,9 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     window_years = (end - start + 1) / YEAR
     ages, density = age_density()
     survival = build_frailty(rates)
-    # the migration balance makes up each age's real deaths, care homes included
-    balance = Balance(*(table[ages] for table in survival.with_care_homes(rates)))
+    # the migration balance makes up each age's real deaths, care homes included, at the
+    # councils' long-run care home shares
+    closed, balance = stationary_balance(survival, rates, ages, density)
     age0 = _sample_ages(rng, config.people, window_years, ages, density)
     # people moving in during the window: their age on arrival and when
     arrival_age, arrival_years = arrival_ages(rng, rates, ages, density, balance, config.people, window_years)
@@ -216,7 +234,8 @@ def build_people(config: GeneratorConfig, rng: np.random.Generator) -> People:
     # Life events: frailty, care home entry and death drawn from birth, kept only for people
     # alive at the age they enter the simulation (see .frailty: keeps the rates stationary).
     t0 = (adult_from - dob) / YEAR                       # age on entering the simulation
-    frailty64, ch_age, death_age = _life_histories(rng, survival, rates, t0, arrived)
+    frailty64, ch_age, death_age = _life_histories(rng, survival, rates, t0, arrived,
+                                                   _resident_weights(ages, closed, balance, t0))
     frailty = frailty64.astype(np.float32)
     death_day = np.where(dob + np.floor(death_age * YEAR) <= end, dob + np.floor(death_age * YEAR), NEVER)
     death_day = np.maximum(death_day, adult_from).astype(np.int32)

@@ -97,3 +97,28 @@ def test_migration_balance_makes_up_the_deaths_care_homes_add():
         died = ((death_age >= age) & (death_age < age + 5)).sum()
         expected = 1 - math.exp(-rate[age:age + 5].sum())
         assert abs(died / alive - expected) < 4 * (expected * (1 - expected) / alive) ** 0.5 + 0.005, age
+
+
+def test_people_start_at_the_councils_long_run_care_home_share():
+    """Arrivals are people at home and care home residents stay, so where more people leave
+    than arrive (the old ages) a larger share of each age lives in a care home than in a
+    closed cohort. Drawn at the closed cohort's share, the care home population grew ~1.2% a
+    year through the window (issue 16); the people at the start are drawn at the long-run share."""
+    from dagster_project.generate.config import RatesConfig
+    from dagster_project.generate.frailty import build_frailty
+    from dagster_project.generate.migration import stationary_balance
+    from dagster_project.generate.population import _life_histories, _resident_weights, age_density
+
+    rates = RatesConfig()
+    survival = build_frailty(rates)
+    ages, density = age_density()
+    closed, long_run = stationary_balance(survival, rates, ages, density)
+    at = int(np.flatnonzero(ages == 88)[0])
+    assert long_run.care_home_share[at] > 1.08 * closed.care_home_share[at]
+    n = 40_000
+    entry = np.full(n, 88.5)
+    _z, care_home_age, _death = _life_histories(np.random.default_rng(3), survival, rates, entry, np.zeros(n, bool),
+                                                _resident_weights(ages, closed, long_run, entry))
+    share = (care_home_age <= entry).mean()
+    se = (share * (1 - share) / n) ** 0.5
+    assert abs(share - long_run.care_home_share[at]) < 4 * se
