@@ -206,7 +206,9 @@ class MessConfig:
     # delivery of every table gets at least one of each kind so the reject path always runs.
     # A rejected CSDS referral row whose referral no other delivery carries leaves its care
     # contacts orphaned: the staging warning relationships_stg_csds__care_contacts_referral_id
-    # (a handful at 100k people) is this mess, intended; at 0 there are none.
+    # (a handful at 100k people) is this mess, intended; at 0 there are none. Likewise a
+    # rejected CSDS MPI row (key missing) leaves that person's referrals in the delivery without
+    # an identity: the staging warning relationships_stg_csds__referrals_source_person_id...
     malformed_rows: float = 0.0005
     # National data opt-out share of people.
     opt_out: float = 0.05
