@@ -182,7 +182,7 @@ def _background_spells(rng, people: People, config: GeneratorConfig, start: int,
         los = _los_emergency(rng, rates, age)
         delay = np.where(los > 0, _delays(rng, rates, pid.size), 0)
         parts.append(_new(pid, _trusts(rng, people, config, pid), adm, adm + los + delay,
-                          np.full(pid.size, EMERGENCY), _emergency_groups(rng, rates, age, adm),
+                          np.full(pid.size, EMERGENCY), np.full(pid.size, OTHER),   # group: build_spells
                           ORIGIN_BACKGROUND, delay))
 
         def el_rate(age, el_mult=el_mult):
@@ -293,7 +293,7 @@ def _readmissions(rng, people: People, spells: Spells, rates: RatesConfig, end: 
     dis = np.minimum(adm + los + delay, gone - 1)
     keep = (adm <= end) & (adm < gone) & (dis >= adm)
     new = _new(pid, spells.trust[src], adm, dis, np.full(src.size, EMERGENCY),
-               _emergency_groups(rng, rates, age, adm), ORIGIN_READMISSION, np.minimum(delay, np.maximum(dis - adm, 0)))
+               np.full(src.size, OTHER), ORIGIN_READMISSION, np.minimum(delay, np.maximum(dis - adm, 0)))
     return new.take(keep)
 
 
@@ -365,6 +365,13 @@ def build_spells(people: People, config: GeneratorConfig, rng: np.random.Generat
     ok = (prev >= 0) & (spells.pid[prev] == spells.pid[cont]) & (spells.dis[prev] == spells.adm[cont])
     transfer_src = prev[ok]
     spells.origin[cont[~ok]] = ORIGIN_READMISSION  # orphaned continuation: an ordinary emergency stay
+    # diagnosis groups of the background stays and readmissions, drawn once the stays are final
+    # (collisions resolved), so each age band's monthly falls and ACSC admissions hold; a
+    # transfer continues its source's stay and keeps its group
+    drawn = (spells.kind == EMERGENCY) & np.isin(spells.origin, (ORIGIN_BACKGROUND, ORIGIN_READMISSION))
+    age = (spells.adm[drawn] - people.dob[spells.pid[drawn]]) / YEAR
+    spells.group[drawn] = _emergency_groups(rng, config.rates, age, spells.adm[drawn])
+    spells.group[cont[ok]] = spells.group[transfer_src]
     _assign_codes(rng, people, spells, config, transfer_src)
     return spells
 
