@@ -64,6 +64,8 @@ def poisson_counts(rng: np.random.Generator, expected: np.ndarray, strata: np.nd
     if n == 0:
         return np.zeros(0, np.int64)
     labels = np.zeros(n, np.int64) if strata is None else np.asarray(strata)
+    if labels.size and labels.min() >= np.iinfo(np.int16).min and labels.max() <= np.iinfo(np.int16).max:
+        labels = labels.astype(np.int16)   # a stable sort of 16-bit keys is a radix sort: O(n)
     order = np.argsort(labels, kind="stable")
     cumulative = np.cumsum(expected[order])
     ends = np.append(np.flatnonzero(labels[order][1:] != labels[order][:-1]) + 1, n)
