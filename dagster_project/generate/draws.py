@@ -44,12 +44,57 @@ def age_band(age_years: np.ndarray) -> np.ndarray:
     return np.floor(np.asarray(age_years, np.float64) / AGE_BAND_YEARS).astype(np.int64)
 
 
-def _checked(values: np.ndarray, what: str, upper: float = np.inf) -> np.ndarray:
+def checked(values: np.ndarray, what: str, upper: float = np.inf) -> np.ndarray:
+    """values as float64, or a ValueError naming what they are if any is not finite in [0, upper]."""
     values = np.asarray(values, np.float64)
     if values.size and (not np.isfinite(values).all() or values.min() < 0 or values.max() > upper):
         bad = values[~(np.isfinite(values) & (values >= 0) & (values <= upper))][:3]
         raise ValueError(f"{what} must be finite and within [0, {upper}]: found {bad.tolist()}")
     return values
+
+
+def round_systematically(rng: np.random.Generator, totals: np.ndarray) -> np.ndarray:
+    """Each expected total as a whole number of events: floor(total + U), U uniform on [0, 1):
+    mean exactly the total, always within one event of it, variance at most 1/4."""
+    totals = np.asarray(totals, np.float64)
+    return np.floor(totals + rng.random(totals.size)).astype(np.int64)
+
+
+def pick_in_proportion(rng: np.random.Generator, cumulative: np.ndarray, starts: np.ndarray,
+                       ends: np.ndarray, stretch: np.ndarray) -> np.ndarray:
+    """For each event, a record among ``starts[s]..ends[s] - 1`` (s = the event's stretch),
+    chosen with probability proportional to its weight, given the weights' running sum
+    ``cumulative``: the record whose stretch of the running sum holds a uniform position.
+    Zero-weight records are never chosen; a stretch given an event must weigh more than 0."""
+    if not stretch.size:
+        return np.zeros(0, np.int64)
+    lo = np.where(starts > 0, cumulative[np.maximum(starts - 1, 0)], 0.0)[stretch]
+    hi = cumulative[ends - 1][stretch]
+    position = np.minimum(lo + rng.random(stretch.size) * (hi - lo), np.nextafter(hi, -np.inf))
+    return np.clip(np.searchsorted(cumulative, position, side="right"), starts[stretch], ends[stretch] - 1)
+
+
+def stretch_sums(cumulative: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The sum of each stretch starts..ends-1 of the values whose running sum is cumulative."""
+    total = np.zeros(starts.size)
+    filled = ends > starts
+    before = np.where(starts[filled] > 0, cumulative[np.maximum(starts[filled] - 1, 0)], 0.0)
+    total[filled] = cumulative[ends[filled] - 1] - before
+    return total
+
+
+def stratum_stretches(labels: np.ndarray, count: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, starts, ends): the records sorted by label (stable), and where each of the
+    labels 0..max(count, max label + 1) - 1 starts and ends in that order (labels: small
+    non-negative integers)."""
+    labels = np.asarray(labels)
+    if labels.size and labels.max() <= np.iinfo(np.int16).max:
+        order = np.argsort(labels.astype(np.int16), kind="stable")   # a radix sort: O(n)
+    else:
+        order = np.argsort(labels, kind="stable")
+    sizes = np.bincount(labels, minlength=count)
+    ends = np.cumsum(sizes)
+    return order, ends - sizes, ends
 
 
 def poisson_counts(rng: np.random.Generator, expected: np.ndarray, strata: np.ndarray | None = None) -> np.ndarray:
@@ -59,28 +104,17 @@ def poisson_counts(rng: np.random.Generator, expected: np.ndarray, strata: np.nd
     strata: an integer label per person (e.g. an age band); the total of every stratum holds,
     so the totals of any union of strata (such as everyone 65+) hold too.
     """
-    expected = _checked(expected, "expected counts")
+    expected = checked(expected, "expected counts")
     n = expected.size
     if n == 0:
         return np.zeros(0, np.int64)
-    labels = np.zeros(n, np.int64) if strata is None else np.asarray(strata)
-    if labels.size and labels.min() >= np.iinfo(np.int16).min and labels.max() <= np.iinfo(np.int16).max:
-        labels = labels.astype(np.int16)   # a stable sort of 16-bit keys is a radix sort: O(n)
-    order = np.argsort(labels, kind="stable")
+    labels = np.zeros(n, np.int64) if strata is None else np.unique(np.asarray(strata), return_inverse=True)[1]
+    order, starts, ends = stratum_stretches(labels)
     cumulative = np.cumsum(expected[order])
-    ends = np.append(np.flatnonzero(labels[order][1:] != labels[order][:-1]) + 1, n)
-    hi = cumulative[ends - 1]
-    lo = np.append(0.0, hi[:-1])
-    total = hi - lo
-    drawn = np.floor(total + rng.random(total.size)).astype(np.int64)
-    stratum = np.repeat(np.arange(total.size), drawn)
-    # positions uniform along each stratum's stretch of the cumulative expected counts: the
-    # person whose stretch holds a position gets the event (zero-width people never do)
-    position = lo[stratum] + rng.random(stratum.size) * total[stratum]
-    position = np.minimum(position, np.nextafter(hi[stratum], -np.inf))
-    person = np.minimum(np.searchsorted(cumulative, position, side="right"), ends[stratum] - 1)
+    total = stretch_sums(cumulative, starts, ends)
+    stratum = np.repeat(np.arange(total.size), round_systematically(rng, total))
     counts = np.zeros(n, np.int64)
-    counts[order] = np.bincount(person, minlength=n)
+    counts[order] = np.bincount(pick_in_proportion(rng, cumulative, starts, ends, stratum), minlength=n)
     return counts
 
 
@@ -93,7 +127,7 @@ def systematic_bernoulli(rng: np.random.Generator, p: np.ndarray, by: Sequence[n
     """One yes/no per record, yes with probability exactly p (0..1); the number of yeses in
     any stretch of the order given by ``by`` (keys, the first sorts first; e.g. (age band,
     day)) is that stretch's sum of p rounded systematically."""
-    p = _checked(p, "probabilities", 1.0)
+    p = checked(p, "probabilities", 1.0)
     if p.size == 0:
         return np.zeros(0, bool)
     order = _order(rng, p.size, by)
@@ -115,7 +149,7 @@ def systematic_categories(rng: np.random.Generator, shares: Sequence[np.ndarray 
     category = np.full(n, len(shares), np.int64)
     left = np.ones(n)                 # probability mass not yet given to a category
     for index, share in enumerate(shares):
-        share = np.broadcast_to(_checked(share, "shares", 1.0), (n,))
+        share = np.broadcast_to(checked(share, "shares", 1.0), (n,))
         if (share > left + 1e-9).any():
             raise ValueError("shares must add up to at most 1 for every record")
         open_ = np.flatnonzero(category == len(shares))

@@ -1,14 +1,19 @@
 """Processes of events over each person's time in the window, at the age of the event.
 
-A person's rate is evaluated month by month (at the middle of each calendar month of their
-time), so it rises as they age during the window; rating a four-year stretch at one age
-would put too many events early and too few late. An optional seasonal factor (mean 1 over
-a year) shapes the events within the year.
+A person's rate is evaluated year by year (at the middle of their time in each year
+slice), so it rises as they age during the window; rating a four-year stretch at one age
+would put too many events early and too few late. Within a year slice the events are drawn
+month by month at that year's rate (a month only scales it by its share of the person's
+days and by the seasonal factor): evaluating the rates (np.interp over everyone) every
+month instead cost minutes at a million people. An optional seasonal factor (mean 1 over a
+year) shapes the events within the year.
 
 Each person's count in a month is Poisson with their expected count (rate times the
-seasonal mean over their days), but the counts are drawn with .draws.poisson_counts: the
-month's total per five-year age band is its expected total rounded, so yearly totals move
-like a scaled-down England's and not like a small sample's (see .draws for why).
+seasonal mean over their days), but the counts are drawn as .draws.poisson_counts draws
+them: the month's total per five-year age band (the person's band at the middle of their
+year slice) is its expected total rounded systematically and its events go to people in
+proportion to their expected counts, so yearly totals move like a scaled-down England's
+and not like a small sample's (see .draws for why).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .days import YEAR
-from .draws import age_band, poisson_counts
+from .draws import age_band, checked, pick_in_proportion, round_systematically, stratum_stretches, stretch_sums
 
 RateOfAge = Callable[[np.ndarray], np.ndarray]   # age (years, one per person) -> rate per person-year
 
@@ -31,14 +36,17 @@ def seasonal_factor(day: np.ndarray, amplitude: float, peak_day_of_year: int) ->
 
 
 def seasonal_days(lo: np.ndarray, hi: np.ndarray, season: tuple[float, int] | None) -> np.ndarray:
-    """The integral of the seasonal factor over [lo, hi): days weighted by the season."""
+    """The integral of the seasonal factor over [lo, hi) (whole days): days weighted by the season."""
     span = (hi - lo).astype(np.float64)
-    if season is None:
+    if season is None or not span.size:
         return span
     amplitude, peak = season
-    def antiderivative(day: np.ndarray) -> np.ndarray:
-        return amplitude * YEAR / (2 * np.pi) * np.sin((day - peak) / YEAR * 2 * np.pi)
-    return span + antiderivative(hi.astype(np.float64)) - antiderivative(lo.astype(np.float64))
+    # the antiderivative on every day from the first lo to the last hi, looked up per person:
+    # a month's million people share ~31 distinct days, so this is far cheaper than a sine each
+    first = int(min(lo.min(), hi.min()))
+    days = np.arange(first, int(max(lo.max(), hi.max())) + 1, dtype=np.float64)
+    antiderivative = amplitude * YEAR / (2 * np.pi) * np.sin((days - peak) / YEAR * 2 * np.pi)
+    return span + antiderivative[(hi - first).astype(np.int64)] - antiderivative[(lo - first).astype(np.int64)]
 
 
 def month_bounds(first_day: int, last_day: int) -> np.ndarray:
@@ -64,6 +72,45 @@ def _place_days(rng: np.random.Generator, lo: np.ndarray, span: np.ndarray,
     return day
 
 
+def _month_events(rng: np.random.Generator, rate: np.ndarray, y_lo: np.ndarray, y_hi: np.ndarray,
+                  band: np.ndarray, months: np.ndarray,
+                  season: tuple[float, int] | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(person index, day) of one year slice's events, month by month (months: the slice's
+    month bounds). Each month, per band: the expected total rounded systematically, its
+    events given to people in proportion to rate x their seasonal days in the month.
+
+    The people here the whole slice (nearly everyone) have the same seasonal days in a month,
+    so within a band their share of its events is their share of its rates: one running sum
+    of their rates serves every month. Only the few who arrive or leave in the slice are
+    weighed month by month; a month's events are split between the two groups by their
+    expected counts, which makes the allocation exactly proportional over everyone."""
+    whole = (y_lo == months[0]) & (y_hi == months[-1])
+    bands = int(band.max()) + 1
+    groups = []
+    for members in (np.flatnonzero(whole), np.flatnonzero(~whole)):
+        order, starts, ends = stratum_stretches(band[members], bands)
+        groups.append((members[order], starts, ends))
+    (w_idx, w_starts, w_ends), (p_idx, p_starts, p_ends) = groups
+    w_cum = np.cumsum(rate[w_idx])
+    w_rates = stretch_sums(w_cum, w_starts, w_ends)
+    pids, days = [], []
+    for m_from, m_to in itertools.pairwise(months):
+        month_days = seasonal_days(np.array([m_from]), np.array([m_to]), season)[0]
+        w_mass = w_rates * month_days / YEAR
+        p_lo, p_hi = np.clip(y_lo[p_idx], m_from, m_to), np.clip(y_hi[p_idx], m_from, m_to)
+        p_cum = np.cumsum(rate[p_idx] * seasonal_days(p_lo, p_hi, season) / YEAR)
+        p_mass = stretch_sums(p_cum, p_starts, p_ends)
+        total = w_mass + p_mass
+        stretch = np.repeat(np.arange(bands), round_systematically(rng, total))
+        to_whole = rng.random(stretch.size) * total[stretch] < w_mass[stretch]
+        w_at = pick_in_proportion(rng, w_cum, w_starts, w_ends, stretch[to_whole])
+        p_at = pick_in_proportion(rng, p_cum, p_starts, p_ends, stretch[~to_whole])
+        pids += [w_idx[w_at], p_idx[p_at]]
+        days += [_place_days(rng, np.full(w_at.size, m_from), np.full(w_at.size, m_to - m_from), season),
+                 _place_days(rng, p_lo[p_at], (p_hi - p_lo)[p_at], season)]
+    return pids, days
+
+
 def events_by_age(rng: np.random.Generator, dob: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                   rate_of_age: RateOfAge, window_start: int,
                   season: tuple[float, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -73,21 +120,27 @@ def events_by_age(rng: np.random.Generator, dob: np.ndarray, lo: np.ndarray, hi:
     """
     pids, days = [], []
     last = int(hi.max()) if hi.size else window_start
-    bounds = month_bounds(window_start, last) if last > window_start else np.array([window_start])
-    for s_from, s_to in itertools.pairwise(bounds):
-        seg_lo, seg_hi = np.clip(lo, s_from, s_to), np.clip(hi, s_from, s_to)
-        present = np.flatnonzero(seg_hi > seg_lo)
+    k = 0
+    while True:
+        y_from, y_to = window_start + round(k * YEAR), window_start + round((k + 1) * YEAR)
+        if y_from >= last:
+            break
+        k += 1
+        y_lo, y_hi = np.clip(lo, y_from, y_to), np.clip(hi, y_from, y_to)
+        present = np.flatnonzero(y_hi > y_lo)
         if not present.size:
             continue
-        # rate_of_age rates everyone (it may look up per-person attributes by position)
-        rate = rate_of_age(((seg_lo + seg_hi) / 2 - dob) / YEAR)[present]
-        seg_lo, seg_hi = seg_lo[present], seg_hi[present]
-        age = ((seg_lo + seg_hi) / 2 - dob[present]) / YEAR
-        expected = rate * seasonal_days(seg_lo, seg_hi, season) / YEAR
-        counts = poisson_counts(rng, expected, age_band(age))
-        at = np.repeat(np.arange(present.size), counts)
-        pids.append(present[at])
-        days.append(_place_days(rng, seg_lo[at], (seg_hi - seg_lo)[at], season).astype(np.int32))
+        # once per year slice, at the middle of each person's time in it; rate_of_age rates
+        # everyone (it may look up per-person attributes by position)
+        middle_age = ((y_lo + y_hi) / 2 - dob) / YEAR
+        rate = checked(rate_of_age(middle_age)[present], "event rates")
+        slice_end = min(y_to, last)
+        months = month_bounds(y_from, slice_end - 1)
+        months[-1] = slice_end   # the slice's last month ends with the slice
+        band = age_band(middle_age[present])
+        year_pids, year_days = _month_events(rng, rate, y_lo[present], y_hi[present], band - band.min(), months, season)
+        pids += [present[p] for p in year_pids]
+        days += [d.astype(np.int32) for d in year_days]
     if not pids:
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
     pid, day = np.concatenate(pids), np.concatenate(days)

@@ -113,3 +113,33 @@ def test_seasonal_days_and_month_bounds():
     bounds = month_bounds(18_718, 18_718 + 70)     # 1 April 2021 + 70 days: April, May, June
     assert [str(np.datetime64(int(b), "D")) for b in bounds] == ["2021-04-01", "2021-05-01", "2021-06-01",
                                                                  "2021-07-01"]
+
+
+def test_events_by_age_keep_the_mean_of_people_arriving_and_leaving_and_each_months_totals():
+    """Most people are here the whole year slice and share one running sum of rates; the
+    others (arriving, leaving) are weighed month by month. Every person's mean count is
+    still rate x their seasonal days, and each month's total per age band within one event."""
+    n, start, season = 40, 18_718, (0.2, 15)               # 2021-04-01, three months
+    end = start + 91
+    rng = np.random.default_rng(3)
+    rate = rng.gamma(2.0, 1.0, n)
+    dob = start - np.where(np.arange(n) % 2 == 0, 67, 72) * 365   # two age bands
+    lo, hi = np.full(n, start), np.full(n, end)
+    lo[:10] = start + rng.integers(1, 80, 10)                      # arrivals
+    hi[10:20] = start + rng.integers(5, 90, 10)                    # leavers
+    bounds = month_bounds(start, end - 1)
+    bounds[-1] = end
+    counts, month_totals = [], []
+    for _ in range(1_000):
+        pid, day = events_by_age(rng, dob, lo, hi, lambda age: rate, start, season)
+        assert ((day >= lo[pid]) & (day < hi[pid])).all()
+        counts.append(np.bincount(pid, minlength=n))
+        month = np.searchsorted(bounds, day, side="right") - 1
+        month_totals.append(np.bincount(month * 2 + np.arange(n)[pid] % 2, minlength=6))
+    expected = rate * seasonal_days(lo, hi, season) / 365.25
+    counts = np.array(counts)
+    assert (np.abs(counts.mean(axis=0) - expected) <= 4 * np.sqrt(expected / len(counts))).all()
+    m_lo, m_hi = np.clip(lo, bounds[:-1, None], bounds[1:, None]), np.clip(hi, bounds[:-1, None], bounds[1:, None])
+    by_month = rate * seasonal_days(m_lo, m_hi, season) / 365.25          # months x people
+    expected_totals = np.stack([by_month[:, 0::2].sum(axis=1), by_month[:, 1::2].sum(axis=1)], axis=1).ravel()
+    assert (np.abs(np.array(month_totals) - expected_totals) < 1).all()
