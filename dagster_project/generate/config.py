@@ -72,10 +72,10 @@ class RatesConfig:
         (75, 0.133), (80, 0.1816), (85, 0.2478), (90, 0.3268), (100, 0.3952))
     emergency_care_home_multiplier: float = 2.0    # care home residents: ~1 admission a year
     # Winter: emergency admissions (and readmissions) peak in mid January, 1 + amplitude*cos
-    # over the year. Elective-led readmissions and deaths in hospital are not seasonal, so
-    # December-February runs ~16% above June-August for people 65+ (England: ~10-20%); one
-    # year at 100k people varies by ~5.5 points (40 seeds), so below 5% is a ~2 SE event.
-    emergency_winter_amplitude: float = 0.085
+    # over the year. Elective-led readmissions and deaths in hospital are not seasonal.
+    # 0.07: December-February ~13% above June-August for people 65+, the middle of England's
+    # 5-20% (0.085 gave ~16-18%, some years above 20%); one year at 100k varies by ~2-3 points.
+    emergency_winter_amplitude: float = 0.07
     emergency_peak_day_of_year: int = 15
     falls_share_by_age: tuple[tuple[float, float], ...] = (
         (18, 0.025), (64, 0.030), (65, 0.046), (79, 0.069), (80, 0.091), (100, 0.118))
@@ -111,7 +111,9 @@ class RatesConfig:
     care_home_resident_coded_usual_share: float = 0.15
     # emergency stays of people 65+ ending somewhere other than home: interim/step-down
     # beds (29), community or other hospitals (51, 87, 88), not known (99)
-    emergency_step_down_share_65: float = 0.065   # HES often codes a care home as 19
+    # 0.04: 65+ discharged to their usual residence ~89.5%, the middle of England's 88-91%
+    # (0.065 gave ~88.3%, some years below 88); HES often codes a care home as 19
+    emergency_step_down_share_65: float = 0.04
 
     # Care homes: first permanent admission hazard exp(a + b*age) * frailty**0.8 from age 40,
     # share via a hospital stay; residents at the window start follow from the same hazard.
@@ -129,7 +131,7 @@ class RatesConfig:
     hospital_request_share_of_discharges_65: float = 0.035  # NFA / assessment requests at discharge
     home_care_after_discharge_65: float = 0.010
     reablement_share_65: float = 0.031             # of 65+ discharges alive to usual residence
-    reablement_at_home_91d: float = 0.82
+    reablement_at_home_91d: float = 0.81           # ~81.5% measured, middle of England's 79-84% (0.82: ~82.5)
     lts_community_prevalence_by_age: tuple[tuple[float, float], ...] = (
         (18, 0.0035), (64, 0.005), (65, 0.005), (80, 0.012), (90, 0.027), (100, 0.036))
     lts_community_end_rate: float = 0.65           # per year, other than death / care home
