@@ -18,7 +18,9 @@ their expected value:
   systematically (``floor(total + U)``: mean exactly the total, variance at most 1/4), and
   the events are allocated to people multinomially in proportion to their expected counts;
   a Poisson process conditioned on its total is exactly that, so each person's count is
-  still ~Poisson with their own mean and repeat events still cluster in frail people;
+  still ~Poisson with their own mean and repeat events still cluster in frail people
+  (processes.events_by_age draws the same way from its parts, round_systematically and
+  pick_in_proportion, so that one running sum of rates serves all the months of a year);
 * :func:`systematic_bernoulli` / :func:`systematic_categories`: systematic sampling along
   the records in a given order (e.g. by age band, then by day; ties in random order): one
   random start, unit steps along the cumulative probabilities. Record i is chosen with
