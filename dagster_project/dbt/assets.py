@@ -6,6 +6,7 @@ selections keep that order explicit and the graph acyclic at op level.
 """
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,11 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
     # (one run at a time per warehouse: warehouse_lock.py).
     target = dbt_target_dir(settings)
     yield from dbt.cli(args, context=context, target_path=target).stream()
+    # Each half's node timings kept beside dbt's run_results.json (which the next
+    # invocation overwrites): where a night's dbt time goes (bench/bench_incremental.py).
+    results = target / "run_results.json"
+    if results.exists():
+        shutil.copyfile(results, target / f"run_results_{'before' if before_linkage else 'after'}_linkage.json")
     # dbt writes some artifacts (partial_parse.msgpack) world-readable whatever the umask;
     # compiled SQL names the warehouse's tables, so they stay as private as the warehouse
     private_files.tighten_tree(target)
