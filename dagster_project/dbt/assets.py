@@ -23,7 +23,7 @@ from dagster_project.dbt.project import (
 from dagster_project.dbt.translator import CarejourneyDbtTranslator
 from dagster_project.engine import exchange
 from dagster_project.resources import CarejourneyResource, EngineResource, WarehouseGuard
-from dagster_project.runs import incremental
+from dagster_project.runs import incremental, staging_plan
 from dagster_project.settings import Settings
 
 # int_run__as_of (staging and the ledger only) is built before linkage too, so the
@@ -77,7 +77,7 @@ def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
            engine: EngineResource, before_linkage: bool, plan: incremental.NightPlan | None = None,
-           incremental_models: bool = True) -> Iterator[Any]:
+           incremental_models: bool = True, exclude: list[str] | None = None) -> Iterator[Any]:
     settings = carejourney.settings()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     bring_back: tuple[str, ...] = ()
@@ -94,6 +94,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
         exchange.clear_out(settings, bring_back)
         spark_vars = engine.dbt_vars(register, bring_back)
     args = build_args(settings, plan, incremental_models, target=engine.dbt_target(), extra_vars=spark_vars)
+    if exclude:
+        args += ["--exclude", " ".join(exclude)]  # dagster-dbt folds it into its selection
     # The warehouse's own target folder keeps dbt's partial-parse state between its runs
     # (one run at a time per warehouse: warehouse_lock.py).
     target = dbt_target_dir(settings)
@@ -116,7 +118,15 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
             dagster_dbt_translator=_translator, project=dbt_project)
 def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
                        engine: EngineResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
-    yield from _build(context, dbt, carejourney, engine, before_linkage=True)
+    exclude: list[str] = []
+    if not (context.is_subset or engine.on_spark):
+        # Seeds and the staging of sources with no new load stand as the last complete build
+        # left them, tested (runs/staging_plan.py). On Spark every night is a full build.
+        with carejourney.connect() as con:
+            staging = staging_plan.plan_staging(con, carejourney.settings(), dbt_project.manifest_path)
+        context.log.info(f"dbt before linkage: {staging.reason}")
+        exclude = staging.exclude_selectors()
+    yield from _build(context, dbt, carejourney, engine, before_linkage=True, exclude=exclude)
 
 
 @dbt_assets(manifest=_manifest, exclude=BEFORE_LINKAGE, name="dbt_after_linkage",

@@ -251,6 +251,12 @@ def test_killed_incremental_night_recovers_to_the_same_result(reference, landing
     result = carejourney_run(nights, warehouse)
     assert result.returncode == ExitCode.OK, result.stdout + result.stderr
     assert "0 loaded" in result.stdout
+    # Only the CLD file arrived since the first night: the other sources' staging and the
+    # seeds stood as it left them, untested again (runs/staging_plan.py); CLD's were rebuilt.
+    log = max((warehouse / "reports").glob("run-*.log")).read_text()
+    assert "seeds and staging of csds, hes_apc, reference unchanged since load" in log
+    before_linkage = next(line for line in log.splitlines() if line.startswith("Finished running"))
+    assert "1 view model" in before_linkage and "seed" not in before_linkage, before_linkage
     con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
     assert con.execute(ledger).fetchone() == ledger_before
     modes = [m for (m,) in con.execute("select mode from ops.incremental_log order by decided_at").fetchall()]
