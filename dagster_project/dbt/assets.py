@@ -127,6 +127,14 @@ def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, c
         context.log.info(f"dbt before linkage: {staging.reason}")
         exclude = staging.exclude_selectors()
     yield from _build(context, dbt, carejourney, engine, before_linkage=True, exclude=exclude)
+    if exclude:
+        # dbt did not touch them, so dagster-dbt yields nothing for them: their outputs are
+        # yielded here, or Dagster would skip every step downstream (the half after linkage).
+        for node in staging.standing_nodes(dbt_project.manifest_path):
+            key = _translator.get_asset_key(node)
+            if key in context.selected_asset_keys:
+                yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
+                                metadata={"not rebuilt": staging.reason})
 
 
 @dbt_assets(manifest=_manifest, exclude=BEFORE_LINKAGE, name="dbt_after_linkage",

@@ -44,11 +44,20 @@ class StagingPlan:
             return []
         return ["resource_type:seed", *(f"path:{STAGING_PATH}{folder}" for folder in self.unchanged)]
 
+    def standing_nodes(self, manifest_path: Path) -> list[dict]:
+        """The manifest nodes of the seeds and models the exclusions leave as they stand."""
+        if not self.unchanged:
+            return []
+        folders = tuple(f"{STAGING_PATH}{folder}/" for folder in self.unchanged)
+        return [node for node in _manifest(manifest_path)["nodes"].values()
+                if node["resource_type"] == "seed"
+                or (node["resource_type"] == "model" and node["original_file_path"].startswith(folders))]
+
 
 def staging_sources(manifest_path: Path) -> dict[str, set[str]]:
     """{staging folder: the raw_current tables its models read}. A folder whose models read
     anything besides raw_current tables and seeds is left out: it always builds."""
-    manifest = json.loads(manifest_path.read_text())
+    manifest = _manifest(manifest_path)
     folders: dict[str, set[str]] = {}
     mixed: set[str] = set()
     for node in manifest["nodes"].values():
@@ -89,3 +98,7 @@ def _baseline(con: duckdb.DuckDBPyConnection) -> tuple[int, str, str] | None:
                            f"from {incremental.BASELINE}").fetchone()
     except duckdb.CatalogException:  # a warehouse that never finished a build
         return None
+
+
+def _manifest(manifest_path: Path) -> dict:
+    return json.loads(manifest_path.read_text())

@@ -38,3 +38,11 @@ def test_dbt_selection_drops_the_unchanged_folders_tests_and_keeps_a_changed_one
     assert {"stg_asc_cld__events", "unique_stg_asc_cld__events_event_id", "stg_hes_apc__episodes",
             "relationships_stg_asc_cld__events_service_type__value__ref_cld_service_type_",
             "int_run__as_of", "int_linkage__source_person"} <= names
+
+
+def test_the_nodes_left_standing_are_the_seeds_and_the_unchanged_folders_models():
+    standing = staging_plan.StagingPlan(("csds",), 5, "").standing_nodes(dbt_project.manifest_path)
+    models = {n["name"] for n in standing if n["resource_type"] == "model"}
+    assert models == {"stg_csds__mpi", "stg_csds__referrals", "stg_csds__care_contacts"}
+    assert {"sex_codes", "metric_definitions"} <= {n["name"] for n in standing if n["resource_type"] == "seed"}
+    assert staging_plan.StagingPlan((), 5, "").standing_nodes(dbt_project.manifest_path) == []
