@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project import private_files
+from dagster_project.dbt.cli_resource import CarejourneyDbtCliResource
 from dagster_project.dbt.project import (
     dbt_executable,
     dbt_project,
@@ -44,7 +45,7 @@ _manifest = manifest_for_loading()
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir),
+    return CarejourneyDbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir),
                           dbt_executable=dbt_executable())
 
 
