@@ -127,15 +127,15 @@ def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, c
             staging = staging_plan.plan_staging(con, carejourney.settings(), dbt_project.manifest_path)
         context.log.info(f"dbt before linkage: {staging.reason}")
         exclude = staging.exclude_selectors()
-    yield from _build(context, dbt, carejourney, engine, before_linkage=True, exclude=exclude)
-    if exclude:
-        # dbt did not touch them, so dagster-dbt yields nothing for them: their outputs are
-        # yielded here, or Dagster would skip every step downstream (the half after linkage).
+        # dbt will not touch them, so dagster-dbt yields nothing for them: their outputs are
+        # yielded here, or Dagster would skip every step downstream (the half after linkage);
+        # first, as they stand upstream of what dbt builds (outputs go in topological order).
         for node in staging.standing_nodes(dbt_project.manifest_path):
             key = _translator.get_asset_key(node)
             if key in context.selected_asset_keys:
                 yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
                                 metadata={"not rebuilt": staging.reason})
+    yield from _build(context, dbt, carejourney, engine, before_linkage=True, exclude=exclude)
 
 
 @dbt_assets(manifest=_manifest, exclude=BEFORE_LINKAGE, name="dbt_after_linkage",
