@@ -45,13 +45,15 @@ class StagingPlan:
         return ["resource_type:seed", *(f"path:{STAGING_PATH}{folder}" for folder in self.unchanged)]
 
     def standing_nodes(self, manifest_path: Path) -> list[dict]:
-        """The manifest nodes of the seeds and models the exclusions leave as they stand."""
+        """The manifest nodes of the seeds and models the exclusions leave as they stand, in
+        dependency order: the seeds, then the staging views (which read only seeds and sources)."""
         if not self.unchanged:
             return []
         folders = tuple(f"{STAGING_PATH}{folder}/" for folder in self.unchanged)
-        return [node for node in _manifest(manifest_path)["nodes"].values()
-                if node["resource_type"] == "seed"
-                or (node["resource_type"] == "model" and node["original_file_path"].startswith(folders))]
+        nodes = _manifest(manifest_path)["nodes"].values()
+        return ([node for node in nodes if node["resource_type"] == "seed"]
+                + [node for node in nodes
+                   if node["resource_type"] == "model" and node["original_file_path"].startswith(folders)])
 
 
 def staging_sources(manifest_path: Path) -> dict[str, set[str]]:

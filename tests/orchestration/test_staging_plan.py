@@ -43,6 +43,10 @@ def test_dbt_selection_drops_the_unchanged_folders_tests_and_keeps_a_changed_one
 def test_the_nodes_left_standing_are_the_seeds_and_the_unchanged_folders_models():
     standing = staging_plan.StagingPlan(("csds",), 5, "").standing_nodes(dbt_project.manifest_path)
     models = {n["name"] for n in standing if n["resource_type"] == "model"}
+    # in dependency order (Dagster takes a multi-asset's outputs only so): every node after its parents
+    position = {n["unique_id"]: i for i, n in enumerate(standing)}
+    assert all(position[parent] < position[n["unique_id"]]
+               for n in standing for parent in n["depends_on"].get("nodes", []) if parent in position)
     assert models == {"stg_csds__mpi", "stg_csds__referrals", "stg_csds__care_contacts"}
     assert {"sex_codes", "metric_definitions"} <= {n["name"] for n in standing if n["resource_type"] == "seed"}
     assert staging_plan.StagingPlan((), 5, "").standing_nodes(dbt_project.manifest_path) == []
