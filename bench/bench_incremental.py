@@ -13,7 +13,8 @@ an old quarter). Then, in the same sitting, each as `carejourney run`:
   5. a full rebuild of the same landing (`--full-refresh`): the ratio's denominator.
 Wall time and peak memory of the process tree (bench/run.py's sampler), each night's
 mode and affected people from ops.incremental_log, linkage's seconds per part and pair
-cache counts from linkage.run_log. Work files: bench/work/incremental/.
+cache counts from linkage.run_log; each night's dbt node timings (N.dbt_before_linkage.json,
+N.dbt_after_linkage.json). Work files: bench/work/incremental/ (or --work).
 """
 from __future__ import annotations
 
@@ -97,8 +98,10 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "incremental_results.md")
+    parser.add_argument("--work", type=Path, default=WORK,
+                        help="where the landing, warehouse and logs go (default bench/work/)")
     args = parser.parse_args()
-    root = WORK / "incremental" / str(args.people)
+    root = args.work / "incremental" / str(args.people)
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     full, landing, warehouse, aside = (root / n for n in ("full_landing", "landing", "warehouse", "aside"))
@@ -119,6 +122,11 @@ def main() -> None:
         seconds, clock, code = run_timed([str(BIN / "carejourney"), "run", "--landing", str(landing),
                                           "--warehouse", str(warehouse), *extra], env, log)
         mode, reason = last_plan(warehouse)
+        for half in ("before", "after"):  # dbt's node timings of the night (dbt/assets.py keeps them)
+            results = warehouse / "dbt_target" / f"run_results_{half}_linkage.json"
+            if results.exists():
+                shutil.copyfile(results, root / f"{len(rows) + 1}.dbt_{half}_linkage.json")
+                results.unlink()
         if "nightly run: nothing new since run" in log.read_text(errors="replace"):
             mode, reason = "nothing new", "same inputs as the last run"
         return {"night": label, "seconds": seconds, "peak": max(clock.peak_rss.values() or [0]), "exit": code,

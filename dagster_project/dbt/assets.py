@@ -6,6 +6,7 @@ selections keep that order explicit and the graph acyclic at op level.
 """
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project import private_files
+from dagster_project.dbt.cli_resource import CarejourneyDbtCliResource
 from dagster_project.dbt.project import (
     dbt_executable,
     dbt_project,
@@ -22,7 +24,7 @@ from dagster_project.dbt.project import (
 from dagster_project.dbt.translator import CarejourneyDbtTranslator
 from dagster_project.engine import exchange
 from dagster_project.resources import CarejourneyResource, EngineResource, WarehouseGuard
-from dagster_project.runs import incremental
+from dagster_project.runs import incremental, staging_plan
 from dagster_project.settings import Settings
 
 # int_run__as_of (staging and the ledger only) is built before linkage too, so the
@@ -43,7 +45,7 @@ _manifest = manifest_for_loading()
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir),
+    return CarejourneyDbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir),
                           dbt_executable=dbt_executable())
 
 
@@ -76,7 +78,7 @@ def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
            engine: EngineResource, before_linkage: bool, plan: incremental.NightPlan | None = None,
-           incremental_models: bool = True) -> Iterator[Any]:
+           incremental_models: bool = True, exclude: list[str] | None = None) -> Iterator[Any]:
     settings = carejourney.settings()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     bring_back: tuple[str, ...] = ()
@@ -93,10 +95,17 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
         exchange.clear_out(settings, bring_back)
         spark_vars = engine.dbt_vars(register, bring_back)
     args = build_args(settings, plan, incremental_models, target=engine.dbt_target(), extra_vars=spark_vars)
+    if exclude:
+        args += ["--exclude", " ".join(exclude)]  # dagster-dbt folds it into its selection
     # The warehouse's own target folder keeps dbt's partial-parse state between its runs
     # (one run at a time per warehouse: warehouse_lock.py).
     target = dbt_target_dir(settings)
     yield from dbt.cli(args, context=context, target_path=target).stream()
+    # Each half's node timings kept beside dbt's run_results.json (which the next
+    # invocation overwrites): where a night's dbt time goes (bench/bench_incremental.py).
+    results = target / "run_results.json"
+    if results.exists():
+        shutil.copyfile(results, target / f"run_results_{'before' if before_linkage else 'after'}_linkage.json")
     # dbt writes some artifacts (partial_parse.msgpack) world-readable whatever the umask;
     # compiled SQL names the warehouse's tables, so they stay as private as the warehouse
     private_files.tighten_tree(target)
@@ -110,7 +119,23 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
             dagster_dbt_translator=_translator, project=dbt_project)
 def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
                        engine: EngineResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
-    yield from _build(context, dbt, carejourney, engine, before_linkage=True)
+    exclude: list[str] = []
+    if not (context.is_subset or engine.on_spark):
+        # Seeds and the staging of sources with no new load stand as the last complete build
+        # left them, tested (runs/staging_plan.py). On Spark every night is a full build.
+        with carejourney.connect() as con:
+            staging = staging_plan.plan_staging(con, carejourney.settings(), dbt_project.manifest_path)
+        context.log.info(f"dbt before linkage: {staging.reason}")
+        exclude = staging.exclude_selectors()
+        # dbt will not touch them, so dagster-dbt yields nothing for them: their outputs are
+        # yielded here, or Dagster would skip every step downstream (the half after linkage);
+        # first, as they stand upstream of what dbt builds (outputs go in topological order).
+        for node in staging.standing_nodes(dbt_project.manifest_path):
+            key = _translator.get_asset_key(node)
+            if key in context.selected_asset_keys:
+                yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
+                                metadata={"not rebuilt": staging.reason})
+    yield from _build(context, dbt, carejourney, engine, before_linkage=True, exclude=exclude)
 
 
 @dbt_assets(manifest=_manifest, exclude=BEFORE_LINKAGE, name="dbt_after_linkage",

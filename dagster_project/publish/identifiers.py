@@ -101,10 +101,13 @@ DICTIONARY_TEXT = {"code_labels": ("code", "label"), "metric_definitions": ("tit
 _PSEUDONYM = "^[0-9a-f]{64}$"
 # A CQC location ID ("1-" and 8 to 11 digits, CLD's "Provider CQC Location ID") is a care
 # location's public registration, not free text: cut into words, its digit run would be
-# compared with NHS numbers and, with a million people, match a few by chance (7 of
-# 67,024 provider ids at 1M people), refusing every night. A value that is exactly such an
-# id is not cut; the same digits inside any other text still are.
+# compared with NHS numbers and match a few by chance (7 of 67,024 provider ids at 1M
+# people; at 100k, seed 42, "1-6097144075" against a CSDS patient's number), refusing
+# every night. Such an id is not cut only where the contract puts it, in a provider code
+# column (outputs.md: journey.provider_code); the same value in any other column, or the
+# same digits inside any other text, still are.
 _CQC_LOCATION_ID = "^1-[0-9]{8,11}$"
+PROVIDER_CODE_COLUMNS = frozenset({"provider_code"})
 
 
 def _words_sql(expression: str, source: str, min_length: int) -> str:
@@ -153,10 +156,13 @@ def _pieces_sql(relation: str, columns: list[str]) -> str:
     """(position, value, piece) for every distinct text value of each column (named by its
     position in `columns`): words, spaced NHS numbers, dates, postcodes."""
     lowered = ", ".join(f"lower(cast({quote_ident(c)} as varchar)) as c{i}" for i, c in enumerate(columns))
+    provider_codes = ", ".join(f"'c{i}'" for i, c in enumerate(columns) if c.lower() in PROVIDER_CODE_COLUMNS)
+    code_exempt = (f"position in ({provider_codes}) and regexp_full_match(value, '{_CQC_LOCATION_ID}')"
+                   if provider_codes else "false")
     return f"""
         with v as (select distinct position, value from (
                        unpivot (select {lowered} from {relation}) on columns(*) into name position value value)
-                   where not regexp_full_match(value, '{_CQC_LOCATION_ID}'))
+                   where not ({code_exempt}))
         select position, value, unnest(regexp_split_to_array(value, '{_WORD_SPLIT}')) as piece from v
         union all select position, value, replace(unnest(regexp_extract_all(value, '{_NHS_PIECES}')), ' ', '')
                   from v

@@ -29,9 +29,10 @@ from dbt.cli.main import dbtRunner
 from warehouse_compare import canonical_tables, linkage_scores, people
 
 from dagster_project.dbt.assets import BEFORE_LINKAGE, build_args
+from dagster_project.dbt.project import dbt_project
 from dagster_project.ingest.run import ingest_landing
 from dagster_project.linkage.link import link
-from dagster_project.runs import incremental
+from dagster_project.runs import incremental, staging_plan
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 pytestmark = pytest.mark.slow
@@ -131,26 +132,17 @@ def _dbt(args: list[str], work: Path) -> None:
     assert result.success, f"dbt {' '.join(args)} failed: {result.exception}"
 
 
-def _exists(database: Path, schema: str, name: str) -> bool:
-    if not database.exists():
-        return False
-    with duckdb.connect(str(database)) as con:  # dbt in process holds it read-write
-        return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                                "and table_name = ?", [schema, name]).fetchone()[0])
-
-
 def night(landing: Path, warehouse: Path, work: Path) -> incremental.NightPlan:
     """One nightly job without the gates and publish."""
     settings = Settings.from_env(landing, warehouse, None, pseudo_key=PSEUDO_KEY)
     warehouse.mkdir(parents=True, exist_ok=True)
-    first = not _exists(settings.warehouse_db, "staging", "stg_hes_apc__episodes")
     with duckdb.connect(str(settings.warehouse_db)) as con:
         ingest_landing(settings, con)
-    # Seeds and staging views do not change between nights: the first builds them, later
-    # nights only tonight's as-of date and the linkage input (the rest of the half before
-    # linkage: tables rebuilt every night).
-    before = BEFORE_LINKAGE if first else "path:models/intermediate/run path:models/intermediate/linkage"
-    _dbt([*build_args(settings), "--select", before, "--exclude-resource-type", "test"], work)
+        # as the nightly job: seeds and the staging of sources with no new load stand as the
+        # last complete build left them (runs/staging_plan.py)
+        exclude = staging_plan.plan_staging(con, settings, dbt_project.manifest_path).exclude_selectors()
+    _dbt([*build_args(settings), "--select", BEFORE_LINKAGE, *(["--exclude", " ".join(exclude)] if exclude else []),
+          "--exclude-resource-type", "test"], work)
     with duckdb.connect(str(settings.warehouse_db)) as con:
         link(con, settings)
         plan = incremental.plan_night(con, settings)

@@ -8,8 +8,9 @@ import datetime as dt
 import duckdb
 import pytest
 
+from dagster_project.dbt.project import dbt_project
 from dagster_project.ingest.schema import ensure_schema
-from dagster_project.runs import incremental, nothing_new
+from dagster_project.runs import incremental, nothing_new, staging_plan
 from dagster_project.settings import Settings
 
 KEY = "7c2e9a4b1d3f5e6a8b0c2d4e6f8a0b1c" "3d5e7f9a1b2c3d4e5f6a7b8c9d0e1f2a"
@@ -149,3 +150,33 @@ def test_most_people_affected_is_a_full_rebuild(warehouse):
     con.execute("update linkage.record_person set match_probability = 0.95")
     plan = incremental.plan_night(con, settings)
     assert plan.full and "as cheap to rebuild all" in plan.reason
+
+
+# The half before linkage (runs/staging_plan.py): seeds and staging of sources with no load
+# since the baseline are left as that build left them.
+def _staging(settings, con) -> staging_plan.StagingPlan:
+    return staging_plan.plan_staging(con, settings, dbt_project.manifest_path)
+
+
+def test_before_linkage_only_the_sources_loaded_since_the_baseline_are_built_and_tested(warehouse):
+    settings, con = warehouse
+    assert _staging(settings, con).exclude_selectors() == []   # no baseline: all of it
+    _baseline(settings, con)
+    assert _staging(settings, con).unchanged == ("asc_cld", "csds", "hes_apc", "reference")
+    _ledger(con, 2, "hes_apc")
+    _ledger(con, 3, "csds_cyp101_referral")   # a load of any one of a folder's tables
+    plan = _staging(settings, con)
+    assert plan.unchanged == ("asc_cld", "reference") and "since load 1" in plan.reason
+    assert plan.exclude_selectors() == ["resource_type:seed", "path:models/staging/asc_cld",
+                                        "path:models/staging/reference"]
+    for load_id, table in enumerate(("asc_cld", "deaths"), start=4):
+        _ledger(con, load_id, table)
+    assert _staging(settings, con).exclude_selectors() == []   # every source loaded
+
+
+def test_before_linkage_everything_builds_when_the_code_changed(warehouse):
+    settings, con = warehouse
+    _baseline(settings, con)
+    con.execute(f"update {incremental.BASELINE} set code_fingerprint = 'an older release'")
+    plan = _staging(settings, con)
+    assert plan.unchanged == () and "code changed" in plan.reason

@@ -251,6 +251,16 @@ def test_killed_incremental_night_recovers_to_the_same_result(reference, landing
     result = carejourney_run(nights, warehouse)
     assert result.returncode == ExitCode.OK, result.stdout + result.stderr
     assert "0 loaded" in result.stdout
+    # Only the CLD file arrived after the first night: the night killed in dbt after linkage
+    # rebuilt and tested CLD's staging alone, the seeds and other sources standing as the
+    # first night left them (runs/staging_plan.py); the night killed in publish had finished
+    # its dbt build, so this last night found every source unchanged, and still gives the
+    # reference result (below).
+    first_kill, *_, last = [p.read_text() for p in sorted((warehouse / "reports").glob("run-*.log"))[1:]]
+    assert "seeds and staging of csds, hes_apc, reference unchanged since load" in first_kill
+    before_linkage = next(line for line in first_kill.splitlines() if line.startswith("Finished running"))
+    assert "1 view model" in before_linkage and "seed" not in before_linkage, before_linkage
+    assert "seeds and staging of asc_cld, csds, hes_apc, reference unchanged since load" in last
     con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
     assert con.execute(ledger).fetchone() == ledger_before
     modes = [m for (m,) in con.execute("select mode from ops.incremental_log order by decided_at").fetchall()]

@@ -1,0 +1,32 @@
+"""The dbt CLI resource, without asking `dbt --version` every run.
+
+dagster-dbt learns the dbt executable's version by running `dbt --version` once per
+run (DbtCliResource._cli_version). That command starts dbt (seconds of imports, tens of
+seconds on a loaded machine: measured in bench/RESULTS.md) and asks PyPI for the latest
+dbt-core and adapter releases: three HTTP requests every night from a service that must
+not reach the internet (each waits up to its 1 s timeout where there is none). The
+executable the nightly job runs is this environment's own (dbt/project.py:dbt_executable),
+so its version is the installed dbt-core's, read from the package metadata. Any other
+executable (a dbt found on PATH) is still asked.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from functools import cached_property
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource
+from packaging import version
+
+
+def _is_this_environments_dbt(executable: str) -> bool:
+    return Path(executable) == Path(sys.executable).with_name("dbt")
+
+
+class CarejourneyDbtCliResource(DbtCliResource):
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if _is_this_environments_dbt(self.dbt_executable):
+            return version.parse(importlib.metadata.version("dbt-core"))
+        return super()._cli_version

@@ -1,0 +1,106 @@
+"""Before linkage on an incremental night: the seeds and staging views dbt need not build or test again.
+
+The half of the dbt build before linkage (dbt/assets.py) is seeds, staging views over
+ingest's raw_current views, tonight's as-of date and the linkage input. Seeds and views
+are code: while the settings and code are those of the **baseline** (the last complete
+build, runs/incremental.py), they stand in the warehouse as a build under that code left
+them. Their data tests read the raw tables, which change only by a new load (ingest
+appends a file's rows under a new load id of ops.load_ledger, and never edits or deletes
+a loaded row): a staging folder (one source: `models/staging/<source>/`) none of whose
+raw tables loaded since the baseline holds exactly the rows its tests passed on then,
+so its views are not rebuilt and its tests not run again; the seeds and their tests
+neither. Everything else builds and is tested as before: tonight's as-of date, the
+linkage input, and every staging folder with a new load (its relationships tests to
+the seeds included). No baseline, other settings or code (first night, --full-refresh,
+an upgrade): all of it builds.
+
+A staging test's models all sit in its own folder (besides seeds): the relationships
+between CSDS tables stay inside `csds/`. The skip is decided per folder so that it stays so.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.runs import incremental, nothing_new
+from dagster_project.settings import Settings
+
+STAGING_PATH = "models/staging/"
+RAW_CURRENT_SOURCE = "source.carejourney.raw_current."
+
+
+@dataclass(frozen=True)
+class StagingPlan:
+    unchanged: tuple[str, ...]     # staging folders (sources) not rebuilt nor tested tonight
+    since_load_id: int | None      # the baseline's last load (None: no baseline to start from)
+    reason: str
+
+    def exclude_selectors(self) -> list[str]:
+        """dbt --exclude selectors: seeds and the unchanged staging folders (with their tests)."""
+        if not self.unchanged:
+            return []
+        return ["resource_type:seed", *(f"path:{STAGING_PATH}{folder}" for folder in self.unchanged)]
+
+    def standing_nodes(self, manifest_path: Path) -> list[dict]:
+        """The manifest nodes of the seeds and models the exclusions leave as they stand, in
+        dependency order: the seeds, then the staging views (which read only seeds and sources)."""
+        if not self.unchanged:
+            return []
+        folders = tuple(f"{STAGING_PATH}{folder}/" for folder in self.unchanged)
+        nodes = _manifest(manifest_path)["nodes"].values()
+        return ([node for node in nodes if node["resource_type"] == "seed"]
+                + [node for node in nodes
+                   if node["resource_type"] == "model" and node["original_file_path"].startswith(folders)])
+
+
+def staging_sources(manifest_path: Path) -> dict[str, set[str]]:
+    """{staging folder: the raw_current tables its models read}. A folder whose models read
+    anything besides raw_current tables and seeds is left out: it always builds."""
+    manifest = _manifest(manifest_path)
+    folders: dict[str, set[str]] = {}
+    mixed: set[str] = set()
+    for node in manifest["nodes"].values():
+        path = node.get("original_file_path", "")
+        if node["resource_type"] != "model" or not path.startswith(STAGING_PATH) or path.count("/") != 3:
+            continue
+        folder = path.split("/")[2]
+        tables = folders.setdefault(folder, set())
+        for parent in node["depends_on"]["nodes"]:
+            if parent.startswith(RAW_CURRENT_SOURCE):
+                tables.add(parent.removeprefix(RAW_CURRENT_SOURCE))
+            elif not parent.startswith("seed."):
+                mixed.add(folder)
+    return {folder: tables for folder, tables in folders.items() if folder not in mixed and tables}
+
+
+def plan_staging(con: duckdb.DuckDBPyConnection, settings: Settings, manifest_path: Path) -> StagingPlan:
+    """Which staging folders tonight's build before linkage leaves as they are (see the module doc)."""
+    baseline = _baseline(con)
+    if baseline is None:
+        return StagingPlan((), None, "no complete build to start from: all staging built and tested")
+    load_id, settings_fp, code_fp = baseline
+    if (settings_fp, code_fp) != (nothing_new.settings_fingerprint(settings), nothing_new.code_fingerprint()):
+        return StagingPlan((), load_id, "settings or code changed since the last complete build: all built")
+    loaded = {row[0] for row in con.execute(
+        "select distinct table_name from ops.load_ledger where load_id > ?", [load_id]).fetchall()}
+    unchanged = tuple(sorted(folder for folder, tables in staging_sources(manifest_path).items()
+                             if not tables & loaded))
+    if not unchanged:
+        return StagingPlan((), load_id, f"every source loaded since load {load_id}: all staging built and tested")
+    return StagingPlan(unchanged, load_id, f"seeds and staging of {', '.join(unchanged)} unchanged since load "
+                                           f"{load_id}: not built or tested again")
+
+
+def _baseline(con: duckdb.DuckDBPyConnection) -> tuple[int, str, str] | None:
+    try:
+        return con.execute(f"select max_load_id, settings_fingerprint, code_fingerprint "
+                           f"from {incremental.BASELINE}").fetchone()
+    except duckdb.CatalogException:  # a warehouse that never finished a build
+        return None
+
+
+def _manifest(manifest_path: Path) -> dict:
+    return json.loads(manifest_path.read_text())
