@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dagster_project.dbt_macros import render_macro
+from dagster_project.dbt_macros import project_var, render_macro
 from dagster_project.sql import quote_ident
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt" / "seeds"
@@ -413,9 +413,9 @@ UNUSABLE_FLAG_KINDS: tuple[str, ...] = ("event_after_delivery",)
 
 # Oldest believable age at an event, in whole years (the oldest recorded person
 # reached 122). An older age comes from a mistyped date of birth: the row is
-# flagged `age_implausible` and its date of birth not used (dbt var max_plausible_age
-# holds the same figure; tests/dbt_project/test_flag_kinds.py checks they agree).
-MAX_PLAUSIBLE_AGE = 120
+# flagged `age_implausible` and its date of birth not used. The figure's home is dbt var
+# max_plausible_age (dbt/dbt_project.yml: macro age_in_years applies it), read here.
+MAX_PLAUSIBLE_AGE: int = project_var("max_plausible_age")
 
 # Row reject reasons (raw.rejects.reason starts with one of these).
 REJECT_KINDS: tuple[str, ...] = (
