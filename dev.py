@@ -103,11 +103,17 @@ def demo(extra: list[str]) -> None:
           f"  DAGSTER_HOME={env['DAGSTER_HOME']} {BIN / 'dagster'} dev", flush=True)
 
 
+# The suite on two workers (pytest-xdist), one per core of the CI machine: each test module
+# (or folder sharing a session fixture) is one unit of work, longest first (tests/conftest.py).
+# `python3 dev.py test -n 0` runs it in one process.
+PYTEST_WORKERS = ("-n", "2", "--dist", "loadscope", "--no-loadscope-reorder")
+
+
 def test(extra: list[str]) -> None:
     # The linter first (pyproject.toml [tool.ruff]): a lint failure fails the command before the slow tests.
     _run(BIN / "ruff", "check", ROOT)
     ensure_browser()
-    _run(BIN / "python", "-m", "pytest", *extra)
+    _run(BIN / "python", "-m", "pytest", *PYTEST_WORKERS, *extra)
 
 
 def main() -> None:

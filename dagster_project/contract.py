@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dagster_project.dbt_macros import project_var, render_macro
 from dagster_project.sql import quote_ident
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt" / "seeds"
@@ -379,11 +380,11 @@ def source_person_id(parts: Sequence[str]) -> str:
 
 
 def source_person_id_sql(dataset: str, alias: str | None = None) -> str:
-    """SQL for a raw table's source person id, built exactly as dbt's `source_person_id` macro
-    builds it in staging (trimmed parts joined with '|'), so Python's ids match staging's."""
+    """SQL for a raw table's source person id: dbt's `source_person_id` macro (the one SQL
+    form, staging applies it) over this dataset's id columns, so Python's ids match staging's."""
     _, columns = SOURCE_PERSON_ID[dataset]
     prefix = f"{alias}." if alias else ""
-    return f" || '{SOURCE_PERSON_SEPARATOR}' || ".join(f"trim({prefix}{quote_ident(c)})" for c in columns)
+    return render_macro("source_person_id", [f"{prefix}{quote_ident(c)}" for c in columns])
 
 # ---------------------------------------------------------------- row flags
 # Doubtful-but-usable values: the row is loaded, the value kept (or nulled), and
@@ -412,9 +413,9 @@ UNUSABLE_FLAG_KINDS: tuple[str, ...] = ("event_after_delivery",)
 
 # Oldest believable age at an event, in whole years (the oldest recorded person
 # reached 122). An older age comes from a mistyped date of birth: the row is
-# flagged `age_implausible` and its date of birth not used (dbt var max_plausible_age
-# holds the same figure; tests/dbt_project/test_flag_kinds.py checks they agree).
-MAX_PLAUSIBLE_AGE = 120
+# flagged `age_implausible` and its date of birth not used. The figure's home is dbt var
+# max_plausible_age (dbt/dbt_project.yml: macro age_in_years applies it), read here.
+MAX_PLAUSIBLE_AGE: int = project_var("max_plausible_age")
 
 # Row reject reasons (raw.rejects.reason starts with one of these).
 REJECT_KINDS: tuple[str, ...] = (

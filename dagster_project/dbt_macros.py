@@ -1,10 +1,13 @@
 """dbt macros and the linkage input models rendered in Python, without running dbt.
 
-The rules live in dbt (macros, models); Python sometimes needs the same SQL: the Splink
-comparisons use the date-of-birth and postcode pair predicates of
-dbt/macros/linkage_rules.sql, and linkage outside a nightly dbt build (`link()` in the
-tests and benchmarks, `carejourney train-linkage`) builds linkage.source_person from the
-models in dbt/models/intermediate/linkage/. Rendering them here, with plain Jinja, gives
+The rules live in dbt (macros, models); Python sometimes needs the same SQL: ingest's
+NHS-number cleaning and postcode-directory check, the identifier scan of publish and the
+opt-out check apply `clean_nhs_number`, `compact_postcode`, `normalise_postcode` and
+`source_person_id` (dbt/macros/normalise.sql); the Splink comparisons use the
+date-of-birth and postcode pair predicates of dbt/macros/linkage_rules.sql, and linkage
+outside a nightly dbt build (`link()` in the tests and benchmarks, `carejourney
+train-linkage`) builds linkage.source_person from the models in
+dbt/models/intermediate/linkage/. Rendering them here, with plain Jinja, gives
 exactly the SQL dbt compiles (the same files, `adapter.dispatch` resolved as dbt-duckdb
 or dbt-spark resolves it) in milliseconds, with no dbt parse, profile or warehouse.
 
@@ -28,9 +31,10 @@ from jinja2.runtime import Context
 from dagster_project.settings import DBT_PROJECT_DIR, ENGINE_DUCKDB, ENGINE_SPARK
 
 MACROS_DIR = DBT_PROJECT_DIR / "macros"
-# The macro files the linkage rules and models call (each dispatch macro's file included).
-MACRO_FILES = ("linkage_rules.sql", "normalise.sql", *(f"portable/{name}" for name in (
-    "aggregates.sql", "arrays.sql", "dates.sql", "text.sql", "types.sql")))
+# The macro files Python renders (the linkage rules and models, the normalisation rules, the
+# financial year), each dispatch macro's file included.
+MACRO_FILES = ("linkage_rules.sql", "normalise.sql", "metrics/financial_year.sql", *(
+    f"portable/{name}" for name in ("aggregates.sql", "arrays.sql", "dates.sql", "text.sql", "types.sql")))
 _DISPATCH_PREFIXES = {ENGINE_DUCKDB: ("duckdb__", "default__"), ENGINE_SPARK: ("spark__", "default__")}
 _TYPE_STRING = {ENGINE_DUCKDB: "varchar", ENGINE_SPARK: "string"}
 
@@ -56,6 +60,14 @@ def _raise_compiler_error(message: str) -> None:
 @cache
 def _project_vars() -> dict[str, Any]:
     return (yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text()) or {}).get("vars", {})
+
+
+def project_var(name: str) -> Any:
+    """A var of dbt/dbt_project.yml (its one home), for Python that applies the same rule."""
+    try:
+        return _project_vars()[name]
+    except KeyError:
+        raise RenderError(f"no var {name!r} in {DBT_PROJECT_DIR / 'dbt_project.yml'}") from None
 
 
 @cache
@@ -84,9 +96,21 @@ def _environment(engine: str) -> jinja2.Environment:
     return environment
 
 
+@cache
+def _macro_module(engine: str) -> Any:
+    """The macro files compiled once per engine (ingest renders rules for every file it loads)."""
+    return _environment(engine).from_string(_macro_source()).module
+
+
+def clear_caches() -> None:
+    """Forget the macro files read so far (for a test that points MACROS_DIR elsewhere)."""
+    _macro_source.cache_clear()
+    _macro_module.cache_clear()
+
+
 def render_macro(name: str, *args: Any, engine: str = ENGINE_DUCKDB) -> str:
     """The SQL of `{{ name(*args) }}` as dbt compiles it on `engine` (duckdb | spark)."""
-    module = _environment(engine).from_string(_macro_source()).module
+    module = _macro_module(engine)
     macro = getattr(module, name, None)
     if macro is None:
         raise RenderError(f"no macro {name!r} in {', '.join(MACRO_FILES)} under {MACROS_DIR}")

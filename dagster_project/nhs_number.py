@@ -1,16 +1,17 @@
-"""NHS number rules, in one place: cleaning, Modulus 11, and the status kinds.
+"""NHS number rules: Modulus 11 and the status kinds, in Python and as ingest's SQL.
 
-The same rule is needed in Python (the generator makes and breaks numbers, tests
-check them) and in SQL (ingest flags every row in DuckDB without a Python loop),
-so both forms live here side by side and a test checks that they agree.
+Cleaning (spaces, tabs and hyphens removed; blank -> null) is dbt macro
+`clean_nhs_number` (dbt/macros/normalise.sql): SQL that cleans a number renders it
+with dagster_project/dbt_macros.py. The status kinds are judged in SQL only by ingest
+(`status_sql`, over the cleaned number); dbt reads them back from the row's flags.
+The Python forms (`clean`, `check_digit`, `status`) are the oracle the tests and test
+fixtures check numbers with; tests/test_contract.py holds the two forms to the same cases.
 
 Statuses: ``valid``, ``missing``, ``invalid_format`` (not 10 digits once spaces and
 hyphens are removed), ``dummy`` (all one digit, or the 999 test range), and
 ``invalid_checksum`` (fails Modulus 11).
 """
 from __future__ import annotations
-
-from dagster_project.engine.dialect import DUCKDB, SqlDialect
 
 STATUSES = ("valid", "missing", "invalid_format", "dummy", "invalid_checksum")
 WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
@@ -46,15 +47,16 @@ def status(raw: str | None) -> str:
     return "valid"
 
 
-def status_sql(column_sql: str) -> str:
-    """A DuckDB SQL expression giving :func:`status` of a text column expression."""
-    n = clean_sql(column_sql)
+def status_sql(cleaned_sql: str) -> str:
+    """A DuckDB SQL expression giving :func:`status` of a number already cleaned by dbt macro
+    `clean_nhs_number` (null when blank): ingest flags every row with it."""
+    n = cleaned_sql
     weighted = " + ".join(
         f"cast(substr({n}, {i + 1}, 1) as integer) * {w}" for i, w in enumerate(WEIGHTS)
     )
     check = f"(11 - (({weighted}) % 11))"
     return (
-        f"case when {n} = '' then 'missing'"
+        f"case when {n} is null then 'missing'"
         f" when not regexp_full_match({n}, '[0-9]{{10}}') then 'invalid_format'"
         f" when regexp_full_match({n},"
         f" '(0{{10}}|1{{10}}|2{{10}}|3{{10}}|4{{10}}|5{{10}}|6{{10}}|7{{10}}|8{{10}}|9{{10}})')"
@@ -62,8 +64,3 @@ def status_sql(column_sql: str) -> str:
         f" when (case {check} when 11 then 0 else {check} end) = cast(substr({n}, 10, 1) as integer)"
         f" then 'valid' else 'invalid_checksum' end"
     )
-
-
-def clean_sql(column_sql: str, dialect: SqlDialect = DUCKDB) -> str:
-    """A SQL expression (DuckDB unless told) giving :func:`clean` of a text column expression."""
-    return dialect.regexp_replace_all(f"coalesce({column_sql}, '')", "[ \\t-]")

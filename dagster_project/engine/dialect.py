@@ -1,7 +1,7 @@
 """The SQL that differs between the engines, one function each (DuckDB and Spark SQL).
 
-Python writes SQL for linkage (splink_input.py, the Splink runner and comparisons) and for
-the rules shared with ingest (nhs_number.py). The linkage input and the rules it shares
+Python writes SQL for linkage (splink_input.py, the Splink runner and comparisons). The
+rules Python shares with dbt are rendered from the dbt macros (dbt_macros.py). The linkage input and the rules it shares
 with the Splink comparisons are dbt's (dbt/macros/portable/ spells their differences).
 Where DuckDB and Spark spell a thing differently, the SQL asks its dialect here
 instead of writing either spelling, so each difference lives in one place. The DuckDB

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from dagster_project import contract, nhs_number, postcode
+from dagster_project import contract, nhs_number
+from dagster_project.dbt_macros import render_macro
 from dagster_project.ingest.parse import fields_sql
 from dagster_project.sql import quote_ident, quote_literal
 
@@ -94,8 +95,8 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
 
     dates = {c.name: _date_expr(c.name, c.date_formats) for c in table.columns if c.date_formats}
     parsed = [f"{expr} as {quote_ident('__date ' + name)}" for name, expr in dates.items()]
-    if table.nhs_number_column:  # cleaned once here: status_sql refers to its input many times
-        parsed.append(f"{nhs_number.clean_sql(quote_ident(table.nhs_number_column))} as __nhs_clean")
+    if table.nhs_number_column:  # cleaned once here (dbt's rule): status_sql refers to its input many times
+        parsed.append(f"{render_macro('clean_nhs_number', quote_ident(table.nhs_number_column))} as __nhs_clean")
 
     def parsed_date(name: str) -> str:
         return quote_ident("__date " + name)
@@ -170,7 +171,7 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
     if start and end:
         flags.append(_flag("end_before_start", f"{parsed_date(end)} < {parsed_date(start)}"))
     if table.postcode_column and check_postcodes:
-        normalised = postcode.compact_sql(_value(table.postcode_column))
+        normalised = render_macro("compact_postcode", _value(table.postcode_column))
         flags.append(_flag("postcode_not_in_directory", f"{normalised} not in (select postcode from {POSTCODES})"))
     if table.sex_column:
         sex_codes = table.column(table.sex_column).codes

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import contract, postcode
+from dagster_project import contract
+from dagster_project.dbt_macros import render_macro
 from dagster_project.ingest import rules
 from dagster_project.ingest.discovery import LandingFile, discover, fingerprint
 from dagster_project.ingest.loader import (
@@ -193,7 +194,7 @@ def _refresh_postcodes(con: duckdb.DuckDBPyConnection) -> bool:
     """Rebuild the set of known postcodes (normalised); False when there is no directory."""
     con.execute(f"""
         create or replace temp table {rules.POSTCODES} as
-        select distinct {postcode.compact_sql('pcds')} as postcode
+        select distinct {render_macro('compact_postcode', 'pcds')} as postcode
         from raw_current.{contract.POSTCODES.name} where pcds is not null
     """)
     return con.execute(f"select count(*) from {rules.POSTCODES}").fetchone()[0] > 0

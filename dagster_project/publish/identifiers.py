@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from dagster_project import contract, postcode
-from dagster_project.nhs_number import clean_sql
+from dagster_project import contract
+from dagster_project.dbt_macros import render_macro
 from dagster_project.sql import quote_ident
 
 # Column names that are identifiers wherever they appear (compared lower-cased).
@@ -58,14 +58,15 @@ def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_publish
         table = contract.TABLES_BY_NAME[table_name]
         src = f"raw_current.{table_name}"
         parts.append(f"select {contract.source_person_id_sql(dataset)}, 'source person id' from {src}")
-        nhs = clean_sql(quote_ident(table.nhs_number_column))
+        nhs = render_macro("clean_nhs_number", quote_ident(table.nhs_number_column))
         # Only 10-digit numbers: shorter garbage ("123") would collide with any count.
         parts.append(f"select {nhs}, 'NHS number' from {src} where length({nhs}) = 10")
         parts.append(f"select trim({quote_ident(table.nhs_number_column)}), 'NHS number' from {src}"
                      f" where length({nhs}) = 10")
         parts.append(f"select trim({quote_ident(table.birth_date_column)}), 'date of birth' from {src}")
         parts.append(f"select trim({quote_ident(table.postcode_column)}), 'postcode' from {src}")
-        parts.append(f"select {postcode.normalise_sql(quote_ident(table.postcode_column))}, 'postcode' from {src}")
+        postcode = quote_ident(table.postcode_column)
+        parts.append(f"select {render_macro('normalise_postcode', postcode)}, 'postcode' from {src}")
         for name_column in ("First Name", "Last Name"):
             if name_column in table.column_names:
                 parts.append(f"select trim({quote_ident(name_column)}), 'name' from {src}")
@@ -128,11 +129,12 @@ def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_publis
         # the local id (the last part of the source person id); the sender's code is public
         local_ids = _words_sql(quote_ident(id_columns[-1]), src, MIN_ID_TOKEN)
         parts.append(f"select token, 'source person id' from ({local_ids})")
-        parts.append(f"select {clean_sql(quote_ident(table.nhs_number_column))}, 'NHS number' from {src}")
-        parts.append(f"select lower({postcode.compact_sql(quote_ident(table.postcode_column))}), 'postcode' from {src}")
+        nhs, postcode = quote_ident(table.nhs_number_column), quote_ident(table.postcode_column)
+        parts.append(f"select {render_macro('clean_nhs_number', nhs)}, 'NHS number' from {src}")
+        parts.append(f"select lower({render_macro('compact_postcode', postcode)}), 'postcode' from {src}")
     parts += [f"select token, 'name' from ({_words_sql(col, src, MIN_NAME_TOKEN)})" for src, col in names]
     parts.append("select nhs_number, 'NHS number' from linkage.source_person")
-    parts.append(f"select lower({postcode.compact_sql('postcode')}), 'postcode' from linkage.source_person")
+    parts.append(f"select lower({render_macro('compact_postcode', 'postcode')}), 'postcode' from linkage.source_person")
     parts += [f"select strftime(date_of_birth, '{f}'), 'date of birth' from linkage.source_person"
               for f in DOB_TEXT_FORMATS]
     union = "\nunion\n".join(parts)

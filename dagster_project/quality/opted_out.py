@@ -7,8 +7,13 @@ NHS number any linked record carries, so a fault in one place is caught by the o
 from __future__ import annotations
 
 from dagster_project import contract
-from dagster_project.nhs_number import clean_sql
+from dagster_project.dbt_macros import render_macro
 from dagster_project.sql import quote_ident
+
+
+def _clean(column_sql: str) -> str:
+    """dbt's NHS-number cleaning (macro clean_nhs_number): blank -> null, so it never joins."""
+    return render_macro("clean_nhs_number", column_sql)
 
 
 def _source_numbers_sql() -> str:
@@ -19,9 +24,9 @@ def _source_numbers_sql() -> str:
         parts.append(
             f"select '{dataset}' as source_dataset,"
             f" {contract.source_person_id_sql(dataset)} as source_person_id,"
-            f" {clean_sql(_quoted_column(table.nhs_number_column))} as nhs_number"
+            f" {_clean(_quoted_column(table.nhs_number_column))} as nhs_number"
             f" from raw_current.{table_name}")
-    parts.append(f"select source_dataset, source_person_id, {clean_sql('nhs_number')}"
+    parts.append(f"select source_dataset, source_person_id, {_clean('nhs_number')}"
                  " from linkage.source_person")
     return "\nunion all\n".join(parts)
 
@@ -37,10 +42,9 @@ def opted_out_person_ids_sql() -> str:
     return f"""
         select distinct rp.person_id
         from ({_source_numbers_sql()}) numbers
-        join (select distinct {clean_sql('"NHS_NUMBER"')} as nhs_number
+        join (select distinct {_clean('"NHS_NUMBER"')} as nhs_number
               from raw_current.national_data_opt_out) opt using (nhs_number)
-        join linkage.record_person rp using (source_dataset, source_person_id)
-        where numbers.nhs_number <> ''"""
+        join linkage.record_person rp using (source_dataset, source_person_id)"""
 
 
 def opted_out_person_keys_sql() -> str:

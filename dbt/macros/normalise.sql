@@ -22,22 +22,28 @@
     nullif(regexp_replace(upper(replace(trim({{ column }}), '.', '')), '[-X]+$', ''), '')
 {%- endmacro %}
 
+{#- Postcode compacted: upper case, every blank (space, tab, newline) removed;
+    null -> ''. Ingest compares this form with the postcode directory's (Python renders
+    it with dagster_project/dbt_macros.py); normalise_postcode builds on it. -#}
+{% macro compact_postcode(column) -%}
+    {{ regexp_replace_all('upper(coalesce(' ~ column ~ ", ''))", '\\s') }}
+{%- endmacro %}
+
 {#- Postcode: upper case, blanks removed, one space before the inward code
-    (last three characters): 'ls1  4ap' -> 'LS1 4AP'. Blank -> null. -#}
+    (last three characters): 'ls1  4ap' -> 'LS1 4AP'. Blank -> null. Staging applies
+    it; the identifier scan of publish renders it (dagster_project/dbt_macros.py). -#}
 {% macro normalise_postcode(column) -%}
-    {%- set compact = regexp_replace_all('upper(coalesce(' ~ column ~ ", ''))", '\\s') -%}
-    {%- set compact_raw = regexp_replace_all('upper(' ~ column ~ ')', '\\s') -%}
+    {%- set compact = compact_postcode(column) -%}
     case
         when length({{ compact }}) >= 5
-            then left({{ compact_raw }},
-                      length({{ compact_raw }}) - 3)
-                 || ' ' || right({{ compact_raw }}, 3)
+            then left({{ compact }}, length({{ compact }}) - 3) || ' ' || right({{ compact }}, 3)
         else nullif({{ compact }}, '')
     end
 {%- endmacro %}
 
-{#- NHS number cleaned as dagster_project/nhs_number.clean_sql does (spaces, tabs
-    and hyphens removed); blank -> null. -#}
+{#- NHS number cleaned: spaces, tabs and hyphens removed (numbers are often written
+    943 476 5919); blank -> null. Staging applies it; ingest (before nhs_number.status_sql),
+    the identifier scan and the opt-out check render it (dagster_project/dbt_macros.py). -#}
 {% macro clean_nhs_number(column) -%}
     nullif({{ regexp_replace_all('coalesce(' ~ column ~ ", '')", '[ \\t-]') }}, '')
 {%- endmacro %}

@@ -7,7 +7,8 @@ pytest's tmp dir, so parallel work in the repo's dbt/target is never touched.
 SQLFluff needs minutes of CPU on one core and nothing from the other tests: when the
 session collects the lint test, the lint starts at once in a subprocess (one process:
 the suite keeps the other core) and the test, moved to the end of the session, reads
-its result.
+its result. Under pytest-xdist (`python3 dev.py test`) the lint test starts it itself,
+first thing on its worker (tests/conftest.py orders the work).
 """
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ def _start_sql_lint() -> SqlLint:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Under pytest-xdist every worker collects every test: the lint then runs in its test,
+    # on whichever worker gets it, beside the other worker's tests (tests/conftest.py).
+    if hasattr(config, "workerinput"):
+        return
     lint = [item for item in items if item.nodeid.endswith(SQL_LINT_TEST)]
     if lint and not config.option.collectonly:
         items[:] = [item for item in items if item not in lint] + lint
@@ -80,7 +85,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture
 def sql_lint(request: pytest.FixtureRequest) -> SqlLint:
-    """The SQLFluff run started at collection (see the module docstring)."""
+    """The SQLFluff run started at collection (see the module docstring); under
+    pytest-xdist started here."""
+    if _SQL_LINT not in request.config.stash:
+        request.config.stash[_SQL_LINT] = _start_sql_lint()
     return request.config.stash[_SQL_LINT]
 
 

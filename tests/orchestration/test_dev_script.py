@@ -60,3 +60,15 @@ def test_no_install_attempt_when_present_or_not_root(dev, monkeypatch, capsys):
     dev.ensure_browser()
     assert steps == []
     assert "rendering tests will be skipped" in capsys.readouterr().out
+
+
+def test_the_test_command_runs_ruff_then_the_suite_on_two_workers(dev, monkeypatch):
+    calls = []
+    monkeypatch.setattr(dev, "_run", lambda *cmd, env=None: calls.append([str(c) for c in cmd]))
+    monkeypatch.setattr(dev, "ensure_browser", lambda: None)
+    dev.test(["-k", "x"])
+    ruff, pytest_command = calls
+    assert ruff[0].endswith("ruff") and ruff[1] == "check"
+    assert pytest_command[1:] == ["-m", "pytest", "-n", "2", "--dist", "loadscope", "--no-loadscope-reorder", "-k", "x"]
+    # a fresh clone gets the plugin: dev.py installs the dev extra, which pins it
+    assert '"pytest-xdist==' in (ROOT / "pyproject.toml").read_text()
