@@ -389,27 +389,12 @@ def source_person_id_sql(dataset: str, alias: str | None = None) -> str:
 # ---------------------------------------------------------------- row flags
 # Doubtful-but-usable values: the row is loaded, the value kept (or nulled), and
 # the kind recorded in raw `_flags` and counted per file in the ledger.
-FLAG_KINDS: tuple[str, ...] = (
-    "nhs_number_missing",
-    "nhs_number_invalid_checksum",
-    "nhs_number_invalid_format",     # wrong length or not all digits
-    "nhs_number_dummy",              # all one digit, or a known test number
-    "birth_date_unparseable",        # loaded as null
-    "birth_date_in_future",
-    "birth_date_after_event",
-    "date_unparseable",              # any other date column: loaded as null
-    "end_before_start",
-    "postcode_not_in_directory",
-    "sex_unknown",                   # sex/gender outside its list
-    "code_unknown",                  # a non-rejecting coded column outside its list
-    "event_after_delivery",          # an event date after the file's delivery date: excluded from marts
-    "age_implausible",               # date of birth gives an age at the event over MAX_PLAUSIBLE_AGE
-)
+FLAG_KINDS: tuple[str, ...] = tuple(project_var("row_flag_kinds"))   # dbt_project.yml: each kind explained there
 
 # Flags that make a row unusable for the marts: dbt staging drops current rows that
-# carry one (dbt macro row_is_usable; tests/dbt_project/test_flag_kinds.py checks
-# the two lists agree). The row stays in raw and data_quality counts it.
-UNUSABLE_FLAG_KINDS: tuple[str, ...] = ("event_after_delivery",)
+# carry one (dbt macro row_is_usable, from the same var). The row stays in raw and
+# data_quality counts it.
+UNUSABLE_FLAG_KINDS: tuple[str, ...] = tuple(project_var("unusable_row_flag_kinds"))
 
 # Oldest believable age at an event, in whole years (the oldest recorded person
 # reached 122). An older age comes from a mistyped date of birth: the row is

@@ -1,30 +1,14 @@
-{#- The row flag kinds, as dagster_project/contract.py FLAG_KINDS lists them (a test,
-    tests/dbt_project/test_flag_kinds.py, fails if the two ever differ). -#}
+{#- The row flag kinds (dbt_project.yml var row_flag_kinds, their one home; Python reads
+    the same var as contract.FLAG_KINDS). -#}
 {% macro flag_kinds() -%}
-    {{ return([
-        'nhs_number_missing',
-        'nhs_number_invalid_checksum',
-        'nhs_number_invalid_format',
-        'nhs_number_dummy',
-        'birth_date_unparseable',
-        'birth_date_in_future',
-        'birth_date_after_event',
-        'date_unparseable',
-        'end_before_start',
-        'postcode_not_in_directory',
-        'sex_unknown',
-        'code_unknown',
-        'event_after_delivery',
-        'age_implausible',
-    ]) }}
+    {{ return(var('row_flag_kinds')) }}
 {%- endmacro %}
 
-{#- Flags that make a current row unusable for the marts (contract.UNUSABLE_FLAG_KINDS):
-    staging drops such rows; raw keeps them and data_quality counts them. -#}
+{#- Flags that make a current row unusable for the marts (var unusable_row_flag_kinds,
+    contract.UNUSABLE_FLAG_KINDS): staging drops such rows; raw keeps them and
+    data_quality counts them. -#}
 {% macro unusable_flag_kinds() -%}
-    {{ return([
-        'event_after_delivery',
-    ]) }}
+    {{ return(var('unusable_row_flag_kinds')) }}
 {%- endmacro %}
 
 {#- True for a current raw row staging may use: it carries no unusable flag (no flags

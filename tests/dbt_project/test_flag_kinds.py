@@ -1,5 +1,6 @@
-"""dbt's copy of the flag kinds and NHS-number tables (dbt/macros/flag_kinds.sql, which
-data_quality's enforced columns are built from) must match the landing contract."""
+"""The flag kinds (one list, dbt var row_flag_kinds, which contract.FLAG_KINDS reads and
+data_quality's enforced columns are built from) and dbt's list of NHS-number tables match
+the landing contract."""
 from __future__ import annotations
 
 import re
@@ -19,10 +20,6 @@ def _macro_list(macro: str) -> list[str]:
     return re.findall(r"'([a-z0-9_]+)'", body.group(0))
 
 
-def test_flag_kinds_macro_matches_contract():
-    assert _macro_list("flag_kinds") == list(contract.FLAG_KINDS)
-
-
 def test_nhs_number_tables_macro_matches_contract():
     assert set(_macro_list("nhs_number_tables")) == {
         t.name for t in contract.TABLES if t.nhs_number_column}
@@ -33,10 +30,6 @@ def test_data_quality_declares_a_column_per_flag_kind():
     data_quality = next(m for m in models if m["name"] == "data_quality")
     columns = {c["name"] for c in data_quality["columns"]}
     assert {f"flagged_{kind}" for kind in contract.FLAG_KINDS} <= columns
-
-
-def test_unusable_flag_kinds_macro_matches_contract():
-    assert _macro_list("unusable_flag_kinds") == list(contract.UNUSABLE_FLAG_KINDS)
 
 
 def test_max_plausible_age_is_read_from_the_dbt_var():
