@@ -13,6 +13,8 @@ hyphens are removed), ``dummy`` (all one digit, or the 999 test range), and
 """
 from __future__ import annotations
 
+import numpy as np
+
 STATUSES = ("valid", "missing", "invalid_format", "dummy", "invalid_checksum")
 WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 TEST_RANGE_PREFIX = "999"  # reserved for testing, never issued to a patient
@@ -23,15 +25,19 @@ def clean(raw: str | None) -> str:
     return "".join(ch for ch in (raw or "") if ch not in " -\t")
 
 
+def check_digits(first_nine: np.ndarray) -> np.ndarray:
+    """Modulus 11 check digits of nine-digit integers (vectorised); 10 where no valid number exists."""
+    total = np.zeros(np.shape(first_nine), dtype=np.int64)
+    for position, weight in enumerate(WEIGHTS):
+        total += ((np.asarray(first_nine, dtype=np.int64) // 10 ** (8 - position)) % 10) * weight
+    check = 11 - total % 11
+    return np.where(check == 11, 0, check)
+
+
 def check_digit(first_nine: str) -> int | None:
     """The Modulus 11 check digit for nine digits; None when no valid number exists (10)."""
-    total = sum(int(d) * w for d, w in zip(first_nine, WEIGHTS, strict=False))
-    check = 11 - total % 11
-    if check == 11:
-        return 0
-    if check == 10:
-        return None
-    return check
+    check = int(check_digits(np.array([int(first_nine)]))[0])
+    return None if check == 10 else check
 
 
 def status(raw: str | None) -> str:

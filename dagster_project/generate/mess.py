@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dagster_project import nhs_number
+
 from .config import MessConfig
 from .days import NEVER
 from .names import NICKNAMES, SPELLINGS
-from .population import People, nhs_check_digits
+from .population import People
 
 
 @dataclass
@@ -68,7 +70,7 @@ def _wrong_digit(rng: np.random.Generator, numbers: np.ndarray) -> np.ndarray:
         new_digit = (digit + rng.integers(1, 10, idx.size)) % 10
         candidate = numbers[idx] + (new_digit - digit) * power
         first_nine = candidate // 10
-        check = nhs_check_digits(first_nine)
+        check = nhs_number.check_digits(first_nine)
         valid = (check != 10) & (check == candidate % 10)
         first_ok = candidate >= 1_000_000_000  # keep ten digits
         good = ~valid & first_ok & (candidate // 10_000_000 != 999)

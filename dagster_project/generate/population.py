@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dagster_project import nhs_number
+
 from .config import GeneratorConfig, RatesConfig
 from .days import NEVER, YEAR, to_day
 from .draws import age_band, systematic_bernoulli
@@ -96,15 +98,6 @@ def whole_years(dob: np.ndarray, day: np.ndarray) -> np.ndarray:
     return (oy - by - before_birthday).astype(np.int32)
 
 
-def nhs_check_digits(first_nine: np.ndarray) -> np.ndarray:
-    """Modulus 11 check digit of nine-digit numbers; 10 where no valid number exists."""
-    total = np.zeros(first_nine.shape, dtype=np.int64)
-    for position, weight in enumerate((10, 9, 8, 7, 6, 5, 4, 3, 2)):
-        total += ((first_nine // 10 ** (8 - position)) % 10) * weight
-    check = 11 - total % 11
-    return np.where(check == 11, 0, check)
-
-
 def make_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     """n distinct valid NHS numbers in the issued 4xx and 6xx ranges (never 999...)."""
     found: list[np.ndarray] = []
@@ -112,7 +105,7 @@ def make_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     while have < n:
         draw = rng.integers(0, 200_000_000, int((n - have) * 1.25) + 16)
         first_nine = np.where(draw < 100_000_000, draw + 400_000_000, draw + 500_000_000)
-        check = nhs_check_digits(first_nine)
+        check = nhs_number.check_digits(first_nine)
         numbers = first_nine[check != 10] * 10 + check[check != 10]
         found.append(numbers)
         merged = np.concatenate(found)

@@ -18,6 +18,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from dagster_project import contract
+
 from .config import GeneratorConfig
 from .days import NEVER, to_day
 from .mess import Identity
@@ -79,7 +81,9 @@ def write_truth(con, identities: dict[str, Identity], truth_dir: Path) -> int:
     parts = []
     for source in SOURCE_ORDER:
         ident = identities[source]
-        spid = np.char.add(np.char.add(ident.org.astype(str), "|"), ident.local_id.astype(str))
+        # the warehouse's source person id (contract.SOURCE_PERSON_ID: parts joined by its separator)
+        org = np.char.add(ident.org.astype(str), contract.SOURCE_PERSON_SEPARATOR)
+        spid = np.char.add(org, ident.local_id.astype(str))
         parts.append(pa.table({
             "source_dataset": np.full(ident.n, source),
             "source_person_id": spid,
