@@ -32,9 +32,10 @@ from dagster_project.settings import DBT_PROJECT_DIR, ENGINE_DUCKDB, ENGINE_SPAR
 
 MACROS_DIR = DBT_PROJECT_DIR / "macros"
 # The macro files Python renders (the linkage rules and models, the normalisation rules, the
-# financial year), each dispatch macro's file included.
-MACRO_FILES = ("linkage_rules.sql", "normalise.sql", "metrics/financial_year.sql", *(
-    f"portable/{name}" for name in ("aggregates.sql", "arrays.sql", "dates.sql", "text.sql", "types.sql")))
+# financial year, the confidence intervals publish recomputes), each dispatch macro's file included.
+MACRO_FILES = (
+    "linkage_rules.sql", "normalise.sql", "metrics/financial_year.sql", "metrics/confidence_intervals.sql",
+    *(f"portable/{name}" for name in ("aggregates.sql", "arrays.sql", "dates.sql", "text.sql", "types.sql")))
 _DISPATCH_PREFIXES = {ENGINE_DUCKDB: ("duckdb__", "default__"), ENGINE_SPARK: ("spark__", "default__")}
 _TYPE_STRING = {ENGINE_DUCKDB: "varchar", ENGINE_SPARK: "string"}
 

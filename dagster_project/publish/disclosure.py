@@ -122,12 +122,11 @@ def _recompute_intervals(out: pd.DataFrame, units: np.ndarray, numerator: np.nda
         for column in _derived_columns(out):
             out[column] = np.where(hidden, np.nan, pd.to_numeric(out[column], errors="coerce").astype("float64"))
         return
-    pct_lower, pct_upper = intervals.wilson(numerator, denominator)
-    rate_lower, rate_upper = intervals.rate_per_100k(numerator, denominator)
+    recomputed = dict(zip(("ci_lower", "ci_upper"), intervals.bounds(units, numerator, denominator), strict=True))
     exact = {c: pd.to_numeric(out[c], errors="coerce").astype("float64").to_numpy() for c in ("ci_lower", "ci_upper")}
     no_value = pd.to_numeric(out["value"], errors="coerce").isna().to_numpy()
-    for column, pct, rate in (("ci_lower", pct_lower, rate_lower), ("ci_upper", pct_upper, rate_upper)):
-        bound = np.select([units == "pct", units == "per_100k"], [pct, rate], default=exact[column])
+    for column in ("ci_lower", "ci_upper"):
+        bound = np.where(np.isin(units, ("pct", "per_100k")), recomputed[column], exact[column])
         out[column] = _one_decimal(np.where(hidden | no_value, np.nan, bound))
 
 

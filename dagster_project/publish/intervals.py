@@ -1,50 +1,41 @@
-"""95% confidence intervals, in Python, for the published copy.
+"""95% confidence intervals of published rates and percentages, from the rounded counts.
 
-The warehouse computes each metric's interval in dbt from the exact counts
-(dbt/macros/metrics/confidence_intervals.sql, the formulas' home). The published
-copy must not carry anything computed from an exact count that disclosure control
-rounded away (outputs.md: values are recomputed from the rounded counts), so publish
-recomputes the interval from the rounded counts with these same formulas.
-tests/dbt_project/test_metric_intervals_and_pathways.py checks that this module
-and the dbt macro agree on every fixture row, so the two cannot drift apart.
+The formulas' one home is dbt (dbt/macros/metrics/confidence_intervals.sql, macro
+metric_ci_bound): the warehouse computes each interval there from the exact counts.
+The published copy must not carry anything computed from an exact count that
+disclosure control rounded away (outputs.md: values are recomputed from the rounded
+counts), so publish runs the same macro, rendered for DuckDB, over the rounded counts.
 """
 from __future__ import annotations
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 
-# z for a two-sided 95% interval: the 97.5th percentile of the standard normal.
-Z = 1.959963984540054
-
-
-def wilson(successes: np.ndarray, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a proportion, as percentages 0-100 (NaN where trials <= 0)."""
-    x = np.asarray(successes, dtype="float64")
-    n = np.asarray(trials, dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        centre = p + Z * Z / (2 * n)
-        half = Z * np.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n))
-        scale = 1 + Z * Z / n
-        lower = np.where(x == 0, 0.0, np.maximum(0.0, (centre - half) / scale))
-        upper = np.where(x == n, 1.0, np.minimum(1.0, (centre + half) / scale))
-    usable = n > 0
-    return np.where(usable, lower * 100, np.nan), np.where(usable, upper * 100, np.nan)
+from dagster_project.dbt_macros import render_macro
 
 
-def byar(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Byar's approximation to the exact Poisson interval of a count (NaN where count < 0)."""
-    c = np.asarray(count, dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lower = np.where(c == 0, 0.0, c * (1 - 1 / (9 * c) - Z / (3 * np.sqrt(c))) ** 3)
-        upper = (c + 1) * (1 - 1 / (9 * (c + 1)) + Z / (3 * np.sqrt(c + 1))) ** 3
-    usable = c >= 0
-    return np.where(usable, lower, np.nan), np.where(usable, upper, np.nan)
+def _nullable(values: np.ndarray) -> pa.Array:
+    """A float column whose NaN (an unknown, e.g. a suppressed count) is SQL null, as in the warehouse."""
+    floats = np.asarray(values, dtype="float64")
+    return pa.array(floats, mask=np.isnan(floats))
 
 
-def rate_per_100k(count: np.ndarray, population: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Byar's interval of a count as a rate per 100,000 of the population (NaN where population <= 0)."""
-    lower, upper = byar(count)
-    pop = np.asarray(population, dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(pop > 0, 100_000.0 / pop, np.nan)
-    return lower * scale, upper * scale
+def bounds(units: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) per row in the row's unit (value_unit: pct or per_100k); NaN where there is
+    none (no count, nothing to divide by, or a unit whose interval is not recomputed: days)."""
+    rows = pa.table({"value_unit": pa.array(np.asarray(units, dtype=object).astype(str)),
+                     "numerator": _nullable(numerator), "denominator": _nullable(denominator)})
+
+    def bound(side: str) -> str:
+        # days keep the warehouse's interval (disclosure.py): no sum of squares is needed here
+        sql = render_macro("metric_ci_bound", "value_unit", "numerator", "denominator", "null", side)
+        return f"case when value_unit in ('pct', 'per_100k') then cast({sql} as double) end"
+
+    with duckdb.connect() as con:
+        con.register("published_rows", rows)
+        lower, upper = con.execute(
+            f"select {bound('lower')} as lower, {bound('upper')} as upper from published_rows").fetchnumpy().values()
+    as_floats = (np.asarray(column.astype("float64").filled(np.nan)) if np.ma.isMaskedArray(column)
+                 else np.asarray(column, dtype="float64") for column in (lower, upper))
+    return tuple(as_floats)

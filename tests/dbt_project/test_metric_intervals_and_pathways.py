@@ -1,9 +1,11 @@
 """The comparable-metrics columns and the index-event pathways on the fixture build:
-every interval checked against the Python implementation that publish uses
-(dagster_project/publish/intervals.py), so the two cannot drift apart, the
-breakdown against system_metrics, and Alice's pathway worked out by hand."""
+every interval checked against the formulas written out independently
+(interval_formulas.py) and against what publish recomputes with the same macro
+(dagster_project/publish/intervals.py), the breakdown against system_metrics, and
+Alice's pathway worked out by hand."""
 from __future__ import annotations
 
+import interval_formulas
 import numpy as np
 import pytest
 from dbt_fixture_warehouse import LA_LEEDS
@@ -12,12 +14,12 @@ from dagster_project.publish import intervals
 
 
 def wilson(successes: int, trials: int) -> tuple[float, float]:
-    lower, upper = intervals.wilson(np.array([successes]), np.array([trials]))
+    lower, upper = interval_formulas.wilson(np.array([successes]), np.array([trials]))
     return float(lower[0]), float(upper[0])
 
 
 def byar(count: int) -> tuple[float, float]:
-    lower, upper = intervals.byar(np.array([count]))
+    lower, upper = interval_formulas.byar(np.array([count]))
     return float(lower[0]), float(upper[0])
 
 
@@ -45,6 +47,10 @@ def test_every_interval_matches_its_formula_and_holds_the_value(dbt_build):
         checked[unit] += 1
         assert (lower, upper) == pytest.approx(expected, rel=1e-9, abs=1e-9), (metric_id, numerator, denominator)
         assert lower <= value <= upper
+        # publish recomputes intervals from rounded counts with the same macro: on the exact
+        # counts it gives the warehouse's
+        published = intervals.bounds(np.array([unit]), np.array([numerator]), np.array([denominator]))
+        assert (float(published[0][0]), float(published[1][0])) == pytest.approx((lower, upper), rel=1e-12, abs=1e-12)
     assert checked["pct"] > 0 and checked["per_100k"] > 0, checked
 
 
