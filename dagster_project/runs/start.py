@@ -4,8 +4,8 @@
 schedule, `new_delivery_sensor`; resources.WarehouseGuard) all go through here:
 
   1. paths_problem: landing and warehouse folders apart (before a demo key is written);
-  2. check_settings: landing folder readable, as-of not after today or the latest
-     delivery date, secret strong (keys.py; a demo run exempt), reader groups exist;
+  2. check_settings: DAGSTER_HOME (if set) an existing folder, landing folder readable,
+     as-of not after today or the latest delivery date, secret strong (keys.py; a demo run exempt), reader groups exist;
   3. holding(): the warehouse lock (warehouse_lock.py), then, holding it, the
      warehouse made private with its reader groups let through to published/ and
      analyst/ only (private_files.py), and the key's fingerprint checked against the
@@ -69,11 +69,22 @@ def check_secret_and_groups(settings: Settings) -> None:
         print(f"DEMO RUN: CAREJOURNEY_PSEUDO_KEY is weak ({weakness}); accepted only because of --demo.", flush=True)
 
 
+def dagster_home_problem() -> str | None:
+    """DAGSTER_HOME, when set, must be an existing folder: Dagster keeps its run history there and
+    would otherwise fail the job at its start (runs/execution.py reads the same variable)."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home and not Path(home).is_dir():
+        return (f"DAGSTER_HOME={home} is not an existing folder (Dagster keeps the run history there): "
+                f"create it (mkdir -p {home}) or unset DAGSTER_HOME to run without keeping a run history")
+    return None
+
+
 def check_settings(settings: Settings) -> None:
     """Every check that needs no lock, for a run over the landing folder: CannotStart if one fails."""
     from dagster_project.ingest.preflight import as_of_problem
 
     problem = (paths_problem(settings.landing_dir, settings.warehouse_dir)
+               or dagster_home_problem()
                or landing_problem(settings.landing_dir)
                or as_of_problem(settings.as_of, settings.landing_dir, settings.warehouse_db))
     if not problem and settings.on_spark:

@@ -38,6 +38,17 @@ def test_bad_as_of_stops(tmp_path, capsys, monkeypatch):
     assert "YYYY-MM-DD" in capsys.readouterr().err
 
 
+def test_a_dagster_home_that_does_not_exist_stops_before_anything_runs(tmp_path, capsys, monkeypatch):
+    # was exit 3 ("a step crashed") from inside the job, after the lock and the key were taken
+    (tmp_path / "landing" / "hes_apc").mkdir(parents=True)
+    monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", "k")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "no_such_home"))
+    code = main(["run", "--demo", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh")])
+    assert code == ExitCode.CANNOT_START
+    err = capsys.readouterr().err
+    assert "no_such_home is not an existing folder" in err and "mkdir -p" in err
+
+
 def test_landing_problems_are_named(tmp_path):
     assert "does not exist" in landing_problem(tmp_path / "x")
     (tmp_path / "file").write_text("x")
