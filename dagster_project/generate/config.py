@@ -77,8 +77,11 @@ class RatesConfig:
     # 5-20% (0.085 gave ~16-18%, some years above 20%); one year at 100k varies by ~2-3 points.
     emergency_winter_amplitude: float = 0.07
     emergency_peak_day_of_year: int = 15
+    # falls 65+ ~2,000 per 100,000 (England 1,933 in 2022/23, ~2,100 in 2021/22); 65-79
+    # ~1,040 and 80+ ~4,600 (England ~1,000 / ~5,000): the 65-79 shares were 0.046-0.069
+    # (~1,240) and the 80+ 0.091-0.118 (~4,370), 2,070 in all, at the top of the range
     falls_share_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.025), (64, 0.030), (65, 0.046), (79, 0.069), (80, 0.091), (100, 0.118))
+        (18, 0.025), (64, 0.030), (65, 0.0375), (79, 0.0565), (80, 0.0974), (100, 0.1263))
     acsc_share_by_age: tuple[tuple[float, float], ...] = ((18, 0.046), (65, 0.076), (100, 0.086))
     readmission_30d_by_age: tuple[tuple[float, float], ...] = ((18, 0.115), (75, 0.33), (100, 0.44))
     transfer_share: float = 0.03                   # emergency spells continuing at another trust
@@ -127,13 +130,17 @@ class RatesConfig:
     sc_request_by_age: tuple[tuple[float, float], ...] = (
         (18, 0.010), (64, 0.014), (65, 0.045), (75, 0.085), (85, 0.17), (100, 0.24))
     sc_request_outcomes: tuple[float, float, float] = (0.40, 0.08, 0.52)  # assessment, ST-Max, NFA
-    sc_assessment_outcomes: tuple[float, float, float] = (0.13, 0.17, 0.70)  # LTS community, short term, NFA
-    hospital_request_share_of_discharges_65: float = 0.035  # NFA / assessment requests at discharge
-    home_care_after_discharge_65: float = 0.010
+    # Long-term community support starts at ~2/3 of the rates first used (assessments, home
+    # care straight after discharge, reablement going on to it): the 65+ share on long-term
+    # support, care homes included, ~5.1% a year (England ~5%; 6.1% before); support already
+    # in place at the window start is the steady state of this inflow (social_care.py)
+    sc_assessment_outcomes: tuple[float, float, float] = (0.085, 0.17, 0.745)  # LTS community, short term, NFA
+    # 0.0385: requests at discharge keep ~19% of requests (home care after discharge fell by 0.0035)
+    hospital_request_share_of_discharges_65: float = 0.0385  # NFA / assessment requests at discharge
+    home_care_after_discharge_65: float = 0.0065
+    reablement_onward_lts_share: float = 0.18      # of reablement ending as planned
     reablement_share_65: float = 0.031             # of 65+ discharges alive to usual residence
     reablement_at_home_91d: float = 0.81           # ~81.5% measured, middle of England's 79-84% (0.82: ~82.5)
-    lts_community_prevalence_by_age: tuple[tuple[float, float], ...] = (
-        (18, 0.0035), (64, 0.005), (65, 0.005), (80, 0.012), (90, 0.027), (100, 0.036))
     lts_community_end_rate: float = 0.65           # per year, other than death / care home
     carer_support_rate: float = 0.004              # per person-year, 40+
 

@@ -31,6 +31,14 @@ CARE_HOME_FROM_AGE = 40.0       # no permanent care home admissions before this 
 CARE_HOME_FRAILTY_POWER = 0.8   # the care home entry hazard scales with z**0.8
 
 
+def care_home_hazard(rates: RatesConfig, age: np.ndarray | float) -> np.ndarray:
+    """First permanent care home admissions per person-year at home of frailty 1:
+    exp(a + b*age) from CARE_HOME_FROM_AGE; a person's is that times z**CARE_HOME_FRAILTY_POWER
+    (population._life_histories draws the same hazard from birth by its inverse)."""
+    age = np.asarray(age, np.float64)
+    return np.where(age >= CARE_HOME_FROM_AGE, np.exp(rates.care_home_a + rates.care_home_b * age), 0.0)
+
+
 @dataclass(frozen=True)
 class Frailty:
     shape: float
@@ -75,8 +83,7 @@ class Frailty:
         for i in range(1, self.ages.size):
             death = zp * (self.cum_hazard[i] - self.cum_hazard[i - 1])
             x = self.ages[i - 1] + AGE_STEP / 2
-            entry = (zc * math.exp(rates.care_home_a + rates.care_home_b * x) * AGE_STEP
-                     if x >= CARE_HOME_FROM_AGE else np.zeros(self.z.size))
+            entry = zc * care_home_hazard(rates, x) * AGE_STEP
             before = home.sum() + care.sum()
             leaving_home = home * -np.expm1(-(death + entry))
             care = care * np.exp(-rates.care_home_mortality * death) + leaving_home * entry / (death + entry)

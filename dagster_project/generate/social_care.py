@@ -25,7 +25,8 @@ import numpy as np
 
 from .config import GeneratorConfig
 from .days import NEVER, YEAR, to_day
-from .draws import systematic_bernoulli
+from .draws import AGE_BAND_YEARS, age_band, systematic_bernoulli
+from .frailty import MAX_AGE
 from .hospital import ELECTIVE, EMERGENCY, ORIGIN_CARE_HOME, ORIGIN_DEATH, Spells
 from .population import People, interp
 from .processes import events_by_age
@@ -155,7 +156,52 @@ def _care_home_chains(rng, b: _Builder, people: People, spells: Spells, start: i
           outcome=np.where(death < NEVER, "NFA - Deceased", ""), seq=2)
 
 
+INFLOW_LEAD_DAYS = 120   # community requests reach long-term support within ~70 days of the window start
+
+
+def _lts_inflow_by_age(b: _Builder, people: People, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mid-age of each five-year band, new long-term community support per person-year at
+    home): the simulation's own inflow, measured on the window once its lead-in is over."""
+    is_lts = [block["service_type"] == LTS_COMMUNITY for block in b.blocks]
+    pid, day = (np.concatenate([block[field][lts] for block, lts in zip(b.blocks, is_lts, strict=True)])
+                for field in ("pid", "start"))
+    lo_day = start + INFLOW_LEAD_DAYS
+    counted = (day >= lo_day) & (day <= end)
+    bands = age_band((day[counted] - people.dob[pid[counted]]) / YEAR)
+    n_bands = int(MAX_AGE) // AGE_BAND_YEARS + 1
+    events = np.bincount(bands, minlength=n_bands)[:n_bands].astype(np.float64)
+    # person-years at home (here, alive, not in a care home), year slice by year slice at mid-age
+    at_home_from = np.maximum(people.adult_from, lo_day)
+    at_home_to = np.minimum(np.minimum(people.gone_day, people.care_home_day), end + 1)
+    exposure = np.zeros(n_bands)
+    for first in range(lo_day, end + 1, round(YEAR)):
+        lo, hi = np.clip(at_home_from, first, first + round(YEAR)), np.clip(at_home_to, first, first + round(YEAR))
+        here = hi > lo
+        mid_band = age_band(((lo[here] + hi[here]) / 2 - people.dob[here]) / YEAR)
+        exposure += np.bincount(mid_band, weights=(hi[here] - lo[here]) / YEAR, minlength=n_bands)[:n_bands]
+    rate = np.divide(events, exposure, out=np.zeros(n_bands), where=exposure > 0)
+    return (np.arange(n_bands) + 0.5) * AGE_BAND_YEARS, rate
+
+
+def steady_lts_load(band_mid: np.ndarray, inflow: np.ndarray, end_rate: float, ages: np.ndarray) -> np.ndarray:
+    """The expected number of long-term community services running for a person at home at
+    each age, in the steady state of an inflow by age and services ending at end_rate a year
+    (deaths and care home admissions aside: the people it is used for are alive and at home):
+    the inflow of every earlier age, discounted by the chance that its service still runs."""
+    lags = np.arange(0, 90)                    # whole years back
+    still_running = (np.exp(-end_rate * lags) - np.exp(-end_rate * (lags + 1))) / end_rate
+    past_rate = np.interp(ages[:, None] - lags[None, :] - 0.5, band_mid, inflow, left=0.0)
+    return (past_rate * still_running[None, :]).sum(axis=1)
+
+
 def _prevalent_support(rng, b: _Builder, people: People, config: GeneratorConfig, start: int, end: int) -> None:
+    """Support in place at the window start: care home residents, and long-term community
+    support at the steady-state prevalence of the simulation's own inflow (services running
+    ~ Poisson with mean steady_lts_load per person, frailty-weighted as the inflow is).
+
+    At a fixed prevalence table the 65+ share on long-term support rose ~0.25 points a year
+    through the window (5.6% -> 6.3%, issue 16): the start sat below the level the inflow
+    sustains."""
     residents = np.flatnonzero(people.care_home_day < start)
     nursing = people.care_home_nursing[residents]
     death = people.death_day[residents]
@@ -163,11 +209,16 @@ def _prevalent_support(rng, b: _Builder, people: People, config: GeneratorConfig
           service_type=np.where(nursing, LTS_NURSING, LTS_RESIDENTIAL),
           component=np.where(nursing, "Nursing Care", "Residential Care"),
           outcome=np.where(death < NEVER, "NFA - Deceased", ""), seq=2)
+    band_mid, inflow = _lts_inflow_by_age(b, people, start, end)
+    end_rate = config.rates.lts_community_end_rate
     age = (start - people.dob) / YEAR
-    p = interp(config.rates.lts_community_prevalence_by_age, age) * people.relative_frailty(age, 0.5)
+    whole = np.arange(0, int(MAX_AGE) + 1)
+    load = np.interp(age, whole + 0.5, steady_lts_load(band_mid, inflow, end_rate, whole.astype(np.float64)))
+    p = -np.expm1(-load * people.relative_frailty(age, 0.5))
     home = np.flatnonzero((rng.random(people.n) < p) & (people.care_home_day >= start) & (people.adult_from <= start))
-    svc_start = start - rng.integers(30, 1800, home.size)
-    svc_end, outcome = _lts_end(rng, people, home, np.full(home.size, start), config.rates.lts_community_end_rate, end)
+    # in the steady state the time since a running service started is Exp(end rate) too
+    svc_start = start - 1 - np.floor(rng.exponential(YEAR / end_rate, home.size)).astype(np.int64)
+    svc_end, outcome = _lts_end(rng, people, home, np.full(home.size, start), end_rate, end)
     b.add(home, "Service", svc_start, svc_end, service_type=LTS_COMMUNITY,
           component=_pick(rng, ("Home Support", "Direct Payment", "Day Care"), (65, 25, 10), home.size),
           outcome=outcome, seq=2)
@@ -206,7 +257,7 @@ def _discharge_chains(rng, b: _Builder, people: People, spells: Spells, config: 
     readmit = _next_admission(spells, pid, st_start)
     death = people.death_day[pid]
     st_end = np.minimum(np.minimum(planned, readmit), death)
-    onward = (st_end == planned) & (rng.random(pid.size) < 0.28)
+    onward = (st_end == planned) & (rng.random(pid.size) < rates.reablement_onward_lts_share)
     outcome = np.where(st_end == death, "NFA - Deceased",
                        np.where(st_end == readmit, "Admitted to hospital",
                                 np.where(onward, "Progress to Long Term Support", "Service ended as planned")))
@@ -346,9 +397,9 @@ def build_cld_events(people: People, spells: Spells, config: GeneratorConfig, rn
     start, end = to_day(config.start), to_day(config.end)
     b = _Builder()
     _care_home_chains(rng, b, people, spells, start)
-    _prevalent_support(rng, b, people, config, start, end)
     _discharge_chains(rng, b, people, spells, config, end)
     _community_requests(rng, b, people, config, end)
+    _prevalent_support(rng, b, people, config, start, end)   # at the steady state of the inflow above
     _carers(rng, b, people, config, end)
     events = b.build()
     reviews = _Builder()

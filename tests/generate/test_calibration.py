@@ -55,6 +55,30 @@ def test_volumes_do_not_drift(figures):
             assert change.verdict == "in", change
 
 
+def test_long_term_support_starts_at_its_steady_level(figures):
+    """The support in place at the window start is the steady state of the simulation's own
+    inflow (social_care._prevalent_support): the first year's 65+ share on long-term support
+    is not below the later years'. Started from a fixed prevalence table it sat 0.2-0.35
+    points below them and the share rose ~0.25 points a year (issue 16)."""
+    share = [figures[year]["long_term_support_65_pct"].value for year in sorted(figures)]
+    assert share[0] > sum(share[1:]) / len(share[1:]) - 0.12, share
+
+
+def test_steady_long_term_support_load():
+    """The expected number of services running at an age: inflow / end rate for a constant
+    inflow; an inflow rising with age is met ~1 / end rate years late (the services running
+    started earlier)."""
+    import numpy as np
+
+    from dagster_project.generate.social_care import steady_lts_load
+
+    band_mid, ages, end_rate = np.arange(2.5, 130, 5.0), np.array([70.0, 85.0]), 0.65
+    constant = steady_lts_load(band_mid, np.full(band_mid.size, 0.01), end_rate, ages)
+    assert constant == pytest.approx(0.01 / end_rate, rel=1e-6)
+    rising = steady_lts_load(band_mid, 0.001 * band_mid, end_rate, ages)
+    assert rising == pytest.approx(0.001 * (ages - 1 / end_rate) / end_rate, rel=0.01)
+
+
 def test_rates_move_with_their_settings():
     """A calibration knob really drives its metric (so the test above is not vacuous)."""
     base = GeneratorConfig(people=20_000, seed=3)

@@ -5,8 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dagster_project.generate.draws import poisson_counts, systematic_bernoulli, systematic_categories
-from dagster_project.generate.processes import events_by_age, month_bounds, seasonal_days, seasonal_factor
+from dagster_project.generate.days import NEVER
+from dagster_project.generate.draws import (
+    RunningRounding,
+    poisson_counts,
+    systematic_bernoulli,
+    systematic_categories,
+    systematic_picks,
+)
+from dagster_project.generate.processes import (
+    events_by_age,
+    first_events_by_age,
+    month_bounds,
+    seasonal_days,
+    seasonal_factor,
+)
 
 REPEATS = 4_000
 
@@ -72,6 +85,72 @@ def test_systematic_categories_keep_each_share_and_hold_each_count():
         assert (np.abs(hit.mean(axis=0) - share) <= 4 * se).all()
         binomial_var = (share * (1 - share)).sum()
         assert hit.sum(axis=1).var() < 0.1 * binomial_var, category
+
+
+def test_running_rounding_keeps_each_steps_mean_and_holds_every_run():
+    """Rounded step by step independently, a band's twelve months add twelve roundings
+    (variance up to 3); as one run, every step and every run of steps is within one event."""
+    totals = np.random.default_rng(8).uniform(0.0, 2.5, (12, 3))     # months x strata
+    rng = np.random.default_rng(9)
+    draws = []
+    for _ in range(REPEATS):
+        rounding = RunningRounding(rng, 3)
+        draws.append([rounding(month) for month in totals])
+    draws = np.array(draws)                                          # repeats x months x strata
+    se = np.sqrt(0.25 / REPEATS)
+    assert (np.abs(draws.mean(axis=0) - totals) <= 4 * se).all()
+    assert (np.abs(draws - totals) < 1).all()
+    runs = np.cumsum(draws, axis=1)
+    assert (np.abs(runs - np.cumsum(totals, axis=0)) < 1).all()
+    assert draws.sum(axis=1).var(axis=0).max() <= 0.26
+
+
+def test_systematic_picks_choose_distinct_records_in_proportion():
+    weight = np.random.default_rng(10).gamma(1.0, 0.02, 300)
+    weight[:5] = 0.0
+    starts, ends = np.array([0, 100]), np.array([100, 300])
+    counts = np.array([1, 3])
+    cumulative = np.cumsum(weight)
+    rng = np.random.default_rng(11)
+    hits = np.zeros(weight.size)
+    for _ in range(REPEATS):
+        picked = systematic_picks(rng, cumulative, starts, ends, counts)
+        assert picked.size == 4 and np.unique(picked).size == 4
+        assert (picked < 100).sum() == 1
+        hits[picked] += 1
+    chance = np.concatenate([weight[:100] / weight[:100].sum(), 3 * weight[100:] / weight[100:].sum()])
+    se = np.sqrt(chance * (1 - chance) / REPEATS)
+    assert (np.abs(hits / REPEATS - chance) <= 4 * se + 1e-12).all()
+    assert hits[:5].sum() == 0
+
+
+def test_first_events_keep_each_persons_hazard_and_hold_the_yearly_number():
+    """A time to event (a care home admission): each person's chance of an event by the end
+    is 1 - exp(-their cumulative hazard), as independent draws give it; the yearly number of
+    events is far steadier than independent draws' (binomial), and nobody has two."""
+    n, start = 4_000, 18_718                                        # 2021-04-01
+    rng = np.random.default_rng(12)
+    dob = start - (rng.uniform(70, 90, n) * 365.25).astype(np.int64)
+    lo, hi = np.full(n, start), np.full(n, start + 3 * 365)
+    hi[:500] = start + rng.integers(30, 3 * 365, 500)               # leaving or dying early
+    scale = rng.gamma(2.0, 0.5, n)
+    hazard = 0.04
+    years, events = [], np.zeros(n)
+    for _ in range(REPEATS // 20):
+        first = first_events_by_age(rng, dob, lo, hi, scale, lambda age: np.full(age.size, hazard), start)
+        had = first < NEVER
+        assert ((first[had] >= lo[had]) & (first[had] < hi[had])).all()
+        events += had
+        years.append(np.bincount((first[had] - start) // 365, minlength=3)[:3])
+    chance = -np.expm1(-scale * hazard * (hi - lo) / 365.25)
+    # grouped by chance (each person's own mean is too rare an event to check one by one)
+    groups = np.digitize(chance, np.quantile(chance, [0.25, 0.5, 0.75]))
+    for g in range(4):
+        expected, seen = chance[groups == g].sum() * (REPEATS // 20), events[groups == g].sum()
+        assert abs(seen - expected) < 4 * np.sqrt(expected), g
+    years = np.array(years)
+    binomial_var = (chance * (1 - chance)).sum() / 3
+    assert years.var(axis=0).max() < 0.1 * binomial_var
 
 
 def test_draws_refuse_impossible_inputs():

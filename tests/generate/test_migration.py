@@ -90,8 +90,7 @@ def test_migration_balance_makes_up_the_deaths_care_homes_add():
     assert rate[88] > 1.05 * gompertz[88] and 0.03 < share[88] < 0.15
     # the same rates as 200,000 life histories drawn from birth
     n = 200_000
-    _z, _care_home_age, death_age = _life_histories(np.random.default_rng(7), survival, rates,
-                                                    np.zeros(n), np.zeros(n, bool))
+    death_age = _life_histories(np.random.default_rng(7), survival, rates, np.zeros(n), np.zeros(n, bool)).death_age
     for age in (80, 85, 90):
         alive = (death_age >= age).sum()
         died = ((death_age >= age) & (death_age < age + 5)).sum()
@@ -117,8 +116,8 @@ def test_people_start_at_the_councils_long_run_care_home_share():
     assert long_run.care_home_share[at] > 1.08 * closed.care_home_share[at]
     n = 40_000
     entry = np.full(n, 88.5)
-    _z, care_home_age, _death = _life_histories(np.random.default_rng(3), survival, rates, entry, np.zeros(n, bool),
-                                                _resident_weights(ages, closed, long_run, entry))
+    care_home_age = _life_histories(np.random.default_rng(3), survival, rates, entry, np.zeros(n, bool),
+                                    _resident_weights(ages, closed, long_run, entry)).care_home_age
     share = (care_home_age <= entry).mean()
     se = (share * (1 - share) / n) ** 0.5
     assert abs(share - long_run.care_home_share[at]) < 4 * se
