@@ -104,7 +104,8 @@ def calibration_section(people: int, seeds: tuple[int, ...]) -> list[str]:
 
     lines, volumes, verdicts = [], [], {"in": 0, "noise": 0, "out": 0}
     changes, steady = {"in": 0, "noise": 0, "out": 0}, {"stationary": 0, "step": 0}
-    shown = (*VOLUME_METRICS, "care_home_admissions_65_per_100k", "emergency_65_winter_excess_pct")
+    shown = (*VOLUME_METRICS, "care_home_admissions_65_per_100k", "long_term_support_65_pct",
+             "emergency_65_winter_excess_pct")
     for seed in seeds:
         figures = compute(simulate(GeneratorConfig(people=people, seed=seed)))
         rows = check(figures)
@@ -133,7 +134,10 @@ def calibration_section(people: int, seeds: tuple[int, ...]) -> list[str]:
             "totals with variance below Poisson by design (generate/draws.py: the simulated people stand for "
             "a scaled-down England, whose yearly totals move by a few percent only): for the admissions "
             "these standard errors are upper bounds, and their year-to-year changes sit far inside them. "
-            "Care home admissions (each person's life history) and deaths keep their Poisson noise.", "",
+            "Care home admissions are drawn the same way (generate/processes.first_events_by_age: each "
+            "person's hazard unchanged, each age band's yearly number within about one admission), so their "
+            "Poisson standard errors are upper bounds too; deaths keep their Poisson noise. The 65+ share on "
+            "long-term support (care homes included) with its binomial standard error.", "",
             "| seed | year | " + " | ".join(shown) + " |", "|---:|---|" + "---:|" * len(shown), *volumes, "",
             f"Figures with an England range: {verdicts['in']} inside, {verdicts['noise']} outside by at most "
             f"{NOISE_WIDTH:g} standard errors, {verdicts['out']} further out.",
