@@ -19,7 +19,7 @@ and not like a small sample's (see .draws for why).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -121,6 +121,27 @@ def _month_events(rng: np.random.Generator, rate: np.ndarray, y_lo: np.ndarray, 
     return pids, days
 
 
+def _year_slices(lo: np.ndarray, hi: np.ndarray,
+                 window_start: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The year slices from window_start to the last hi: each person's [lo, hi) clipped to
+    the slice, the people here in it, and its month bounds (the last month ends with the slice)."""
+    last = int(hi.max()) if hi.size else window_start
+    k = 0
+    while True:
+        y_from, y_to = window_start + round(k * YEAR), window_start + round((k + 1) * YEAR)
+        if y_from >= last:
+            return
+        k += 1
+        y_lo, y_hi = np.clip(lo, y_from, y_to), np.clip(hi, y_from, y_to)
+        present = np.flatnonzero(y_hi > y_lo)
+        if not present.size:
+            continue
+        slice_end = min(y_to, last)
+        months = month_bounds(y_from, slice_end - 1)
+        months[-1] = slice_end
+        yield y_lo, y_hi, present, months
+
+
 def events_by_age(rng: np.random.Generator, dob: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                   rate_of_age: RateOfAge, window_start: int,
                   season: tuple[float, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -129,24 +150,11 @@ def events_by_age(rng: np.random.Generator, dob: np.ndarray, lo: np.ndarray, hi:
     season: (amplitude, peak day of year) to make the rate seasonal, mean unchanged.
     """
     pids, days = [], []
-    last = int(hi.max()) if hi.size else window_start
-    k = 0
-    while True:
-        y_from, y_to = window_start + round(k * YEAR), window_start + round((k + 1) * YEAR)
-        if y_from >= last:
-            break
-        k += 1
-        y_lo, y_hi = np.clip(lo, y_from, y_to), np.clip(hi, y_from, y_to)
-        present = np.flatnonzero(y_hi > y_lo)
-        if not present.size:
-            continue
+    for y_lo, y_hi, present, months in _year_slices(lo, hi, window_start):
         # once per year slice, at the middle of each person's time in it; rate_of_age rates
         # everyone (it may look up per-person attributes by position)
         middle_age = ((y_lo + y_hi) / 2 - dob) / YEAR
         rate = checked(rate_of_age(middle_age)[present], "event rates")
-        slice_end = min(y_to, last)
-        months = month_bounds(y_from, slice_end - 1)
-        months[-1] = slice_end   # the slice's last month ends with the slice
         band = age_band(middle_age[present])
         year_pids, year_days = _month_events(rng, rate, y_lo[present], y_hi[present], band - band.min(), months, season)
         pids += [present[p] for p in year_pids]
@@ -156,7 +164,6 @@ def events_by_age(rng: np.random.Generator, dob: np.ndarray, lo: np.ndarray, hi:
     pid, day = np.concatenate(pids), np.concatenate(days)
     order = np.lexsort((day, pid))
     return pid[order].astype(np.int64), day[order].astype(np.int32)
-
 
 
 def first_events_by_age(rng: np.random.Generator, dob: np.ndarray, lo: np.ndarray, hi: np.ndarray,
@@ -175,18 +182,8 @@ def first_events_by_age(rng: np.random.Generator, dob: np.ndarray, lo: np.ndarra
     dropped events left ~2% noise in a year's ~130 care home admissions at 100,000 people.
     """
     first = np.full(dob.size, NEVER, np.int64)
-    last = int(hi.max()) if hi.size else window_start
-    k = 0
-    while True:
-        y_from, y_to = window_start + round(k * YEAR), window_start + round((k + 1) * YEAR)
-        if y_from >= last:
-            break
-        k += 1
-        present = np.flatnonzero(np.minimum(hi, y_to) > np.maximum(lo, y_from))
-        if not present.size:
-            continue
-        middle = (np.clip(lo[present], y_from, y_to) + np.clip(hi[present], y_from, y_to)) / 2
-        band = age_band((middle - dob[present]) / YEAR)
+    for y_lo, y_hi, present, months in _year_slices(lo, hi, window_start):
+        band = age_band(((y_lo[present] + y_hi[present]) / 2 - dob[present]) / YEAR)
         band -= band.min()
         bands = int(band.max()) + 1
         order = np.lexsort((rng.random(present.size), band))       # by band, in random order within it
@@ -195,8 +192,6 @@ def first_events_by_age(rng: np.random.Generator, dob: np.ndarray, lo: np.ndarra
         ends = np.cumsum(sizes)
         starts = ends - sizes
         rounding = RunningRounding(rng, bands)
-        months = month_bounds(y_from, min(y_to, last) - 1)
-        months[-1] = min(y_to, last)
         for m_from, m_to in itertools.pairwise(months):
             m_lo, m_hi = np.clip(lo[who], m_from, m_to), np.clip(hi[who], m_from, m_to)
             days = np.where(first[who] == NEVER, m_hi - m_lo, 0)
