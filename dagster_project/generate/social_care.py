@@ -28,7 +28,7 @@ from .days import NEVER, YEAR, to_day
 from .draws import AGE_BAND_YEARS, age_band, systematic_bernoulli
 from .frailty import MAX_AGE
 from .hospital import ELECTIVE, EMERGENCY, ORIGIN_CARE_HOME, ORIGIN_DEATH, Spells
-from .population import People, interp
+from .population import ADULT_AGE, People, interp
 from .processes import events_by_age
 
 LTS_RESIDENTIAL = "Long Term Support: Residential Care"
@@ -217,7 +217,9 @@ def _prevalent_support(rng, b: _Builder, people: People, config: GeneratorConfig
     p = -np.expm1(-load * people.relative_frailty(age, 0.5))
     home = np.flatnonzero((rng.random(people.n) < p) & (people.care_home_day >= start) & (people.adult_from <= start))
     # in the steady state the time since a running service started is Exp(end rate) too
+    # (not before the 18th birthday: adult social care)
     svc_start = start - 1 - np.floor(rng.exponential(YEAR / end_rate, home.size)).astype(np.int64)
+    svc_start = np.maximum(svc_start, people.dob[home] + round(ADULT_AGE * YEAR))
     svc_end, outcome = _lts_end(rng, people, home, np.full(home.size, start), end_rate, end)
     b.add(home, "Service", svc_start, svc_end, service_type=LTS_COMMUNITY,
           component=_pick(rng, ("Home Support", "Direct Payment", "Day Care"), (65, 25, 10), home.size),
