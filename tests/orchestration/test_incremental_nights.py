@@ -44,10 +44,14 @@ PER_PERSON = "+person +journey +hospital_spell"
 HELD_BACK = "asc_cld_E08000036_20230930.csv"   # the late file for an old period
 
 
+# seed 14 (11 until issue 16's care home draws changed the generator's random stream): the
+# test needs pairs for linkage to score on the first night and an incremental night that
+# compares only some of them, and 400 people give only a handful (seed 11 now: none on the
+# first night; 12 and 13: no night comparing a part; 14 and 15 pass)
 @pytest.fixture(scope="module")
 def full_landing(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("nights_landing")
-    subprocess.run([str(BIN / "carejourney"), "generate", "--people", "400", "--seed", "11",
+    subprocess.run([str(BIN / "carejourney"), "generate", "--people", "400", "--seed", "14",
                     "--start", "2023-04-01", "--end", "2024-06-30", "--councils", "3",
                     "--out", str(root / "landing"), "--truth", str(root / "truth")],
                    check=True, capture_output=True, timeout=300)
