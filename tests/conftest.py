@@ -27,9 +27,9 @@ SHARED_FOLDERS = ("tests/spark", "tests/dbt_project", "tests/generate", "tests/b
 OWN_UNIT = ("tests/dbt_project/test_sql_lint.py",)
 # Work units, longest first; the rest follow in collection order.
 LONGEST_FIRST = (
+    "tests/spark",
     "tests/orchestration/test_nightly_e2e.py",
     "tests/orchestration/test_incremental_nights.py",
-    "tests/spark",
     "tests/dbt_project/test_sql_lint.py",
     "tests/dbt_project",
     "tests/dbt_metrics/test_delivery_correction.py",

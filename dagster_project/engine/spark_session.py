@@ -38,8 +38,14 @@ def metastore_url(spark_dir: Path) -> str:
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
-    """Spark settings of every session of this run (dbt's too: dbt_spark_vars), extra conf last."""
+    """Spark settings of every session of this run (dbt's too: dbt_spark_vars), extra conf last.
+
+    JVM options in the extra conf (spark.driver.extraJavaOptions) are added after ours, not
+    instead of them: the metastore's Derby home stays under the Spark directory."""
     spark_dir = settings.spark_dir
+    extra = settings.spark.conf_dict
+    java_options = " ".join(filter(None, (f"-Dderby.system.home={spark_dir}",
+                                          extra.pop("spark.driver.extraJavaOptions", ""))))
     conf = {
         "spark.master": settings.spark.master,
         "spark.app.name": APP_NAME,
@@ -47,7 +53,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.hadoop.javax.jdo.option.ConnectionURL": metastore_url(spark_dir),
         "spark.jars": str(splink_jar()),
         # Derby writes derby.log into the working directory unless told otherwise.
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir}",
+        "spark.driver.extraJavaOptions": java_options,
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         # no console progress bar: in dbt's subprocess it shares stdout with dbt's JSON events
@@ -55,7 +61,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.shuffle.partitions": "4",
         "spark.pyspark.python": sys.executable,
     }
-    conf.update(settings.spark.conf_dict)
+    conf.update(extra)
     return conf
 
 

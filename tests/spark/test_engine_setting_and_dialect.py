@@ -37,6 +37,23 @@ def test_spark_settings_from_the_environment(clean_env, tmp_path):
     assert settings.spark_dir == (tmp_path / "w").resolve() / "spark"
 
 
+def test_extra_jvm_options_keep_the_metastore_home(clean_env, tmp_path):
+    # JVM options in CAREJOURNEY_SPARK_CONF are added to ours: Derby (the local metastore)
+    # must keep its home under the Spark directory, or derby.log lands in the working folder
+    from dagster_project.engine.spark_session import spark_conf
+
+    clean_env.setenv("CAREJOURNEY_ENGINE", "spark")
+    clean_env.setenv("CAREJOURNEY_SPARK_CONF", '{"spark.driver.extraJavaOptions": "-XX:+UseSerialGC", '
+                                               '"spark.driver.memory": "8g"}')
+    settings = Settings.from_env(tmp_path / "l", tmp_path / "w", pseudo_key=KEY)
+    conf = spark_conf(settings)
+    assert conf["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={settings.spark_dir} -XX:+UseSerialGC"
+    assert conf["spark.driver.memory"] == "8g"
+    clean_env.delenv("CAREJOURNEY_SPARK_CONF")
+    plain = spark_conf(Settings.from_env(tmp_path / "l", tmp_path / "w", pseudo_key=KEY))
+    assert plain["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={settings.spark_dir}"
+
+
 @pytest.mark.parametrize(("name", "value", "says"), [
     ("CAREJOURNEY_ENGINE", "postgres", "CAREJOURNEY_ENGINE='postgres'"),
     ("CAREJOURNEY_SPARK_CONF", "spark.driver.memory=8g", "CAREJOURNEY_SPARK_CONF is not JSON"),
