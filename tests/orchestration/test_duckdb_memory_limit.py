@@ -64,6 +64,6 @@ def test_dbt_gets_the_same_settings_through_its_profile(tmp_path, monkeypatch):
     assert run_vars["duckdb_memory_limit"] == "1500MB"
     assert run_vars["duckdb_temp_directory"] == str(settings.duckdb_temp_dir)
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
-    duckdb_settings = profile["carejourney"]["outputs"]["warehouse"]["settings"]
+    duckdb_settings = profile["carejourney"]["outputs"]["warehouse"]["config_options"]
     for name, var in (("memory_limit", "duckdb_memory_limit"), ("temp_directory", "duckdb_temp_directory")):
         assert duckdb_settings[name].startswith("{{ var('" + var + "'"), (name, duckdb_settings[name])
