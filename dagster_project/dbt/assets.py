@@ -1,6 +1,6 @@
 """dbt models as Dagster assets, in two halves around linkage.
 
-Staging (and the seeds it needs) runs before linkage, which reads staging views;
+Staging (and the seeds it needs) runs before linkage, which reads the staging models;
 everything else reads linkage's output. Two @dbt_assets with complementary
 selections keep that order explicit and the graph acyclic at op level.
 """
