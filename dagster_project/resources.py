@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
+from dagster_project import duckdb_connection
 from dagster_project.retries import retry_transient
 from dagster_project.settings import Settings
 
@@ -60,11 +61,13 @@ class CarejourneyResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to warehouse.duckdb, closed afterwards (DuckDB has one writer)."""
-        path = self.settings().warehouse_db
+        """A connection to warehouse.duckdb, closed afterwards (DuckDB has one writer), with
+        the run's DuckDB settings (duckdb_connection.py)."""
+        settings = self.settings()
+        path = settings.warehouse_db
         path.parent.mkdir(parents=True, exist_ok=True)
         with retry_transient(f"the warehouse {path}"):
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb_connection.connect(settings, path, read_only=read_only)
         try:
             yield con
         finally:

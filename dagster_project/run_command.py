@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from dagster_project import private_files, warehouse_lock
+from dagster_project import duckdb_connection, private_files, warehouse_lock
 from dagster_project.exit_codes import ExitCode
 from dagster_project.runs import nothing_new, start
 from dagster_project.runs.start import landing_problem  # noqa: F401 - named here by callers and tests
@@ -148,7 +148,7 @@ def run_holding_lock(settings: Settings, *, full_refresh: bool) -> ExitCode:
 def _record(settings: Settings, write: Callable[[duckdb.DuckDBPyConnection], object]) -> str | None:
     """Write to ops.run_log; a message (never an exception) if the warehouse cannot take it."""
     try:
-        con = duckdb.connect(str(settings.warehouse_db))
+        con = duckdb_connection.connect(settings)
         try:
             write(con)
         finally:

@@ -6,7 +6,7 @@ import hashlib
 import dagster as dg
 import duckdb
 
-from dagster_project import warehouse_lock
+from dagster_project import duckdb_connection, warehouse_lock
 from dagster_project.jobs import as_of_tag, nightly_job, start_checks_tag
 from dagster_project.resources import CarejourneyResource
 
@@ -17,9 +17,9 @@ def pending_deliveries(carejourney: CarejourneyResource) -> list[str]:
 
     settings = carejourney.settings_paths_only()
     if not settings.warehouse_db.exists():
-        con = duckdb.connect()  # nothing loaded yet: every recognised file is new
+        con = duckdb_connection.connect_in_memory(settings)  # nothing loaded yet: every recognised file is new
     else:
-        con = duckdb.connect(str(settings.warehouse_db), read_only=True)
+        con = duckdb_connection.connect(settings, read_only=True)
     try:
         return sorted(str(p.relative_to(settings.landing_dir)) for p in unloaded_files(settings, con))
     finally:

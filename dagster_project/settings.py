@@ -5,7 +5,8 @@ CAREJOURNEY_LANDING_DIR, CAREJOURNEY_WAREHOUSE_DIR, CAREJOURNEY_AS_OF, CAREJOURN
 CAREJOURNEY_PSEUDO_KEY, and CAREJOURNEY_PUBLISHED_GROUP / CAREJOURNEY_ANALYST_GROUP (the
 group that may read published/ or analyst/; see private_files.py), and the engine that
 builds the models and links people: CAREJOURNEY_ENGINE (duckdb | spark) with its
-CAREJOURNEY_SPARK_* settings (SparkSettings below; README "Running on Spark"). Every module asks
+CAREJOURNEY_SPARK_* settings (SparkSettings below; README "Running on Spark"), and how much memory
+DuckDB may hold: CAREJOURNEY_DUCKDB_MEMORY_LIMIT (duckdb_connection.py). Every module asks
 this object for paths instead of building them itself, so the layout of the warehouse folder is written down once.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,22 @@ ENGINE_DUCKDB = "duckdb"
 ENGINE_SPARK = "spark"
 ENGINES = (ENGINE_DUCKDB, ENGINE_SPARK)
 DEFAULT_SPARK_MASTER = "local[2]"
+# DuckDB's own default is 80% of RAM per database instance, and the nightly run has two at
+# once (the run's process and dbt's): at 1M people the run's tree peaked at 6.6 GB in the dbt
+# marts step. Capped, DuckDB spills to the warehouse's temp folder instead (bench/RESULTS.md).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+_MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def duckdb_memory_limit_from_env() -> str:
+    """CAREJOURNEY_DUCKDB_MEMORY_LIMIT (e.g. 3GB, 2500MB, 4GiB), else the default; anything
+    DuckDB would not read as an amount of memory is refused here, before a run starts."""
+    value = (os.environ.get("CAREJOURNEY_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT).strip()
+    if not _MEMORY_LIMIT.match(value):
+        raise SettingsError(f"CAREJOURNEY_DUCKDB_MEMORY_LIMIT={value!r} is not an amount of memory: set it "
+                            f"to a number and a unit, e.g. 3GB or 2500MB (or leave it unset for "
+                            f"{DEFAULT_DUCKDB_MEMORY_LIMIT})")
+    return value
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,7 @@ class Settings:
     linkage_model: Path | None = None   # CAREJOURNEY_LINKAGE_MODEL (linkage/model_store.py)
     engine: str = ENGINE_DUCKDB         # CAREJOURNEY_ENGINE: where dbt and linkage compute
     spark: SparkSettings = SparkSettings()
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # CAREJOURNEY_DUCKDB_MEMORY_LIMIT
 
     @property
     def on_spark(self) -> bool:
@@ -104,6 +123,12 @@ class Settings:
     @property
     def warehouse_db(self) -> Path:
         return self.warehouse_dir / "warehouse.duckdb"
+
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        """Where DuckDB spills what does not fit under its memory limit (every connection
+        of a run: duckdb_connection.py); inside the warehouse, as private as it."""
+        return self.warehouse_dir / "duckdb_tmp"
 
     @property
     def published_dir(self) -> Path:
@@ -188,7 +213,7 @@ class Settings:
                    published_group=env.get("CAREJOURNEY_PUBLISHED_GROUP") or None,
                    analyst_group=env.get("CAREJOURNEY_ANALYST_GROUP") or None,
                    linkage_model=Path(model).resolve() if model else None,
-                   engine=engine,
+                   engine=engine, duckdb_memory_limit=duckdb_memory_limit_from_env(),
                    spark=SparkSettings.from_env(warehouse.resolve()) if engine == ENGINE_SPARK else SparkSettings())
 
 

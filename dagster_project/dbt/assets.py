@@ -1,6 +1,6 @@
 """dbt models as Dagster assets, in two halves around linkage.
 
-Staging (and the seeds it needs) runs before linkage, which reads staging views;
+Staging (and the seeds it needs) runs before linkage, which reads the staging models;
 everything else reads linkage's output. Two @dbt_assets with complementary
 selections keep that order explicit and the graph acyclic at op level.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from dagster_project import private_files
+from dagster_project import duckdb_connection, private_files
 from dagster_project.dbt.cli_resource import CarejourneyDbtCliResource
 from dagster_project.dbt.project import (
     dbt_executable,
@@ -61,7 +61,7 @@ def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
     # the as-of date its models (null = latest in data) as vars of this invocation, never
     # through this process's environment. Usage stats and "buildable" indirect selection
     # (a test runs in the half where all its parents are built) are dbt_project.yml flags.
-    run_vars: dict[str, Any] = {"warehouse_dir": str(settings.warehouse_dir)}
+    run_vars: dict[str, Any] = {"warehouse_dir": str(settings.warehouse_dir), **duckdb_connection.dbt_vars(settings)}
     if settings.as_of:
         run_vars["as_of_date"] = settings.as_of.isoformat()
     run_vars["carejourney_incremental_by_person"] = incremental_models

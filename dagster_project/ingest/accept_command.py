@@ -13,9 +13,7 @@ import argparse
 import getpass
 import sys
 
-import duckdb
-
-from dagster_project import contract
+from dagster_project import contract, duckdb_connection
 from dagster_project.exit_codes import ExitCode
 from dagster_project.ingest.schema import ensure_schema
 from dagster_project.settings import Settings
@@ -38,7 +36,7 @@ def accept(args: argparse.Namespace) -> int:
     if not settings.warehouse_db.exists():
         print(f"carejourney accept-reference: no warehouse at {settings.warehouse_db}", file=sys.stderr)
         return ExitCode.CANNOT_START
-    con = duckdb.connect(str(settings.warehouse_db))
+    con = duckdb_connection.connect(settings)
     try:
         latest = con.execute(
             "select load_id, file_name, rows_loaded from ops.load_ledger "

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import contract
+from dagster_project import contract, duckdb_connection
 from dagster_project.ingest.discovery import discover
+from dagster_project.settings import Settings
 
 # Sources whose file names carry a delivery date (reference files carry none).
 DATED_SOURCES = tuple(s for s in contract.SOURCES if s != "reference")
@@ -31,13 +32,13 @@ def overlap_problem(landing: Path, warehouse: Path) -> str | None:
             "at separate folders")
 
 
-def latest_delivery_date(landing: Path, warehouse_db: Path) -> dt.date | None:
+def latest_delivery_date(settings: Settings) -> dt.date | None:
     """The latest delivery date any HES/CLD/CSDS file speaks for: in the landing folder's
     file names or in the load ledger (files loaded before and since removed)."""
-    dates = [f.delivery_date for f in discover(landing) if f.table is not None and not f.refused]
-    if warehouse_db.exists():
+    dates = [f.delivery_date for f in discover(settings.landing_dir) if f.table is not None and not f.refused]
+    if settings.warehouse_db.exists():
         try:
-            con = duckdb.connect(str(warehouse_db), read_only=True)
+            con = duckdb_connection.connect(settings, read_only=True)
         except duckdb.Error:
             con = None  # held by another process: the landing's names still bound the date
         if con is not None:
@@ -53,16 +54,16 @@ def latest_delivery_date(landing: Path, warehouse_db: Path) -> dt.date | None:
     return max(known) if known else None
 
 
-def as_of_problem(as_of: dt.date | None, landing: Path, warehouse_db: Path,
-                  today: dt.date | None = None) -> str | None:
+def as_of_problem(settings: Settings, today: dt.date | None = None) -> str | None:
     """An explicit as-of date after today, or after the latest delivery date, is refused:
     no delivery speaks for those days, so every window ending there would read as empty."""
+    as_of = settings.as_of
     if as_of is None:
         return None
     today = today or dt.date.today()
     if as_of > today:
         return f"as-of date {as_of} is after today ({today}): give a date on or before today, or leave --as-of out"
-    latest = latest_delivery_date(landing, warehouse_db)
+    latest = latest_delivery_date(settings)
     if latest is not None and as_of > latest:
         return (f"as-of date {as_of} is after the latest delivery date {latest}: no delivery covers the days "
                 f"after it; give a date on or before {latest}, or leave --as-of out (the default is bounded by it)")

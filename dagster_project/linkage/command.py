@@ -34,11 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(warehouse: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    db = warehouse / "warehouse.duckdb"
+    from dagster_project import duckdb_connection
+    from dagster_project.settings import Settings
+
+    settings = Settings.from_env(warehouse_dir=warehouse, require_key=False)
+    db = settings.warehouse_db
     if not db.exists():
         raise SystemExit(f"carejourney: no warehouse at {db}: run `carejourney run` first "
                          "(or pass the right --warehouse).")
-    return duckdb.connect(str(db), read_only=read_only)
+    return duckdb_connection.connect(settings, read_only=read_only)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -190,7 +190,7 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
                              for name in ("source_dataset", "source_person_id", "person_id")})
     ever = {r[0] for r in con.execute(
         "select distinct person_id from linkage.person_id_log where event = 'new'").fetchall()}
-    assignment = stable_ids.assign_ids(current, previous, ever, stable_ids.warehouse_id_salt(con))
+    assignment = stable_ids.assign_ids(current, previous, ever, stable_ids.warehouse_id_salt(con), warehouse=con)
     run_id = con.execute("select coalesce(max(run_id), 0) + 1 from linkage.run_log").fetchall()[0][0]
 
     record_person = pa.table({

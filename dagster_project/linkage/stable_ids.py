@@ -59,12 +59,15 @@ def new_person_id(seed_key: str, taken: set[str], salt: str) -> str:
 
 
 def assign_ids(current: pd.DataFrame | pa.Table, previous: pd.DataFrame | pa.Table,
-               ever_issued: set[str], salt: str) -> IdAssignment:
+               ever_issued: set[str], salt: str,
+               warehouse: duckdb.DuckDBPyConnection | None = None) -> IdAssignment:
     """current: source_dataset, source_person_id, cluster. previous: source_dataset,
     source_person_id, person_id (empty on the first run). salt: warehouse_id_salt()."""
     if not salt:
         raise ValueError("assign_ids needs the warehouse's id salt (warehouse_id_salt)")
-    con = duckdb.connect()
+    # On the warehouse's own instance (a cursor: its temp tables are its own) the work keeps
+    # the run's memory limit and spill folder (duckdb_connection.py); alone, in memory.
+    con = warehouse.cursor() if warehouse is not None else duckdb.connect()
     try:
         return _assign(con, _arrow(current), _arrow(previous), ever_issued, salt)
     finally:

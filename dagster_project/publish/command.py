@@ -14,9 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
-from dagster_project import private_files, warehouse_lock
+from dagster_project import duckdb_connection, private_files, warehouse_lock
 from dagster_project.exit_codes import ExitCode
 from dagster_project.publish.core import PublishError, publish
 from dagster_project.quality.gates import GATES, run_gate
@@ -64,7 +62,7 @@ def gate_and_publish(settings: Settings, gates_only: bool) -> ExitCode:
     started = time.time()
     step = "opening the warehouse"
     try:
-        con = duckdb.connect(str(settings.warehouse_db))
+        con = duckdb_connection.connect(settings)
         try:
             results = []
             for name in GATES:

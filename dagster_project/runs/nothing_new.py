@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import keys
+from dagster_project import duckdb_connection, keys
 from dagster_project.settings import (
     DBT_PROJECT_DIR,
     EXPECTATIONS_DIR,
@@ -181,7 +181,7 @@ def _read_run_log(settings: Settings):
     if not settings.warehouse_db.exists():
         return None
     try:
-        con = duckdb.connect(str(settings.warehouse_db), read_only=True)
+        con = duckdb_connection.connect(settings, read_only=True)
     except duckdb.Error:
         return None
     exists = con.execute("select count(*) from information_schema.tables "

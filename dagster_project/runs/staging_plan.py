@@ -1,14 +1,14 @@
-"""Before linkage on an incremental night: the seeds and staging views dbt need not build or test again.
+"""Before linkage on an incremental night: the seeds and staging models dbt need not build or test again.
 
-The half of the dbt build before linkage (dbt/assets.py) is seeds, staging views over
-ingest's raw_current views, tonight's as-of date and the linkage input. Seeds and views
+The half of the dbt build before linkage (dbt/assets.py) is seeds, staging models over
+ingest's raw_current views, tonight's as-of date and the linkage input. Seeds and staging models
 are code: while the settings and code are those of the **baseline** (the last complete
 build, runs/incremental.py), they stand in the warehouse as a build under that code left
 them. Their data tests read the raw tables, which change only by a new load (ingest
 appends a file's rows under a new load id of ops.load_ledger, and never edits or deletes
 a loaded row): a staging folder (one source: `models/staging/<source>/`) none of whose
 raw tables loaded since the baseline holds exactly the rows its tests passed on then,
-so its views are not rebuilt and its tests not run again; the seeds and their tests
+so its models are not rebuilt and its tests not run again; the seeds and their tests
 neither. Everything else builds and is tested as before: tonight's as-of date, the
 linkage input, and every staging folder with a new load (its relationships tests to
 the seeds included). No baseline, other settings or code (first night, --full-refresh,
@@ -46,7 +46,7 @@ class StagingPlan:
 
     def standing_nodes(self, manifest_path: Path) -> list[dict]:
         """The manifest nodes of the seeds and models the exclusions leave as they stand, in
-        dependency order: the seeds, then the staging views (which read only seeds and sources)."""
+        dependency order: the seeds, then the staging models (which read only seeds and sources)."""
         if not self.unchanged:
             return []
         folders = tuple(f"{STAGING_PATH}{folder}/" for folder in self.unchanged)

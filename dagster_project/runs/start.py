@@ -20,9 +20,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
-
-from dagster_project import keys, private_files, warehouse_lock
+from dagster_project import duckdb_connection, keys, private_files, warehouse_lock
 from dagster_project.contract import SOURCES
 from dagster_project.settings import Settings
 
@@ -86,7 +84,7 @@ def check_settings(settings: Settings) -> None:
     problem = (paths_problem(settings.landing_dir, settings.warehouse_dir)
                or dagster_home_problem()
                or landing_problem(settings.landing_dir)
-               or as_of_problem(settings.as_of, settings.landing_dir, settings.warehouse_db))
+               or as_of_problem(settings))
     if not problem and settings.on_spark:
         from dagster_project.engine.spark_session import spark_problem
 
@@ -98,7 +96,7 @@ def check_settings(settings: Settings) -> None:
 
 def check_key(settings: Settings, rotate: bool) -> keys.KeyCheck:
     """Record the key's fingerprint, or CannotStart for a changed key unless rotating."""
-    con = duckdb.connect(str(settings.warehouse_db))
+    con = duckdb_connection.connect(settings)
     try:
         check = keys.check_and_record(con, settings.pseudo_key, rotate)
     except keys.KeyChangedError as exc:

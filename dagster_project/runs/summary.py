@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import duckdb_connection
 from dagster_project.exit_codes import ExitCode
 from dagster_project.settings import Settings
 
@@ -128,7 +129,7 @@ def figures(settings: Settings, run_started: float) -> dict[str, object]:
     }
     found: dict[str, object] = {}
     try:
-        con = duckdb.connect(str(settings.warehouse_db), read_only=True)
+        con = duckdb_connection.connect(settings, read_only=True)
     except duckdb.Error:
         return {}
     try:

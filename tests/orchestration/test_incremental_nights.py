@@ -23,11 +23,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
-from warehouse_compare import canonical_tables, linkage_scores, people
+from warehouse_compare import canonical_tables, connect, linkage_scores, people
 
+from dagster_project import duckdb_connection
 from dagster_project.dbt.assets import BEFORE_LINKAGE, build_args
 from dagster_project.dbt.project import dbt_project
 from dagster_project.ingest.run import ingest_landing
@@ -140,19 +140,19 @@ def night(landing: Path, warehouse: Path, work: Path) -> incremental.NightPlan:
     """One nightly job without the gates and publish."""
     settings = Settings.from_env(landing, warehouse, None, pseudo_key=PSEUDO_KEY)
     warehouse.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(settings.warehouse_db)) as con:
+    with duckdb_connection.connect(settings) as con:
         ingest_landing(settings, con)
         # as the nightly job: seeds and the staging of sources with no new load stand as the
         # last complete build left them (runs/staging_plan.py)
         exclude = staging_plan.plan_staging(con, settings, dbt_project.manifest_path).exclude_selectors()
     _dbt([*build_args(settings), "--select", BEFORE_LINKAGE, *(["--exclude", " ".join(exclude)] if exclude else []),
           "--exclude-resource-type", "test"], work)
-    with duckdb.connect(str(settings.warehouse_db)) as con:
+    with duckdb_connection.connect(settings) as con:
         link(con, settings)
         plan = incremental.plan_night(con, settings)
     _dbt([*build_args(settings, plan), "--select", PER_PERSON, "--exclude", BEFORE_LINKAGE,
           "--exclude-resource-type", "test"], work)
-    with duckdb.connect(str(settings.warehouse_db)) as con:
+    with duckdb_connection.connect(settings) as con:
         incremental.mark_built(con, plan)
     return plan
 
@@ -188,9 +188,9 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     # The same landing in one full night, in a warehouse minting ids from the same salt.
     rebuilt = tmp_path / "rebuilt"
     rebuilt.mkdir()
-    with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
+    with connect(warehouse / "warehouse.duckdb") as con:
         salt = con.execute("select salt, created_at from ops.person_id_salt").fetchall()
-    with duckdb.connect(str(rebuilt / "warehouse.duckdb")) as con:
+    with connect(rebuilt / "warehouse.duckdb") as con:
         con.execute("create schema ops; create table ops.person_id_salt (salt varchar, created_at timestamp)")
         con.executemany("insert into ops.person_id_salt values (?, ?)", salt)
     assert night(landing, rebuilt, work).mode == "full"
@@ -199,7 +199,7 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     # linkage compared only the touched identities' pairs, yet holds a full rebuild's very values
     scores, pairs = linkage_scores(warehouse / "warehouse.duckdb")
     assert (scores, pairs) == linkage_scores(rebuilt / "warehouse.duckdb") and pairs
-    with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
+    with connect(warehouse / "warehouse.duckdb") as con:
         counts = con.execute("""select n_identities_touched, n_pairs_compared, n_pairs_scored,
                                        (summary->>'n_identities')::bigint from linkage.run_log order by run_id""").fetchall()
     assert counts[0][0] == counts[0][3] and counts[0][1] == counts[0][2] > 0, counts   # first night: all

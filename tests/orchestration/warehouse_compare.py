@@ -11,11 +11,20 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import duckdb_connection
+from dagster_project.settings import Settings
+
+
+def connect(database: Path) -> duckdb.DuckDBPyConnection:
+    """A connection configured as the run's (dbt in process may hold the database open: DuckDB
+    refuses a second connection with another configuration)."""
+    return duckdb_connection.connect(Settings.from_env(warehouse_dir=database.parent, require_key=False), database)
+
 
 def canonical_tables(database: Path) -> dict[str, str]:
     """Every intermediate and mart table, person ids and keys replaced by the person's
     smallest identity, rows as text, sorted, joined."""
-    con = duckdb.connect(str(database))  # (dbt in process may hold it: same configuration)
+    con = connect(database)
     try:
         con.execute("""create temp table canon as
             select p.person_id, p.person_key, min(r.source_dataset || ':' || r.source_person_id) as canon
@@ -49,7 +58,7 @@ def canonical_tables(database: Path) -> dict[str, str]:
 
 
 def people(database: Path) -> set[frozenset[str]]:
-    con = duckdb.connect(str(database))  # (dbt in process may hold it: same configuration)
+    con = connect(database)
     try:
         groups = con.execute("select list(source_dataset || ':' || source_person_id) "
                              "from linkage.record_person group by person_id").fetchall()
@@ -62,7 +71,7 @@ def linkage_scores(database: Path) -> tuple[list[tuple], list[tuple]]:
     """record_person's match probability and rule per identity (person ids left out), and
     linkage's pair cache (pair_cache.py) with identity numbers replaced by the identities:
     an incremental warehouse must hold the very values a full rebuild computes."""
-    con = duckdb.connect(str(database))  # (dbt in process may hold it: same configuration)
+    con = connect(database)
     try:
         scores = con.execute("select source_dataset, source_person_id, match_probability, match_rule "
                              "from linkage.record_person order by all").fetchall()

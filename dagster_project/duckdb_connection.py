@@ -1,0 +1,39 @@
+"""Every DuckDB connection a run opens, configured in one place.
+
+DuckDB's default memory limit is 80% of RAM per database instance, and a nightly run has
+two at once (its own process and dbt's subprocess) beside pandas frames and Splink: at
+1M people the run's process tree peaked at 6.6 GB (bench/RESULTS.md). So every connection
+of a run, and dbt's profile (dbt/profiles.yml, through the vars `dbt_vars` gives), takes
+the same limit, Settings.duckdb_memory_limit (CAREJOURNEY_DUCKDB_MEMORY_LIMIT), and spills
+to Settings.duckdb_temp_dir, inside the warehouse, instead of failing when it is reached.
+One configuration also keeps DuckDB from refusing a second connection to a database
+already open in the process with another one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.settings import Settings
+
+
+def duckdb_config(settings: Settings) -> dict[str, str]:
+    """The DuckDB settings every connection of a run starts with."""
+    return {"memory_limit": settings.duckdb_memory_limit, "temp_directory": str(settings.duckdb_temp_dir)}
+
+
+def dbt_vars(settings: Settings) -> dict[str, str]:
+    """The same settings as the vars dbt/profiles.yml hands to dbt-duckdb's `settings:`."""
+    return {f"duckdb_{name}": value for name, value in duckdb_config(settings).items()}
+
+
+def connect(settings: Settings, database: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A configured connection to `database` (default: the warehouse; ":memory:" for none)."""
+    path = settings.warehouse_db if database is None else database
+    return duckdb.connect(str(path), read_only=read_only, config=duckdb_config(settings))
+
+
+def connect_in_memory(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A configured in-memory connection (work that needs no database file)."""
+    return duckdb.connect(":memory:", config=duckdb_config(settings))
