@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -259,7 +260,9 @@ def test_killed_incremental_night_recovers_to_the_same_result(reference, landing
     first_kill, *_, last = [p.read_text() for p in sorted((warehouse / "reports").glob("run-*.log"))[1:]]
     assert "seeds and staging of csds, hes_apc, reference unchanged since load" in first_kill
     before_linkage = next(line for line in first_kill.splitlines() if line.startswith("Finished running"))
-    assert "1 view model" in before_linkage and "seed" not in before_linkage, before_linkage
+    staging_built = set(re.findall(r"OK created sql \w+ model (staging\.\w+)", first_kill))
+    assert staging_built == {"staging.stg_asc_cld__events"}, staging_built
+    assert "seed" not in before_linkage, before_linkage
     assert "seeds and staging of asc_cld, csds, hes_apc, reference unchanged since load" in last
     con = duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True)
     assert con.execute(ledger).fetchone() == ledger_before

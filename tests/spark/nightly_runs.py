@@ -22,7 +22,11 @@ import duckdb
 
 BIN = Path(sys.executable).parent
 PEOPLE = 300
-SEED = 3
+# Seed 1: with issue 16's care home draws, seed 3's 300 people have no care home admission
+# in a complete year, so care_home_from_hospital_pct had no value and dbt's
+# every_metric_has_a_complete_year_value warned on both engines; seed 1 gives every metric
+# a value (PASS 272, WARN 0 on DuckDB).
+SEED = 1
 PSEUDO_KEY = "3c1f5a7e9b2d4f6081a3c5e7092b4d6f" "8e0a2c4e6081a3c5e7f9b1d3f5a7c9e1"  # 32 random bytes, hex
 ID_SALT = "7a" * 32
 ENGINES = ("duckdb", "spark")
