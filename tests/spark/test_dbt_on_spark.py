@@ -21,7 +21,7 @@ import json
 import math
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -43,10 +43,6 @@ MODEL_SCHEMAS = ("staging", "intermediate", "marts")
 # dbt's model in schema linkage (the other linkage tables are dbt sources)
 LINKAGE_MODEL = "source_person"
 GREEN = ("success", "pass")
-# The unit tests' JVM: ~40 tiny queries, each planned once. JIT-compiling with C1 only and
-# the serial collector cut its CPU by ~40% (bench/suite_time.md; no SQL result depends on
-# the JIT tier). Not for the nightly's long-running JVMs: there they saved no CPU.
-SHORT_LIVED_JVM = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 
 
 @dataclass(frozen=True)
@@ -86,8 +82,6 @@ def spark_catalog(two_runs: dict[str, NightlyRun], tmp_path_factory: pytest.Temp
     assert spark_run.returncode == 0, f"the Spark nightly failed:\n{spark_run.stdout[-4000:]}\n{spark_run.stderr[-4000:]}"
     nightly_statuses, nightly_models = _nightly_dbt(spark_run)
     settings = Settings.from_env(spark_run.landing, spark_run.warehouse, pseudo_key=PSEUDO_KEY, engine="spark")
-    settings = replace(settings, spark=replace(settings.spark, conf=tuple(
-        sorted({**settings.spark.conf_dict, **SHORT_LIVED_JVM}.items()))))
     work = tmp_path_factory.mktemp("dbt_unit_on_spark")
     spark = start_session(settings)   # dbt-spark's `session` method below takes this session over
     try:
