@@ -278,10 +278,13 @@ def hospital_spell_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def system_metrics_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every metric row, with its unit (seed metric_definitions.value_unit, the one
     home of a metric's unit; 'unknown' for an id the seed lacks) for per-unit ranges,
-    and how far each confidence bound lies beyond the value (never above 0)."""
+    whether it counts people (seed counts_people: only a rate of people is bounded by
+    the population; a rate of admissions is not, since one person may be admitted
+    many times), and how far each confidence bound lies beyond the value (never above 0)."""
     return con.execute("""
         select metrics.*,
                coalesce(definitions.value_unit, 'unknown') as unit,
+               coalesce(cast(definitions.counts_people as boolean), false) as counts_people,
                metrics.numerator - metrics.denominator as numerator_minus_denominator,
                -- the 95% interval holds the value (null where either is null)
                metrics.ci_lower - metrics.value as ci_lower_minus_value,

@@ -168,6 +168,26 @@ def test_metric_values_out_of_range_fail_the_metrics_gate(con, settings, metric_
     assert column in _failed_columns(result)
 
 
+@pytest.mark.parametrize("metric_id, passes", [
+    ("emergency_admissions_65_per_100k", True),    # 3 admissions of 2 people aged 65+: a valid rate
+    ("care_home_admissions_65_per_100k", False),   # 3 people admitted of 2 people: impossible
+])
+def test_a_rate_above_100000_fails_only_where_the_metric_counts_people(con, settings, metric_id, passes):
+    """A tiny extract (seed 13, 150 people) had 3 emergency admissions among 2 people aged
+    65+ in one council and year: 150,000 per 100,000 is a true rate of admissions, and the
+    gate refused the night. Only a rate of people is bounded by its population."""
+    con.execute("""insert into marts.system_metrics
+                   (period_type, period_start, period_end, la_code, metric_id, numerator, denominator, value,
+                    suppressed, note)
+                   values ('month', '2024-01-01', '2024-01-31', 'ALL', ?, 3, 2, 150000.0, false, null)""",
+                [metric_id])
+    result = run_gate("marts_system_metrics", con, settings)
+    if passes:
+        assert result.success, result.message
+    else:
+        assert _failed_columns(result) == {"numerator_minus_denominator"}
+
+
 def test_a_gate_that_cannot_read_its_tables_fails_instead_of_passing(con, settings):
     con.execute("drop table marts.system_metrics")
     result = run_gate("marts_system_metrics", con, settings)
