@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 import yaml
+from dbt.config.renderer import ProfileRenderer
+from dbt_common.context import set_invocation_context
 
 from dagster_project import duckdb_connection
 from dagster_project.dbt.assets import build_args
@@ -57,13 +60,29 @@ def test_every_kind_of_connection_takes_the_limit_and_spills_inside_the_warehous
         assert _limit_and_temp(con) == (limit, temp)
 
 
+def _rendered_duckdb_profile(cli_vars: dict[str, str]) -> dict[str, str]:
+    """dbt/profiles.yml's DuckDB config_options as dbt renders them for an invocation with
+    `cli_vars` and this process's environment."""
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    set_invocation_context(dict(os.environ))
+    rendered = ProfileRenderer(cli_vars).render_data(profile["carejourney"]["outputs"]["warehouse"])
+    return rendered["config_options"]
+
+
 def test_dbt_gets_the_same_settings_through_its_profile(tmp_path, monkeypatch):
     settings = _settings(tmp_path, monkeypatch, "1500MB")
     args = build_args(settings)
     run_vars = json.loads(args[args.index("--vars") + 1])
     assert run_vars["duckdb_memory_limit"] == "1500MB"
     assert run_vars["duckdb_temp_directory"] == str(settings.duckdb_temp_dir)
-    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
-    duckdb_settings = profile["carejourney"]["outputs"]["warehouse"]["config_options"]
-    for name, var in (("memory_limit", "duckdb_memory_limit"), ("temp_directory", "duckdb_temp_directory")):
-        assert duckdb_settings[name].startswith("{{ var('" + var + "'"), (name, duckdb_settings[name])
+    assert _rendered_duckdb_profile(run_vars) == duckdb_connection.duckdb_config(settings)
+
+
+@pytest.mark.parametrize("limit", [None, "1500MB"])
+def test_dbt_run_by_hand_without_the_runs_vars_gets_the_runs_limit_and_spill_folder(tmp_path, monkeypatch, limit):
+    """dbt/README.md's way to run dbt by hand: the warehouse from CAREJOURNEY_WAREHOUSE_DIR,
+    no vars. The profile's fallback is the run's default (Settings), not DuckDB's 80% of RAM
+    and its own temp folder: the test fails if the two defaults diverge."""
+    settings = _settings(tmp_path, monkeypatch, limit)
+    monkeypatch.setenv("CAREJOURNEY_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    assert _rendered_duckdb_profile({}) == duckdb_connection.duckdb_config(settings)
