@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
               "(or point --warehouse / CAREJOURNEY_WAREHOUSE_DIR at it)", file=sys.stderr)
         return 2
     # read_only: no statement can change the file; no external access: no ATTACH or COPY TO elsewhere.
+    # Plain, not duckdb_connection: an analyst's session, not a run; it may be a reader of
+    # published/ who cannot write the warehouse's spill folder (DuckDB's defaults apply).
     try:
         con = duckdb.connect(str(database), read_only=True, config={"enable_external_access": False})
     except duckdb.IOException as exc:

@@ -63,13 +63,13 @@ def land_ingest_tables(settings: Settings) -> dict[str, str]:
     """What ingest loaded (every dbt source but linkage's), for the Spark build before
     linkage; {"schema.table": folder}. A missing source fails naming it."""
     tables = [t for t in dbt_source_tables() if t[0] != LINKAGE_SCHEMA]
-    return _as_register(settings, export_sources_to_parquet(settings.warehouse_db, _in_dir(settings), tables))
+    return _as_register(settings, export_sources_to_parquet(settings, _in_dir(settings), tables))
 
 
 def land_linkage_tables(settings: Settings) -> dict[str, str]:
     """linkage.record_person and linkage.person, for the Spark build after linkage."""
     tables = [(LINKAGE_SCHEMA, t) for t in LINKAGE_TABLES]
-    return _as_register(settings, export_sources_to_parquet(settings.warehouse_db, _in_dir(settings), tables))
+    return _as_register(settings, export_sources_to_parquet(settings, _in_dir(settings), tables))
 
 
 def landed_tables(settings: Settings, schemas: tuple[str, ...]) -> dict[str, str]:

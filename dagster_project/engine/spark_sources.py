@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
 import yaml
 
-from dagster_project.settings import DBT_PROJECT_DIR
+from dagster_project import duckdb_connection
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -40,14 +40,16 @@ def parquet_location(parquet_dir: Path, table: SourceTable) -> Path:
     return parquet_dir / schema / name
 
 
-def export_sources_to_parquet(warehouse_db: Path, parquet_dir: Path,
+def export_sources_to_parquet(settings: Settings, parquet_dir: Path,
                               tables: list[SourceTable] | None = None) -> list[SourceTable]:
-    """Write each source table of warehouse_db (default: every dbt source) as Parquet under parquet_dir.
+    """Write each source table of the warehouse (default: every dbt source) as Parquet under
+    parquet_dir, read-only, with the run's DuckDB memory limit and spill folder.
 
     Fails naming the table when the warehouse lacks one (run the DuckDB build first).
     """
     tables = dbt_source_tables() if tables is None else tables
-    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+    warehouse_db = settings.warehouse_db
+    with duckdb_connection.connect(settings, read_only=True) as con:
         existing = {(s, t) for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
         for table in tables:

@@ -331,6 +331,8 @@ def marts_figures(database: str, year: int) -> dict[str, Figure]:
     (unrounded) system_metrics: what to hold against compute() for the same year."""
     import duckdb
 
+    # Plain: the generator's own check of a finished warehouse (a test or bench reads it
+    # after the run), not a connection of the run; read-only, small result.
     con = duckdb.connect(database, read_only=True)
     try:
         rows = con.execute(

@@ -91,6 +91,8 @@ def write(sim: Simulation, out: Path, truth: Path | None = None,
         raise ValueError(f"the truth folder {truth} must not be inside the landing folder {out}: "
                          "ingest would try to load it. Choose a folder beside it.")
     config = sim.config
+    # Plain: `generate` is not a run and has no warehouse; it sets its own limit and
+    # scratch spill folder just below.
     con = duckdb.connect()
     con.execute("SET threads = 2")
     con.execute("SET preserve_insertion_order = true")

@@ -66,7 +66,8 @@ def assign_ids(current: pd.DataFrame | pa.Table, previous: pd.DataFrame | pa.Tab
     if not salt:
         raise ValueError("assign_ids needs the warehouse's id salt (warehouse_id_salt)")
     # On the warehouse's own instance (a cursor: its temp tables are its own) the work keeps
-    # the run's memory limit and spill folder (duckdb_connection.py); alone, in memory.
+    # the run's memory limit and spill folder (duckdb_connection.py). Without a warehouse
+    # (the unit tests: no run, no Settings) a plain in-memory database of its own.
     con = warehouse.cursor() if warehouse is not None else duckdb.connect()
     try:
         return _assign(con, _arrow(current), _arrow(previous), ever_issued, salt)

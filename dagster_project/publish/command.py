@@ -99,7 +99,7 @@ def _report(version_dir: Path, settings: Settings) -> Path:
     """As the nightly run does: every publish gets its report, inside the version just published."""
     from dagster_project.report.build import write_report
 
-    return write_report(settings.published_dir, version_dir=version_dir).path
+    return write_report(settings, version_dir=version_dir).path
 
 
 def _finish(code: ExitCode, started: float, settings: Settings, what: str, published: bool = False) -> ExitCode:

@@ -62,13 +62,13 @@ def _breakdown(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
 def _control_system_metrics(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     breakdown = _breakdown(con)
     if breakdown is None:
-        return disclosure.control_system_metrics(frame)
-    return disclosure.control_system_metrics_with_breakdown(frame, breakdown)[0]
+        return disclosure.control_system_metrics(frame, con)
+    return disclosure.control_system_metrics_with_breakdown(frame, breakdown, con)[0]
 
 
 def _control_breakdown(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     metrics = con.execute(f"select * from {SCHEMA}.system_metrics").df()
-    return disclosure.control_system_metrics_with_breakdown(metrics, frame)[1]
+    return disclosure.control_system_metrics_with_breakdown(metrics, frame, con)[1]
 
 
 # Each published table that holds counts of people, with its disclosure control

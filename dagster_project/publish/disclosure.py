@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -107,8 +108,8 @@ def _one_decimal(values: np.ndarray) -> list[float]:
     return [math.nan if math.isnan(v) else round(float(v), 1) for v in values]
 
 
-def _recompute_intervals(out: pd.DataFrame, units: np.ndarray, numerator: np.ndarray,
-                         denominator: np.ndarray, hidden: np.ndarray) -> None:
+def _recompute_intervals(con: duckdb.DuckDBPyConnection, out: pd.DataFrame, units: np.ndarray,
+                         numerator: np.ndarray, denominator: np.ndarray, hidden: np.ndarray) -> None:
     """ci_lower/ci_upper of the published rows, in place.
 
     The warehouse's intervals come from the exact counts; published beside rounded
@@ -122,7 +123,7 @@ def _recompute_intervals(out: pd.DataFrame, units: np.ndarray, numerator: np.nda
         for column in _derived_columns(out):
             out[column] = np.where(hidden, np.nan, pd.to_numeric(out[column], errors="coerce").astype("float64"))
         return
-    recomputed = dict(zip(("ci_lower", "ci_upper"), intervals.bounds(units, numerator, denominator), strict=True))
+    recomputed = dict(zip(("ci_lower", "ci_upper"), intervals.bounds(con, units, numerator, denominator), strict=True))
     exact = {c: pd.to_numeric(out[c], errors="coerce").astype("float64").to_numpy() for c in ("ci_lower", "ci_upper")}
     no_value = pd.to_numeric(out["value"], errors="coerce").isna().to_numpy()
     for column in ("ci_lower", "ci_upper"):
@@ -142,24 +143,26 @@ def _key_order(frame: pd.DataFrame, dimensions: list[str]) -> np.ndarray:
     return keys.sort_values(dimensions, kind="mergesort").index.to_numpy()
 
 
-def control_system_metrics(metrics: pd.DataFrame,
+def control_system_metrics(metrics: pd.DataFrame, con: duckdb.DuckDBPyConnection,
                            hierarchies: tuple[secondary.Hierarchy, ...] = secondary.STANDARD_HIERARCHIES
                            ) -> pd.DataFrame:
     """The published system_metrics: suppressed (primary and secondary), rounded, values recomputed.
 
     Rows come back in the order given; which cells are hidden does not depend on it.
     Column-wise (one pass per column, not per row): a table of tens of thousands of
-    rows is controlled in well under a second.
+    rows is controlled in well under a second. con: a configured connection
+    (duckdb_connection.py) that recomputes the confidence intervals (intervals.py).
     """
     if metrics.empty:
         return metrics.assign(suppressed=pd.Series(dtype=bool))
     metrics = metrics.reset_index(drop=True)
     order = _key_order(metrics, _dimensions(metrics, "system_metrics", SYSTEM_METRICS_KEY, hierarchies))
-    controlled = _control_system_metrics_in_order(metrics.iloc[order].reset_index(drop=True), hierarchies)
+    controlled = _control_system_metrics_in_order(con, metrics.iloc[order].reset_index(drop=True), hierarchies)
     return controlled.iloc[np.argsort(order)].reset_index(drop=True)
 
 
-def _control_system_metrics_in_order(metrics: pd.DataFrame, hierarchies: tuple[secondary.Hierarchy, ...]
+def _control_system_metrics_in_order(con: duckdb.DuckDBPyConnection, metrics: pd.DataFrame,
+                                     hierarchies: tuple[secondary.Hierarchy, ...]
                                      ) -> pd.DataFrame:
     units = metrics["metric_id"].map(unit_of)
     hide_numerator, hide_denominator = (m.to_numpy() for m in _hidden_metric_cells(metrics, hierarchies))
@@ -180,7 +183,7 @@ def _control_system_metrics_in_order(metrics: pd.DataFrame, hierarchies: tuple[s
     value = np.where((units == "days").to_numpy(), exact_value, np.where(computable, recomputed, np.nan))
     out["numerator"] = numerator
     out["value"] = _one_decimal(np.where(hide_numerator, np.nan, value))
-    _recompute_intervals(out, units.to_numpy(), numerator, denominator, hide_numerator)
+    _recompute_intervals(con, out, units.to_numpy(), numerator, denominator, hide_numerator)
     for column in ("numerator", "denominator", "value"):
         out[column] = out[column].astype("float64")
     out["suppressed"] = out["suppressed"].astype(bool)
@@ -225,13 +228,13 @@ BREAKDOWN_HIERARCHIES: tuple[secondary.Hierarchy, ...] = secondary.STANDARD_HIER
 )
 
 
-def control_system_metrics_with_breakdown(metrics: pd.DataFrame, breakdown: pd.DataFrame
-                                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def control_system_metrics_with_breakdown(metrics: pd.DataFrame, breakdown: pd.DataFrame,
+                                          con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(published system_metrics, published system_metrics_by_age_sex), controlled together."""
     totals = metrics.assign(age_band="all", sex="all")
     is_total = (breakdown["age_band"] == "all") & (breakdown["sex"] == "all")
     combined = pd.concat([totals, breakdown.loc[~is_total, list(totals.columns)]], ignore_index=True)
-    controlled = control_system_metrics(combined, BREAKDOWN_HIERARCHIES)
+    controlled = control_system_metrics(combined, con, BREAKDOWN_HIERARCHIES)
     # control_system_metrics keeps the rows in order: the first len(metrics) are the totals
     published_metrics = controlled.iloc[: len(metrics)][
         [*metrics.columns, *(["suppressed"] if "suppressed" not in metrics.columns else [])]]

@@ -4,7 +4,9 @@ The formulas' one home is dbt (dbt/macros/metrics/confidence_intervals.sql, macr
 metric_ci_bound): the warehouse computes each interval there from the exact counts.
 The published copy must not carry anything computed from an exact count that
 disclosure control rounded away (outputs.md: values are recomputed from the rounded
-counts), so publish runs the same macro, rendered for DuckDB, over the rounded counts.
+counts), so publish runs the same macro, rendered for DuckDB, over the rounded counts,
+on a cursor of publish's own connection (duckdb_connection.py: the run's memory limit
+and spill folder).
 """
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ def _nullable(values: np.ndarray) -> pa.Array:
     return pa.array(floats, mask=np.isnan(floats))
 
 
-def bounds(units: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def bounds(con: duckdb.DuckDBPyConnection, units: np.ndarray, numerator: np.ndarray,
+           denominator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) per row in the row's unit (value_unit: pct or per_100k); NaN where there is
-    none (no count, nothing to divide by, or a unit whose interval is not recomputed: days)."""
+    none (no count, nothing to divide by, or a unit whose interval is not recomputed: days).
+    con: a configured connection (its cursor computes; the rows are registered on the cursor only)."""
     rows = pa.table({"value_unit": pa.array(np.asarray(units, dtype=object).astype(str)),
                      "numerator": _nullable(numerator), "denominator": _nullable(denominator)})
 
@@ -32,9 +36,9 @@ def bounds(units: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) ->
         sql = render_macro("metric_ci_bound", "value_unit", "numerator", "denominator", "null", side)
         return f"case when value_unit in ('pct', 'per_100k') then cast({sql} as double) end"
 
-    with duckdb.connect() as con:
-        con.register("published_rows", rows)
-        lower, upper = con.execute(
+    with con.cursor() as cursor:
+        cursor.register("published_rows", rows)
+        lower, upper = cursor.execute(
             f"select {bound('lower')} as lower, {bound('upper')} as upper from published_rows").fetchnumpy().values()
     as_floats = (np.asarray(column.astype("float64").filled(np.nan)) if np.ma.isMaskedArray(column)
                  else np.asarray(column, dtype="float64") for column in (lower, upper))

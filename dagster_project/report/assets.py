@@ -19,7 +19,7 @@ def published_report(context: dg.AssetExecutionContext, carejourney: Carejourney
     from dagster_project.report.build import write_report
 
     settings = carejourney.settings_paths_only()
-    result = write_report(settings.published_dir)
+    result = write_report(settings)
     context.log.info(f"report {result.path}: {result.charts} charts, {result.metrics} metrics")
     return dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.path(str(result.path)),

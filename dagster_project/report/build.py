@@ -21,6 +21,7 @@ from dagster_project.report.published_data import (
     resolve_version,
     write_atomically,
 )
+from dagster_project.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,16 @@ def _match_version_access(path: Path, version: Path) -> None:
         os.chmod(target, mode)
 
 
-def write_report(published_dir: Path, version_dir: Path | None = None,
+def write_report(settings: Settings, version_dir: Path | None = None,
                  out: Path | None = None) -> ReportResult:
-    """Render the report of `version_dir` (default: the version `published` points to now).
+    """Render the report of `version_dir` (default: the version settings.published_dir
+    points to now).
 
     out: write there instead of into the version (e.g. to mail a copy); it is still
     drawn from the published copy only.
     """
-    version = version_dir or resolve_version(published_dir)
-    data = read_published(version)
+    version = version_dir or resolve_version(settings.published_dir)
+    data = read_published(settings, version)
     page = build_page(data, dt.datetime.now(dt.UTC))
     path = out or report_path(version)
     write_atomically(path, page)

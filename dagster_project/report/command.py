@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"carejourney report: cannot start: {exc}", file=sys.stderr)
         return ExitCode.CANNOT_START
     try:
-        result = write_report(settings.published_dir, out=Path(args.out) if args.out else None)
+        result = write_report(settings, out=Path(args.out) if args.out else None)
     except ReportInputError as exc:
         print(f"carejourney report: cannot start: {exc}", file=sys.stderr)
         return ExitCode.CANNOT_START

@@ -15,9 +15,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dagster_project import duckdb_connection
 from dagster_project.metric_units import unit_of
 from dagster_project.publish import swap
 from dagster_project.publish.core import DATABASE_FILE, SCHEMA
+from dagster_project.settings import Settings
 
 REQUIRED_TABLES = ("system_metrics", "pathway_transitions", "data_quality")
 
@@ -126,13 +128,14 @@ def _index_pathway_table(con: duckdb.DuckDBPyConnection, tables: set[str]) -> st
     return None
 
 
-def read_published(version_dir: Path) -> PublishedData:
-    """Read the report's inputs from one published version (read-only)."""
+def read_published(settings: Settings, version_dir: Path) -> PublishedData:
+    """Read the report's inputs from one published version (read-only; the run's DuckDB
+    memory limit and spill folder: duckdb_connection.py)."""
     database = version_dir / DATABASE_FILE
     if not database.exists():
         raise ReportInputError(f"{database} does not exist: the published copy is incomplete; re-run "
                                "`carejourney publish`")
-    con = duckdb.connect(str(database), read_only=True)
+    con = duckdb_connection.connect(settings, database, read_only=True)
     try:
         tables = _tables(con)
         missing = [t for t in REQUIRED_TABLES if t not in tables]

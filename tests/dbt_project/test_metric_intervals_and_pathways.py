@@ -5,6 +5,7 @@ every interval checked against the formulas written out independently
 Alice's pathway worked out by hand."""
 from __future__ import annotations
 
+import duckdb
 import interval_formulas
 import numpy as np
 import pytest
@@ -49,7 +50,8 @@ def test_every_interval_matches_its_formula_and_holds_the_value(dbt_build):
         assert lower <= value <= upper
         # publish recomputes intervals from rounded counts with the same macro: on the exact
         # counts it gives the warehouse's
-        published = intervals.bounds(np.array([unit]), np.array([numerator]), np.array([denominator]))
+        with duckdb.connect() as con:
+            published = intervals.bounds(con, np.array([unit]), np.array([numerator]), np.array([denominator]))
         assert (float(published[0][0]), float(published[1][0])) == pytest.approx((lower, upper), rel=1e-12, abs=1e-12)
     assert checked["pct"] > 0 and checked["per_100k"] > 0, checked
 

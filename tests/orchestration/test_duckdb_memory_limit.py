@@ -1,6 +1,7 @@
 """The run's DuckDB memory limit: one setting, on every connection and in dbt's profile."""
 from __future__ import annotations
 
+import ast
 import json
 import os
 from pathlib import Path
@@ -13,7 +14,7 @@ from dbt_common.context import set_invocation_context
 from dagster_project import duckdb_connection
 from dagster_project.dbt.assets import build_args
 from dagster_project.resources import CarejourneyResource
-from dagster_project.settings import DBT_PROJECT_DIR, DEFAULT_DUCKDB_MEMORY_LIMIT, Settings, SettingsError
+from dagster_project.settings import DBT_PROJECT_DIR, DEFAULT_DUCKDB_MEMORY_LIMIT, PROJECT_ROOT, Settings, SettingsError
 
 STRONG_KEY = "ab" * 32
 
@@ -86,3 +87,51 @@ def test_dbt_run_by_hand_without_the_runs_vars_gets_the_runs_limit_and_spill_fol
     settings = _settings(tmp_path, monkeypatch, limit)
     monkeypatch.setenv("CAREJOURNEY_WAREHOUSE_DIR", str(settings.warehouse_dir))
     assert _rendered_duckdb_profile({}) == duckdb_connection.duckdb_config(settings)
+
+
+# The modules that may open DuckDB without duckdb_connection, and why (each says so beside
+# its connect). Any other module of the package opening a plain duckdb.connect would
+# escape the run's memory limit and spill folder.
+PLAIN_CONNECT_ALLOWED = {
+    "dagster_project/duckdb_connection.py": "the one module that configures connections",
+    "dagster_project/linkage/stable_ids.py": "in memory without a warehouse: unit tests only",
+    "dagster_project/generate/generator.py": "generate: not a run, its own limit and scratch folder",
+    "dagster_project/generate/calibration.py": "reads a finished warehouse after the run (tests, bench)",
+    "dagster_project/query_command.py": "an analyst's read-only session, not a run",
+}
+
+
+def _plain_connects(source: str) -> list[int]:
+    """Lines calling duckdb.connect (or a connect imported from duckdb)."""
+    tree = ast.parse(source)
+    imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                and node.module == "duckdb" for alias in node.names if alias.name == "connect"}
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if (isinstance(func, ast.Attribute) and func.attr == "connect" and isinstance(func.value, ast.Name)
+                and func.value.id == "duckdb") or (isinstance(func, ast.Name) and func.id in imported):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_check_finds_a_plain_connect():
+    assert _plain_connects("import duckdb\ncon = duckdb.connect()\n") == [2]
+    assert _plain_connects("from duckdb import connect as c\nc(':memory:')\n") == [2]
+    assert _plain_connects("con = duckdb_connection.connect(settings)\n") == []
+
+
+def test_every_duckdb_connection_of_the_package_goes_through_duckdb_connection():
+    found = {}
+    for path in sorted((PROJECT_ROOT / "dagster_project").rglob("*.py")):
+        module = path.relative_to(PROJECT_ROOT).as_posix()
+        lines = _plain_connects(path.read_text())
+        if lines and module not in PLAIN_CONNECT_ALLOWED:
+            found[module] = lines
+    assert not found, (f"plain duckdb.connect outside duckdb_connection.py: {found}; open it with "
+                       "duckdb_connection.connect / connect_in_memory (or a cursor of a configured "
+                       "connection), or justify it beside the call and in PLAIN_CONNECT_ALLOWED")
+    stale = [m for m in PLAIN_CONNECT_ALLOWED if not _plain_connects((PROJECT_ROOT / m).read_text())]
+    assert not stale, f"allowed but no longer connecting plainly: {stale}; drop them from PLAIN_CONNECT_ALLOWED"

@@ -3,17 +3,24 @@ from __future__ import annotations
 
 import math
 
+import duckdb
 import pandas as pd
 import pytest
 
+from dagster_project.publish import disclosure
 from dagster_project.publish.disclosure import (
     control_opt_out_shares,
     control_pathway_index_events,
     control_pathway_transitions,
-    control_system_metrics,
     is_small,
     round_count,
 )
+
+
+def control_system_metrics(metrics: pd.DataFrame, **options) -> pd.DataFrame:
+    """disclosure.control_system_metrics with its intervals computed on an in-memory DuckDB."""
+    with duckdb.connect() as con:
+        return disclosure.control_system_metrics(metrics, con, **options)
 
 
 @pytest.mark.parametrize("count, small, rounded", [

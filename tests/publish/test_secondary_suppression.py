@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.publish.disclosure import (
-    control_pathway_transitions,
-    control_system_metrics,
-)
+from dagster_project.publish import disclosure
+from dagster_project.publish.disclosure import control_pathway_transitions
 from dagster_project.publish.secondary import ColumnTotal, PeriodRollup, groups, protect
+
+
+def control_system_metrics(metrics: pd.DataFrame, **options) -> pd.DataFrame:
+    """disclosure.control_system_metrics with its intervals computed on an in-memory DuckDB."""
+    with duckdb.connect() as con:
+        return disclosure.control_system_metrics(metrics, con, **options)
+
 
 METRIC = "delayed_discharge_pct"
 

@@ -53,7 +53,7 @@ def both_engines(tmp_path_factory):
     # Spark: the worker the nightly runs (its own process), on the same staging as Parquet
     staging = [("staging", model) for model in STAGING_MODELS]
     parquet = root / "parquet"
-    spark_sources.export_sources_to_parquet(settings.warehouse_db, parquet, staging)
+    spark_sources.export_sources_to_parquet(settings, parquet, staging)
     spark_worker.run_step(settings, spark_worker.STEP_LINKAGE, root / "logs", model_path=str(SHIPPED.path),
                           model_origin=SHIPPED.origin,
                           register_tables={f"{s}.{t}": str(spark_sources.parquet_location(parquet, (s, t)))
