@@ -11,6 +11,7 @@ already open in the process with another one.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -37,3 +38,20 @@ def connect(settings: Settings, database: Path | None = None, read_only: bool = 
 def connect_in_memory(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A configured in-memory connection (work that needs no database file)."""
     return duckdb.connect(":memory:", config=duckdb_config(settings))
+
+
+def remove_leftover_spill_files(settings: Settings) -> int:
+    """Remove the spill folder a killed run left behind; how many files it held.
+
+    DuckDB removes the folder when its last connection closes; a run killed by SIGKILL
+    leaves its spill files there, and nothing else would ever remove them. Call only
+    once this process has newly taken the warehouse lock (runs/start.py, publish/command.py)
+    and before it opens a connection: the instances that spill there are those of the run
+    holding the lock (its process and its dbt), so no live run's files can be removed.
+    OSError if the folder cannot be removed."""
+    folder = settings.duckdb_temp_dir
+    if not folder.exists():
+        return 0
+    files = sum(1 for path in folder.rglob("*") if path.is_file())
+    shutil.rmtree(folder)
+    return files

@@ -19,6 +19,7 @@ from dagster_project.exit_codes import ExitCode
 from dagster_project.publish.core import PublishError, publish
 from dagster_project.quality.gates import GATES, run_gate
 from dagster_project.run_command import cannot_start, check_key, prepare
+from dagster_project.runs import start
 from dagster_project.runs.summary import describe_exception
 from dagster_project.settings import Settings, SettingsError
 
@@ -48,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         return refused
     try:
         with warehouse_lock.hold(settings.warehouse_dir, "publish", wait):
+            try:
+                start.remove_leftover_spill_files(settings)  # newly locked: no connection open yet
+            except start.CannotStart as exc:
+                return cannot_start("publish", exc)
             private_files.secure_warehouse(settings)
             # publish never re-keys (the nightly run builds person_key): a changed key is refused
             refused = check_key("publish", settings, rotate=False)

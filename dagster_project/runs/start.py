@@ -6,7 +6,8 @@ schedule, `new_delivery_sensor`; resources.WarehouseGuard) all go through here:
   1. paths_problem: landing and warehouse folders apart (before a demo key is written);
   2. check_settings: DAGSTER_HOME (if set) an existing folder, landing folder readable,
      as-of not after today or the latest delivery date, secret strong (keys.py; a demo run exempt), reader groups exist;
-  3. holding(): the warehouse lock (warehouse_lock.py), then, holding it, the
+  3. holding(): the warehouse lock (warehouse_lock.py), then, holding it, the spill
+     files a killed run left removed (duckdb_connection.remove_leftover_spill_files), the
      warehouse made private with its reader groups let through to published/ and
      analyst/ only (private_files.py), and the key's fingerprint checked against the
      warehouse's (a changed key refused unless rotating).
@@ -109,6 +110,18 @@ def check_key(settings: Settings, rotate: bool) -> keys.KeyCheck:
     return check
 
 
+def remove_leftover_spill_files(settings: Settings) -> None:
+    """The spill files a killed run left (CannotStart if they cannot be removed); says so when there were any."""
+    try:
+        removed = duckdb_connection.remove_leftover_spill_files(settings)
+    except OSError as exc:
+        raise CannotStart(f"cannot remove the spill files a killed run left in {settings.duckdb_temp_dir}: "
+                          f"{exc}; remove that folder by hand and start again") from None
+    if removed:
+        print(f"Removed {removed} DuckDB spill file(s) a run that did not finish left in "
+              f"{settings.duckdb_temp_dir}.", flush=True)
+
+
 def secure_warehouse(settings: Settings) -> None:
     """The warehouse private, its reader groups let through to their copies (CannotStart if it cannot be)."""
     try:
@@ -126,10 +139,14 @@ def holding(settings: Settings, command: str, *, rotate: bool = False,
     CAREJOURNEY_LOCK_WAIT_SECONDS), or the warehouse cannot be secured, or the key changed.
     """
     with contextlib.ExitStack() as stack:
+        # Taken here, not re-entered: this process has no connection open that could be spilling.
+        newly_locked = not warehouse_lock.held_by_this_process(settings.warehouse_dir)
         try:
             wait = warehouse_lock.wait_seconds_from_env() if wait_seconds is None else wait_seconds
             stack.enter_context(warehouse_lock.hold(settings.warehouse_dir, command, wait))
         except (warehouse_lock.LockError, ValueError) as exc:
             raise CannotStart(str(exc)) from None
+        if newly_locked:
+            remove_leftover_spill_files(settings)
         secure_warehouse(settings)
         yield check_key(settings, rotate)

@@ -94,10 +94,13 @@ def test_publish_leaves_nothing_readable_by_other_users(tiny_warehouse, capsys):
     (tiny_warehouse / "quarantine").mkdir()
     (tiny_warehouse / "quarantine" / "hes_apc_20240101.csv").write_text("NEWNHSNO\n9434765919\n")
     (tiny_warehouse / "quarantine" / "hes_apc_20240101.csv").chmod(0o644)
+    (tiny_warehouse / "duckdb_tmp").mkdir()   # a killed run's spill file: rows of the warehouse
+    (tiny_warehouse / "duckdb_tmp" / "duckdb_temp_storage_S32K-0.tmp").write_bytes(b"x" * 4096)
     (tiny_warehouse / "warehouse.duckdb").chmod(0o644)
     tiny_warehouse.chmod(0o755)
     assert main(["publish", "--warehouse", str(tiny_warehouse), "--demo"]) == ExitCode.OK, capsys.readouterr()
     assert mode(tiny_warehouse) == 0o700
+    assert not (tiny_warehouse / "duckdb_tmp").exists()   # publish holds the lock: removed
     for path in tiny_warehouse.rglob("*"):
         if path.is_symlink():
             continue
@@ -244,6 +247,27 @@ def test_new_person_ids_are_salted_per_warehouse(tmp_path):
 
 
 # ---- item 9: one writer at a time, readers told, every failure has its code ----------------------
+
+def test_a_killed_runs_spill_files_are_removed_by_the_next_run_only_once_it_holds_the_lock(
+        tmp_path, monkeypatch, fake_job, capsys):
+    landing, warehouse = make_landing(tmp_path), tmp_path / "warehouse"
+    monkeypatch.setenv("CAREJOURNEY_PSEUDO_KEY", STRONG_KEY)
+    spill_folder = warehouse / "duckdb_tmp"   # Settings.duckdb_temp_dir
+    spill_folder.mkdir(parents=True)
+    left = spill_folder / "duckdb_temp_storage_S32K-0.tmp"   # as DuckDB names them
+    left.write_bytes(b"x" * 4096)
+    holder = hold_warehouse_in_another_process(warehouse)   # a live run: its spill files are its own
+    try:
+        assert run(landing, warehouse) == ExitCode.CANNOT_START
+        assert left.exists() and fake_job.calls == 0
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    capsys.readouterr()
+    assert run(landing, warehouse) == ExitCode.OK and fake_job.calls == 1
+    assert not spill_folder.exists()
+    assert f"Removed 1 DuckDB spill file(s) a run that did not finish left in {spill_folder}" in capsys.readouterr().out
+
 
 def test_a_second_run_is_refused_while_one_holds_the_warehouse(tmp_path, monkeypatch, fake_job, capsys):
     landing, warehouse = make_landing(tmp_path), tmp_path / "warehouse"
