@@ -14,7 +14,10 @@ an old quarter). Then, in the same sitting, each as `carejourney run`:
 Wall time and peak memory of the process tree (bench/run.py's sampler), each night's
 mode and affected people from ops.incremental_log, linkage's seconds per part and pair
 cache counts from linkage.run_log; each night's dbt node timings (N.dbt_before_linkage.json,
-N.dbt_after_linkage.json). Work files: bench/work/incremental/ (or --work).
+N.dbt_after_linkage.json). Then where each night's time went, by stage (bench/run.py's
+stage_of; the rest is start-up, the summary and Dagster between steps) with the load
+average it ran under, and the slowest dbt nodes of the new HES delivery's night.
+Work files: bench/work/incremental/ (or --work).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import BIN, WORK, machine, mb, run_timed  # bench/run.py, beside this file
+from run import BIN, STAGES, WORK, machine, mb, run_timed  # bench/run.py, beside this file
 
 
 def held_back(landing: Path) -> dict[str, Path]:
@@ -93,6 +96,38 @@ def linkage_cell(linkage: dict) -> str:
             f"{linkage['compared']:,} of {linkage['scored']:,} pairs compared")
 
 
+def stage_lines(rows: list[dict]) -> list[str]:
+    """Each night's wall time by stage (seconds and share), with the load it ran under."""
+    stages = [s for s in STAGES if any(s in r["stages"] for r in rows)]
+    lines = ["| night | " + " | ".join(stages) + " | rest | load avg (1 min, mean) |",
+             "|---|" + "---:|" * (len(stages) + 2)]
+    for r in rows:
+        rest = r["seconds"] - sum(r["stages"].values())
+        cells = [f"{r['stages'].get(s, 0.0):.1f}s ({r['stages'].get(s, 0.0) / r['seconds']:.0%})" for s in stages]
+        lines.append(f"| {r['night']} | " + " | ".join(cells) + f" | {rest:.1f}s ({rest / r['seconds']:.0%}) | "
+                     f"{r['load']:.1f} |")
+    return lines
+
+
+def slowest_dbt_nodes(root: Path, night: int, count: int = 10) -> list[str]:
+    """The night's dbt nodes by execution time, both halves, and each half's totals."""
+    nodes, lines = [], []
+    for half in ("before", "after"):
+        path = root / f"{night}.dbt_{half}_linkage.json"
+        if not path.exists():
+            continue
+        results = json.loads(path.read_text())
+        by_type: dict[str, list[float]] = {}
+        for node in results["results"]:
+            by_type.setdefault(node["unique_id"].split(".")[0], []).append(node["execution_time"])
+            nodes.append((node["execution_time"], half, node["unique_id"]))
+        kinds = ", ".join(f"{len(t)} {kind}s {sum(t):.1f}s" for kind, t in sorted(by_type.items()))
+        lines.append(f"- dbt {half} linkage: {results['elapsed_time']:.1f}s inside dbt ({kinds} of node time)")
+    lines += ["", "| node | half | seconds |", "|---|---|---:|"]
+    lines += [f"| {uid} | {half} | {seconds:.1f} |" for seconds, half, uid in sorted(nodes, reverse=True)[:count]]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
@@ -130,7 +165,8 @@ def main() -> None:
         if "nightly run: nothing new since run" in log.read_text(errors="replace"):
             mode, reason = "nothing new", "same inputs as the last run"
         return {"night": label, "seconds": seconds, "peak": max(clock.peak_rss.values() or [0]), "exit": code,
-                "mode": mode, "reason": reason, "linkage": last_linkage(warehouse, linkage_before)}
+                "mode": mode, "reason": reason, "linkage": last_linkage(warehouse, linkage_before),
+                "stages": clock.seconds, "load": sum(clock.load) / max(len(clock.load), 1)}
 
     rows: list[dict] = []
     rows.append(night("first night (all but the three files below)"))
@@ -148,6 +184,10 @@ def main() -> None:
     for r in rows:
         lines.append(f"| {r['night']} | {r['mode']}: {r['reason']} | {r['seconds']:.1f}s | {mb(r['peak'])} | "
                      f"{r['seconds'] / full_seconds:.2f} | {r['exit']} | {linkage_cell(r['linkage'])} |")
+    hes_night = 1 + next(i for i, r in enumerate(rows) if r["night"] == "one new HES delivery")
+    lines += ["", "Where each night's time went (stages as bench/run.py attributes them):", "",
+              *stage_lines(rows), "", "The one new HES delivery's night, dbt:", "",
+              *slowest_dbt_nodes(root, hes_night)]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
