@@ -39,6 +39,22 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 _MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def dbt_unit_tests_from_env() -> bool:
+    """CAREJOURNEY_DBT_UNIT_TESTS: the night's dbt builds include the project's unit tests
+    (each gates its model, as `dbt build` does). Off by default: unit tests pin the SQL
+    logic on fixtures, which a night's data cannot change (dbt's advice: run them in
+    development and CI); on, a run proves the logic on this engine and environment, e.g.
+    the first Spark nights of a deployment, or CI's two-engine test. Anything else is refused."""
+    value = (os.environ.get("CAREJOURNEY_DBT_UNIT_TESTS") or "").strip().lower()
+    if value not in _YES + _NO:
+        raise SettingsError(f"CAREJOURNEY_DBT_UNIT_TESTS={value!r} is neither on nor off: set it to 1 (run the "
+                            "dbt unit tests inside the night's dbt builds) or 0 / leave it unset (do not)")
+    return value in _YES
+
+
 def duckdb_memory_limit_from_env() -> str:
     """CAREJOURNEY_DUCKDB_MEMORY_LIMIT (e.g. 3GB, 2500MB, 4GiB), else the default; anything
     DuckDB would not read as an amount of memory is refused here, before a run starts."""
@@ -109,6 +125,7 @@ class Settings:
     engine: str = ENGINE_DUCKDB         # CAREJOURNEY_ENGINE: where dbt and linkage compute
     spark: SparkSettings = SparkSettings()
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # CAREJOURNEY_DUCKDB_MEMORY_LIMIT
+    dbt_unit_tests: bool = False        # CAREJOURNEY_DBT_UNIT_TESTS: the night's dbt builds run them too
 
     @property
     def on_spark(self) -> bool:
@@ -214,6 +231,7 @@ class Settings:
                    analyst_group=env.get("CAREJOURNEY_ANALYST_GROUP") or None,
                    linkage_model=Path(model).resolve() if model else None,
                    engine=engine, duckdb_memory_limit=duckdb_memory_limit_from_env(),
+                   dbt_unit_tests=dbt_unit_tests_from_env(),
                    spark=SparkSettings.from_env(warehouse.resolve()) if engine == ENGINE_SPARK else SparkSettings())
 
 

@@ -65,12 +65,15 @@ def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
     if settings.as_of:
         run_vars["as_of_date"] = settings.as_of.isoformat()
     run_vars["carejourney_incremental_by_person"] = incremental_models
-    # Unit tests pin SQL logic on fixtures: the test suite runs them, a nightly run need not.
     # (dbt re-parses in full when the vars differ from its last run's: once per new warehouse.)
     run_vars.update(extra_vars or {})
-    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(run_vars, sort_keys=True)]
+    args = ["build", "--vars", json.dumps(run_vars, sort_keys=True)]
+    if not settings.dbt_unit_tests:
+        # Unit tests pin SQL logic on fixtures: the test suite runs them, a night need not
+        # (CAREJOURNEY_DBT_UNIT_TESTS=1 runs them in the night's builds, gating their models).
+        args[1:1] = ["--exclude-resource-type", "unit_test"]
     if target is not None:
-        args[3:3] = ["--target", target]
+        args[1:1] = ["--target", target]
     if plan is not None and plan.full:
         args.append("--full-refresh")
     return args

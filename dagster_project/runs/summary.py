@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +145,10 @@ def figures(settings: Settings, run_started: float) -> dict[str, object]:
     return found
 
 
+# dbt colours a unit test's diff (ANSI escapes) even in run_results.json's message
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def dbt_failures(settings: Settings, limit: int = 5) -> list[str]:
     """The dbt nodes that errored or failed in the warehouse's last dbt invocation, with dbt's message."""
     from dagster_project.dbt.assets import dbt_target_dir
@@ -153,7 +158,8 @@ def dbt_failures(settings: Settings, limit: int = 5) -> list[str]:
         return []
     results = json.loads(path.read_text()).get("results", [])
     bad = [r for r in results if r.get("status") in ("error", "fail")]
-    lines = [f"{r['unique_id'].split('.')[-1]} {r['status']}: {' '.join(str(r.get('message') or '').split())[:160]}"
+    lines = [f"{r['unique_id'].split('.')[-1]} {r['status']}: "
+             f"{' '.join(_ANSI_ESCAPE.sub('', str(r.get('message') or '')).split())[:160]}"
              for r in bad[:limit]]
     if len(bad) > limit:
         lines.append(f"and {len(bad) - limit} more (see {path})")

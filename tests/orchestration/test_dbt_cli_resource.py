@@ -1,15 +1,18 @@
 """The nightly job's dbt resource knows its dbt's version without starting dbt (and without
-dbt asking PyPI for the latest release); a dbt from elsewhere is still asked."""
+dbt asking PyPI for the latest release); a dbt from elsewhere is still asked. A night's
+dbt build leaves the unit tests to the test suite unless CAREJOURNEY_DBT_UNIT_TESTS says."""
 from __future__ import annotations
 
 import importlib.metadata
 
 import dagster_dbt.core.resource
+import pytest
 from packaging import version
 
-from dagster_project.dbt.assets import dbt_resource
+from dagster_project.dbt.assets import build_args, dbt_resource
 from dagster_project.dbt.cli_resource import CarejourneyDbtCliResource
 from dagster_project.dbt.project import dbt_project
+from dagster_project.settings import Settings, SettingsError
 
 
 def test_this_environments_dbt_version_comes_from_its_package(monkeypatch):
@@ -25,3 +28,24 @@ def test_a_dbt_from_elsewhere_is_asked(tmp_path):
     other.chmod(0o755)
     resource = CarejourneyDbtCliResource(project_dir=str(dbt_project.project_dir), dbt_executable=str(other))
     assert resource._cli_version == version.parse("1.9.4")
+
+
+@pytest.mark.parametrize(("value", "runs_unit_tests"), [(None, False), ("0", False), ("1", True), ("true", True)])
+def test_a_nights_dbt_build_leaves_unit_tests_out_unless_told(tmp_path, monkeypatch, value, runs_unit_tests):
+    # CAREJOURNEY_DBT_UNIT_TESTS=1: the night's dbt builds run the unit tests too (the
+    # two-engine test proves them on Spark that way); unset, they are left to the test suite
+    if value is None:
+        monkeypatch.delenv("CAREJOURNEY_DBT_UNIT_TESTS", raising=False)
+    else:
+        monkeypatch.setenv("CAREJOURNEY_DBT_UNIT_TESTS", value)
+    settings = Settings.from_env(tmp_path / "landing", tmp_path / "warehouse", pseudo_key="ab" * 32)
+    args = build_args(settings, target="spark")
+    assert args[:3] == ["build", "--target", "spark"]
+    excluded = [args[i + 1] for i, arg in enumerate(args) if arg == "--exclude-resource-type"]
+    assert excluded == ([] if runs_unit_tests else ["unit_test"])
+
+
+def test_a_unit_tests_setting_that_is_neither_on_nor_off_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAREJOURNEY_DBT_UNIT_TESTS", "sometimes")
+    with pytest.raises(SettingsError, match="CAREJOURNEY_DBT_UNIT_TESTS='sometimes' is neither on nor off"):
+        Settings.from_env(tmp_path / "landing", tmp_path / "warehouse", pseudo_key="ab" * 32)

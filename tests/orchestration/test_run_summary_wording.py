@@ -1,8 +1,10 @@
 """The nightly summary says what happened to the published copy, whichever step failed."""
+import json
 from pathlib import Path
 
+from dagster_project.dbt.assets import dbt_target_dir
 from dagster_project.exit_codes import ExitCode
-from dagster_project.runs.summary import RunSummary
+from dagster_project.runs.summary import RunSummary, dbt_failures
 from dagster_project.settings import Settings
 
 
@@ -59,3 +61,18 @@ def test_publish_refusing_in_the_nightly_job_is_a_gate_exit_1(tmp_path):
     assert refused.failed_gates == ["published_carejourney: publish refused: PublishError: "
                                     "marts.journey.provider_code: 7 row(s) hold a NHS number"]
     assert summarise(result(crash), settings, 0.0).exit_code == ExitCode.STEP_CRASHED
+
+
+def test_a_failed_dbt_unit_test_is_named_in_plain_text(tmp_path):
+    # dbt colours a unit test's diff with ANSI escapes, inside run_results.json too
+    settings = Settings(tmp_path / "landing", tmp_path / "warehouse", None, "k")
+    target = dbt_target_dir(settings)
+    target.mkdir(parents=True)
+    message = ("\x1b[32mactual\x1b[0m differs from \x1b[31mexpected\x1b[0m:\n\n"
+               "\x1b[0;1m@@\x1b[0m ,person_id\n\x1b[32;1m+++\x1b[0m,p3\n\x1b[31;1m---\x1b[0m,p2")
+    (target / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "unit_test.carejourney.int_person__opted_out.opted_out_people_from_their_records",
+         "status": "fail", "message": message},
+        {"unique_id": "model.carejourney.journey", "status": "success", "message": "OK"}]}))
+    assert dbt_failures(settings) == [
+        "opted_out_people_from_their_records fail: actual differs from expected: @@ ,person_id +++,p3 ---,p2"]

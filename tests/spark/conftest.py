@@ -1,7 +1,7 @@
 """The Spark tests' one expensive thing, made once per session: the whole nightly on each
 engine over one small landing (nightly_runs.py). test_nightly_two_engines.py compares their
-marts and identities; test_dbt_on_spark.py opens the Spark run's catalog (one JVM) for the
-dbt unit tests on Spark and the relation-by-relation comparison.
+marts and identities; test_dbt_on_spark.py reads the Spark night's dbt results (its unit
+tests among them) and opens its catalog (one JVM) for the relation-by-relation comparison.
 """
 from __future__ import annotations
 

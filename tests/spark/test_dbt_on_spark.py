@@ -2,13 +2,14 @@
 
 No Spark build of its own: the session's two nightly runs (conftest.py, nightly_runs.py:
 one small generated landing, the whole nightly once per engine) already ran
-`dbt build --target spark` over every seed, model and data test (the nightly fails on
-any dbt failure). This module opens that Spark run's catalog in one Spark session (one
-JVM, its embedded metastore free again once the run ended) and, in it, runs the dbt unit
-tests on Spark (a nightly leaves unit tests out: dbt/assets.py). The tests check the
-Spark dbt build is green and complete, the two silent failures seen on Spark before the
-portable macros (dbt/macros/portable/), and every staging, intermediate and mart
-relation against the DuckDB run's, row for row (sorted; floats within 1e-9).
+`dbt build --target spark` over every seed, model, data test and, on Spark, unit test
+(CAREJOURNEY_DBT_UNIT_TESTS=1: each unit test runs before its model in the night's own
+dbt session; the night fails on any dbt failure). This module reads the statuses of
+both halves of that Spark night, then opens its catalog in one Spark session (one JVM,
+its embedded metastore free again once the run ended) and checks the two silent failures
+seen on Spark before the portable macros (dbt/macros/portable/), and every staging,
+intermediate and mart relation against the DuckDB run's, row for row (sorted; floats
+within 1e-9).
 
 Skipped, saying why, when pyspark, dbt-spark or Java is missing.
 """
@@ -29,8 +30,8 @@ import pytest
 from nightly_runs import PSEUDO_KEY, NightlyRun
 
 from dagster_project.dbt.assets import dbt_target_dir
-from dagster_project.engine.spark_session import dbt_spark_vars, start_session
-from dagster_project.settings import DBT_PROJECT_DIR, Settings
+from dagster_project.engine.spark_session import start_session
+from dagster_project.settings import Settings
 
 _MISSING = [name for name in ("pyspark", "dbt.adapters.spark") if importlib.util.find_spec(name) is None]
 pytestmark = [
@@ -49,11 +50,9 @@ GREEN = ("success", "pass")
 class SparkCatalog:
     duckdb_path: Path                  # the DuckDB run's warehouse
     spark: object                      # pyspark.sql.SparkSession on the Spark run's catalog
-    nightly_statuses: dict[str, str]   # unique_id -> status, the Spark run's last dbt build (after linkage)
+    nightly_statuses: dict[str, str]   # unique_id -> status of every node of the Spark night's two dbt builds
     nightly_models: list[tuple[str, str]]  # (schema, alias) of every model the Spark run's manifest enables
-    unit_success: bool
-    unit_statuses: dict[str, str]      # unique_id -> status of every node (unit tests, hooks) run here on Spark
-    unit_failures: list[str]
+    project_unit_tests: set[str]       # unique_id of every unit test the Spark run's manifest enables
 
     def duckdb_rows(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.duckdb_path), read_only=True) as con:
@@ -63,63 +62,54 @@ class SparkCatalog:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
 
 
-def _nightly_dbt(spark_run: NightlyRun) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """The statuses of the Spark run's last dbt build and the models its manifest enables."""
+def _nightly_dbt(spark_run: NightlyRun) -> tuple[dict[str, str], list[tuple[str, str]], set[str]]:
+    """The statuses of both halves of the Spark night's dbt builds (dbt/assets.py keeps each
+    half's run_results), the models its manifest enables and its unit tests."""
     target = dbt_target_dir(Settings.from_env(spark_run.landing, spark_run.warehouse, pseudo_key=PSEUDO_KEY))
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    statuses: dict[str, str] = {}
+    for half in ("before", "after"):
+        results = json.loads((target / f"run_results_{half}_linkage.json").read_text())["results"]
+        for result in results:
+            # the on-run-start/end hooks run in both halves; every other node in one
+            assert result["unique_id"].startswith("operation.") or result["unique_id"] not in statuses, result
+            statuses[result["unique_id"]] = result["status"]
     manifest = json.loads((target / "manifest.json").read_text())
     models = sorted((node["schema"], node["alias"]) for node in manifest["nodes"].values()
                     if node["resource_type"] == "model" and node["config"].get("enabled", True)
                     and node["config"].get("materialized") != "ephemeral")
-    return {r["unique_id"]: r["status"] for r in results}, models
+    unit_tests = {uid for uid, node in manifest.get("unit_tests", {}).items() if node["config"].get("enabled", True)}
+    return statuses, models, unit_tests
 
 
 @pytest.fixture(scope="module")
-def spark_catalog(two_runs: dict[str, NightlyRun], tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCatalog]:
-    from dbt.cli.main import dbtRunner
-
+def spark_catalog(two_runs: dict[str, NightlyRun]) -> Iterator[SparkCatalog]:
     spark_run = two_runs["spark"]
     assert spark_run.returncode == 0, f"the Spark nightly failed:\n{spark_run.stdout[-4000:]}\n{spark_run.stderr[-4000:]}"
-    nightly_statuses, nightly_models = _nightly_dbt(spark_run)
+    nightly_statuses, nightly_models, unit_tests = _nightly_dbt(spark_run)
     settings = Settings.from_env(spark_run.landing, spark_run.warehouse, pseudo_key=PSEUDO_KEY, engine="spark")
-    work = tmp_path_factory.mktemp("dbt_unit_on_spark")
-    spark = start_session(settings)   # dbt-spark's `session` method below takes this session over
+    spark = start_session(settings)
     try:
-        result = dbtRunner().invoke([
-            "test", "--target", "spark", "--select", "test_type:unit",
-            "--vars", json.dumps(dbt_spark_vars(settings)),
-            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-        ])
-        results = getattr(result.result, "results", None) or []
-        failures = [f"{r.node.unique_id}: {r.status}: {(r.message or '')[:500]}"
-                    for r in results if str(r.status) not in GREEN]
-        if result.exception is not None:
-            failures.append(f"dbt raised {result.exception!r}")
-        yield SparkCatalog(two_runs["duckdb"].warehouse_db, spark,
-                           nightly_statuses, nightly_models, result.success,
-                           {r.node.unique_id: str(r.status) for r in results}, failures)
+        yield SparkCatalog(two_runs["duckdb"].warehouse_db, spark, nightly_statuses, nightly_models, unit_tests)
     finally:
         spark.stop()
 
 
 def test_dbt_build_on_spark_is_green(spark_catalog: SparkCatalog) -> None:
-    # the nightly's Spark builds (seeds, models, data tests) passed: it exits 3 on any dbt
-    # failure, and its last build's results are all green, data tests among them
+    # the Spark night's builds (seeds, models, data tests, unit tests) passed: it exits 3
+    # on any dbt failure, and both halves' results are all green
     nightly = spark_catalog.nightly_statuses
     not_green = {u: s for u, s in nightly.items() if s not in GREEN
                  and not (u.startswith("exposure.") and s == "no-op")}
     assert not not_green, not_green
-    assert {"model", "test"} <= {u.split(".")[0] for u in nightly}, sorted(nightly)[:20]
+    assert {"seed", "model", "test", "unit_test"} <= {u.split(".")[0] for u in nightly}, sorted(nightly)[:20]
     # every model the project enables exists in the Spark catalog (both halves of the night built)
     missing = [f"{schema}.{name}" for schema, name in spark_catalog.nightly_models
                if not spark_catalog.spark.catalog.tableExists(name, schema)]
     assert len(spark_catalog.nightly_models) > 30 and not missing, missing
-    # and every unit test passes on Spark
-    assert spark_catalog.unit_success and not spark_catalog.unit_failures, "\n".join(spark_catalog.unit_failures)
-    # (beside them only the project's on-run-start/end hooks, which do nothing outside a nightly)
-    assert {u.split(".")[0] for u in spark_catalog.unit_statuses} == {"unit_test", "operation"}
-    assert sum(1 for u in spark_catalog.unit_statuses if u.startswith("unit_test.")) >= 20
+    # and every unit test of the project ran on Spark and passed (a first night builds every model)
+    ran = {u for u in nightly if u.startswith("unit_test.")}
+    assert len(spark_catalog.project_unit_tests) >= 20 and ran == spark_catalog.project_unit_tests, \
+        sorted(spark_catalog.project_unit_tests ^ ran)
 
 
 def test_national_data_opt_out_staging_keeps_its_rows_on_spark(spark_catalog: SparkCatalog) -> None:
