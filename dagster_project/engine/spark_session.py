@@ -65,9 +65,18 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
-def dbt_spark_vars(settings: Settings) -> dict[str, str]:
-    """What dbt's `spark` target needs from this run (passed as the var `spark_conf`)."""
-    return {"spark_conf": spark_conf(settings)}
+# dbt's session only: adaptive execution off. With it, tasks of two metric unit tests'
+# plans (fixture unions under metric_rows) failed to deserialise (ClassCastException on
+# UnionExec.children, Spark 4.3.0); without it the same SQL runs and gives the rows.
+DBT_SESSION_CONF = {"spark.sql.adaptive.enabled": "false"}
+
+
+def dbt_spark_vars(settings: Settings) -> dict[str, dict[str, str]]:
+    """What dbt's `spark` target needs from this run (the var `spark_conf`; dbt/profiles.yml
+    gives every key of it to dbt's session): the run's Spark settings, extra conf
+    (CAREJOURNEY_SPARK_CONF) included, so dbt's session is configured as the linkage
+    worker's; DBT_SESSION_CONF first, so the extra conf can override it too."""
+    return {"spark_conf": {**DBT_SESSION_CONF, **spark_conf(settings)}}
 
 
 # CAREJOURNEY_SPARK_MASTER=databricks: a Databricks cluster through Databricks Connect

@@ -54,6 +54,49 @@ def test_extra_jvm_options_keep_the_metastore_home(clean_env, tmp_path):
     assert plain["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={settings.spark_dir}"
 
 
+def _rendered_spark_parameters(cli_vars: dict) -> dict[str, str]:
+    """dbt/profiles.yml's Spark session settings as dbt renders them for an invocation."""
+    import os
+
+    import yaml
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    from dagster_project.settings import DBT_PROJECT_DIR
+
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    set_invocation_context(dict(os.environ))
+    return ProfileRenderer(cli_vars).render_data(profile["carejourney"]["outputs"]["spark"])["server_side_parameters"]
+
+
+def test_dbts_spark_session_gets_every_setting_of_the_run(clean_env, tmp_path):
+    # Before, the profile passed on a fixed list of keys: CAREJOURNEY_SPARK_CONF reached the
+    # linkage worker but not dbt's session (a driver memory set for a large run was lost there).
+    from dagster_project.engine.spark_session import dbt_spark_vars, spark_conf
+
+    clean_env.setenv("CAREJOURNEY_ENGINE", "spark")
+    clean_env.setenv("CAREJOURNEY_SPARK_CONF", '{"spark.driver.memory": "3g", "spark.sql.shuffle.partitions": "2"}')
+    settings = Settings.from_env(tmp_path / "l", tmp_path / "w", pseudo_key=KEY)
+    rendered = _rendered_spark_parameters(dbt_spark_vars(settings))
+    assert rendered == {**spark_conf(settings), "spark.sql.adaptive.enabled": "false"}
+    assert rendered["spark.driver.memory"] == "3g" and rendered["spark.sql.shuffle.partitions"] == "2"
+
+
+def test_dbt_run_by_hand_gets_the_runs_spark_defaults(clean_env, tmp_path):
+    # dbt/README.md's way: no vars, the warehouse from CAREJOURNEY_WAREHOUSE_DIR. The
+    # profile's fallback must agree with what a run would pass for the same warehouse.
+    from dagster_project.engine.spark_session import dbt_spark_vars
+
+    clean_env.setenv("CAREJOURNEY_ENGINE", "spark")
+    warehouse = (tmp_path / "w").resolve()
+    clean_env.setenv("CAREJOURNEY_WAREHOUSE_DIR", str(warehouse))
+    run = dbt_spark_vars(Settings.from_env(tmp_path / "l", warehouse, pseudo_key=KEY))["spark_conf"]
+    by_hand = _rendered_spark_parameters({})
+    # what only the run's Python sessions need: Splink's jar and the workers' Python
+    python_only = {"spark.jars", "spark.pyspark.python"}
+    assert by_hand == {k: v for k, v in run.items() if k not in python_only}
+
+
 @pytest.mark.parametrize(("name", "value", "says"), [
     ("CAREJOURNEY_ENGINE", "postgres", "CAREJOURNEY_ENGINE='postgres'"),
     ("CAREJOURNEY_SPARK_CONF", "spark.driver.memory=8g", "CAREJOURNEY_SPARK_CONF is not JSON"),
