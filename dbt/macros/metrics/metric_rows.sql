@@ -116,7 +116,33 @@ facts_in_footprint as (
         and f.la_code in (select a.la_code from areas as a where a.la_code <> 'ALL')
 ),
 
-facts_in_periods as (
+people_metrics as (
+    select metric_id from metric_definitions where counts_people
+),
+
+spell_cells as (
+    -- spell metrics: every unit counts, so a period's sums are the sums of its
+    -- months' sums. Units are summed once per month, council, band and sex here and
+    -- only those few cells are spread over periods and areas below (the units
+    -- themselves are never copied per period or area: at 1M people that copying was
+    -- most of a family model's time)
+    select
+        metric_id, la_code, age_band, sex,
+        cast(date_trunc('month', reference_date) as date) as month_start,
+        sum(numerator_value) as numerator,
+        sum(denominator_value) as denominator,
+        sum(numerator_value * numerator_value) as numerator_sum_of_squares
+    from facts_in_footprint
+    where metric_id not in (select metric_id from people_metrics)
+    group by metric_id, la_code, age_band, sex, cast(date_trunc('month', reference_date) as date)
+),
+
+people_units as (
+    select * from facts_in_footprint
+    where metric_id in (select metric_id from people_metrics)
+),
+
+people_units_in_periods as (
     -- each unit falls in one month, one quarter (financial quarters start in
     -- January, April, July and October, as calendar quarters do) and one financial
     -- year: computed starts and an equi-join, rather than a range join per period
@@ -128,49 +154,82 @@ facts_in_periods as (
     from (
         select 'month' as unit_period_type,
             cast(date_trunc('month', reference_date) as date) as unit_period_start, *
-        from facts_in_footprint
+        from people_units
         union all
         select 'quarter', cast(date_trunc('quarter', reference_date) as date), *
-        from facts_in_footprint
+        from people_units
         union all
         select 'financial_year',
             {{ financial_year_start('reference_date') }},
             *
-        from facts_in_footprint
+        from people_units
     ) as u
     inner join periods as p
         on p.period_type = u.unit_period_type
         and p.period_start = u.unit_period_start
 ),
 
-facts_by_area as (
+people_units_by_area as (
     select period_type, period_start, metric_id, la_code as area_code, person_id, unit_id,
         reference_date, numerator_value, denominator_value, age_band, sex
-    from facts_in_periods
+    from people_units_in_periods
     union all
     select period_type, period_start, metric_id, 'ALL' as area_code, person_id, unit_id,
         reference_date, numerator_value, denominator_value, age_band, sex
-    from facts_in_periods
+    from people_units_in_periods
 ),
 
-people_metrics as (
-    select metric_id from metric_definitions where counts_people
+spell_cells_in_periods as (
+    -- a month's cells are in its month, its quarter and its financial year (the
+    -- same starts as the units' above, computed from the month's first day)
+    select
+        c.cell_period_type as period_type,
+        c.cell_period_start as period_start,
+        c.metric_id, c.la_code, c.age_band, c.sex,
+        c.numerator, c.denominator, c.numerator_sum_of_squares
+    from (
+        select 'month' as cell_period_type, month_start as cell_period_start, *
+        from spell_cells
+        union all
+        select 'quarter', cast(date_trunc('quarter', month_start) as date), *
+        from spell_cells
+        union all
+        select 'financial_year', {{ financial_year_start('month_start') }}, *
+        from spell_cells
+    ) as c
+    inner join periods as p
+        on p.period_type = c.cell_period_type
+        and p.period_start = c.cell_period_start
 ),
 
-counted_units as (
-    -- spell metrics: every unit counts
-    select *
-    from facts_by_area
-    where metric_id not in (select metric_id from people_metrics)
+counted_cells as (
+    -- one row per period, area, metric, age band and sex: what a cell adds up to
+    select period_type, period_start, la_code as area_code, metric_id, age_band, sex,
+        sum(numerator) as numerator,
+        sum(denominator) as denominator,
+        sum(numerator_sum_of_squares) as numerator_sum_of_squares
+    from spell_cells_in_periods
+    group by period_type, period_start, la_code, metric_id, age_band, sex
     union all
-    -- people metrics: each person once per period and area, with their first unit
-    select *
-    from facts_by_area
-    where metric_id in (select metric_id from people_metrics)
-    qualify row_number() over (
-        partition by period_type, period_start, area_code, metric_id, person_id
-        order by reference_date nulls last, unit_id nulls last
-    ) = 1
+    -- 'ALL' is the sum of the councils
+    select period_type, period_start, 'ALL', metric_id, age_band, sex,
+        sum(numerator), sum(denominator), sum(numerator_sum_of_squares)
+    from spell_cells_in_periods
+    group by period_type, period_start, metric_id, age_band, sex
+    union all
+    -- people metrics: each person once per period and area (so 'ALL' counts a person
+    -- once however many councils), with their first unit
+    select period_type, period_start, area_code, metric_id, age_band, sex,
+        sum(numerator_value), sum(denominator_value), sum(numerator_value * numerator_value)
+    from (
+        select *
+        from people_units_by_area
+        qualify row_number() over (
+            partition by period_type, period_start, area_code, metric_id, person_id
+            order by reference_date nulls last, unit_id nulls last
+        ) = 1
+    ) as first_units
+    group by period_type, period_start, area_code, metric_id, age_band, sex
 ),
 
 aggregated as (
@@ -181,11 +240,11 @@ aggregated as (
         metric_id,
         'all' as age_band,
         'all' as sex,
-        cast(sum(numerator_value) as bigint) as numerator,
-        cast(sum(denominator_value) as bigint) as denominator,
+        cast(sum(numerator) as bigint) as numerator,
+        cast(sum(denominator) as bigint) as denominator,
         -- for the interval of a mean (days metrics)
-        cast(sum(numerator_value * numerator_value) as double) as numerator_sum_of_squares
-    from counted_units
+        cast(sum(numerator_sum_of_squares) as double) as numerator_sum_of_squares
+    from counted_cells
     group by period_type, period_start, area_code, metric_id
     {%- if by_age_sex %}
     union all
@@ -197,10 +256,10 @@ aggregated as (
         metric_id,
         case when grouping(age_band) = 1 then 'all' else age_band end,
         case when grouping(sex) = 1 then 'all' else sex end,
-        cast(sum(numerator_value) as bigint),
-        cast(sum(denominator_value) as bigint),
-        cast(sum(numerator_value * numerator_value) as double)
-    from counted_units
+        cast(sum(numerator) as bigint),
+        cast(sum(denominator) as bigint),
+        cast(sum(numerator_sum_of_squares) as double)
+    from counted_cells
     where period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')
     group by grouping sets (
         (period_type, period_start, area_code, metric_id, age_band),
