@@ -1,9 +1,10 @@
 """Incremental nights: which people tonight's dbt build must recompute, or that it must rebuild all.
 
 The per-person dbt models (macro `incremental_by_person`: spells, social care events,
-community referrals and contacts, demographics, deaths; marts person, journey,
-hospital_spell) delete and re-insert only the people in `linkage.affected_person`.
-Everything else (outcomes, metrics, pathways, data quality) is rebuilt from them.
+community referrals and contacts, demographics, deaths, the outcome rules and the
+metrics' spell cohort; marts person, journey, hospital_spell) delete and re-insert only
+the people in `linkage.affected_person`. Everything else (metrics, pathways, data
+quality) is rebuilt from them.
 
 The night is judged against the **baseline**: the state of the last dbt build of the
 marts that completed (`ops.incremental_baseline`: the highest load id it covered, its

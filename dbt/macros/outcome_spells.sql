@@ -32,4 +32,6 @@
                 as community_followup_window_days
         from {{ ref('metric_definitions') }}
     ) as w
+    -- an incremental night: the affected people's spells only (macro incremental_by_person)
+    where {{ affected_people_only('s.person_id') }}
 {%- endmacro %}

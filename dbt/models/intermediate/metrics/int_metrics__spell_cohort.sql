@@ -5,14 +5,17 @@
     spells here, so the spells + outcomes join and the discharges shared by several
     families are written once. A left join: every spell stays, as the spell-only
     metrics (emergency admissions, the calendar, "from hospital") count them. -#}
+{{ incremental_by_person('person_id') }}
 with
 
 spells as (
     select * from {{ ref('int_hospital__spells') }}
+    where {{ affected_people_only('person_id') }}
 ),
 
 outcomes as (
     select * from {{ ref('int_outcomes__spell_outcomes') }}
+    where {{ affected_people_only('person_id') }}
 )
 
 select

@@ -3,6 +3,7 @@
     days) after a live discharge; false as soon as one happens, null while the
     window has not passed. Also the measure's exclusion: already in long-term
     residential, nursing or prison support when admitted. One row per spell. -#}
+{{ incremental_by_person('person_id') }}
 with
 
 spell_base as (
@@ -51,6 +52,7 @@ long_term_care_at_admission as (
 
 select
     b.spell_id,
+    b.person_id,
     -- the flag of the failure (true: it happened), negated: success
     not {{ followup_flag(
         eligible='b.is_live_discharge',

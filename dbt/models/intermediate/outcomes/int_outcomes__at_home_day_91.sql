@@ -2,6 +2,7 @@
     (day 91 after a live discharge): alive, in no hospital spell and not in
     long-term residential or nursing care that day. Known only once the day has
     passed. One row per spell. -#}
+{{ incremental_by_person('person_id') }}
 with
 
 spell_base as (
@@ -47,6 +48,7 @@ hospital_on_day as (
 
 select
     b.spell_id,
+    b.person_id,
     {{ followup_flag(
         eligible='b.is_live_discharge',
         window_end_date='b.discharge_date + b.at_home_window_days',

@@ -1,6 +1,7 @@
 {#- An attended community contact within the window of metric
     community_followup_7d_pct (7 days) after a discharge (any spell with a
     discharge date): one row per spell, three-valued (macro followup_flag). -#}
+{{ incremental_by_person('person_id') }}
 with
 
 spell_base as (
@@ -23,6 +24,7 @@ followed_up as (
 
 select
     b.spell_id,
+    b.person_id,
     {{ followup_flag(
         eligible='b.discharge_date is not null',
         window_end_date='b.discharge_date + b.community_followup_window_days',

@@ -1,15 +1,18 @@
 {#- Falls and ambulatory-care-sensitive (ACSC) emergency admissions: one row per
     spell. Code lists: seeds falls_code_ranges and acsc_codes. -#}
+{{ incremental_by_person('person_id') }}
 with
 
 spell_base as (
     select
         spell_id,
+        person_id,
         primary_diagnosis,
         admission_method_group = 'emergency' as is_emergency,
         -- positions 2-20 of the first episode: "any other position" for falls
         {{ array_from('first_episode_diagnoses', 2) }} as other_diagnoses
     from {{ ref('int_hospital__spells') }}
+    where {{ affected_people_only('person_id') }}
 ),
 
 acsc_codes as (
@@ -61,6 +64,7 @@ acsc_spells as (
 
 select
     b.spell_id,
+    b.person_id,
     fp.spell_id is not null and fc.spell_id is not null as is_falls_admission,
     ac.spell_id is not null as is_acsc_admission
 from spell_base as b

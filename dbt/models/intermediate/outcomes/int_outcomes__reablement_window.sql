@@ -2,6 +2,7 @@
     service starting reablement_days_before_discharge (3) days before to
     reablement_days_after_discharge (7) days after discharge (dbt_project.yml vars).
     One row per spell. -#}
+{{ incremental_by_person('person_id') }}
 with
 
 spell_base as (
@@ -34,6 +35,7 @@ reablement as (
 
 select
     b.spell_id,
+    b.person_id,
     {{ followup_flag(
         eligible='b.is_live_discharge',
         window_end_date='b.discharge_date + ' ~ var('reablement_days_after_discharge'),

@@ -1,5 +1,6 @@
 {#- Emergency readmission within the window of metric emergency_readmission_30d_pct
     (30 days): one row per spell, three-valued (macro followup_flag). -#}
+{{ incremental_by_person('person_id') }}
 with
 
 spell_base as (
@@ -12,6 +13,7 @@ emergency_in_window as (
 
 select
     b.spell_id,
+    b.person_id,
     {{ followup_flag(
         eligible='b.is_live_discharge',
         window_end_date='b.discharge_date + b.readmission_window_days',

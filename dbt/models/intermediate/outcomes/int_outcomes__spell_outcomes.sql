@@ -9,8 +9,10 @@
   discharge has not fully passed by the as-of date (or the spell has no live
   discharge). All windows are inclusive day counts from the discharge date (day 0).
 -#}
+{{ incremental_by_person('person_id') }}
 select
     b.spell_id,
+    b.person_id,
     {{ is_live_discharge('b') }} as is_live_discharge,
     dd.discharge_delay_days,
     df.is_falls_admission,
@@ -31,3 +33,4 @@ inner join {{ ref('int_outcomes__reablement_window') }} as rb on rb.spell_id = b
 inner join {{ ref('int_outcomes__at_home_day_91') }} as ah on ah.spell_id = b.spell_id
 inner join {{ ref('int_outcomes__ascof_2d_84d') }} as a2d on a2d.spell_id = b.spell_id
 inner join {{ ref('int_outcomes__community_followup_7d') }} as cf on cf.spell_id = b.spell_id
+where {{ affected_people_only('b.person_id') }}
