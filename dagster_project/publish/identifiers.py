@@ -51,12 +51,34 @@ def identifier_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c.lower() in IDENTIFIER_COLUMNS]
 
 
+def _current_identity_columns(con: duckdb.DuckDBPyConnection, table_name: str) -> str:
+    """A temp table of the identity columns of raw_current.<table_name>, read once.
+
+    raw_current is a view (each record's latest version, a window over all of raw):
+    the identifier tables read it in up to nine places per source, and each reading
+    would compute that window again (most of publish's identifier build).
+    """
+    table = contract.TABLES_BY_NAME[table_name]
+    dataset = next(d for d, (name, _) in contract.SOURCE_PERSON_ID.items() if name == table_name)
+    wanted = [*contract.SOURCE_PERSON_ID[dataset][1], table.nhs_number_column, table.birth_date_column,
+              table.postcode_column, *(c for c in ("First Name", "Last Name") if c in table.column_names)]
+    columns = ", ".join(quote_ident(c) for c in dict.fromkeys(wanted))
+    name = f"_published_current_{table_name}"
+    con.execute(f"create or replace temp table {name} as select {columns} from raw_current.{table_name}")
+    return name
+
+
+def _drop_identity_columns(con: duckdb.DuckDBPyConnection) -> None:
+    for table_name, _ in contract.SOURCE_PERSON_ID.values():
+        con.execute(f"drop table if exists _published_current_{table_name}")
+
+
 def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers") -> str:
     """A temp table (value, kind) of every identifier value the warehouse holds."""
     parts: list[str] = []
     for dataset, (table_name, _) in contract.SOURCE_PERSON_ID.items():
         table = contract.TABLES_BY_NAME[table_name]
-        src = f"raw_current.{table_name}"
+        src = _current_identity_columns(con, table_name)
         parts.append(f"select {contract.source_person_id_sql(dataset)}, 'source person id' from {src}")
         nhs = render_macro("clean_nhs_number", quote_ident(table.nhs_number_column))
         # Only 10-digit numbers: shorter garbage ("123") would collide with any count.
@@ -79,10 +101,11 @@ def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_publish
         "select postcode, 'postcode' from linkage.source_person",
         "select source_person_id, 'source person id' from linkage.source_person",
     ]
-    union = "\nunion\n".join(parts)
+    union = "\nunion all\n".join(parts)  # one distinct, outside
     con.execute(f"""create or replace temp table {name} as
         select distinct value, kind from ({union}) t(value, kind)
         where value is not null and length(trim(value)) > 1""")
+    _drop_identity_columns(con)
     return name
 
 
@@ -124,7 +147,7 @@ def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_publis
     names = [("linkage.source_person", "first_name"), ("linkage.source_person", "last_name")]
     for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
         table = contract.TABLES_BY_NAME[table_name]
-        src = f"raw_current.{table_name}"
+        src = _current_identity_columns(con, table_name)
         names += [(src, quote_ident(c)) for c in ("First Name", "Last Name") if c in table.column_names]
         # the local id (the last part of the source person id); the sender's code is public
         local_ids = _words_sql(quote_ident(id_columns[-1]), src, MIN_ID_TOKEN)
@@ -137,10 +160,11 @@ def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_publis
     parts.append(f"select lower({render_macro('compact_postcode', 'postcode')}), 'postcode' from linkage.source_person")
     parts += [f"select strftime(date_of_birth, '{f}'), 'date of birth' from linkage.source_person"
               for f in DOB_TEXT_FORMATS]
-    union = "\nunion\n".join(parts)
+    union = "\nunion all\n".join(parts)  # one distinct, outside
     con.execute(f"""create or replace temp table {name} as
         select distinct token, kind from ({union}) t(token, kind)
         where token is not null and (kind <> 'NHS number' or length(token) = 10) and length(token) > 1""")
+    _drop_identity_columns(con)
     dictionary = [_words_sql(quote_ident(c), f"marts.{table}", 1)
                   for table, columns in DICTIONARY_TEXT.items() if _table_exists(con, "marts", table)
                   for c in columns]
