@@ -197,6 +197,18 @@ def _pieces_sql(relation: str, columns: list[str]) -> str:
                   from v"""
 
 
+def _pseudonym_columns(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[str]:
+    """The columns of relation named as keys (person_key, *_id) that hold nothing but 64-hex values."""
+    keyed = [c for c in columns if c == "person_key" or c.endswith("_id")]
+    if not keyed:
+        return []
+    others = con.execute("select " + ", ".join(
+        f"count(*) filter (where {quote_ident(c)} is not null"
+        f" and not regexp_full_match(cast({quote_ident(c)} as varchar), '{_PSEUDONYM}'))"
+        for c in keyed) + f" from {relation}").fetchone()
+    return [c for c, n in zip(keyed, others, strict=True) if n == 0]
+
+
 def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, tokens: str) -> list[Finding]:
     """Every text column of catalog.schema, cut into pieces, checked against the identifier tokens
     (one query per table: its text columns unpivoted, each distinct value cut once)."""
@@ -211,14 +223,8 @@ def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, token
     for table, table_columns in by_table.items():
         relation = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
         # keyed pseudonyms: a column of nothing but 64-hex values has nothing else to read in it
-        keyed = [c for c in table_columns if c == "person_key" or c.endswith("_id")]
-        if keyed:
-            others = con.execute("select " + ", ".join(
-                f"count(*) filter (where {quote_ident(c)} is not null"
-                f" and not regexp_full_match({quote_ident(c)}, '{_PSEUDONYM}'))"
-                for c in keyed) + f" from {relation}").fetchone()
-            pseudonyms = {c for c, n in zip(keyed, others, strict=True) if n == 0}
-            table_columns = [c for c in table_columns if c not in pseudonyms]
+        pseudonyms = set(_pseudonym_columns(con, relation, table_columns))
+        table_columns = [c for c in table_columns if c not in pseudonyms]
         if not table_columns:
             continue
         for position, kind, n in con.execute(f"""
@@ -249,9 +255,18 @@ def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,
     for table, column, data_type in columns:
         by_table.setdefault(table, []).append((column, data_type))
     dob_table = None
+    # A cell of a pseudonym column (nothing but 64-hex values) can equal only an identifier
+    # that is itself 64-hex: while the identifier table holds none, those columns (a fifth
+    # of the analyst copy's cells) need not be compared value by value.
+    hex_identifiers = con.execute(f"select count(*) from {identifiers} "
+                                  f"where regexp_full_match(value, '{_PSEUDONYM}')").fetchone()[0]
     for table, table_columns in by_table.items():
         where = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
-        hits = _identifier_hits(con, where, [c for c, _ in table_columns], identifiers)
+        compared = [c for c, _ in table_columns]
+        if not hex_identifiers:
+            skipped = set(_pseudonym_columns(con, where, compared))
+            compared = [c for c in compared if c not in skipped]
+        hits = _identifier_hits(con, where, compared, identifiers) if compared else {}
         for column, data_type in table_columns:
             if column.lower() in IDENTIFIER_COLUMNS:
                 findings.append(Finding(table, column, "identifier column name", -1))
