@@ -258,8 +258,9 @@ def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,
     # A cell of a pseudonym column (nothing but 64-hex values) can equal only an identifier
     # that is itself 64-hex: while the identifier table holds none, those columns (a fifth
     # of the analyst copy's cells) need not be compared value by value.
-    hex_identifiers = con.execute(f"select count(*) from {identifiers} "
-                                  f"where regexp_full_match(value, '{_PSEUDONYM}')").fetchone()[0]
+    hex_identifiers = con.execute(
+        f"select count(*) from {identifiers} where length(value) = 64 and regexp_full_match(value, '{_PSEUDONYM}')"
+    ).fetchone()[0]
     for table, table_columns in by_table.items():
         where = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
         compared = [c for c, _ in table_columns]
