@@ -337,7 +337,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     dropped: dict[str, list[str]] = {}
     suppressed: dict[str, int] = {}
     try:
-        identifier_tables = (identifiers.build_identifier_table(con), identifiers.build_identifier_tokens(con))
+        identifier_tables = identifiers.build_identifier_tables(con)
         for tier in TIERS:
             tier_counts, tier_dropped, tier_suppressed = _write(con, catalog, tier, versions[tier.name],
                                                                 settings, docs)

@@ -51,34 +51,53 @@ def identifier_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c.lower() in IDENTIFIER_COLUMNS]
 
 
-def _current_identity_columns(con: duckdb.DuckDBPyConnection, table_name: str) -> str:
-    """A temp table of the identity columns of raw_current.<table_name>, read once.
+def _current_identity_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """{raw table: a temp table of the identity columns of raw_current.<table>}, each read once.
 
     raw_current is a view (each record's latest version, a window over all of raw):
     the identifier tables read it in up to nine places per source, and each reading
     would compute that window again (most of publish's identifier build).
     """
-    table = contract.TABLES_BY_NAME[table_name]
-    dataset = next(d for d, (name, _) in contract.SOURCE_PERSON_ID.items() if name == table_name)
-    wanted = [*contract.SOURCE_PERSON_ID[dataset][1], table.nhs_number_column, table.birth_date_column,
-              table.postcode_column, *(c for c in ("First Name", "Last Name") if c in table.column_names)]
-    columns = ", ".join(quote_ident(c) for c in dict.fromkeys(wanted))
-    name = f"_published_current_{table_name}"
-    con.execute(f"create or replace temp table {name} as select {columns} from raw_current.{table_name}")
-    return name
+    sources = {}
+    for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
+        table = contract.TABLES_BY_NAME[table_name]
+        wanted = [*id_columns, table.nhs_number_column, table.birth_date_column, table.postcode_column,
+                  *(c for c in ("First Name", "Last Name") if c in table.column_names)]
+        columns = ", ".join(quote_ident(c) for c in dict.fromkeys(wanted))
+        sources[table_name] = f"_published_current_{table_name}"
+        con.execute(f"create or replace temp table {sources[table_name]} as "
+                    f"select {columns} from raw_current.{table_name}")
+    return sources
 
 
-def _drop_identity_columns(con: duckdb.DuckDBPyConnection) -> None:
-    for table_name, _ in contract.SOURCE_PERSON_ID.values():
-        con.execute(f"drop table if exists _published_current_{table_name}")
+def _drop(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> None:
+    for temp_table in sources.values():
+        con.execute(f"drop table if exists {temp_table}")
 
 
-def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers") -> str:
-    """A temp table (value, kind) of every identifier value the warehouse holds."""
+def build_identifier_tables(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """(build_identifier_table, build_identifier_tokens) from one reading of raw_current."""
+    sources = _current_identity_columns(con)
+    try:
+        return build_identifier_table(con, sources=sources), build_identifier_tokens(con, sources=sources)
+    finally:
+        _drop(con, sources)
+
+
+def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers",
+                           sources: dict[str, str] | None = None) -> str:
+    """A temp table (value, kind) of every identifier value the warehouse holds (sources: see
+    build_identifier_tables; read here when not given)."""
+    if sources is None:
+        sources = _current_identity_columns(con)
+        try:
+            return build_identifier_table(con, name, sources)
+        finally:
+            _drop(con, sources)
     parts: list[str] = []
     for dataset, (table_name, _) in contract.SOURCE_PERSON_ID.items():
         table = contract.TABLES_BY_NAME[table_name]
-        src = _current_identity_columns(con, table_name)
+        src = sources[table_name]
         parts.append(f"select {contract.source_person_id_sql(dataset)}, 'source person id' from {src}")
         nhs = render_macro("clean_nhs_number", quote_ident(table.nhs_number_column))
         # Only 10-digit numbers: shorter garbage ("123") would collide with any count.
@@ -105,7 +124,6 @@ def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_publish
     con.execute(f"""create or replace temp table {name} as
         select distinct value, kind from ({union}) t(value, kind)
         where value is not null and length(trim(value)) > 1""")
-    _drop_identity_columns(con)
     return name
 
 
@@ -140,14 +158,21 @@ def _words_sql(expression: str, source: str, min_length: int) -> str:
             f"'{_WORD_SPLIT}')) as token from {source}) w where length(token) >= {min_length}")
 
 
-def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_published_identifier_tokens") -> str:
+def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_published_identifier_tokens",
+                            sources: dict[str, str] | None = None) -> str:
     """A temp table (token, kind) of the pieces an identifier leaves in free text, and one
-    (`name`_allowed) of the dictionary's words."""
+    (`name`_allowed) of the dictionary's words (sources as for build_identifier_table)."""
+    if sources is None:
+        sources = _current_identity_columns(con)
+        try:
+            return build_identifier_tokens(con, name, sources)
+        finally:
+            _drop(con, sources)
     parts: list[str] = []
     names = [("linkage.source_person", "first_name"), ("linkage.source_person", "last_name")]
     for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
         table = contract.TABLES_BY_NAME[table_name]
-        src = _current_identity_columns(con, table_name)
+        src = sources[table_name]
         names += [(src, quote_ident(c)) for c in ("First Name", "Last Name") if c in table.column_names]
         # the local id (the last part of the source person id); the sender's code is public
         local_ids = _words_sql(quote_ident(id_columns[-1]), src, MIN_ID_TOKEN)
@@ -164,7 +189,6 @@ def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_publis
     con.execute(f"""create or replace temp table {name} as
         select distinct token, kind from ({union}) t(token, kind)
         where token is not null and (kind <> 'NHS number' or length(token) = 10) and length(token) > 1""")
-    _drop_identity_columns(con)
     dictionary = [_words_sql(quote_ident(c), f"marts.{table}", 1)
                   for table, columns in DICTIONARY_TEXT.items() if _table_exists(con, "marts", table)
                   for c in columns]
