@@ -14,6 +14,7 @@ publication; the message names the table, column, kind and count (never the valu
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -75,6 +76,15 @@ def _drop(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> None:
         con.execute(f"drop table if exists {temp_table}")
 
 
+def _with_own_sources(con: duckdb.DuckDBPyConnection, build: Callable[..., str], name: str) -> str:
+    """build(con, name, sources) from its own reading of raw_current, dropped after."""
+    sources = _current_identity_columns(con)
+    try:
+        return build(con, name, sources)
+    finally:
+        _drop(con, sources)
+
+
 def build_identifier_tables(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
     """(build_identifier_table, build_identifier_tokens) from one reading of raw_current."""
     sources = _current_identity_columns(con)
@@ -89,11 +99,7 @@ def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_publish
     """A temp table (value, kind) of every identifier value the warehouse holds (sources: see
     build_identifier_tables; read here when not given)."""
     if sources is None:
-        sources = _current_identity_columns(con)
-        try:
-            return build_identifier_table(con, name, sources)
-        finally:
-            _drop(con, sources)
+        return _with_own_sources(con, build_identifier_table, name)
     parts: list[str] = []
     for dataset, (table_name, _) in contract.SOURCE_PERSON_ID.items():
         table = contract.TABLES_BY_NAME[table_name]
@@ -163,11 +169,7 @@ def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_publis
     """A temp table (token, kind) of the pieces an identifier leaves in free text, and one
     (`name`_allowed) of the dictionary's words (sources as for build_identifier_table)."""
     if sources is None:
-        sources = _current_identity_columns(con)
-        try:
-            return build_identifier_tokens(con, name, sources)
-        finally:
-            _drop(con, sources)
+        return _with_own_sources(con, build_identifier_tokens, name)
     parts: list[str] = []
     names = [("linkage.source_person", "first_name"), ("linkage.source_person", "last_name")]
     for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
