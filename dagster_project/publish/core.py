@@ -17,6 +17,7 @@ swap.py). Any failure leaves the last copies of both tiers untouched.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -63,12 +64,35 @@ def _control_system_metrics(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection)
     breakdown = _breakdown(con)
     if breakdown is None:
         return disclosure.control_system_metrics(frame, con)
-    return disclosure.control_system_metrics_with_breakdown(frame, breakdown, con)[0]
+    return _controlled_together(frame, breakdown, con)[0]
 
 
 def _control_breakdown(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     metrics = con.execute(f"select * from {SCHEMA}.system_metrics").df()
-    return disclosure.control_system_metrics_with_breakdown(metrics, frame, con)[1]
+    return _controlled_together(metrics, frame, con)[1]
+
+
+# system_metrics and its breakdown are controlled together (one suppression over both):
+# the second of the two tables takes the result the first computed instead of the whole
+# control again (the slowest part of the published tier). Keyed by the inputs' content,
+# so it is never another night's (or another warehouse's) result.
+_last_controlled: dict[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+
+def _content_key(frame: pd.DataFrame) -> str:
+    """A digest of the frame's columns, types and rows in order (the result follows the row order)."""
+    digest = hashlib.sha256(repr((list(frame.columns), list(map(str, frame.dtypes)))).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _controlled_together(metrics: pd.DataFrame, breakdown: pd.DataFrame,
+                         con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    key = (_content_key(metrics), _content_key(breakdown))
+    if key not in _last_controlled:
+        _last_controlled.clear()
+        _last_controlled[key] = disclosure.control_system_metrics_with_breakdown(metrics, breakdown, con)
+    return tuple(frame.copy() for frame in _last_controlled[key])
 
 
 # Each published table that holds counts of people, with its disclosure control
@@ -313,7 +337,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     dropped: dict[str, list[str]] = {}
     suppressed: dict[str, int] = {}
     try:
-        identifier_tables = (identifiers.build_identifier_table(con), identifiers.build_identifier_tokens(con))
+        identifier_tables = identifiers.build_identifier_tables(con)
         for tier in TIERS:
             tier_counts, tier_dropped, tier_suppressed = _write(con, catalog, tier, versions[tier.name],
                                                                 settings, docs)

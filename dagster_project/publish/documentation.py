@@ -73,9 +73,17 @@ def _read_manifest(path: Path, attempts: int = 5) -> dict:
 
 def comment(con: duckdb.DuckDBPyConnection, target: str, doc: TableDoc) -> None:
     """COMMENT ON the table and each of its columns (target: catalog.schema.table, quoted)."""
-    con.execute(f"comment on table {target} is {quote_literal(doc.description)}")
-    for column, text in doc.columns.items():
-        con.execute(f"comment on column {target}.{quote_ident(column)} is {quote_literal(text)}")
+    statements = [f"comment on table {target} is {quote_literal(doc.description)}"]
+    statements += [f"comment on column {target}.{quote_ident(column)} is {quote_literal(text)}"
+                   for column, text in doc.columns.items()]
+    # one transaction: each statement alone would commit (and write) the catalog again
+    con.execute("begin transaction")
+    try:
+        con.execute(";\n".join(statements))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def missing(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:

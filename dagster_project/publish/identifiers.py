@@ -14,6 +14,7 @@ publication; the message names the table, column, kind and count (never the valu
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -51,12 +52,58 @@ def identifier_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c.lower() in IDENTIFIER_COLUMNS]
 
 
-def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers") -> str:
-    """A temp table (value, kind) of every identifier value the warehouse holds."""
+def _current_identity_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """{raw table: a temp table of the identity columns of raw_current.<table>}, each read once.
+
+    raw_current is a view (each record's latest version, a window over all of raw):
+    the identifier tables read it in up to nine places per source, and each reading
+    would compute that window again (most of publish's identifier build).
+    """
+    sources = {}
+    for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
+        table = contract.TABLES_BY_NAME[table_name]
+        wanted = [*id_columns, table.nhs_number_column, table.birth_date_column, table.postcode_column,
+                  *(c for c in ("First Name", "Last Name") if c in table.column_names)]
+        columns = ", ".join(quote_ident(c) for c in dict.fromkeys(wanted))
+        sources[table_name] = f"_published_current_{table_name}"
+        con.execute(f"create or replace temp table {sources[table_name]} as "
+                    f"select {columns} from raw_current.{table_name}")
+    return sources
+
+
+def _drop(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> None:
+    for temp_table in sources.values():
+        con.execute(f"drop table if exists {temp_table}")
+
+
+def _with_own_sources(con: duckdb.DuckDBPyConnection, build: Callable[..., str], name: str) -> str:
+    """build(con, name, sources) from its own reading of raw_current, dropped after."""
+    sources = _current_identity_columns(con)
+    try:
+        return build(con, name, sources)
+    finally:
+        _drop(con, sources)
+
+
+def build_identifier_tables(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """(build_identifier_table, build_identifier_tokens) from one reading of raw_current."""
+    sources = _current_identity_columns(con)
+    try:
+        return build_identifier_table(con, sources=sources), build_identifier_tokens(con, sources=sources)
+    finally:
+        _drop(con, sources)
+
+
+def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers",
+                           sources: dict[str, str] | None = None) -> str:
+    """A temp table (value, kind) of every identifier value the warehouse holds (sources: see
+    build_identifier_tables; read here when not given)."""
+    if sources is None:
+        return _with_own_sources(con, build_identifier_table, name)
     parts: list[str] = []
     for dataset, (table_name, _) in contract.SOURCE_PERSON_ID.items():
         table = contract.TABLES_BY_NAME[table_name]
-        src = f"raw_current.{table_name}"
+        src = sources[table_name]
         parts.append(f"select {contract.source_person_id_sql(dataset)}, 'source person id' from {src}")
         nhs = render_macro("clean_nhs_number", quote_ident(table.nhs_number_column))
         # Only 10-digit numbers: shorter garbage ("123") would collide with any count.
@@ -79,7 +126,7 @@ def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_publish
         "select postcode, 'postcode' from linkage.source_person",
         "select source_person_id, 'source person id' from linkage.source_person",
     ]
-    union = "\nunion\n".join(parts)
+    union = "\nunion all\n".join(parts)  # one distinct, outside
     con.execute(f"""create or replace temp table {name} as
         select distinct value, kind from ({union}) t(value, kind)
         where value is not null and length(trim(value)) > 1""")
@@ -117,14 +164,17 @@ def _words_sql(expression: str, source: str, min_length: int) -> str:
             f"'{_WORD_SPLIT}')) as token from {source}) w where length(token) >= {min_length}")
 
 
-def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_published_identifier_tokens") -> str:
+def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_published_identifier_tokens",
+                            sources: dict[str, str] | None = None) -> str:
     """A temp table (token, kind) of the pieces an identifier leaves in free text, and one
-    (`name`_allowed) of the dictionary's words."""
+    (`name`_allowed) of the dictionary's words (sources as for build_identifier_table)."""
+    if sources is None:
+        return _with_own_sources(con, build_identifier_tokens, name)
     parts: list[str] = []
     names = [("linkage.source_person", "first_name"), ("linkage.source_person", "last_name")]
     for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
         table = contract.TABLES_BY_NAME[table_name]
-        src = f"raw_current.{table_name}"
+        src = sources[table_name]
         names += [(src, quote_ident(c)) for c in ("First Name", "Last Name") if c in table.column_names]
         # the local id (the last part of the source person id); the sender's code is public
         local_ids = _words_sql(quote_ident(id_columns[-1]), src, MIN_ID_TOKEN)
@@ -137,7 +187,7 @@ def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_publis
     parts.append(f"select lower({render_macro('compact_postcode', 'postcode')}), 'postcode' from linkage.source_person")
     parts += [f"select strftime(date_of_birth, '{f}'), 'date of birth' from linkage.source_person"
               for f in DOB_TEXT_FORMATS]
-    union = "\nunion\n".join(parts)
+    union = "\nunion all\n".join(parts)  # one distinct, outside
     con.execute(f"""create or replace temp table {name} as
         select distinct token, kind from ({union}) t(token, kind)
         where token is not null and (kind <> 'NHS number' or length(token) = 10) and length(token) > 1""")
@@ -173,6 +223,18 @@ def _pieces_sql(relation: str, columns: list[str]) -> str:
                   from v"""
 
 
+def _pseudonym_columns(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[str]:
+    """The columns of relation named as keys (person_key, *_id) that hold nothing but 64-hex values."""
+    keyed = [c for c in columns if c == "person_key" or c.endswith("_id")]
+    if not keyed:
+        return []
+    others = con.execute("select " + ", ".join(
+        f"count(*) filter (where {quote_ident(c)} is not null"
+        f" and not regexp_full_match(cast({quote_ident(c)} as varchar), '{_PSEUDONYM}'))"
+        for c in keyed) + f" from {relation}").fetchone()
+    return [c for c, n in zip(keyed, others, strict=True) if n == 0]
+
+
 def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, tokens: str) -> list[Finding]:
     """Every text column of catalog.schema, cut into pieces, checked against the identifier tokens
     (one query per table: its text columns unpivoted, each distinct value cut once)."""
@@ -187,14 +249,8 @@ def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, token
     for table, table_columns in by_table.items():
         relation = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
         # keyed pseudonyms: a column of nothing but 64-hex values has nothing else to read in it
-        keyed = [c for c in table_columns if c == "person_key" or c.endswith("_id")]
-        if keyed:
-            others = con.execute("select " + ", ".join(
-                f"count(*) filter (where {quote_ident(c)} is not null"
-                f" and not regexp_full_match({quote_ident(c)}, '{_PSEUDONYM}'))"
-                for c in keyed) + f" from {relation}").fetchone()
-            pseudonyms = {c for c, n in zip(keyed, others, strict=True) if n == 0}
-            table_columns = [c for c in table_columns if c not in pseudonyms]
+        pseudonyms = set(_pseudonym_columns(con, relation, table_columns))
+        table_columns = [c for c in table_columns if c not in pseudonyms]
         if not table_columns:
             continue
         for position, kind, n in con.execute(f"""
@@ -225,9 +281,19 @@ def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,
     for table, column, data_type in columns:
         by_table.setdefault(table, []).append((column, data_type))
     dob_table = None
+    # A cell of a pseudonym column (nothing but 64-hex values) can equal only an identifier
+    # that is itself 64-hex: while the identifier table holds none, those columns (a fifth
+    # of the analyst copy's cells) need not be compared value by value.
+    hex_identifiers = con.execute(
+        f"select count(*) from {identifiers} where length(value) = 64 and regexp_full_match(value, '{_PSEUDONYM}')"
+    ).fetchone()[0]
     for table, table_columns in by_table.items():
         where = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
-        hits = _identifier_hits(con, where, [c for c, _ in table_columns], identifiers)
+        compared = [c for c, _ in table_columns]
+        if not hex_identifiers:
+            skipped = set(_pseudonym_columns(con, where, compared))
+            compared = [c for c in compared if c not in skipped]
+        hits = _identifier_hits(con, where, compared, identifiers) if compared else {}
         for column, data_type in table_columns:
             if column.lower() in IDENTIFIER_COLUMNS:
                 findings.append(Finding(table, column, "identifier column name", -1))

@@ -56,3 +56,23 @@ def test_a_cqc_location_id_is_a_code_not_an_nhs_number_in_text():
         ("journey", "note", "NHS number inside its text (distinct values)", 1),
         ("journey", "service_type", "NHS number inside its text (distinct values)", 1),
     ]
+
+
+def test_pseudonym_columns_are_compared_whenever_an_identifier_could_equal_a_pseudonym():
+    """The value scan leaves out columns of nothing but 64-hex pseudonyms only while no
+    identifier is itself 64-hex; a key column holding anything else is always compared."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    hexed, other = "ab" * 32, "cd" * 32
+    con.execute(f"create table marts.journey as select * from (values ('{hexed}', '{other}', 'x'),"
+                f" ('{other}', 'SMITH01', 'y')) t(person_key, spell_id, service)")
+    con.execute("create temp table ids (value varchar, kind varchar)")
+    con.execute("insert into ids values ('SMITH01', 'source person id')")
+    found = identifiers.scan_database(con, "memory", "marts", "ids")
+    assert [(f.table, f.column, f.kind, f.n_rows) for f in found] == [
+        ("journey", "spell_id", "source person id", 1)]     # not all hex: compared
+    con.execute(f"insert into ids values ('{hexed}', 'source person id')")
+    found = identifiers.scan_database(con, "memory", "marts", "ids")
+    assert [(f.table, f.column, f.kind, f.n_rows) for f in found] == [
+        ("journey", "person_key", "source person id", 1),   # a 64-hex identifier: compared
+        ("journey", "spell_id", "source person id", 1)]
