@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,6 +24,7 @@ from dagster_project.engine.sql_runner import DuckDBRunner, SqlRunner
 from dagster_project.linkage import (
     clustering,
     model_store,
+    night_clustering,
     pair_cache,
     splink_runner,
     splink_settings,
@@ -69,6 +71,9 @@ class LinkageSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     # What scoring cost tonight (pair_cache.CacheNight as a dict; empty when another engine scored)
     pairs: dict = field(default_factory=dict)
+    # Full or incremental clustering, why, and how many identities were clustered again
+    # (night_clustering.NightClusters.as_log)
+    clustering: dict = field(default_factory=dict)
 
     def as_metadata(self) -> dict:
         return asdict(self)
@@ -104,6 +109,8 @@ def _ensure_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("alter table linkage.run_log add column if not exists n_identities_touched bigint")
     con.execute("alter table linkage.run_log add column if not exists n_pairs_compared bigint")
     con.execute("alter table linkage.run_log add column if not exists n_pairs_scored bigint")
+    # night_clustering.py: identities clustered tonight (the rest carried from last night)
+    con.execute("alter table linkage.run_log add column if not exists n_identities_reclustered bigint")
 
 
 # The columns clustering needs from the Splink input, per identity.
@@ -173,35 +180,28 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
     model_sha = choice.sha256
 
     t1 = time.perf_counter()
-    result = clustering.cluster(nodes, edges, threshold, veto_first_names=first_name_veto(model))
+    veto = first_name_veto(model)
+    # Only the components tonight can have changed are clustered; the rest keep last night's
+    # result, exactly (night_clustering.py; the full path when there is no valid base).
+    night = night_clustering.cluster_night(con, nodes, edges, threshold, veto, model_sha)
+    result = night.clusters
     seconds["cluster"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    current = pa.table({
-        "source_dataset": nodes.column("source_dataset"),
-        "source_person_id": nodes.column("source_person_id"),
-        "cluster": pa.array(result.cluster_of, pa.int64()),
-    })
-    if _table_exists(con, "linkage", "record_person"):
-        previous = con.sql(
-            "select source_dataset, source_person_id, person_id from linkage.record_person").to_arrow_table()
-    else:
-        previous = pa.table({name: pa.array([], pa.string())
-                             for name in ("source_dataset", "source_person_id", "person_id")})
-    ever = {r[0] for r in con.execute(
-        "select distinct person_id from linkage.person_id_log where event = 'new'").fetchall()}
-    assignment = stable_ids.assign_ids(current, previous, ever, stable_ids.warehouse_id_salt(con), warehouse=con)
+    person_ids, id_log = _stable_ids(con, nodes, night)
     run_id = con.execute("select coalesce(max(run_id), 0) + 1 from linkage.run_log").fetchall()[0][0]
 
     record_person = pa.table({
-        "source_dataset": current.column("source_dataset"),
-        "source_person_id": current.column("source_person_id"),
-        "person_id": pa.array(assignment.person_id.tolist(), pa.string()),
+        "source_dataset": nodes.column("source_dataset"),
+        "source_person_id": nodes.column("source_person_id"),
+        "person_id": pa.array(person_ids, pa.string()),
         "match_probability": pa.array(result.match_probability, pa.float64(), from_pandas=True),
         "match_rule": pa.array(result.match_rule, pa.string()),
     })
-    log = pd.concat([assignment.log, _refusal_log(con, result, assignment.person_id.tolist(), nodes)],
+    log = pd.concat([id_log, _refusal_log(con, result, person_ids, nodes)],
                     ignore_index=True).assign(run_id=run_id)
+    seconds["ids"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
     con.register("_new_record_person", record_person)
     con.register("_new_id_log", log)
     try:
@@ -220,6 +220,8 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
                select run_id, event, person_id, other_person_id, source_dataset,
                       source_person_id, n_records from _new_id_log"""
         )
+        # the base of tomorrow's clustering, with the record_person it describes
+        night_clustering.write_state(con, nodes, night, threshold, veto, model_sha)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -227,7 +229,7 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
     finally:
         con.unregister("_new_record_person")
         con.unregister("_new_id_log")
-    seconds["ids"] = time.perf_counter() - t2
+    seconds["write"] = time.perf_counter() - t3
 
     n_suspect = con.execute(
         "select count(*) from linkage.source_person where nhs_number_suspect").fetchall()[0][0]
@@ -239,13 +241,51 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
         run_id=run_id, n_identities=n_identities, n_persons=n_persons, n_nhs_suspect=n_suspect,
         n_by_rule=by_rule, n_edges_scored=edges.num_rows, n_edges_accepted=result.n_edges_accepted,
         n_edges_refused=result.n_edges_refused, refused_by_reason=result.refused_by_reason,
-        n_over_merges_refused=len(result.refused_pairs), id_events={k: int(v) for k, v in events.items()},
+        n_over_merges_refused=night.n_over_merges_refused, id_events={k: int(v) for k, v in events.items()},
         threshold=threshold, model_sha256=model_sha, model_origin=choice.origin,
         model_path=str(choice.path), seconds=seconds,
-        pairs=asdict(scored.night) if scored.night else {},
+        pairs=asdict(scored.night) if scored.night else {}, clustering=night.as_log(),
     )
     record_run(con, summary)
     return summary
+
+
+def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,
+                night: night_clustering.NightClusters) -> tuple[list[str], pd.DataFrame]:
+    """Each identity's stable person id and the id log (stable_ids.py). Carried identities
+    keep last night's person; only the re-clustered ones, and last night's persons they
+    held or lost, go through assign_ids (the others are uncontested there, so the result is
+    the same), with every id of last night counted as taken."""
+    has_previous = _table_exists(con, "linkage", "record_person")
+    ever = {r[0] for r in con.execute(
+        "select distinct person_id from linkage.person_id_log where event = 'new'").fetchall()}
+    salt = stable_ids.warehouse_id_salt(con)
+    redo = night.reclustered
+    current = pa.table({
+        "source_dataset": nodes.column("source_dataset").filter(pa.array(redo)),
+        "source_person_id": nodes.column("source_person_id").filter(pa.array(redo)),
+        "cluster": pa.array(night.clusters.cluster_of[redo], pa.int64()),
+    })
+    cur = con.cursor()
+    try:
+        if not has_previous:
+            previous = pa.table({name: pa.array([], pa.string())
+                                 for name in ("source_dataset", "source_person_id", "person_id")})
+        elif night.full:
+            previous = cur.sql("select source_dataset, source_person_id, person_id "
+                               "from linkage.record_person").to_arrow_table()
+        else:
+            carried = set(np.asarray(night.previous_person, dtype=object)[~redo].tolist())
+            cur.register("_carried_persons", pa.table({"person_id": pa.array(sorted(carried), pa.string())}))
+            previous = cur.sql("select source_dataset, source_person_id, person_id from linkage.record_person "
+                               "anti join _carried_persons using (person_id)").to_arrow_table()
+            ever |= carried
+    finally:
+        cur.close()
+    assignment = stable_ids.assign_ids(current, previous, ever, salt, warehouse=con)
+    person_ids = np.asarray(night.previous_person, dtype=object)
+    person_ids[redo] = assignment.person_id.to_numpy(dtype=object)
+    return person_ids.tolist(), assignment.log
 
 
 def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, person_ids: list[str],
@@ -330,11 +370,12 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: LinkageSummary) -> None:
     con.execute(
         """insert into linkage.run_log (run_id, finished_at, model_sha256, threshold, summary,
                                         n_over_merges_refused, model_origin, n_identities_touched,
-                                        n_pairs_compared, n_pairs_scored)
-           values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                        n_pairs_compared, n_pairs_scored, n_identities_reclustered)
+           values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [summary.run_id, summary.model_sha256, summary.threshold, json.dumps(summary.as_metadata()),
          summary.n_over_merges_refused, summary.model_origin, summary.pairs.get("n_touched"),
-         summary.pairs.get("n_pairs_compared"), summary.pairs.get("n_pairs_scored")],
+         summary.pairs.get("n_pairs_compared"), summary.pairs.get("n_pairs_scored"),
+         summary.clustering.get("n_identities_reclustered")],
     )
 
 
