@@ -220,16 +220,18 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
                select run_id, event, person_id, other_person_id, source_dataset,
                       source_person_id, n_records from _new_id_log"""
         )
+        seconds["write"] = time.perf_counter() - t3
+        t4 = time.perf_counter()
         # the base of tomorrow's clustering, with the record_person it describes
         night_clustering.write_state(con, nodes, night, threshold, veto, model_sha)
         con.execute("commit")
+        seconds["state"] = time.perf_counter() - t4
     except Exception:
         con.execute("rollback")
         raise
     finally:
         con.unregister("_new_record_person")
         con.unregister("_new_id_log")
-    seconds["write"] = time.perf_counter() - t3
 
     n_suspect = con.execute(
         "select count(*) from linkage.source_person where nhs_number_suspect").fetchall()[0][0]
