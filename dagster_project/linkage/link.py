@@ -259,8 +259,8 @@ def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,
     held or lost, go through assign_ids (the others are uncontested there, so the result is
     the same), with every id of last night counted as taken."""
     has_previous = _table_exists(con, "linkage", "record_person")
-    ever = {r[0] for r in con.execute(
-        "select distinct person_id from linkage.person_id_log where event = 'new'").fetchall()}
+    ever = set(con.sql("select distinct person_id from linkage.person_id_log where event = 'new'")
+               .to_arrow_table()["person_id"].to_pylist())   # Arrow: a million ids in a fraction of fetchall's time
     salt = stable_ids.warehouse_id_salt(con)
     redo = night.reclustered
     current = pa.table({
@@ -321,35 +321,61 @@ def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, pe
 def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int | None = None) -> int:
     """linkage.person from record_person: HMAC person_key, sizes, and when each id was
     first seen and last changed (membership differs from the previous run's).
-    run_id defaults to the latest linkage run (the one that wrote record_person)."""
+    run_id defaults to the latest linkage run (the one that wrote record_person).
+
+    What costs is per person, not per night: the ordered membership md5 is computed only
+    for persons whose membership hash (an order-free 64-bit hash of their identities)
+    differs from last night's row, and person_key (HMAC) only for ids without one made
+    with tonight's key (checked on last night's rows first; another key recomputes all).
+    Every value is the one a rebuild from scratch gives."""
     if run_id is None:
         run_id = con.execute("select coalesce(max(run_id), 1) from linkage.run_log").fetchall()[0][0]
     if not _table_exists(con, "linkage", "person"):
         con.execute(
             """create table linkage.person (person_id varchar, person_key varchar, n_source_records integer,
                    min_link_probability double, first_seen_run integer, last_changed_run integer,
-                   membership_md5 varchar)""")
+                   membership_md5 varchar, membership_hash ubigint)""")
+    con.execute("alter table linkage.person add column if not exists membership_hash ubigint")
+    opad, ipad = _hmac_pads(settings.pseudo_key)
+    keys = {"opad": opad, "ipad": ipad}
+    # Last night's keys are reused only if made with tonight's secret (the table is written
+    # whole with one secret, so a sample of it decides; a rotation recomputes every key).
+    reuse_keys = con.execute(
+        f"""select count(*) > 0 and bool_and(person_key = {_hmac_sql('person_id')})
+            from (select person_id, person_key from linkage.person limit 8)""", keys).fetchone()[0]
     con.execute(
         """create or replace temp table _person_now as
            select person_id, count(*)::integer as n_source_records,
                   min(match_probability) as min_link_probability,
-                  md5(string_agg(source_dataset || '|' || source_person_id, ','
-                                 order by source_dataset, source_person_id)) as membership_md5
+                  bit_xor(hash(source_dataset, source_person_id)) as membership_hash
            from linkage.record_person group by person_id""")
-    opad, ipad = _hmac_pads(settings.pseudo_key)
+    con.execute(
+        """create or replace temp table _person_md5 as
+           select person_id, md5(string_agg(source_dataset || '|' || source_person_id, ','
+                                            order by source_dataset, source_person_id)) as membership_md5
+           from linkage.record_person
+           semi join (select n.person_id from _person_now n left join linkage.person p using (person_id)
+                      where p.membership_hash is distinct from n.membership_hash
+                         or p.membership_md5 is null) using (person_id)
+           group by person_id""")
     con.execute(
         f"""create or replace table linkage.person as
-            select n.person_id, {_hmac_sql('n.person_id')} as person_key,
+            select n.person_id,
+                   case when $reuse and p.person_key is not null then p.person_key
+                        else {_hmac_sql('n.person_id')} end as person_key,
                    n.n_source_records, n.min_link_probability,
                    coalesce(p.first_seen_run, $run)::integer as first_seen_run,
-                   (case when p.membership_md5 = n.membership_md5 then p.last_changed_run
-                         else $run end)::integer as last_changed_run,
-                   n.membership_md5
+                   (case when p.membership_md5 = coalesce(m.membership_md5, p.membership_md5)
+                         then p.last_changed_run else $run end)::integer as last_changed_run,
+                   coalesce(m.membership_md5, p.membership_md5) as membership_md5,
+                   n.membership_hash
             from _person_now n
             left join linkage.person p using (person_id)
+            left join _person_md5 m using (person_id)
             order by n.person_id""",
-        {"run": run_id, "opad": opad, "ipad": ipad})
+        {"run": run_id, "reuse": reuse_keys, **keys})
     con.execute("drop table if exists _person_now")
+    con.execute("drop table if exists _person_md5")
     return con.execute("select count(*) from linkage.person").fetchall()[0][0]
 
 

@@ -134,3 +134,31 @@ def test_another_threshold_or_a_foreign_record_person_clusters_everyone(warehous
     carried.execute("update linkage.record_person set match_rule = 'singleton' where source_person_id = 'a1'")
     summary = predict_and_cluster(carried, choice, threshold=0.92, scored=scored(A + B, EDGES))
     assert summary.clustering["full"] and "record_person" in summary.clustering["reason"]
+
+
+def test_person_table_reuses_only_what_is_provably_the_same(warehouses):
+    """build_person recomputes the membership md5 only for changed persons and reuses keys
+    only when they were made with tonight's secret: every value as a rebuild from scratch."""
+    from types import SimpleNamespace
+
+    from dagster_project.linkage.link import build_person, person_key
+
+    choice, (con, _) = warehouses
+    predict_and_cluster(con, choice, scored=scored(A + B + XYZ, EDGES))
+    first, second = SimpleNamespace(pseudo_key="k" * 64), SimpleNamespace(pseudo_key="r" * 64)
+    build_person(con, first, run_id=1)
+    predict_and_cluster(con, choice, scored=scored([*A, *B[:2], *XYZ], EDGES, shift=0.001))   # b3 gone
+    for settings in (first, second):   # the same secret, then a rotated one
+        build_person(con, settings, run_id=2)
+        kept = con.execute("select * exclude (first_seen_run, last_changed_run) from linkage.person "
+                           "order by person_id").fetchall()
+        changed = dict(con.execute("select person_id, last_changed_run from linkage.person").fetchall())
+        con.execute("create or replace table _kept as select * from linkage.person")
+        con.execute("drop table linkage.person")
+        build_person(con, settings, run_id=2)
+        assert kept == con.execute("select * exclude (first_seen_run, last_changed_run) from linkage.person "
+                                   "order by person_id").fetchall()
+        assert all(key == person_key(pid, settings.pseudo_key) for pid, key, *_ in kept)
+        con.execute("drop table linkage.person; create table linkage.person as select * from _kept")
+    b_person = con.execute("select person_id from linkage.record_person where source_person_id = 'b1'").fetchone()[0]
+    assert changed[b_person] == 2 and sorted(set(changed.values())) == [1, 2], changed   # only B lost one
