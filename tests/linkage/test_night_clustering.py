@@ -125,10 +125,15 @@ def test_only_changed_components_are_clustered_again_with_a_full_clusterings_res
     assert (log["full"], log["n_identities_reclustered"]) == (False, 2), log
 
 
-def test_another_threshold_or_a_foreign_record_person_clusters_everyone(warehouses):
+def test_another_threshold_a_foreign_record_person_or_full_refresh_clusters_everyone(warehouses):
+    from dagster_project.runs import incremental
+
     choice, cons = warehouses
     play(choice, cons, A + B, EDGES)
     carried = cons[0]
+    incremental.forget_baseline(carried)    # carejourney run --full-refresh
+    summary = predict_and_cluster(carried, choice, scored=scored(A + B, EDGES))
+    assert summary.clustering["full"] and "no clustering state" in summary.clustering["reason"]
     summary = predict_and_cluster(carried, choice, threshold=0.92, scored=scored(A + B, EDGES))
     assert summary.clustering["full"] and "threshold" in summary.clustering["reason"]
     carried.execute("update linkage.record_person set match_rule = 'singleton' where source_person_id = 'a1'")
