@@ -126,7 +126,7 @@ def _base_problem(con: duckdb.DuckDBPyConnection, print_: str) -> str | None:
 def _components(n: int, lo: np.ndarray, hi: np.ndarray, nodes: pa.Table) -> np.ndarray:
     """Component label per identity of the graph clustering works on: pairs at or above the
     threshold and links between holders of one trusted NHS number."""
-    trusted = nodes.column("nhs_trusted").fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+    trusted = nodes.column("nhs_trusted").cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False)
     holders = pd.DataFrame({"uid": np.nonzero(trusted)[0],
                             "number": np.asarray(nodes.column("nhs_number").to_pylist(), dtype=object)[trusted]})
     first = holders.groupby("number", sort=False, dropna=False)["uid"].transform("min").to_numpy()
