@@ -277,11 +277,11 @@ def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,
             previous = cur.sql("select source_dataset, source_person_id, person_id "
                                "from linkage.record_person").to_arrow_table()
         else:
-            carried = set(np.asarray(night.previous_person, dtype=object)[~redo].tolist())
-            cur.register("_carried_persons", pa.table({"person_id": pa.array(sorted(carried), pa.string())}))
+            carried = pd.unique(np.asarray(night.previous_person, dtype=object)[~redo]).tolist()
+            cur.register("_carried_persons", pa.table({"person_id": pa.array(carried, pa.string())}))
             previous = cur.sql("select source_dataset, source_person_id, person_id from linkage.record_person "
                                "anti join _carried_persons using (person_id)").to_arrow_table()
-            ever |= carried
+            ever.update(carried)
     finally:
         cur.close()
     assignment = stable_ids.assign_ids(current, previous, ever, salt, warehouse=con)
