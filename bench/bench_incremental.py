@@ -12,9 +12,9 @@ an old quarter). Then, in the same sitting, each as `carejourney run`:
   4. one late file for an old period,
   5. a full rebuild of the same landing (`--full-refresh`): the ratio's denominator.
 Wall time and peak memory of the process tree (bench/run.py's sampler), each night's
-mode and affected people from ops.incremental_log, linkage's seconds per part and pair
-cache counts from linkage.run_log; each night's dbt node timings (N.dbt_before_linkage.json,
-N.dbt_after_linkage.json). Then where each night's time went, by stage (bench/run.py's
+mode and affected people from ops.incremental_log, linkage's seconds per part, pair
+cache counts and identities clustered again (night_clustering.py) from linkage.run_log;
+each night's dbt node timings (N.dbt_before_linkage.json, N.dbt_after_linkage.json). Then where each night's time went, by stage (bench/run.py's
 stage_of; the rest is start-up, the summary and Dagster between steps) with the load
 average it ran under, and the slowest dbt nodes of the new HES delivery's night.
 Work files: bench/work/incremental/ (or --work).
@@ -71,8 +71,9 @@ def last_linkage(warehouse: Path, before: int) -> dict:
         con.close()
     if row is None:
         return {}
-    seconds = json.loads(row[1])["seconds"]
-    return {"run_id": row[0], "seconds": seconds, "touched": row[2], "compared": row[3], "scored": row[4]}
+    summary = json.loads(row[1])
+    return {"run_id": row[0], "seconds": summary["seconds"], "touched": row[2], "compared": row[3],
+            "scored": row[4], "clustering": summary.get("clustering", {})}
 
 
 def last_linkage_run(warehouse: Path) -> int:
@@ -92,8 +93,11 @@ def linkage_cell(linkage: dict) -> str:
         return "not run"
     parts = linkage["seconds"]
     detail = ", ".join(f"{k} {v:.0f}" for k, v in parts.items())
+    clustered = linkage.get("clustering") or {}
+    reclustered = (f"; {clustered['n_identities_reclustered']:,} identities clustered"
+                   f"{' (all: ' + clustered['reason'] + ')' if clustered['full'] else ''}") if clustered else ""
     return (f"{sum(parts.values()):.0f}s ({detail}); {linkage['touched']:,} identities touched, "
-            f"{linkage['compared']:,} of {linkage['scored']:,} pairs compared")
+            f"{linkage['compared']:,} of {linkage['scored']:,} pairs compared{reclustered}")
 
 
 def stage_lines(rows: list[dict]) -> list[str]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.linkage import model_store, pair_cache
+from dagster_project.linkage import model_store, night_clustering, pair_cache
 from dagster_project.linkage.link import build_person, predict_and_cluster
 from dagster_project.settings import Settings
 
@@ -36,7 +36,9 @@ def night(con: duckdb.DuckDBPyConnection, settings: Settings, label: str) -> dic
     t1 = time.perf_counter()
     build_person(con, settings, summary.run_id)
     seconds = {**summary.seconds, "person": time.perf_counter() - t1}
+    clustered = summary.clustering
     row = {"night": label, "wall": time.perf_counter() - t0, "seconds": seconds, "pairs": summary.pairs,
+           "reclustered": f"{clustered['n_identities_reclustered']:,}{' (all)' if clustered['full'] else ''}",
            "load": os.getloadavg()[0]}
     print(row, flush=True)
     return row
@@ -65,6 +67,7 @@ def main() -> None:
     for table in ("record_person", "person", "person_id_log", "run_log"):
         con.execute(f"drop table if exists linkage.{table}")
     pair_cache.forget(con)
+    night_clustering.forget(con)
     n = con.execute("select count(*) from _all").fetchone()[0]
     new = f"hash(source_dataset || source_person_id || 'new') % 10000 < {int(args.new * 10000)}"
     moved = f"hash(source_dataset || source_person_id || 'moved') % 10000 < {int(args.moved * 10000)}"
@@ -83,6 +86,7 @@ def main() -> None:
     rows.append(night(con, settings, f"a delivery: {args.new:.1%} new identities, {args.moved:.1%} moved"))
     incremental = record_person(con)
     pair_cache.forget(con)
+    night_clustering.forget(con)
     rows.append(night(con, settings, "full rebuild of the same identities (cache dropped)"))
     full = record_person(con)
     con.close()
@@ -91,15 +95,15 @@ def main() -> None:
     lines = [f"Linkage nights on {n:,} identities ({args.warehouse}); load average at the end "
              f"{os.getloadavg()[0]:.1f}. Incremental night 3 == full rebuild: same people {same_groups}, "
              f"bit-identical match_probability and match_rule {same_probabilities}.", "",
-             "| night | linkage wall | predict (compare + score) | cluster | ids | person | identities touched "
-             "| pairs compared / scored | load avg |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| night | linkage wall | predict (compare + score) | cluster | ids | write (+ state, commit) | person "
+             "| identities touched | identities clustered | pairs compared / scored | load avg |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         s, p = r["seconds"], r["pairs"]
         lines.append(f"| {r['night']} | {r['wall']:.0f}s | {s['predict']:.0f}s "
-                     f"({', '.join(f'{k} {v:.0f}' for k, v in p['seconds'].items())}) | {s['cluster']:.0f}s "
-                     f"| {s['ids']:.0f}s | {s['person']:.0f}s | {p['n_touched']:,} | "
-                     f"{p['n_pairs_compared']:,} / {p['n_pairs_scored']:,} | {r['load']:.1f} |")
+                     f"({', '.join(f'{k} {v:.0f}' for k, v in p['seconds'].items())}) | {s['cluster']:.1f}s "
+                     f"| {s['ids']:.1f}s | {s.get('write', 0):.1f}s (+ {s.get('state', 0):.1f}s) | {s['person']:.1f}s | {p['n_touched']:,} | "
+                     f"{r['reclustered']} | {p['n_pairs_compared']:,} / {p['n_pairs_scored']:,} | {r['load']:.1f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -43,6 +43,10 @@ REFUSED_TOO_MANY_VALID = "too_many_valid_nhs_numbers"
 REFUSED_SAME_PROVIDER = "same_provider"
 REFUSED_NAMES = "different_first_names"
 NHS_REASONS = frozenset({REFUSED_TWO_TRUSTED, REFUSED_TOO_MANY_VALID})
+# What became of each scored pair at or above the threshold (Clusters.edge_outcome holds the
+# index): counted (linked, or already together) or refused for one of the reasons above.
+ACCEPTED = "accepted"
+EDGE_OUTCOMES = (ACCEPTED, REFUSED_TWO_TRUSTED, REFUSED_TOO_MANY_VALID, REFUSED_SAME_PROVIDER, REFUSED_NAMES)
 
 # Sources whose identity key is unique per person within one provider.
 ONE_ID_PER_PROVIDER = frozenset({"hes_apc", "csds"})
@@ -58,6 +62,10 @@ class Clusters:
     refused_by_reason: dict[str, int]
     # (node, node, reason) of pairs refused over NHS numbers: the over-merges prevented
     refused_pairs: list[tuple[int, int, str]]
+    # The pairs at or above the threshold (indices into the input edges, in input order) and
+    # what became of each (an index into EDGE_OUTCOMES): night_clustering.py carries them
+    edge_index: np.ndarray | None = None
+    edge_outcome: np.ndarray | None = None
 
 
 def jaro_winkler(a: str, b: str) -> float:
@@ -202,9 +210,13 @@ def cluster(
             return REFUSED_NAMES
         return None
 
+    edge_index = np.array([], np.int64)
+    edge_outcome = np.array([], np.int8)
     if edges.num_rows:
         p = edges.column("match_probability").to_numpy()
         keep = p >= threshold
+        edge_index = np.nonzero(keep)[0]
+        edge_outcome = np.zeros(len(edge_index), np.int8)
         left = edges.column("unique_id_l").to_numpy()[keep]
         right = edges.column("unique_id_r").to_numpy()[keep]
         p = p[keep]
@@ -217,6 +229,7 @@ def cluster(
                 reason = refusal(ra, rb)
                 if reason is not None:
                     refused_by_reason[reason] = refused_by_reason.get(reason, 0) + 1
+                    edge_outcome[k] = EDGE_OUTCOMES.index(reason)
                     if reason in NHS_REASONS:
                         refused_pairs.append((a, b, reason))
                     continue
@@ -230,4 +243,4 @@ def cluster(
     roots = np.fromiter((uf.find(i) for i in range(n)), dtype=np.int64, count=n)
     _, compact = np.unique(roots, return_inverse=True)
     return Clusters(compact, rule, prob, accepted, sum(refused_by_reason.values()), refused_by_reason,
-                    refused_pairs)
+                    refused_pairs, edge_index, edge_outcome)

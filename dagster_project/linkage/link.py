@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,6 +24,7 @@ from dagster_project.engine.sql_runner import DuckDBRunner, SqlRunner
 from dagster_project.linkage import (
     clustering,
     model_store,
+    night_clustering,
     pair_cache,
     splink_runner,
     splink_settings,
@@ -69,6 +71,9 @@ class LinkageSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     # What scoring cost tonight (pair_cache.CacheNight as a dict; empty when another engine scored)
     pairs: dict = field(default_factory=dict)
+    # Full or incremental clustering, why, and how many identities were clustered again
+    # (night_clustering.NightClusters.as_log)
+    clustering: dict = field(default_factory=dict)
 
     def as_metadata(self) -> dict:
         return asdict(self)
@@ -104,6 +109,8 @@ def _ensure_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("alter table linkage.run_log add column if not exists n_identities_touched bigint")
     con.execute("alter table linkage.run_log add column if not exists n_pairs_compared bigint")
     con.execute("alter table linkage.run_log add column if not exists n_pairs_scored bigint")
+    # night_clustering.py: identities clustered tonight (the rest carried from last night)
+    con.execute("alter table linkage.run_log add column if not exists n_identities_reclustered bigint")
 
 
 # The columns clustering needs from the Splink input, per identity.
@@ -173,35 +180,28 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
     model_sha = choice.sha256
 
     t1 = time.perf_counter()
-    result = clustering.cluster(nodes, edges, threshold, veto_first_names=first_name_veto(model))
+    veto = first_name_veto(model)
+    # Only the components tonight can have changed are clustered; the rest keep last night's
+    # result, exactly (night_clustering.py; the full path when there is no valid base).
+    night = night_clustering.cluster_night(con, nodes, edges, threshold, veto, model_sha)
+    result = night.clusters
     seconds["cluster"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    current = pa.table({
-        "source_dataset": nodes.column("source_dataset"),
-        "source_person_id": nodes.column("source_person_id"),
-        "cluster": pa.array(result.cluster_of, pa.int64()),
-    })
-    if _table_exists(con, "linkage", "record_person"):
-        previous = con.sql(
-            "select source_dataset, source_person_id, person_id from linkage.record_person").to_arrow_table()
-    else:
-        previous = pa.table({name: pa.array([], pa.string())
-                             for name in ("source_dataset", "source_person_id", "person_id")})
-    ever = {r[0] for r in con.execute(
-        "select distinct person_id from linkage.person_id_log where event = 'new'").fetchall()}
-    assignment = stable_ids.assign_ids(current, previous, ever, stable_ids.warehouse_id_salt(con), warehouse=con)
+    person_ids, id_log = _stable_ids(con, nodes, night)
     run_id = con.execute("select coalesce(max(run_id), 0) + 1 from linkage.run_log").fetchall()[0][0]
 
     record_person = pa.table({
-        "source_dataset": current.column("source_dataset"),
-        "source_person_id": current.column("source_person_id"),
-        "person_id": pa.array(assignment.person_id.tolist(), pa.string()),
+        "source_dataset": nodes.column("source_dataset"),
+        "source_person_id": nodes.column("source_person_id"),
+        "person_id": pa.array(person_ids, pa.string()),
         "match_probability": pa.array(result.match_probability, pa.float64(), from_pandas=True),
         "match_rule": pa.array(result.match_rule, pa.string()),
     })
-    log = pd.concat([assignment.log, _refusal_log(con, result, assignment.person_id.tolist(), nodes)],
+    log = pd.concat([id_log, _refusal_log(con, result, person_ids, nodes)],
                     ignore_index=True).assign(run_id=run_id)
+    seconds["ids"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
     con.register("_new_record_person", record_person)
     con.register("_new_id_log", log)
     try:
@@ -220,14 +220,18 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
                select run_id, event, person_id, other_person_id, source_dataset,
                       source_person_id, n_records from _new_id_log"""
         )
+        seconds["write"] = time.perf_counter() - t3
+        t4 = time.perf_counter()
+        # the base of tomorrow's clustering, with the record_person it describes
+        night_clustering.write_state(con, nodes, night, threshold, veto, model_sha)
         con.execute("commit")
+        seconds["state"] = time.perf_counter() - t4
     except Exception:
         con.execute("rollback")
         raise
     finally:
         con.unregister("_new_record_person")
         con.unregister("_new_id_log")
-    seconds["ids"] = time.perf_counter() - t2
 
     n_suspect = con.execute(
         "select count(*) from linkage.source_person where nhs_number_suspect").fetchall()[0][0]
@@ -239,13 +243,51 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
         run_id=run_id, n_identities=n_identities, n_persons=n_persons, n_nhs_suspect=n_suspect,
         n_by_rule=by_rule, n_edges_scored=edges.num_rows, n_edges_accepted=result.n_edges_accepted,
         n_edges_refused=result.n_edges_refused, refused_by_reason=result.refused_by_reason,
-        n_over_merges_refused=len(result.refused_pairs), id_events={k: int(v) for k, v in events.items()},
+        n_over_merges_refused=night.n_over_merges_refused, id_events={k: int(v) for k, v in events.items()},
         threshold=threshold, model_sha256=model_sha, model_origin=choice.origin,
         model_path=str(choice.path), seconds=seconds,
-        pairs=asdict(scored.night) if scored.night else {},
+        pairs=asdict(scored.night) if scored.night else {}, clustering=night.as_log(),
     )
     record_run(con, summary)
     return summary
+
+
+def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,
+                night: night_clustering.NightClusters) -> tuple[list[str], pd.DataFrame]:
+    """Each identity's stable person id and the id log (stable_ids.py). Carried identities
+    keep last night's person; only the re-clustered ones, and last night's persons they
+    held or lost, go through assign_ids (the others are uncontested there, so the result is
+    the same), with every id of last night counted as taken."""
+    has_previous = _table_exists(con, "linkage", "record_person")
+    ever = set(con.sql("select distinct person_id from linkage.person_id_log where event = 'new'")
+               .to_arrow_table()["person_id"].to_pylist())   # Arrow: a million ids in a fraction of fetchall's time
+    salt = stable_ids.warehouse_id_salt(con)
+    redo = night.reclustered
+    current = pa.table({
+        "source_dataset": nodes.column("source_dataset").filter(pa.array(redo)),
+        "source_person_id": nodes.column("source_person_id").filter(pa.array(redo)),
+        "cluster": pa.array(night.clusters.cluster_of[redo], pa.int64()),
+    })
+    cur = con.cursor()
+    try:
+        if not has_previous:
+            previous = pa.table({name: pa.array([], pa.string())
+                                 for name in ("source_dataset", "source_person_id", "person_id")})
+        elif night.full:
+            previous = cur.sql("select source_dataset, source_person_id, person_id "
+                               "from linkage.record_person").to_arrow_table()
+        else:
+            carried = pd.unique(np.asarray(night.previous_person, dtype=object)[~redo]).tolist()
+            cur.register("_carried_persons", pa.table({"person_id": pa.array(carried, pa.string())}))
+            previous = cur.sql("select source_dataset, source_person_id, person_id from linkage.record_person "
+                               "anti join _carried_persons using (person_id)").to_arrow_table()
+            ever.update(carried)
+    finally:
+        cur.close()
+    assignment = stable_ids.assign_ids(current, previous, ever, salt, warehouse=con)
+    person_ids = np.asarray(night.previous_person, dtype=object)
+    person_ids[redo] = assignment.person_id.to_numpy(dtype=object)
+    return person_ids.tolist(), assignment.log
 
 
 def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, person_ids: list[str],
@@ -279,35 +321,61 @@ def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, pe
 def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int | None = None) -> int:
     """linkage.person from record_person: HMAC person_key, sizes, and when each id was
     first seen and last changed (membership differs from the previous run's).
-    run_id defaults to the latest linkage run (the one that wrote record_person)."""
+    run_id defaults to the latest linkage run (the one that wrote record_person).
+
+    What costs is per person, not per night: the ordered membership md5 is computed only
+    for persons whose membership hash (an order-free 64-bit hash of their identities)
+    differs from last night's row, and person_key (HMAC) only for ids without one made
+    with tonight's key (checked on last night's rows first; another key recomputes all).
+    Every value is the one a rebuild from scratch gives."""
     if run_id is None:
         run_id = con.execute("select coalesce(max(run_id), 1) from linkage.run_log").fetchall()[0][0]
     if not _table_exists(con, "linkage", "person"):
         con.execute(
             """create table linkage.person (person_id varchar, person_key varchar, n_source_records integer,
                    min_link_probability double, first_seen_run integer, last_changed_run integer,
-                   membership_md5 varchar)""")
+                   membership_md5 varchar, membership_hash ubigint)""")
+    con.execute("alter table linkage.person add column if not exists membership_hash ubigint")
+    opad, ipad = _hmac_pads(settings.pseudo_key)
+    keys = {"opad": opad, "ipad": ipad}
+    # Last night's keys are reused only if made with tonight's secret (the table is written
+    # whole with one secret, so a sample of it decides; a rotation recomputes every key).
+    reuse_keys = con.execute(
+        f"""select count(*) > 0 and bool_and(person_key = {_hmac_sql('person_id')})
+            from (select person_id, person_key from linkage.person limit 8)""", keys).fetchone()[0]
     con.execute(
         """create or replace temp table _person_now as
            select person_id, count(*)::integer as n_source_records,
                   min(match_probability) as min_link_probability,
-                  md5(string_agg(source_dataset || '|' || source_person_id, ','
-                                 order by source_dataset, source_person_id)) as membership_md5
+                  bit_xor(hash(source_dataset, source_person_id)) as membership_hash
            from linkage.record_person group by person_id""")
-    opad, ipad = _hmac_pads(settings.pseudo_key)
+    con.execute(
+        """create or replace temp table _person_md5 as
+           select person_id, md5(string_agg(source_dataset || '|' || source_person_id, ','
+                                            order by source_dataset, source_person_id)) as membership_md5
+           from linkage.record_person
+           semi join (select n.person_id from _person_now n left join linkage.person p using (person_id)
+                      where p.membership_hash is distinct from n.membership_hash
+                         or p.membership_md5 is null) using (person_id)
+           group by person_id""")
     con.execute(
         f"""create or replace table linkage.person as
-            select n.person_id, {_hmac_sql('n.person_id')} as person_key,
+            select n.person_id,
+                   case when $reuse and p.person_key is not null then p.person_key
+                        else {_hmac_sql('n.person_id')} end as person_key,
                    n.n_source_records, n.min_link_probability,
                    coalesce(p.first_seen_run, $run)::integer as first_seen_run,
-                   (case when p.membership_md5 = n.membership_md5 then p.last_changed_run
-                         else $run end)::integer as last_changed_run,
-                   n.membership_md5
+                   (case when p.membership_md5 = coalesce(m.membership_md5, p.membership_md5)
+                         then p.last_changed_run else $run end)::integer as last_changed_run,
+                   coalesce(m.membership_md5, p.membership_md5) as membership_md5,
+                   n.membership_hash
             from _person_now n
             left join linkage.person p using (person_id)
+            left join _person_md5 m using (person_id)
             order by n.person_id""",
-        {"run": run_id, "opad": opad, "ipad": ipad})
+        {"run": run_id, "reuse": reuse_keys, **keys})
     con.execute("drop table if exists _person_now")
+    con.execute("drop table if exists _person_md5")
     return con.execute("select count(*) from linkage.person").fetchall()[0][0]
 
 
@@ -330,11 +398,12 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: LinkageSummary) -> None:
     con.execute(
         """insert into linkage.run_log (run_id, finished_at, model_sha256, threshold, summary,
                                         n_over_merges_refused, model_origin, n_identities_touched,
-                                        n_pairs_compared, n_pairs_scored)
-           values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                        n_pairs_compared, n_pairs_scored, n_identities_reclustered)
+           values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [summary.run_id, summary.model_sha256, summary.threshold, json.dumps(summary.as_metadata()),
          summary.n_over_merges_refused, summary.model_origin, summary.pairs.get("n_touched"),
-         summary.pairs.get("n_pairs_compared"), summary.pairs.get("n_pairs_scored")],
+         summary.pairs.get("n_pairs_compared"), summary.pairs.get("n_pairs_scored"),
+         summary.clustering.get("n_identities_reclustered")],
     )
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import duckdb
 
 from dagster_project import contract, keys
-from dagster_project.linkage import pair_cache
+from dagster_project.linkage import night_clustering, pair_cache
 from dagster_project.linkage.link import _hmac_pads, _hmac_sql
 from dagster_project.settings import Settings
 from dagster_project.sql import quote_ident
@@ -93,10 +93,11 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def forget_baseline(con: duckdb.DuckDBPyConnection) -> None:
     """The next build is a full rebuild (`carejourney run --full-refresh`), linkage's pair
-    cache included (every pair compared afresh)."""
+    cache and clustering state included (every pair compared, every identity clustered afresh)."""
     _ensure_tables(con)
     con.execute(f"delete from {BASELINE}")
     pair_cache.forget(con)
+    night_clustering.forget(con)
 
 
 def plan_night(con: duckdb.DuckDBPyConnection, settings: Settings) -> NightPlan:

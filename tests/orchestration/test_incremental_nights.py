@@ -204,6 +204,14 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
                                        (summary->>'n_identities')::bigint from linkage.run_log order by run_id""").fetchall()
     assert counts[0][0] == counts[0][3] and counts[0][1] == counts[0][2] > 0, counts   # first night: all
     assert all(t < n and c <= s for t, c, s, n in counts[1:]) and any(0 < c < s for _, c, s, _ in counts), counts
+    # clustering: every identity the first night; later nights only the components that could
+    # change (linkage/night_clustering.py), some on the nights that touched identities
+    with connect(warehouse / "warehouse.duckdb") as con:
+        clustered = con.execute("""select (summary->'clustering'->>'full')::boolean, n_identities_reclustered,
+                                          (summary->>'n_identities')::bigint from linkage.run_log order by run_id""").fetchall()
+    assert clustered[0][0] and clustered[0][1] == clustered[0][2], clustered
+    assert all(not full and r < n for full, r, n in clustered[1:]), clustered
+    assert any(r > 0 for _, r, _ in clustered[1:]) and any(r == 0 for _, r, _ in clustered[1:]), clustered
     got, expected = canonical_tables(warehouse / "warehouse.duckdb"), canonical_tables(rebuilt / "warehouse.duckdb")
     assert got.keys() == expected.keys()
     assert {"marts.person", "marts.journey", "marts.hospital_spell", "intermediate.int_hospital__spells"} <= got.keys()
