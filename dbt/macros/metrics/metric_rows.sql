@@ -143,30 +143,16 @@ people_units as (
 ),
 
 people_units_in_periods as (
-    -- each unit falls in one month, one quarter (financial quarters start in
-    -- January, April, July and October, as calendar quarters do) and one financial
-    -- year: computed starts and an equi-join, rather than a range join per period
+    -- each unit in its month, quarter and financial year (macro periods_of)
     select
-        u.unit_period_type as period_type,
-        u.unit_period_start as period_start,
+        u.row_period_type as period_type,
+        u.row_period_start as period_start,
         u.metric_id, u.la_code, u.person_id, u.unit_id, u.reference_date,
         u.numerator_value, u.denominator_value, u.age_band, u.sex
-    from (
-        select 'month' as unit_period_type,
-            cast(date_trunc('month', reference_date) as date) as unit_period_start, *
-        from people_units
-        union all
-        select 'quarter', cast(date_trunc('quarter', reference_date) as date), *
-        from people_units
-        union all
-        select 'financial_year',
-            {{ financial_year_start('reference_date') }},
-            *
-        from people_units
-    ) as u
+    from ({{ periods_of('people_units', 'reference_date') }}) as u
     inner join periods as p
-        on p.period_type = u.unit_period_type
-        and p.period_start = u.unit_period_start
+        on p.period_type = u.row_period_type
+        and p.period_start = u.row_period_start
 ),
 
 people_units_by_area as (
@@ -180,26 +166,17 @@ people_units_by_area as (
 ),
 
 spell_cells_in_periods as (
-    -- a month's cells are in its month, its quarter and its financial year (the
-    -- same starts as the units' above, computed from the month's first day)
+    -- a month's cells in its month, quarter and financial year (macro periods_of: the
+    -- periods of a month's first day are those of every day in it)
     select
-        c.cell_period_type as period_type,
-        c.cell_period_start as period_start,
+        c.row_period_type as period_type,
+        c.row_period_start as period_start,
         c.metric_id, c.la_code, c.age_band, c.sex,
         c.numerator, c.denominator, c.numerator_sum_of_squares
-    from (
-        select 'month' as cell_period_type, month_start as cell_period_start, *
-        from spell_cells
-        union all
-        select 'quarter', cast(date_trunc('quarter', month_start) as date), *
-        from spell_cells
-        union all
-        select 'financial_year', {{ financial_year_start('month_start') }}, *
-        from spell_cells
-    ) as c
+    from ({{ periods_of('spell_cells', 'month_start') }}) as c
     inner join periods as p
-        on p.period_type = c.cell_period_type
-        and p.period_start = c.cell_period_start
+        on p.period_type = c.row_period_type
+        and p.period_start = c.row_period_start
 ),
 
 counted_cells as (
