@@ -6,6 +6,11 @@ Python writes into SQL goes through these functions.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
 
 def quote_ident(name: str) -> str:
     """A SQL identifier: double-quoted, inner double quotes doubled."""
@@ -20,3 +25,10 @@ def quote_literal(value: str) -> str:
 def qualified(*parts: str) -> str:
     """A qualified name, each part quoted: qualified('marts', 'person') -> "marts"."person"."""
     return ".".join(quote_ident(p) for p in parts)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether schema.table exists (in any database the connection has attached). fetchall: a
+    fetchone would leave the result open, and DuckDB then refuses the connection's next query."""
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                            "and table_name = ?", [schema, table]).fetchall()[0][0])

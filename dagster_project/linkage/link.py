@@ -33,6 +33,7 @@ from dagster_project.linkage import (
 from dagster_project.linkage.source_person import build_source_persons
 from dagster_project.linkage.splink_input import build_splink_input_with
 from dagster_project.settings import Settings
+from dagster_project.sql import table_exists
 
 # Scored pairs at or above this probability join clusters (docs/linkage.md: measured effect).
 MATCH_THRESHOLD = 0.9
@@ -82,12 +83,6 @@ class LinkageSummary:
 def person_key(person_id: str, pseudo_key: str) -> str:
     """HMAC-SHA-256 hex of the person id, keyed with the deployment's secret."""
     return hmac.new(pseudo_key.encode("utf-8"), person_id.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name]).fetchall()[0][0])
 
 
 def _ensure_log_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -258,7 +253,7 @@ def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,
     keep last night's person; only the re-clustered ones, and last night's persons they
     held or lost, go through assign_ids (the others are uncontested there, so the result is
     the same), with every id of last night counted as taken."""
-    has_previous = _table_exists(con, "linkage", "record_person")
+    has_previous = table_exists(con, "linkage", "record_person")
     ever = set(con.sql("select distinct person_id from linkage.person_id_log where event = 'new'")
                .to_arrow_table()["person_id"].to_pylist())   # Arrow: a million ids in a fraction of fetchall's time
     salt = stable_ids.warehouse_id_salt(con)
@@ -330,7 +325,7 @@ def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int
     Every value is the one a rebuild from scratch gives."""
     if run_id is None:
         run_id = con.execute("select coalesce(max(run_id), 1) from linkage.run_log").fetchall()[0][0]
-    if not _table_exists(con, "linkage", "person"):
+    if not table_exists(con, "linkage", "person"):
         con.execute(
             """create table linkage.person (person_id varchar, person_key varchar, n_source_records integer,
                    min_link_probability double, first_seen_run integer, last_changed_run integer,

@@ -50,6 +50,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from dagster_project.linkage import clustering
+from dagster_project.sql import table_exists
 
 # Layout of the state tables and the carry rules: part of the fingerprint.
 STATE_FORMAT = 1
@@ -102,16 +103,10 @@ def forget(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists {table}")
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = ?", [schema, name]).fetchall()[0][0])
-
-
 def _base_problem(con: duckdb.DuckDBPyConnection, print_: str) -> str | None:
     """None when last night's state is a valid base, else why every identity is clustered."""
-    if not all(_table_exists(con, t) for t in (NODES, EDGES, META)) \
-            or not _table_exists(con, "linkage.record_person"):
+    if not all(table_exists(con, *t.split(".")) for t in (NODES, EDGES, META)) \
+            or not table_exists(con, "linkage", "record_person"):
         return "no clustering state (first night, new warehouse or --full-refresh)"
     row = con.execute(f"select fingerprint, record_person_digest from {META}").fetchone()
     if row is None:

@@ -45,6 +45,7 @@ import pyarrow as pa
 from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
 
 from dagster_project.linkage import splink_runner, splink_settings
+from dagster_project.sql import table_exists
 
 # The cache tables' layout: part of the fingerprint, so a release that changes it
 # recompares every pair once instead of reading tables of another shape.
@@ -137,15 +138,9 @@ def _gamma_columns(linker) -> list[str]:
     return [c._gamma_column_name for c in linker._settings_obj.comparisons]
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = ?", [schema, name]).fetchall()[0][0])
-
-
 def _cache_state(con: duckdb.DuckDBPyConnection, fingerprint: str) -> str | None:
     """None when the cache is usable, else why the night compares every pair."""
-    if not all(_table_exists(con, t) for t in (PAIRS, IDENTITY, META)):
+    if not all(table_exists(con, *t.split(".")) for t in (PAIRS, IDENTITY, META)):
         return "no pair cache (first night, new warehouse or --full-refresh)"
     row = con.execute(f"select fingerprint from {META}").fetchone()
     if row is None or row[0] != fingerprint:

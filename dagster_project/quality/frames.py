@@ -12,7 +12,7 @@ import pandas as pd
 
 from dagster_project import contract
 from dagster_project.quality.opted_out import opted_out_person_ids_sql
-from dagster_project.sql import quote_ident
+from dagster_project.sql import quote_ident, table_exists
 
 # Tables of each person-bearing source, as contract.Table.source names them.
 SOURCE_TABLES: dict[str, tuple[contract.Table, ...]] = {
@@ -25,12 +25,6 @@ def parse_date_sql(column: str, formats: tuple[str, ...]) -> str:
     """A raw VARCHAR date, parsed with the contract's formats (null when none fits)."""
     tries = ", ".join(f"try_strptime(trim({quote_ident(column)}), '{fmt}')" for fmt in formats)
     return f"cast(coalesce({tries}) as date)"
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table]).fetchone()[0])
 
 
 # Plausible ranges: an event before this is a typo (or a record from another system's
@@ -75,7 +69,7 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
     refused before its date could be read: it blocks only while it is there).
     Shares of rejected rows are of rows read; shares of flagged rows of rows loaded.
     """
-    tables = [t for t in SOURCE_TABLES[source] if _table_exists(con, "raw", t.name)]
+    tables = [t for t in SOURCE_TABLES[source] if table_exists(con, "raw", t.name)]
     if not tables:
         raise LookupError(f"no raw table of source {source} exists: has ingest run?")
     present = _refused_and_present_sql(con)
@@ -138,7 +132,7 @@ def _refused_and_present_sql(con: duckdb.DuckDBPyConnection) -> str:
     (an impossible date, a name that does not match, a link or a folder named like a
     delivery) and still in the landing at the last ingest. Such a file is judged as
     rejected whole while it is there; once it is gone it blocks nothing."""
-    if not _table_exists(con, "ops", "landing_files"):
+    if not table_exists(con, "ops", "landing_files"):
         return "false"
     return ("status = 'rejected' and (file_name, sha256) in "
             "(select (file_name, sha256) from ops.landing_files)")
@@ -148,7 +142,7 @@ def _rejected_and_gone_sql(con: duckdb.DuckDBPyConnection) -> str:
     """SQL condition on a ledger row: rejected whole and no longer in the landing at the last
     ingest (withdrawn). Without the landing listing (a warehouse older than it) nothing is
     taken as withdrawn."""
-    if not _table_exists(con, "ops", "landing_files"):
+    if not table_exists(con, "ops", "landing_files"):
         return "false"
     return ("status = 'rejected' and sha256 is not null and (file_name, sha256) not in "
             "(select (file_name, sha256) from ops.landing_files)")
@@ -171,7 +165,7 @@ def reference_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """
     names = ", ".join(f"'{n}'" for n in SNAPSHOT_TABLES)
     accepted = ("select load_id from ops.accepted_reference_changes"
-                if _table_exists(con, "ops", "accepted_reference_changes") else "select 0::bigint where false")
+                if table_exists(con, "ops", "accepted_reference_changes") else "select 0::bigint where false")
     present = _refused_and_present_sql(con)
     return con.execute(f"""
         with snap as (
