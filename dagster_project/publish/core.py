@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ import pandas as pd
 from dagster_project import keys
 from dagster_project.linkage.link import person_key as person_key_for
 from dagster_project.publish import (
+    analyst_base,
     disclosure,
     documentation,
     identifiers,
@@ -37,6 +40,7 @@ from dagster_project.publish import (
     swap,
 )
 from dagster_project.quality.opted_out import opted_out_person_keys_sql
+from dagster_project.runs import incremental
 from dagster_project.settings import Settings
 from dagster_project.sql import quote_ident
 
@@ -156,10 +160,12 @@ class PublishResult:
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     suppressed_rows: dict[str, int] = field(default_factory=dict)
     analyst_version_dir: Path | None = None
+    analyst_plan: analyst_base.AnalystPlan | None = None
 
     def summary(self) -> str:
         rows = ", ".join(f"{t} {n}" for t, n in self.row_counts.items())
-        return f"published {rows} -> {self.version_dir} (aggregates), {self.analyst_version_dir} (analyst)"
+        how = f"; analyst copy {self.analyst_plan.mode}: {self.analyst_plan.reason}" if self.analyst_plan else ""
+        return f"published {rows} -> {self.version_dir} (aggregates), {self.analyst_version_dir} (analyst){how}"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[str]:
@@ -246,6 +252,80 @@ def _table_doc(tier: Tier, table: str, docs: dict[str, documentation.TableDoc],
     return documentation.TableDoc(description, columns)
 
 
+def _published_columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> tuple[list[str], dict[str, str]]:
+    """(columns, {column: type}) of a mart as published: its identifier columns dropped, the
+    warehouse's types (pandas would turn DATE into TIMESTAMP and BIGINT into DOUBLE)."""
+    columns = _columns(con, catalog, SCHEMA, table)
+    removed = identifiers.identifier_columns(columns)
+    types = _column_types(con, catalog, SCHEMA, table)
+    kept = [c for c in columns if c not in removed]
+    return removed, {c: types[c] for c in kept if c in types}
+
+
+# The analyst copy's rows by person: those of the night's affected people (runs/incremental.py).
+AFFECTED_ROWS = f"coalesce(person_key in (select person_key from {incremental.AFFECTED}), false)"
+CARRIED_ROWS = f"not {AFFECTED_ROWS}"
+
+
+def _analyst_columns(con: duckdb.DuckDBPyConnection, catalog: str, settings: Settings) -> dict[str, list]:
+    """{analyst table: [(column, type)]} a full write gives tonight (what a base copy must have)."""
+    expected = {}
+    for table in ANALYST.tables:
+        _, ordered = _published_columns(con, catalog, table)
+        expressions, parameters = pseudonymise.select_list(ordered, settings.pseudo_key)
+        expected[table] = [(r[0], r[1]) for r in con.execute(
+            f"describe select {expressions} from {SCHEMA}.{table} limit 0", parameters).fetchall()]
+    return expected
+
+
+def _analyst_plan(con: duckdb.DuckDBPyConnection, catalog: str, settings: Settings,
+                  identifier_tables: tuple[str, str]) -> tuple[analyst_base.AnalystPlan, tuple[str, str] | None]:
+    """How tonight's analyst copy is written (analyst_base.py), and for a copy on a base the
+    identifier tables (values, tokens) new since the base was verified."""
+    plan = analyst_base.decide(con, settings, ANALYST.directory(settings), DATABASE_FILE, SCHEMA,
+                               _analyst_columns(con, catalog, settings))
+    if not plan.incremental:
+        return plan, None
+    new = analyst_base.new_identifiers(con, *identifier_tables)
+    if isinstance(new, str):
+        return analyst_base.AnalystPlan(analyst_base.FULL, new), None
+    return plan, new
+
+
+def _write_on_base(con: duckdb.DuckDBPyConnection, catalog: str, version: Path, settings: Settings,
+                   docs: dict[str, documentation.TableDoc], base: Path) -> tuple[dict, dict, dict]:
+    """The analyst copy as the base's database with the affected people's rows re-written
+    (analyst_base.py says why that equals a full write); Parquet re-written for each table
+    whose rows changed, the base's linked for the others."""
+    shutil.copyfile(base / DATABASE_FILE, version / DATABASE_FILE)  # keeps the base's storage version
+    alias = f"publish_{uuid.uuid4().hex[:8]}"
+    con.execute(f"attach '{version / DATABASE_FILE}' as {alias}")
+    dropped: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    try:
+        for table in ANALYST.tables:
+            removed, ordered = _published_columns(con, catalog, table)
+            if removed:
+                dropped[table] = removed
+            expressions, parameters = pseudonymise.select_list(ordered, settings.pseudo_key)
+            target = f"{alias}.{SCHEMA}.{table}"
+            deleted = con.execute(f"delete from {target} where {AFFECTED_ROWS}").fetchone()[0]
+            inserted = con.execute(f"insert into {target} by name select {expressions} from {SCHEMA}.{table} "
+                                   f"where {AFFECTED_ROWS}", parameters).fetchone()[0]
+            doc = _table_doc(ANALYST, table, docs, _column_types(con, alias, SCHEMA, table))
+            documentation.comment(con, target, doc)
+            counts[table] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
+            parquet = f"{table}.parquet"
+            if deleted or inserted or not (base / parquet).is_file():
+                documentation.write_parquet(con, target, version / parquet, doc)
+            else:
+                os.link(base / parquet, version / parquet)  # the same rows: the base's file
+            log.info("publish: analyst %s: %d row(s) of affected people replaced by %d", table, deleted, inserted)
+    finally:
+        con.execute(f"detach {alias}")
+    return counts, dropped, {}
+
+
 def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Path, settings: Settings,
            docs: dict[str, documentation.TableDoc]) -> tuple[dict, dict, dict]:
     alias = f"publish_{uuid.uuid4().hex[:8]}"
@@ -261,13 +341,11 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
                 raise PublishError(f"marts.{table} has person_key: person-level rows go to the analyst copy, "
                                    "never to published/ (set its meta publish_tier to analyst in "
                                    "dbt/dbt_project.yml); nothing was published.")
-            removed = identifiers.identifier_columns(columns)
+            removed, types = _published_columns(con, catalog, table)
             if removed:
                 dropped[table] = removed
                 log.warning("publish: dropped identifier column(s) %s from %s", removed, table)
-            # the warehouse's types: pandas turns DATE into TIMESTAMP and BIGINT into DOUBLE
-            types = {c: t for c, t in _column_types(con, catalog, SCHEMA, table).items() if c not in removed}
-            kept = ", ".join(quote_ident(c) for c in columns if c not in removed)
+            kept = ", ".join(quote_ident(c) for c in types)
             target = f"{alias}.{SCHEMA}.{table}"
             if table in DISCLOSURE_CONTROLLED:
                 frame = DISCLOSURE_CONTROLLED[table](con.execute(f"select {kept} from {SCHEMA}.{table}").df(), con)
@@ -278,8 +356,7 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
                 con.execute(f"create table {target} as select {typed} from _controlled")
                 con.unregister("_controlled")
             elif tier.pseudonymised:
-                ordered = {c: types[c] for c in columns if c in types}
-                expressions, parameters = pseudonymise.select_list(ordered, settings.pseudo_key)
+                expressions, parameters = pseudonymise.select_list(types, settings.pseudo_key)
                 con.execute(f"create table {target} as select {expressions} from {SCHEMA}.{table}", parameters)
             else:
                 con.execute(f"create table {target} as select {kept} from {SCHEMA}.{table}")
@@ -293,8 +370,10 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
 
 
 def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: dict[str, int],
-            identifier_tables: tuple[str, str]) -> None:
-    """Re-open what was written and check it whole before anyone can see it."""
+            identifier_tables: tuple[str, str], new_identifier_tables: tuple[str, str] | None = None) -> None:
+    """Re-open what was written and check it whole before anyone can see it. A copy written on
+    a base (new_identifier_tables given: analyst_base.py) has its re-written rows checked
+    against every identifier and the rows carried over against the identifiers new since."""
     alias = f"verify_{uuid.uuid4().hex[:8]}"
     con.execute(f"attach '{version / DATABASE_FILE}' as {alias} (read_only)")
     try:
@@ -306,8 +385,12 @@ def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: d
             if n_db != expected or n_parquet != expected:
                 problems.append(f"{table}: expected {expected} rows, database has {n_db}, Parquet {n_parquet}")
         values, tokens = identifier_tables
-        problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, values)]
-        problems += [str(f) for f in identifiers.scan_tokens(con, alias, SCHEMA, tokens)]
+        if new_identifier_tables is None:
+            pseudonyms: dict[str, list[str]] = {}
+            problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, values, pseudonyms=pseudonyms)]
+            problems += [str(f) for f in identifiers.scan_tokens(con, alias, SCHEMA, tokens, pseudonyms=pseudonyms)]
+        else:
+            problems += _verify_on_base(con, alias, counts, identifier_tables, new_identifier_tables)
         undescribed = documentation.missing(con, alias, SCHEMA)
         if undescribed:
             problems.append("no description for " + ", ".join(undescribed)
@@ -317,6 +400,29 @@ def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: d
     if problems:
         raise PublishError(f"the new {tier.name} copy failed verification and was discarded "
                            "(neither copy was changed):\n  - " + "\n  - ".join(problems))
+
+
+def _verify_on_base(con: duckdb.DuckDBPyConnection, alias: str, counts: dict[str, int],
+                    identifier_tables: tuple[str, str], new_identifier_tables: tuple[str, str]) -> list[str]:
+    """The scans of a copy written on a base (analyst_base.py), and that it has the marts' rows
+    and no opted-out person (what a full write's checks before writing guarantee)."""
+    problems = []
+    for rows, (values, tokens), whole in ((AFFECTED_ROWS, identifier_tables, False),
+                                          (CARRIED_ROWS, new_identifier_tables, True)):
+        pseudonyms: dict[str, list[str]] = {}
+        problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, values, rows=rows,
+                                                               whole_table_checks=whole, pseudonyms=pseudonyms)]
+        problems += [str(f) for f in identifiers.scan_tokens(con, alias, SCHEMA, tokens, rows=rows,
+                                                             pseudonyms=pseudonyms)]
+    for table, n in counts.items():
+        in_marts = con.execute(f"select count(*) from {SCHEMA}.{table}").fetchone()[0]
+        if n != in_marts:
+            problems.append(f"{table}: {n} rows on the base, marts.{table} has {in_marts}")
+        opted_out = con.execute(f"select count(*) from {alias}.{SCHEMA}.{table} where person_key in "
+                                "(select person_key from _opted_out_keys)").fetchone()[0]
+        if opted_out:
+            problems.append(f"{table}: {opted_out} row(s) of opted-out people")
+    return problems
 
 
 def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult:
@@ -338,10 +444,18 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     suppressed: dict[str, int] = {}
     try:
         identifier_tables = identifiers.build_identifier_tables(con)
+        plan, new_identifier_tables = _analyst_plan(con, catalog, settings, identifier_tables)
+        log.info("publish: analyst copy %s (%s)", plan.mode, plan.reason)
         for tier in TIERS:
-            tier_counts, tier_dropped, tier_suppressed = _write(con, catalog, tier, versions[tier.name],
-                                                                settings, docs)
-            _verify(con, tier, versions[tier.name], tier_counts, identifier_tables)
+            on_base = tier is ANALYST and plan.base is not None
+            if on_base:
+                tier_counts, tier_dropped, tier_suppressed = _write_on_base(
+                    con, catalog, versions[tier.name], settings, docs, plan.base)
+            else:
+                tier_counts, tier_dropped, tier_suppressed = _write(con, catalog, tier, versions[tier.name],
+                                                                    settings, docs)
+            _verify(con, tier, versions[tier.name], tier_counts, identifier_tables,
+                    new_identifier_tables if on_base else None)
             counts |= tier_counts
             dropped |= tier_dropped
             suppressed |= tier_suppressed
@@ -357,5 +471,6 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
         previous[tier.name] = swap.swap_in(tier.directory(settings), versions[tier.name],
                                             group=tier.reader_group(settings))
         swap.prune(tier.directory(settings), keep=[versions[tier.name], previous[tier.name]])
+    analyst_base.record(con, settings, versions["analyst"], plan, identifier_tables, versions["published"])
     return PublishResult(versions["published"], previous["published"], counts, dropped, suppressed,
-                         analyst_version_dir=versions["analyst"])
+                         analyst_version_dir=versions["analyst"], analyst_plan=plan)

@@ -48,6 +48,9 @@ BASELINE = "ops.incremental_baseline"
 SNAPSHOT = "linkage.record_person_built"
 AFFECTED = "linkage.affected_person"   # also named by dbt macro affected_people_relation()
 LOG = "ops.incremental_log"
+# Tonight's decision and the baseline its affected people are relative to (one row; publish
+# reads it to know whether last night's analyst copy is a valid base: publish/analyst_base.py).
+NIGHT = "ops.incremental_night"
 # When this share of all people is affected, a full rebuild costs about the same.
 FULL_REBUILD_SHARE = 0.5
 # Reference snapshots the per-person models read (population only feeds the metrics).
@@ -89,6 +92,7 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""create table if not exists {LOG} (
         decided_at timestamp, mode varchar, reason varchar, max_load_id bigint, n_affected bigint,
         n_persons bigint)""")
+    con.execute(f"create table if not exists {NIGHT} (decided_at timestamp, mode varchar, baseline_built_at timestamp)")
 
 
 def forget_baseline(con: duckdb.DuckDBPyConnection) -> None:
@@ -127,8 +131,13 @@ def plan_night(con: duckdb.DuckDBPyConnection, settings: Settings) -> NightPlan:
     else:
         reason = f"{n_affected} of {n_persons} people affected since load {baseline_load_id}"
     _write_affected(con, settings)
-    con.execute(f"insert into {LOG} values (now()::timestamp, ?, ?, ?, ?, ?)",
-                [mode, reason, max_load_id, n_affected, n_persons])
+    decided_at = con.execute("select now()::timestamp").fetchone()[0]
+    con.execute(f"insert into {LOG} values (?, ?, ?, ?, ?, ?)",
+                [decided_at, mode, reason, max_load_id, n_affected, n_persons])
+    baseline_built_at = (con.execute(f"select max(built_at) from {BASELINE}").fetchone()[0]
+                         if mode == "incremental" else None)
+    con.execute(f"delete from {NIGHT}")
+    con.execute(f"insert into {NIGHT} values (?, ?, ?)", [decided_at, mode, baseline_built_at])
     return NightPlan(mode, reason, max_load_id, n_affected, n_persons, *fingerprints)
 
 
