@@ -165,7 +165,7 @@ def new_identifiers(con: duckdb.DuckDBPyConnection, values: str, tokens: str) ->
 
 
 def record(con: duckdb.DuckDBPyConnection, settings: Settings, version: Path, plan: AnalystPlan,
-           identifier_tables: tuple[str, str], published_version: Path) -> None:
+           identifier_tables: tuple[str, str], published_version: Path | None) -> None:
     """After both copies are swapped in: the analyst copy just written is tomorrow's base, with
     the identifiers it was verified against (one transaction: a kill leaves the old record,
     which names a version no longer in place, so the next night writes whole)."""
@@ -183,8 +183,9 @@ def record(con: duckdb.DuckDBPyConnection, settings: Settings, version: Path, pl
         con.execute(f"create or replace table {ALLOWED} as select token from {tokens}_allowed")
         con.execute(f"insert into {LOG} values (now()::timestamp, 'analyst', ?, ?, ?)",
                     [version.name, plan.mode, plan.reason])
-        con.execute(f"insert into {LOG} values (now()::timestamp, 'published', ?, 'full', "
-                    "'aggregates: written whole every night')", [published_version.name])
+        if published_version is not None:
+            con.execute(f"insert into {LOG} values (now()::timestamp, 'published', ?, 'full', "
+                        "'aggregates: written whole every night')", [published_version.name])
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

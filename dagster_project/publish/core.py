@@ -471,6 +471,6 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
         previous[tier.name] = swap.swap_in(tier.directory(settings), versions[tier.name],
                                             group=tier.reader_group(settings))
         swap.prune(tier.directory(settings), keep=[versions[tier.name], previous[tier.name]])
-    analyst_base.record(con, settings, versions["analyst"], plan, identifier_tables, versions["published"])
-    return PublishResult(versions["published"], previous["published"], counts, dropped, suppressed,
+    analyst_base.record(con, settings, versions["analyst"], plan, identifier_tables, versions.get("published"))
+    return PublishResult(versions.get("published"), previous.get("published"), counts, dropped, suppressed,
                          analyst_version_dir=versions["analyst"], analyst_plan=plan)

@@ -12,7 +12,11 @@ each person's smallest identity, as a full rebuild mints ids afresh: "up to id
 stability"), and linkage.record_person must put the same identities together.
 
 dbt runs only what the per-person models need (their upstream and themselves): the
-aggregates are plain tables rebuilt from them every night.
+aggregates are plain tables rebuilt from them every night. After each night publish
+writes the analyst copy (the person-level tier; the aggregates' tier is written whole
+every night and needs the aggregates): on the nights whose base it can prove it starts
+from the last copy (publish/analyst_base.py), and the copy must equal a full write of
+the same warehouse, table for table (rows, types, comments, Parquet).
 """
 from __future__ import annotations
 
@@ -25,13 +29,14 @@ from pathlib import Path
 
 import pytest
 from dbt.cli.main import dbtRunner
-from warehouse_compare import canonical_tables, connect, linkage_scores, people
+from warehouse_compare import analyst_copy, canonical_tables, connect, linkage_scores, people
 
 from dagster_project import duckdb_connection
 from dagster_project.dbt.assets import BEFORE_LINKAGE, build_args
 from dagster_project.dbt.project import dbt_project
 from dagster_project.ingest.run import ingest_landing
 from dagster_project.linkage.link import link
+from dagster_project.publish import core as publish_core
 from dagster_project.runs import incremental, staging_plan
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
@@ -157,30 +162,55 @@ def night(landing: Path, warehouse: Path, work: Path) -> incremental.NightPlan:
     return plan
 
 
+def publish_analyst_copy(landing: Path, warehouse: Path, work: Path) -> str:
+    """publish's analyst tier after a night (the tiers patched by the test); the copy must equal
+    a full write of the same warehouse. Returns how it was written (full | incremental)."""
+    settings = Settings.from_env(landing, warehouse, None, pseudo_key=PSEUDO_KEY)
+    with duckdb_connection.connect(settings) as con:
+        result = publish_core.publish(settings, con)
+        full = work / "full_writes" / result.analyst_version_dir.name
+        full.mkdir(parents=True)
+        docs = {relation: mart.doc for relation, mart in publish_core.MARTS.items()}
+        publish_core._write(con, con.execute("select current_database()").fetchone()[0], publish_core.ANALYST,
+                            full, settings, docs)
+    assert analyst_copy(result.analyst_version_dir) == analyst_copy(full), result.analyst_plan
+    return result.analyst_plan.mode
+
+
 def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeypatch):
     # At this size a re-delivery touches most people, where a real night would rebuild
     # all (FULL_REBUILD_SHARE); here every night the rules allow is incremental.
     monkeypatch.setattr(incremental, "FULL_REBUILD_SHARE", 1.01)
+    # this test builds the per-person marts only: publish writes the analyst tier alone
+    monkeypatch.setattr(publish_core, "TIERS", (publish_core.ANALYST,))
+    monkeypatch.setattr(publish_core, "MART_TABLES", publish_core.ANALYST_TABLES)
     landing, warehouse, work = tmp_path / "landing", tmp_path / "warehouse", tmp_path / "dbt"
     landing.mkdir()
-    plans = {}
+    plans, copies = {}, {}
+
+    def tonight(name: str) -> None:
+        plans[name] = night(landing, warehouse, work)
+        copies[name] = publish_analyst_copy(landing, warehouse, work)
+
     _copy(full_landing, landing, "20230930", skip=(HELD_BACK,))
-    plans["first load"] = night(landing, warehouse, work)
+    tonight("first load")
     _correct_a_hes_record(full_landing, landing)
-    plans["correcting re-delivery"] = night(landing, warehouse, work)
+    tonight("correcting re-delivery")
     _copy(full_landing, landing, "20240331", skip=(HELD_BACK,))
-    plans["new quarter"] = night(landing, warehouse, work)
+    tonight("new quarter")
     _copy(full_landing, landing, "20240331")
-    plans["late file"] = night(landing, warehouse, work)
+    tonight("late file")
     _opt_out(landing)
-    plans["opt-out added"] = night(landing, warehouse, work)
+    tonight("opt-out added")
     _retract_a_cld_record(landing)
-    plans["retraction"] = night(landing, warehouse, work)
+    tonight("retraction")
 
     modes = {name: plan.mode for name, plan in plans.items()}
     assert modes == {"first load": "full", "correcting re-delivery": "incremental", "new quarter": "incremental",
                      "late file": "incremental", "opt-out added": "full", "retraction": "incremental"}, \
         {name: plan.reason for name, plan in plans.items()}
+    # the analyst copy started from the last one on every incremental night, and was whole otherwise
+    assert copies == modes
     # Incremental nights recomputed some people, not everyone.
     for name in ("correcting re-delivery", "late file", "retraction"):
         assert 0 < plans[name].n_affected < plans[name].n_persons, (name, plans[name])

@@ -105,3 +105,23 @@ def linkage_scores(database: Path) -> tuple[list[tuple], list[tuple]]:
     finally:
         con.close()
     return scores, pairs
+
+
+def analyst_copy(version: Path) -> dict[str, tuple]:
+    """Each table of an analyst copy's version folder: rows sorted, columns with types and comments,
+    the table comment, Parquet rows sorted and the Parquet schema with its descriptions."""
+    import pyarrow.parquet as pq
+
+    from dagster_project.publish.core import ANALYST_TABLES
+
+    db = duckdb.connect(str(version / "carejourney.duckdb"), read_only=True)
+    out = {}
+    for table in ANALYST_TABLES:
+        rows = sorted(db.execute(f"select * from marts.{table}").fetchall(), key=repr)
+        columns = db.execute("select column_name, data_type, comment from duckdb_columns() "
+                             "where table_name = ? order by column_index", [table]).fetchall()
+        comment = db.execute("select comment from duckdb_tables() where table_name = ?", [table]).fetchone()
+        parquet = pq.read_table(version / f"{table}.parquet")
+        out[table] = (rows, columns, comment, sorted(map(repr, parquet.to_pylist())), parquet.schema)
+    db.close()
+    return out
