@@ -15,18 +15,16 @@ not and publish writes the copy whole:
     relative to the very build (ops.incremental_baseline.built_at) the copy was written
     from (a night killed after its build and before publish leaves a copy older than the
     next night's baseline: then the whole copy);
-  - the identifiers it was verified against are recorded, and the data dictionary's
-    allowed words are those of tonight (verification below);
   - its database opens and holds every analyst table with the columns and types a full
     write gives tonight, each table with person_key.
 
-Verification of a copy built on a base (core._verify): the rows carried over were
-checked, when the base was verified, against the identifiers recorded with it (I_old);
-a row that holds an identifier of tonight's set I_now holds one of I_old or one of
-I_now \\ I_old. So the carried rows need checking only against the identifiers new
-since (I_now \\ I_old, computed here as an EXCEPT) and the re-written rows against all
-of I_now; the token scan likewise, its allowed words being equal. Identifiers that
-left (a retraction) need no check: a hit on them would not stop a full publish either.
+Verification (core._verify) is a full write's, on the whole new copy: every cell
+against every identifier, every text against the identifier tokens, the whole-table
+checks; plus the marts' row counts and the opt-out of its rows. Scanning only the
+re-written rows against every identifier and the carried rows against the identifiers
+new since the base (recorded with it) would be as safe, but measured at 1M people
+(bench/delivery_night_profile.md) its two passes cost more than the one full scan: the
+scan's cost is reading every cell, not the identifiers it is compared with.
 """
 from __future__ import annotations
 
@@ -46,10 +44,6 @@ log = logging.getLogger(__name__)
 
 RECORD = "ops.publish_base"          # the analyst copy last swapped in, and what it was written from
 LOG = "ops.publish_log"              # every publish's analyst mode and why (the run summary reads it)
-VALUES = "ops.publish_identifier_values"      # identifier values the recorded copy was verified against
-TOKENS = "ops.publish_identifier_tokens"      # ... identifier tokens
-ALLOWED = "ops.publish_identifier_allowed"    # ... the dictionary words allowed in text then
-NEW_VALUES, NEW_TOKENS = "_publish_new_identifier_values", "_publish_new_identifier_tokens"
 INCREMENTAL, FULL = "incremental", "full"
 
 
@@ -114,9 +108,6 @@ def decide(con: duckdb.DuckDBPyConnection, settings: Settings, analyst_dir: Path
                      f"people are relative to the build of {night[2]}")
     if not table_exists(con, *incremental.AFFECTED.split(".")):
         return _full(f"{incremental.AFFECTED} is missing")
-    for table in (VALUES, TOKENS, ALLOWED):
-        if not table_exists(con, *table.split(".")):
-            return _full(f"{table} (the identifiers the copy was verified against) is missing")
     problem = _unreadable(con, current / database_file, schema, expected_columns)
     if problem:
         return _full(problem)
@@ -148,29 +139,12 @@ def _unreadable(con: duckdb.DuckDBPyConnection, database: Path, schema: str,
     return None
 
 
-def new_identifiers(con: duckdb.DuckDBPyConnection, values: str, tokens: str) -> tuple[str, str] | str:
-    """Temp tables of the identifiers (values, tokens) new since the recorded copy was verified;
-    or why they cannot be used (the dictionary's allowed words changed)."""
-    changed = con.execute(f"select count(*) from ((select token from {tokens}_allowed except select token "
-                          f"from {ALLOWED}) union all (select token from {ALLOWED} except select token "
-                          f"from {tokens}_allowed))").fetchone()[0]
-    if changed:
-        return "the data dictionary's words (allowed in text) changed since the analyst copy was verified"
-    con.execute(f"create or replace temp table {NEW_VALUES} as select value, kind from {values} "
-                f"except select value, kind from {VALUES}")
-    con.execute(f"create or replace temp table {NEW_TOKENS} as select token, kind from {tokens} "
-                f"except select token, kind from {TOKENS}")
-    con.execute(f"create or replace temp table {NEW_TOKENS}_allowed as select token from {tokens}_allowed")
-    return NEW_VALUES, NEW_TOKENS
-
-
 def record(con: duckdb.DuckDBPyConnection, settings: Settings, version: Path, plan: AnalystPlan,
-           identifier_tables: tuple[str, str], published_version: Path | None) -> None:
-    """After both copies are swapped in: the analyst copy just written is tomorrow's base, with
-    the identifiers it was verified against (one transaction: a kill leaves the old record,
-    which names a version no longer in place, so the next night writes whole)."""
+           published_version: Path | None) -> None:
+    """After both copies are swapped in: the analyst copy just written is tomorrow's base (one
+    transaction: a kill leaves the old record, which names a version no longer in place, so
+    the next night writes whole)."""
     _ensure_tables(con)
-    values, tokens = identifier_tables
     baseline = (con.execute(f"select max(built_at) from {incremental.BASELINE}").fetchone()[0]
                 if table_exists(con, *incremental.BASELINE.split(".")) else None)
     con.execute("begin transaction")
@@ -178,9 +152,6 @@ def record(con: duckdb.DuckDBPyConnection, settings: Settings, version: Path, pl
         con.execute(f"delete from {RECORD}")
         con.execute(f"insert into {RECORD} values (?, now()::timestamp, ?, ?, ?, ?)",
                     [version.name, baseline, *_fingerprints(settings)])
-        con.execute(f"create or replace table {VALUES} as select value, kind from {values}")
-        con.execute(f"create or replace table {TOKENS} as select token, kind from {tokens}")
-        con.execute(f"create or replace table {ALLOWED} as select token from {tokens}_allowed")
         con.execute(f"insert into {LOG} values (now()::timestamp, 'analyst', ?, ?, ?)",
                     [version.name, plan.mode, plan.reason])
         if published_version is not None:

@@ -262,9 +262,8 @@ def _published_columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str)
     return removed, {c: types[c] for c in kept if c in types}
 
 
-# The analyst copy's rows by person: those of the night's affected people (runs/incremental.py).
-AFFECTED_ROWS = f"coalesce(person_key in (select person_key from {incremental.AFFECTED}), false)"
-CARRIED_ROWS = f"not {AFFECTED_ROWS}"
+# The analyst copy's rows of the night's affected people (runs/incremental.py).
+AFFECTED_ROWS = f"person_key in (select person_key from {incremental.AFFECTED})"
 
 
 def _analyst_columns(con: duckdb.DuckDBPyConnection, catalog: str, settings: Settings) -> dict[str, list]:
@@ -278,18 +277,10 @@ def _analyst_columns(con: duckdb.DuckDBPyConnection, catalog: str, settings: Set
     return expected
 
 
-def _analyst_plan(con: duckdb.DuckDBPyConnection, catalog: str, settings: Settings,
-                  identifier_tables: tuple[str, str]) -> tuple[analyst_base.AnalystPlan, tuple[str, str] | None]:
-    """How tonight's analyst copy is written (analyst_base.py), and for a copy on a base the
-    identifier tables (values, tokens) new since the base was verified."""
-    plan = analyst_base.decide(con, settings, ANALYST.directory(settings), DATABASE_FILE, SCHEMA,
+def _analyst_plan(con: duckdb.DuckDBPyConnection, catalog: str, settings: Settings) -> analyst_base.AnalystPlan:
+    """How tonight's analyst copy is written (analyst_base.py)."""
+    return analyst_base.decide(con, settings, ANALYST.directory(settings), DATABASE_FILE, SCHEMA,
                                _analyst_columns(con, catalog, settings))
-    if not plan.incremental:
-        return plan, None
-    new = analyst_base.new_identifiers(con, *identifier_tables)
-    if isinstance(new, str):
-        return analyst_base.AnalystPlan(analyst_base.FULL, new), None
-    return plan, new
 
 
 def _write_on_base(con: duckdb.DuckDBPyConnection, catalog: str, version: Path, settings: Settings,
@@ -370,10 +361,9 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
 
 
 def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: dict[str, int],
-            identifier_tables: tuple[str, str], new_identifier_tables: tuple[str, str] | None = None) -> None:
-    """Re-open what was written and check it whole before anyone can see it. A copy written on
-    a base (new_identifier_tables given: analyst_base.py) has its re-written rows checked
-    against every identifier and the rows carried over against the identifiers new since."""
+            identifier_tables: tuple[str, str], on_base: bool = False) -> None:
+    """Re-open what was written and check it whole before anyone can see it; a copy written on
+    a base (analyst_base.py) also against the marts' row counts and the opt-out."""
     alias = f"verify_{uuid.uuid4().hex[:8]}"
     con.execute(f"attach '{version / DATABASE_FILE}' as {alias} (read_only)")
     try:
@@ -385,12 +375,11 @@ def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: d
             if n_db != expected or n_parquet != expected:
                 problems.append(f"{table}: expected {expected} rows, database has {n_db}, Parquet {n_parquet}")
         values, tokens = identifier_tables
-        if new_identifier_tables is None:
-            pseudonyms: dict[str, list[str]] = {}
-            problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, values, pseudonyms=pseudonyms)]
-            problems += [str(f) for f in identifiers.scan_tokens(con, alias, SCHEMA, tokens, pseudonyms=pseudonyms)]
-        else:
-            problems += _verify_on_base(con, alias, counts, identifier_tables, new_identifier_tables)
+        pseudonyms: dict[str, list[str]] = {}
+        problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, values, pseudonyms=pseudonyms)]
+        problems += [str(f) for f in identifiers.scan_tokens(con, alias, SCHEMA, tokens, pseudonyms=pseudonyms)]
+        if on_base:
+            problems += _check_on_base(con, alias, counts)
         undescribed = documentation.missing(con, alias, SCHEMA)
         if undescribed:
             problems.append("no description for " + ", ".join(undescribed)
@@ -402,22 +391,14 @@ def _verify(con: duckdb.DuckDBPyConnection, tier: Tier, version: Path, counts: d
                            "(neither copy was changed):\n  - " + "\n  - ".join(problems))
 
 
-def _verify_on_base(con: duckdb.DuckDBPyConnection, alias: str, counts: dict[str, int],
-                    identifier_tables: tuple[str, str], new_identifier_tables: tuple[str, str]) -> list[str]:
-    """The scans of a copy written on a base (analyst_base.py), and that it has the marts' rows
-    and no opted-out person (what a full write's checks before writing guarantee)."""
+def _check_on_base(con: duckdb.DuckDBPyConnection, alias: str, counts: dict[str, int]) -> list[str]:
+    """A copy written on a base has the marts' rows and no opted-out person: what a full write
+    has by construction (its rows are the marts', checked for the opt-out before writing)."""
     problems = []
-    for rows, (values, tokens), whole in ((AFFECTED_ROWS, identifier_tables, False),
-                                          (CARRIED_ROWS, new_identifier_tables, True)):
-        pseudonyms: dict[str, list[str]] = {}
-        problems += [str(f) for f in identifiers.scan_database(con, alias, SCHEMA, values, rows=rows,
-                                                               whole_table_checks=whole, pseudonyms=pseudonyms)]
-        problems += [str(f) for f in identifiers.scan_tokens(con, alias, SCHEMA, tokens, rows=rows,
-                                                             pseudonyms=pseudonyms)]
     for table, n in counts.items():
         in_marts = con.execute(f"select count(*) from {SCHEMA}.{table}").fetchone()[0]
         if n != in_marts:
-            problems.append(f"{table}: {n} rows on the base, marts.{table} has {in_marts}")
+            problems.append(f"{table}: {n} rows written on the base, marts.{table} has {in_marts}")
         opted_out = con.execute(f"select count(*) from {alias}.{SCHEMA}.{table} where person_key in "
                                 "(select person_key from _opted_out_keys)").fetchone()[0]
         if opted_out:
@@ -444,7 +425,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     suppressed: dict[str, int] = {}
     try:
         identifier_tables = identifiers.build_identifier_tables(con)
-        plan, new_identifier_tables = _analyst_plan(con, catalog, settings, identifier_tables)
+        plan = _analyst_plan(con, catalog, settings)
         log.info("publish: analyst copy %s (%s)", plan.mode, plan.reason)
         for tier in TIERS:
             on_base = tier is ANALYST and plan.base is not None
@@ -454,8 +435,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
             else:
                 tier_counts, tier_dropped, tier_suppressed = _write(con, catalog, tier, versions[tier.name],
                                                                     settings, docs)
-            _verify(con, tier, versions[tier.name], tier_counts, identifier_tables,
-                    new_identifier_tables if on_base else None)
+            _verify(con, tier, versions[tier.name], tier_counts, identifier_tables, on_base)
             counts |= tier_counts
             dropped |= tier_dropped
             suppressed |= tier_suppressed
@@ -471,6 +451,6 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
         previous[tier.name] = swap.swap_in(tier.directory(settings), versions[tier.name],
                                             group=tier.reader_group(settings))
         swap.prune(tier.directory(settings), keep=[versions[tier.name], previous[tier.name]])
-    analyst_base.record(con, settings, versions["analyst"], plan, identifier_tables, versions.get("published"))
+    analyst_base.record(con, settings, versions["analyst"], plan, versions.get("published"))
     return PublishResult(versions.get("published"), previous.get("published"), counts, dropped, suppressed,
                          analyst_version_dir=versions["analyst"], analyst_plan=plan)

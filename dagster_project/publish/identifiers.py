@@ -235,18 +235,11 @@ def _pseudonym_columns(con: duckdb.DuckDBPyConnection, relation: str, columns: l
     return [c for c, n in zip(keyed, others, strict=True) if n == 0]
 
 
-def rows_of(catalog: str, schema: str, table: str, rows: str | None = None) -> str:
-    """The relation a scan reads: the whole table, or only its rows where the SQL predicate `rows` holds."""
-    relation = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
-    return f"(select * from {relation} where {rows})" if rows else relation
-
-
-def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, tokens: str, rows: str | None = None,
+def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, tokens: str,
                 pseudonyms: dict[str, list[str]] | None = None) -> list[Finding]:
     """Every text column of catalog.schema, cut into pieces, checked against the identifier tokens
-    (one query per table: its text columns unpivoted, each distinct value cut once). rows: only
-    the rows where this SQL predicate holds; pseudonyms: the pseudonym columns found by a
-    scan_database of the same rows (each table's found once for both scans)."""
+    (one query per table: its text columns unpivoted, each distinct value cut once). pseudonyms:
+    the pseudonym columns a scan_database of the same copy found (each table's found once)."""
     findings: list[Finding] = []
     columns = con.execute(
         "select table_name, column_name from information_schema.columns where table_catalog = ?"
@@ -256,7 +249,7 @@ def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, token
     for table, column in columns:
         by_table.setdefault(table, []).append(column)
     for table, table_columns in by_table.items():
-        relation = rows_of(catalog, schema, table, rows)
+        relation = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
         # keyed pseudonyms: a column of nothing but 64-hex values has nothing else to read in it
         if pseudonyms is not None and table in pseudonyms:
             hex_only = set(pseudonyms[table])
@@ -277,17 +270,14 @@ def scan_tokens(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, token
 
 
 def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, identifiers: str,
-                  rows: str | None = None, whole_table_checks: bool = True,
                   pseudonyms: dict[str, list[str]] | None = None) -> list[Finding]:
     """Every column of every table in catalog.schema, checked against the identifier table.
 
     One query per table, not per column: the table is unpivoted (every column cast to
     text, one row per non-null cell) and joined once with the identifier table, so
     the identifiers' hash table is built once per table instead of once per column.
-    rows: compare only the rows where this SQL predicate holds (publish/analyst_base.py);
-    whole_table_checks: also the checks that judge a whole table (identifier column
-    names, a date column that is the same person's date of birth too often). pseudonyms,
-    when given, receives each table's pseudonym columns for a scan_tokens of the same rows.
+    pseudonyms, when given, receives each table's pseudonym columns for a scan_tokens of the
+    same copy (the check costs as much as the token scan itself at 1M people).
     """
     findings: list[Finding] = []
     columns = con.execute(
@@ -305,17 +295,16 @@ def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, ide
         f"select count(*) from {identifiers} where length(value) = 64 and regexp_full_match(value, '{_PSEUDONYM}')"
     ).fetchone()[0]
     for table, table_columns in by_table.items():
-        where = rows_of(catalog, schema, table)
-        relation = rows_of(catalog, schema, table, rows)
+        where = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(table)}"
         compared = [c for c, _ in table_columns]
         if not hex_identifiers:
-            skipped = _pseudonym_columns(con, relation, compared)
+            skipped = _pseudonym_columns(con, where, compared)
             if pseudonyms is not None:
                 pseudonyms[table] = skipped
             compared = [c for c in compared if c not in skipped]
-        hits = _identifier_hits(con, relation, compared, identifiers) if compared else {}
+        hits = _identifier_hits(con, where, compared, identifiers) if compared else {}
         for column, data_type in table_columns:
-            if whole_table_checks and column.lower() in IDENTIFIER_COLUMNS:
+            if column.lower() in IDENTIFIER_COLUMNS:
                 findings.append(Finding(table, column, "identifier column name", -1))
             # Any column, whatever its type, compared as text: numbers stored as BIGINT
             # or dates stored as VARCHAR are caught the same way.
@@ -323,7 +312,7 @@ def scan_database(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, ide
                 if kind == "date of birth" and data_type == "DATE":
                     continue  # judged per person below: any event date may equal someone's birthday
                 findings.append(Finding(table, column, kind, n))
-            if whole_table_checks and data_type == "DATE" and "person_key" in {c for c, _ in table_columns}:
+            if data_type == "DATE" and "person_key" in {c for c, _ in table_columns}:
                 dob_table = dob_table or _person_dob_table(con)
                 findings += _same_person_dob(con, where, table, column, dob_table)
     return findings
