@@ -253,8 +253,8 @@ def _table_doc(tier: Tier, table: str, docs: dict[str, documentation.TableDoc],
 
 
 def _published_columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> tuple[list[str], dict[str, str]]:
-    """(columns, {column: type}) of a mart as published: its identifier columns dropped, the
-    warehouse's types (pandas would turn DATE into TIMESTAMP and BIGINT into DOUBLE)."""
+    """(identifier columns dropped, {column: type} of the rest in order) of a mart as published:
+    the warehouse's types (pandas would turn DATE into TIMESTAMP and BIGINT into DOUBLE)."""
     columns = _columns(con, catalog, SCHEMA, table)
     removed = identifiers.identifier_columns(columns)
     types = _column_types(con, catalog, SCHEMA, table)

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import subprocess
 
 import duckdb
 import pytest
+from test_old_duckdb_reads_the_copies import READ_EVERYTHING, compat_python  # noqa: F401 (a fixture)
 from warehouse_compare import analyst_copy
 from warehouse_fixture import ALICE_NHS, KEY_A
 
 from dagster_project.publish import analyst_base, core
-from dagster_project.publish.core import PublishError, publish
+from dagster_project.publish.core import ANALYST_TABLES, PublishError, publish
 from dagster_project.runs import incremental, nothing_new
 
 BUILT = dt.datetime(2026, 1, 1, 2, 0)          # the complete build the first copy is written from
@@ -177,3 +180,16 @@ def test_a_carried_row_holding_an_identifier_new_since_the_base_stops_publicatio
     with pytest.raises(PublishError, match=r"journey\.service_type: 1 row\(s\) hold a name"):
         publish(settings, con)
     assert _unchanged(settings) == before
+
+
+def test_duckdb_1_1_reads_the_copy_written_on_the_base(based, settings, compat_python):  # noqa: F811 (the fixture)
+    based.execute(f"update marts.hospital_spell set los_days = 7 where person_key = '{KEY_A}'")
+    result = publish(settings, based)
+    assert result.analyst_plan.mode == "incremental"
+    completed = subprocess.run([str(compat_python), "-c", READ_EVERYTHING, str(settings.analyst_db)],
+                               capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr
+    read = json.loads(completed.stdout)
+    assert read.pop("version").startswith("1.1.")
+    assert {t: n for t, (n, _, _) in read.items()} == {t: result.row_counts[t] for t in read}
+    assert read.keys() == set(ANALYST_TABLES) and all(comment for _, _, comment in read.values())
