@@ -1,7 +1,7 @@
 """Before linkage on an incremental night: the seeds and staging models dbt need not build or test again.
 
 The half of the dbt build before linkage (dbt/assets.py) is seeds, staging models over
-ingest's raw_current views, tonight's as-of date and the linkage input. Seeds and staging models
+ingest's raw_current, tonight's as-of date and the linkage input. Seeds and staging models
 are code: while the settings and code are those of the **baseline** (the last complete
 build, runs/incremental.py), they stand in the warehouse as a build under that code left
 them. Their data tests read the raw tables, which change only by a new load (ingest
