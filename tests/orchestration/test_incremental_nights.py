@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from dbt.cli.main import dbtRunner
-from warehouse_compare import canonical_tables, connect, linkage_scores, people
+from warehouse_compare import canonical_tables, connect, linkage_scores, people, staging_rows
 
 from dagster_project import duckdb_connection
 from dagster_project.dbt.assets import BEFORE_LINKAGE, build_args
@@ -136,16 +136,18 @@ def _dbt(args: list[str], work: Path) -> None:
     assert result.success, f"dbt {' '.join(args)} failed: {result.exception}"
 
 
-def night(landing: Path, warehouse: Path, work: Path) -> incremental.NightPlan:
-    """One nightly job without the gates and publish."""
+def night(landing: Path, warehouse: Path, work: Path) -> tuple[incremental.NightPlan, bool]:
+    """One nightly job without the gates and publish: its plan, and whether staging was rebuilt whole."""
     settings = Settings.from_env(landing, warehouse, None, pseudo_key=PSEUDO_KEY)
     warehouse.mkdir(parents=True, exist_ok=True)
     with duckdb_connection.connect(settings) as con:
         ingest_landing(settings, con)
         # as the nightly job: seeds and the staging of sources with no new load stand as the
         # last complete build left them (runs/staging_plan.py)
-        exclude = staging_plan.plan_staging(con, settings, dbt_project.manifest_path).exclude_selectors()
-    _dbt([*build_args(settings), "--select", BEFORE_LINKAGE, *(["--exclude", " ".join(exclude)] if exclude else []),
+        staging = staging_plan.plan_staging(con, settings, dbt_project.manifest_path)
+        exclude = staging.exclude_selectors()
+    _dbt([*build_args(settings, full_refresh=staging.full), "--select", BEFORE_LINKAGE,
+          *(["--exclude", " ".join(exclude)] if exclude else []),
           "--exclude-resource-type", "test"], work)
     with duckdb_connection.connect(settings) as con:
         link(con, settings)
@@ -154,7 +156,7 @@ def night(landing: Path, warehouse: Path, work: Path) -> incremental.NightPlan:
           "--exclude-resource-type", "test"], work)
     with duckdb_connection.connect(settings) as con:
         incremental.mark_built(con, plan)
-    return plan
+    return plan, staging.full
 
 
 def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeypatch):
@@ -163,24 +165,26 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     monkeypatch.setattr(incremental, "FULL_REBUILD_SHARE", 1.01)
     landing, warehouse, work = tmp_path / "landing", tmp_path / "warehouse", tmp_path / "dbt"
     landing.mkdir()
-    plans = {}
+    plans, staging_full = {}, {}
     _copy(full_landing, landing, "20230930", skip=(HELD_BACK,))
-    plans["first load"] = night(landing, warehouse, work)
+    plans["first load"], staging_full["first load"] = night(landing, warehouse, work)
     _correct_a_hes_record(full_landing, landing)
-    plans["correcting re-delivery"] = night(landing, warehouse, work)
+    plans["correcting re-delivery"], staging_full["correcting re-delivery"] = night(landing, warehouse, work)
     _copy(full_landing, landing, "20240331", skip=(HELD_BACK,))
-    plans["new quarter"] = night(landing, warehouse, work)
+    plans["new quarter"], staging_full["new quarter"] = night(landing, warehouse, work)
     _copy(full_landing, landing, "20240331")
-    plans["late file"] = night(landing, warehouse, work)
+    plans["late file"], staging_full["late file"] = night(landing, warehouse, work)
     _opt_out(landing)
-    plans["opt-out added"] = night(landing, warehouse, work)
+    plans["opt-out added"], staging_full["opt-out added"] = night(landing, warehouse, work)
     _retract_a_cld_record(landing)
-    plans["retraction"] = night(landing, warehouse, work)
+    plans["retraction"], staging_full["retraction"] = night(landing, warehouse, work)
 
     modes = {name: plan.mode for name, plan in plans.items()}
     assert modes == {"first load": "full", "correcting re-delivery": "incremental", "new quarter": "incremental",
                      "late file": "incremental", "opt-out added": "full", "retraction": "incremental"}, \
         {name: plan.reason for name, plan in plans.items()}
+    # Staging started from the baseline (macro incremental_by_record) on every night but the first.
+    assert staging_full == {name: name == "first load" for name in plans}, staging_full
     # Incremental nights recomputed some people, not everyone.
     for name in ("correcting re-delivery", "late file", "retraction"):
         assert 0 < plans[name].n_affected < plans[name].n_persons, (name, plans[name])
@@ -193,7 +197,7 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     with connect(rebuilt / "warehouse.duckdb") as con:
         con.execute("create schema ops; create table ops.person_id_salt (salt varchar, created_at timestamp)")
         con.executemany("insert into ops.person_id_salt values (?, ?)", salt)
-    assert night(landing, rebuilt, work).mode == "full"
+    assert night(landing, rebuilt, work)[0].mode == "full"
 
     assert people(warehouse / "warehouse.duckdb") == people(rebuilt / "warehouse.duckdb")
     # linkage compared only the touched identities' pairs, yet holds a full rebuild's very values
@@ -212,6 +216,7 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     assert clustered[0][0] and clustered[0][1] == clustered[0][2], clustered
     assert all(not full and r < n for full, r, n in clustered[1:]), clustered
     assert any(r > 0 for _, r, _ in clustered[1:]) and any(r == 0 for _, r, _ in clustered[1:]), clustered
+    assert staging_rows(warehouse / "warehouse.duckdb") == staging_rows(rebuilt / "warehouse.duckdb")
     got, expected = canonical_tables(warehouse / "warehouse.duckdb"), canonical_tables(rebuilt / "warehouse.duckdb")
     assert got.keys() == expected.keys()
     assert {"marts.person", "marts.journey", "marts.hospital_spell", "intermediate.int_hospital__spells"} <= got.keys()
