@@ -51,12 +51,14 @@ def dbt_resource() -> DbtCliResource:
 
 def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
                incremental_models: bool = True, target: str | None = None,
-               extra_vars: dict[str, Any] | None = None) -> list[str]:
+               extra_vars: dict[str, Any] | None = None, full_refresh: bool = False) -> list[str]:
     """The arguments of one nightly `dbt build` (tests replaying nights use them too).
-    Per-person models (macro incremental_by_person) are incremental unless
-    `incremental_models` is off (then tables, rebuilt whole); a full night's plan adds
-    --full-refresh. Both halves pass the same vars: dbt re-parses the whole project
-    when the vars differ from its last invocation's."""
+    Per-person models (macro incremental_by_person) and event staging models (macro
+    incremental_by_record) are incremental unless `incremental_models` is off (then
+    tables, rebuilt whole); a full night's plan or `full_refresh` (the half before
+    linkage when staging cannot start from the baseline) adds --full-refresh. Both halves
+    pass the same vars: dbt re-parses the whole project when the vars differ from its
+    last invocation's."""
     # dbt runs as a subprocess: the warehouse reaches its profile (dbt/profiles.yml) and
     # the as-of date its models (null = latest in data) as vars of this invocation, never
     # through this process's environment. Usage stats and "buildable" indirect selection
@@ -64,7 +66,7 @@ def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
     run_vars: dict[str, Any] = {"warehouse_dir": str(settings.warehouse_dir), **duckdb_connection.dbt_vars(settings)}
     if settings.as_of:
         run_vars["as_of_date"] = settings.as_of.isoformat()
-    run_vars["carejourney_incremental_by_person"] = incremental_models
+    run_vars["carejourney_incremental"] = incremental_models
     # (dbt re-parses in full when the vars differ from its last run's: once per new warehouse.)
     run_vars.update(extra_vars or {})
     args = ["build", "--vars", json.dumps(run_vars, sort_keys=True)]
@@ -74,14 +76,15 @@ def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
         args[1:1] = ["--exclude-resource-type", "unit_test"]
     if target is not None:
         args[1:1] = ["--target", target]
-    if plan is not None and plan.full:
+    if full_refresh or (plan is not None and plan.full):
         args.append("--full-refresh")
     return args
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
            engine: EngineResource, before_linkage: bool, plan: incremental.NightPlan | None = None,
-           incremental_models: bool = True, exclude: list[str] | None = None) -> Iterator[Any]:
+           incremental_models: bool = True, exclude: list[str] | None = None,
+           full_refresh: bool = False) -> Iterator[Any]:
     settings = carejourney.settings()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     bring_back: tuple[str, ...] = ()
@@ -97,7 +100,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
             bring_back = exchange.SCHEMAS_BACK_AFTER_LINKAGE
         exchange.clear_out(settings, bring_back)
         spark_vars = engine.dbt_vars(register, bring_back)
-    args = build_args(settings, plan, incremental_models, target=engine.dbt_target(), extra_vars=spark_vars)
+    args = build_args(settings, plan, incremental_models, target=engine.dbt_target(), extra_vars=spark_vars,
+                      full_refresh=full_refresh)
     if exclude:
         args += ["--exclude", " ".join(exclude)]  # dagster-dbt folds it into its selection
     # The warehouse's own target folder keeps dbt's partial-parse state between its runs
@@ -123,11 +127,16 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
 def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: CarejourneyResource,
                        engine: EngineResource, warehouse_guard: WarehouseGuard) -> Iterator[Any]:
     exclude: list[str] = []
+    full_refresh = False
+    if not engine.on_spark:  # on Spark staging models are views: nothing to start from
+        with carejourney.connect() as con:
+            staging = staging_plan.plan_staging(con, carejourney.settings(), dbt_project.manifest_path)
+        # The event staging models rebuild only the records changed since the baseline,
+        # unless the plan says staging cannot start from it (runs/staging_plan.py).
+        full_refresh = staging.full
     if not (context.is_subset or engine.on_spark):
         # Seeds and the staging of sources with no new load stand as the last complete build
         # left them, tested (runs/staging_plan.py). On Spark every night is a full build.
-        with carejourney.connect() as con:
-            staging = staging_plan.plan_staging(con, carejourney.settings(), dbt_project.manifest_path)
         context.log.info(f"dbt before linkage: {staging.reason}")
         exclude = staging.exclude_selectors()
         # dbt will not touch them, so dagster-dbt yields nothing for them: their outputs are
@@ -138,7 +147,8 @@ def dbt_before_linkage(context: dg.AssetExecutionContext, dbt: DbtCliResource, c
             if key in context.selected_asset_keys:
                 yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
                                 metadata={"not rebuilt": staging.reason})
-    yield from _build(context, dbt, carejourney, engine, before_linkage=True, exclude=exclude)
+    yield from _build(context, dbt, carejourney, engine, before_linkage=True, exclude=exclude,
+                      full_refresh=full_refresh)
 
 
 @dbt_assets(manifest=_manifest, exclude=BEFORE_LINKAGE, name="dbt_after_linkage",

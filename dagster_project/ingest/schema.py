@@ -1,8 +1,9 @@
 """The ingest layer's tables and views, created idempotently.
 
 `raw.<table>` keeps every contract column as delivered (VARCHAR, exact contract
-names) plus lineage and flags; `raw_current.<table>` picks the current version of
-each record; `ops.*` records what was loaded (docs/architecture.md). Creating an
+names) plus lineage and flags; `raw_current.<table>` holds the current version of
+each record (a table ingest keeps up to date for event tables, a view for snapshot
+tables); `ops.*` records what was loaded (docs/architecture.md). Creating an
 existing object is a no-op, and a contract column added later is added to the
 raw table, so every run may call :func:`ensure_schema` first.
 """
@@ -114,26 +115,101 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists {raw_table(table)} ({', '.join(columns)})")
         for column in table.column_names:  # a contract column added since the table was made
             con.execute(f"alter table {raw_table(table)} add column if not exists {quote_ident(column)} VARCHAR")
-        con.execute(current_view_sql(table))
+        if table.snapshot:
+            con.execute(f"create or replace view {current_table(table)} as {current_rows_sql(table)}")
+        else:
+            _ensure_current_table(con, table)
 
 
-def current_view_sql(table: contract.Table) -> str:
-    """raw_current.<table>: one row per natural key, latest delivery wins.
+def current_table(table: contract.Table) -> str:
+    return f"raw_current.{table.name}"
 
-    Ties on delivery date go to the later file name, then the later line (a key
-    repeated inside one file: the last one is the sender's latest word). Snapshot
-    (reference) tables are the rows of the table's latest loaded file instead, from
-    the ledger: a header-only file makes the table empty (it does not leave the
-    previous rows current), and a restored file loaded again becomes current.
+
+def current_rows_sql(table: contract.Table, keys: str | None = None) -> str:
+    """The rows of raw_current.<table>: one per natural key, latest delivery wins.
+
+    The one definition of "current": ingest builds and refreshes the event tables
+    with it, snapshot tables are a view of it, and the tests compare the tables
+    with it. Ties on delivery date go to the later file name, then the later line
+    (a key repeated inside one file: the last one is the sender's latest word), then
+    the later load (a file re-delivered under the same name with new bytes: without
+    it the two versions tie and either could be current, so a table kept up to date
+    and a rebuild of it could differ). Snapshot (reference) tables are the rows of the table's latest loaded file
+    instead, from the ledger: a header-only file makes the table empty (it does not
+    leave the previous rows current), and a restored file loaded again becomes current.
+
+    `keys` (event tables only) names a relation with columns `_key_0, _key_1, ...`
+    (the trimmed natural key, as :func:`keys_of_load_sql` makes them): only those
+    keys' current rows. The filter is a join before the window, so only the raw rows
+    of those keys are ranked (DuckDB does not push a key filter through the window).
+    The window ranks narrow rows (key, order, row id: a row is its load and line); the
+    wide rows are fetched after, by row id (twice as fast at 1M people as ranking them).
     """
     source = raw_table(table)
     if table.snapshot:
-        body = (f"select * from {source} where _load_id = (select max(load_id) from ops.load_ledger "
+        if keys is not None:
+            raise ValueError(f"{table.name} is a snapshot table: its current rows are a whole file, not keys")
+        return (f"select * from {source} where _load_id = (select max(load_id) from ops.load_ledger "
                 f"where table_name = {quote_literal(table.name)} and status = 'loaded')")
-    else:
-        key = ", ".join(f"trim({quote_ident(c)})" for c in table.natural_key)
-        body = (
-            f"select * from {source} qualify row_number() over ("
-            f"partition by {key} order by _delivery_date desc, _file_name desc, _line_number desc) = 1"
-        )
-    return f"create or replace view raw_current.{table.name} as {body}"
+    trimmed = _trimmed_key(table)
+    restrict = ""
+    if keys is not None:
+        on = " and ".join(f"{expression} = k._key_{i}" for i, expression in enumerate(trimmed))
+        restrict = f" semi join {keys} k on {on}"
+    current = (f"select r._load_id, r._line_number from {source} r{restrict} qualify row_number() over ("
+               f"partition by {', '.join(trimmed)} "
+               f"order by _delivery_date desc, _file_name desc, _line_number desc, _load_id desc) = 1")
+    return (f"select r.* from {source} r semi join ({current}) c "
+            f"on r._load_id = c._load_id and r._line_number = c._line_number")
+
+
+def keys_of_load_sql(table: contract.Table, load_id: int) -> str:
+    """The distinct trimmed natural keys one load carries, as `_key_0, _key_1, ...`."""
+    selected = ", ".join(f"{expression} as _key_{i}" for i, expression in enumerate(_trimmed_key(table)))
+    return f"select distinct {selected} from {raw_table(table)} r where r._load_id = {int(load_id)}"
+
+
+def refresh_current(con: duckdb.DuckDBPyConnection, table: contract.Table, load_id: int) -> None:
+    """Bring raw_current.<table> up to date after one load into raw.<table>.
+
+    The current rows of the keys the load carries are deleted and those keys'
+    latest versions (which need not be the load's own rows: a late file with an
+    older delivery date loses) inserted again. Run it in the load's transaction, so
+    raw and raw_current commit or roll back together. Snapshot tables are views:
+    nothing to do.
+    """
+    if table.snapshot:
+        return
+    keys = f"_current_keys_{table.name}"
+    con.execute(f"create or replace temp table {keys} as {keys_of_load_sql(table, load_id)}")
+    on = " and ".join(f"{expression} = k._key_{i}" for i, expression in enumerate(_trimmed_key(table, "c")))
+    con.execute(f"delete from {current_table(table)} c using {keys} k where {on}")
+    con.execute(f"insert into {current_table(table)} by name {current_rows_sql(table, keys)}")
+    con.execute(f"drop table {keys}")
+
+
+def _trimmed_key(table: contract.Table, alias: str = "r") -> list[str]:
+    return [f"trim({alias}.{quote_ident(c)})" for c in table.natural_key]
+
+
+def _ensure_current_table(con: duckdb.DuckDBPyConnection, table: contract.Table) -> None:
+    """raw_current.<table> as a table ingest maintains; built from raw once if missing.
+
+    A warehouse made before it was a table has a view there: the view is replaced by
+    the table in one transaction (a crash leaves the view; the next run builds again).
+    A contract column added later is added to it as to the raw table.
+    """
+    kind = con.execute("select table_type from information_schema.tables "
+                       "where table_schema = 'raw_current' and table_name = ?", [table.name]).fetchall()
+    if kind == [("BASE TABLE",)]:
+        for column in table.column_names:
+            con.execute(f"alter table {current_table(table)} add column if not exists {quote_ident(column)} VARCHAR")
+        return
+    con.begin()
+    try:
+        con.execute(f"drop view if exists {current_table(table)}")
+        con.execute(f"create table {current_table(table)} as {current_rows_sql(table)}")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise

@@ -1,7 +1,7 @@
 """Before linkage on an incremental night: the seeds and staging models dbt need not build or test again.
 
 The half of the dbt build before linkage (dbt/assets.py) is seeds, staging models over
-ingest's raw_current views, tonight's as-of date and the linkage input. Seeds and staging models
+ingest's raw_current, tonight's as-of date and the linkage input. Seeds and staging models
 are code: while the settings and code are those of the **baseline** (the last complete
 build, runs/incremental.py), they stand in the warehouse as a build under that code left
 them. Their data tests read the raw tables, which change only by a new load (ingest
@@ -13,6 +13,11 @@ neither. Everything else builds and is tested as before: tonight's as-of date, t
 linkage input, and every staging folder with a new load (its relationships tests to
 the seeds included). No baseline, other settings or code (first night, --full-refresh,
 an upgrade): all of it builds.
+
+A staging folder that does build rebuilds, on DuckDB, only the records whose current
+version changed since the baseline (its event models are incremental: dbt macro
+incremental_by_record); with no baseline or other settings or code, the plan is `full`
+and the half before linkage runs with --full-refresh, which rebuilds them whole.
 
 A staging test's models all sit in its own folder (besides seeds): the relationships
 between CSDS tables stay inside `csds/`. The skip is decided per folder so that it stays so.
@@ -37,6 +42,9 @@ class StagingPlan:
     unchanged: tuple[str, ...]     # staging folders (sources) not rebuilt nor tested tonight
     since_load_id: int | None      # the baseline's last load (None: no baseline to start from)
     reason: str
+    # True: no baseline, or other settings or code: staging is rebuilt whole (dbt --full-refresh),
+    # not from the baseline (macro incremental_by_record)
+    full: bool = False
 
     def exclude_selectors(self) -> list[str]:
         """dbt --exclude selectors: seeds and the unchanged staging folders (with their tests)."""
@@ -80,10 +88,11 @@ def plan_staging(con: duckdb.DuckDBPyConnection, settings: Settings, manifest_pa
     """Which staging folders tonight's build before linkage leaves as they are (see the module doc)."""
     baseline = _baseline(con)
     if baseline is None:
-        return StagingPlan((), None, "no complete build to start from: all staging built and tested")
+        return StagingPlan((), None, "no complete build to start from: all staging built and tested", full=True)
     load_id, settings_fp, code_fp = baseline
     if (settings_fp, code_fp) != (nothing_new.settings_fingerprint(settings), nothing_new.code_fingerprint()):
-        return StagingPlan((), load_id, "settings or code changed since the last complete build: all built")
+        return StagingPlan((), load_id, "settings or code changed since the last complete build: all built",
+                           full=True)
     loaded = {row[0] for row in con.execute(
         "select distinct table_name from ops.load_ledger where load_id > ?", [load_id]).fetchall()}
     unchanged = tuple(sorted(folder for folder, tables in staging_sources(manifest_path).items()

@@ -4,7 +4,8 @@
     that the night is a full rebuild and runs dbt with --full-refresh).
 
     The one switch: a model is incremental only on DuckDB and only when the caller
-    says so (var carejourney_incremental_by_person, set by the nightly job alone);
+    says so (var carejourney_incremental, set by the nightly job alone; staging's
+    incremental_by_record reads it too);
     any other build (another engine, a plain `dbt build`, the tests' fixtures) makes
     the same model a table, rebuilt in full. An incremental build first deletes the
     affected people's rows (pre-hook), then appends their rows recomputed: a person
@@ -16,7 +17,7 @@
     {%- set engine = target.type if target is defined else 'duckdb' -%}
     {{- config(
         materialized=('incremental' if engine == 'duckdb'
-                      and var('carejourney_incremental_by_person', false) else 'table'),
+                      and var('carejourney_incremental', false) else 'table'),
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ delete_affected_people('" ~ key ~ "') }}"

@@ -1,6 +1,6 @@
 """Integration: a corrected re-delivery of a hospital episode is counted once.
 
-Real ingest tables and `raw_current` views (dagster_project.ingest.schema) hold two
+Real ingest tables and `raw_current` (dagster_project.ingest.schema) hold two
 versions of one episode from two deliveries: first still in hospital, then
 corrected with its discharge. The dbt staging -> spells -> metrics chain must give
 one spell with the corrected discharge, counted once in system_metrics (outputs.md:
@@ -60,6 +60,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: contract.Table, rows: list[di
             f" _delivery_date, _flags) values ({placeholders}, map(), ?, ?, ?, ?, [])",
             [*values, load_id, file_name, line, delivery],
         )
+    ingest_schema.refresh_current(con, table, load_id)  # as ingest does in the load's transaction
     # ...and its ledger row, as ingest writes it (a snapshot table's current rows are its latest loaded file's)
     con.execute("insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 0, 'loaded', null, now(), now())",
                 [load_id, table.source, table.name, file_name, f"/landing/{file_name}", delivery, f"{load_id:064d}",

@@ -2,8 +2,8 @@
 
 raw, raw_current, ops and raw.rejects are created by ingest's own code
 (dagster_project/ingest/schema.py, the one home of their DDL), so the fixture cannot
-drift from what ingest builds; the rows go into raw.<table> and raw_current's views
-pick them as in production. linkage gets its interface columns. The people below are chosen so each journey rule has a
+drift from what ingest builds; the rows go into raw.<table> and raw_current picks
+them as in production (ingest's refresh_current). linkage gets its interface columns. The people below are chosen so each journey rule has a
 case whose answer is known by hand (see tests/dbt_project/test_dbt_build.py).
 
 People:
@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project import contract, nhs_number
-from dagster_project.ingest.schema import LINEAGE_COLUMNS, ensure_schema
+from dagster_project.ingest.schema import LINEAGE_COLUMNS, ensure_schema, refresh_current
 from dagster_project.sql import quote_ident
 
 
@@ -223,6 +223,7 @@ def build(db_path: Path) -> None:
                     f"insert into raw.{table.name} ({columns}, {lineage}) values ({placeholders})",
                     [*values, {}, load_id, file_name, line, DELIVERY, _flags(table, row)],
                 )
+            refresh_current(con, table, load_id)  # as ingest does in the load's transaction
             rejected = 1 if table.name == "hes_apc" else 0
             ledger.append((load_id, table.source, table.name, file_name, f"/landing/{file_name}",
                            DELIVERY, "0" * 64, 100, len(rows) + rejected, len(rows), rejected,

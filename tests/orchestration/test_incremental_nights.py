@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 from dbt.cli.main import dbtRunner
-from warehouse_compare import analyst_copy, canonical_tables, connect, linkage_scores, people
+from warehouse_compare import analyst_copy, canonical_tables, connect, linkage_scores, people, staging_rows
 
 from dagster_project import duckdb_connection
 from dagster_project.dbt.assets import BEFORE_LINKAGE, build_args
@@ -141,16 +141,18 @@ def _dbt(args: list[str], work: Path) -> None:
     assert result.success, f"dbt {' '.join(args)} failed: {result.exception}"
 
 
-def night(landing: Path, warehouse: Path, work: Path) -> incremental.NightPlan:
-    """One nightly job without the gates and publish."""
+def night(landing: Path, warehouse: Path, work: Path) -> tuple[incremental.NightPlan, bool]:
+    """One nightly job without the gates and publish: its plan, and whether staging was rebuilt whole."""
     settings = Settings.from_env(landing, warehouse, None, pseudo_key=PSEUDO_KEY)
     warehouse.mkdir(parents=True, exist_ok=True)
     with duckdb_connection.connect(settings) as con:
         ingest_landing(settings, con)
         # as the nightly job: seeds and the staging of sources with no new load stand as the
         # last complete build left them (runs/staging_plan.py)
-        exclude = staging_plan.plan_staging(con, settings, dbt_project.manifest_path).exclude_selectors()
-    _dbt([*build_args(settings), "--select", BEFORE_LINKAGE, *(["--exclude", " ".join(exclude)] if exclude else []),
+        staging = staging_plan.plan_staging(con, settings, dbt_project.manifest_path)
+        exclude = staging.exclude_selectors()
+    _dbt([*build_args(settings, full_refresh=staging.full), "--select", BEFORE_LINKAGE,
+          *(["--exclude", " ".join(exclude)] if exclude else []),
           "--exclude-resource-type", "test"], work)
     with duckdb_connection.connect(settings) as con:
         link(con, settings)
@@ -159,7 +161,7 @@ def night(landing: Path, warehouse: Path, work: Path) -> incremental.NightPlan:
           "--exclude-resource-type", "test"], work)
     with duckdb_connection.connect(settings) as con:
         incremental.mark_built(con, plan)
-    return plan
+    return plan, staging.full
 
 
 def publish_analyst_copy(landing: Path, warehouse: Path, work: Path) -> str:
@@ -186,10 +188,10 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     monkeypatch.setattr(publish_core, "MART_TABLES", publish_core.ANALYST_TABLES)
     landing, warehouse, work = tmp_path / "landing", tmp_path / "warehouse", tmp_path / "dbt"
     landing.mkdir()
-    plans, copies = {}, {}
+    plans, staging_full, copies = {}, {}, {}
 
     def tonight(name: str) -> None:
-        plans[name] = night(landing, warehouse, work)
+        plans[name], staging_full[name] = night(landing, warehouse, work)
         copies[name] = publish_analyst_copy(landing, warehouse, work)
 
     _copy(full_landing, landing, "20230930", skip=(HELD_BACK,))
@@ -211,6 +213,8 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
         {name: plan.reason for name, plan in plans.items()}
     # the analyst copy started from the last one on every incremental night, and was whole otherwise
     assert copies == modes
+    # Staging started from the baseline (macro incremental_by_record) on every night but the first.
+    assert staging_full == {name: name == "first load" for name in plans}, staging_full
     # Incremental nights recomputed some people, not everyone.
     for name in ("correcting re-delivery", "late file", "retraction"):
         assert 0 < plans[name].n_affected < plans[name].n_persons, (name, plans[name])
@@ -223,7 +227,7 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     with connect(rebuilt / "warehouse.duckdb") as con:
         con.execute("create schema ops; create table ops.person_id_salt (salt varchar, created_at timestamp)")
         con.executemany("insert into ops.person_id_salt values (?, ?)", salt)
-    assert night(landing, rebuilt, work).mode == "full"
+    assert night(landing, rebuilt, work)[0].mode == "full"
 
     assert people(warehouse / "warehouse.duckdb") == people(rebuilt / "warehouse.duckdb")
     # linkage compared only the touched identities' pairs, yet holds a full rebuild's very values
@@ -242,6 +246,7 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     assert clustered[0][0] and clustered[0][1] == clustered[0][2], clustered
     assert all(not full and r < n for full, r, n in clustered[1:]), clustered
     assert any(r > 0 for _, r, _ in clustered[1:]) and any(r == 0 for _, r, _ in clustered[1:]), clustered
+    assert staging_rows(warehouse / "warehouse.duckdb") == staging_rows(rebuilt / "warehouse.duckdb")
     got, expected = canonical_tables(warehouse / "warehouse.duckdb"), canonical_tables(rebuilt / "warehouse.duckdb")
     assert got.keys() == expected.keys()
     assert {"marts.person", "marts.journey", "marts.hospital_spell", "intermediate.int_hospital__spells"} <= got.keys()

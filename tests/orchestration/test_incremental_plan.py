@@ -8,8 +8,9 @@ import datetime as dt
 import duckdb
 import pytest
 
+from dagster_project import contract
 from dagster_project.dbt.project import dbt_project
-from dagster_project.ingest.schema import ensure_schema
+from dagster_project.ingest.schema import ensure_schema, refresh_current
 from dagster_project.runs import incremental, nothing_new, staging_plan
 from dagster_project.settings import Settings
 
@@ -58,8 +59,11 @@ def warehouse(tmp_path):
 
 
 def _hes_row(con, epikey: str, lopatid: str, spell: str, load_id: int) -> None:
-    con.execute("""insert into raw.hes_apc ("EPIKEY", "PROCODE3", "LOPATID", "PROVSPNOPS", _load_id)
-                   values (?, 'RR8', ?, ?, ?)""", [epikey, lopatid, spell, load_id])
+    # a row is its load and line (ingest.schema.current_rows_sql): each row its own line
+    con.execute("""insert into raw.hes_apc ("EPIKEY", "PROCODE3", "LOPATID", "PROVSPNOPS", _load_id, _line_number)
+                   select ?, 'RR8', ?, ?, ?, count(*) + 2 from raw.hes_apc where _load_id = ?""",
+                [epikey, lopatid, spell, load_id, load_id])
+    refresh_current(con, contract.HES_APC, load_id)  # as ingest does in the load's transaction
 
 
 def _ledger(con, load_id: int, table: str) -> None:

@@ -73,6 +73,19 @@ def canonical_tables(database: Path) -> dict[str, str]:
         con.close()
 
 
+def staging_rows(database: Path) -> dict[str, list[tuple]]:
+    """Every staging table of an event source, rows sorted, load ids left out (a warehouse
+    loaded night by night numbers its loads otherwise than one that loaded all at once)."""
+    con = connect(database)
+    try:
+        names = [n for (n,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'staging' "
+            "and table_type = 'BASE TABLE' and table_name not like 'stg_reference%' order by 1").fetchall()]
+        return {n: con.execute(f"select * exclude (_load_id) from staging.{n} order by all").fetchall() for n in names}
+    finally:
+        con.close()
+
+
 def people(database: Path) -> set[frozenset[str]]:
     con = connect(database)
     try:

@@ -1,8 +1,10 @@
 -- One row per current CLD event: renamed, typed, coded values in the seeds'
 -- canonical spelling (Release 2 writes them in sentence case), dates DD/MM/YYYY or ISO.
+{%- set key = ['LA Code', 'Event Reference'] %}
+{{ incremental_by_record('event_id', 'asc_cld', key) }}
 with source as (
     select * from {{ source('raw_current', 'asc_cld') }}
-    where {{ row_is_usable() }}
+    where {{ row_is_usable() }} and {{ changed_records_only('asc_cld', key) }}
 ),
 
 sex_codes as (
@@ -28,7 +30,7 @@ routes as (
 select
     'asc_cld' as source_dataset,
     {{ source_person_id([source_column('LA Code'), source_column('LA Person Unique Identifier')]) }} as source_person_id,
-    {{ source_person_id([source_column('LA Code'), source_column('Event Reference')]) }} as event_id,
+    {{ record_key(key) }} as event_id,
     upper(trim(source.{{ source_column('LA Code') }})) as la_code,
     trim(source.{{ source_column('LA Person Unique Identifier') }}) as la_person_id,
     trim(source.{{ source_column('Event Reference') }}) as event_reference,

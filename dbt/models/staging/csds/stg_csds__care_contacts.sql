@@ -1,6 +1,8 @@
 -- One row per current CSDS care contact (OrgID_Provider, CareContactId).
+{%- set key = ['OrgID_Provider', 'CareContactId'] %}
+{{ incremental_by_record('contact_id', 'csds_cyp201_care_contact', key) }}
 select
-    {{ source_person_id([source_column('OrgID_Provider'), source_column('CareContactId')]) }} as contact_id,
+    {{ record_key(key) }} as contact_id,
     {{ source_person_id([source_column('OrgID_Provider'), source_column('ServiceRequestId')]) }} as referral_id,
     trim({{ source_column('OrgID_Provider') }}) as provider_code,
     trim({{ source_column('CareContactId') }}) as care_contact_id,
@@ -14,4 +16,4 @@ select
     _line_number,
     _delivery_date
 from {{ source('raw_current', 'csds_cyp201_care_contact') }}
-where {{ row_is_usable() }}
+where {{ row_is_usable() }} and {{ changed_records_only('csds_cyp201_care_contact', key) }}

@@ -1,6 +1,9 @@
 -- One row per current CSDS patient (OrgID_Provider, LocalPatientId).
+{%- set key = ['OrgID_Provider', 'LocalPatientId'] %}
+{{ incremental_by_record('source_person_id', 'csds_cyp001_mpi', key) }}
 with source as (
     select * from {{ source('raw_current', 'csds_cyp001_mpi') }}
+    where {{ changed_records_only('csds_cyp001_mpi', key) }}
 ),
 
 sex_codes as (
@@ -9,9 +12,7 @@ sex_codes as (
 
 select
     'csds' as source_dataset,
-    {{ source_person_id(
-        ['source.' ~ source_column('OrgID_Provider'), 'source.' ~ source_column('LocalPatientId')]
-    ) }} as source_person_id,
+    {{ record_key(key) }} as source_person_id,
     trim(source.{{ source_column('OrgID_Provider') }}) as provider_code,
     trim(source.{{ source_column('LocalPatientId') }}) as local_patient_id,
     {{ clean_nhs_number('source.' ~ source_column('NHSNumber')) }} as nhs_number,

@@ -1,7 +1,9 @@
 -- One row per current CSDS referral (OrgID_Provider, ServiceRequestId).
+{%- set key = ['OrgID_Provider', 'ServiceRequestId'] %}
+{{ incremental_by_record('referral_id', 'csds_cyp101_referral', key) }}
 select
     'csds' as source_dataset,
-    {{ source_person_id([source_column('OrgID_Provider'), source_column('ServiceRequestId')]) }} as referral_id,
+    {{ record_key(key) }} as referral_id,
     {{ source_person_id([source_column('OrgID_Provider'), source_column('LocalPatientId')]) }} as source_person_id,
     trim({{ source_column('OrgID_Provider') }}) as provider_code,
     trim({{ source_column('ServiceRequestId') }}) as service_request_id,
@@ -16,4 +18,4 @@ select
     _line_number,
     _delivery_date
 from {{ source('raw_current', 'csds_cyp101_referral') }}
-where {{ row_is_usable() }}
+where {{ row_is_usable() }} and {{ changed_records_only('csds_cyp101_referral', key) }}

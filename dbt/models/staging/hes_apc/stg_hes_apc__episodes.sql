@@ -1,7 +1,9 @@
 -- One row per current HES APC episode: renamed, typed and normalised; no business rules.
+{%- set key = ['EPIKEY'] %}
+{{ incremental_by_record('episode_id', 'hes_apc', key) }}
 with source as (
     select * from {{ source('raw_current', 'hes_apc') }}
-    where {{ row_is_usable() }}
+    where {{ row_is_usable() }} and {{ changed_records_only('hes_apc', key) }}
 ),
 
 sex_codes as (
@@ -12,7 +14,7 @@ typed as (
     select
         'hes_apc' as source_dataset,
         {{ source_person_id([source_column('PROCODE3'), source_column('LOPATID')]) }} as source_person_id,
-        trim({{ source_column('EPIKEY') }}) as episode_id,
+        {{ record_key(key) }} as episode_id,
         {{ source_person_id([source_column('PROCODE3'), source_column('PROVSPNOPS')]) }} as spell_id,
         trim({{ source_column('PROCODE3') }}) as provider_code,
         trim({{ source_column('LOPATID') }}) as local_patient_id,

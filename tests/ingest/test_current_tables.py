@@ -1,0 +1,129 @@
+"""raw_current.<event table> is a table ingest keeps up to date in each file's
+transaction: after any sequence of loads it holds exactly the rows of the one
+definition of "current" (ingest.schema.current_rows_sql) over all of raw."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from landing import CLD_ROW, HES_ROW, csv_text, rows, write, write_postcodes
+
+from dagster_project import contract
+from dagster_project.ingest import loader, schema
+from dagster_project.ingest.run import ingest_landing
+from dagster_project.settings import Settings
+
+EVENT_TABLES = [t for t in contract.TABLES if not t.snapshot]
+
+
+def assert_current_is_the_definition(con: duckdb.DuckDBPyConnection) -> None:
+    for table in EVENT_TABLES:
+        kind = con.execute("select table_type from information_schema.tables "
+                           "where table_schema = 'raw_current' and table_name = ?", [table.name]).fetchall()
+        assert kind == [("BASE TABLE",)], table.name
+        held = con.execute(f"select * from raw_current.{table.name} order by all").fetchall()
+        defined = con.execute(f"select * from ({schema.current_rows_sql(table)}) order by all").fetchall()
+        assert held == defined, table.name
+
+
+def _landing(root: Path) -> list[Path]:
+    """Deliveries whose current rows depend on every tie-break of the definition."""
+    write(root, "hes_apc", "hes_apc_20240105.csv", csv_text(rows(
+        HES_ROW, {"EPIKEY": "E1", "DISDEST": "98"}, {"EPIKEY": "E2"},
+        {"EPIKEY": "E4", "DISDEST": "51"}, {"EPIKEY": "E4", "DISDEST": "52"})))  # repeated in one file: last line
+    write(root, "hes_apc", "hes_apc_20240112.csv", csv_text(rows(
+        HES_ROW, {"EPIKEY": "E1", "DISDEST": "54"}, {"EPIKEY": " E3 "})))  # keys are compared trimmed
+    # a late file for an old period: an older delivery date than what is loaded, so it
+    # wins only for keys nobody sent later
+    write(root, "hes_apc", "hes_apc_20231231.csv", csv_text(rows(
+        HES_ROW, {"EPIKEY": "E1", "DISDEST": "19"}, {"EPIKEY": "E3", "DISDEST": "29"},
+        {"EPIKEY": "E5"})))
+    write(root, "hes_apc", "hes_apc_20240112_fix.csv", csv_text(rows(  # same date: the later file name
+        HES_ROW, {"EPIKEY": "E2", "DISDEST": "37"})))
+    write(root, "asc_cld", "asc_cld_E08000035_20240331.csv", csv_text(rows(
+        CLD_ROW, {"Event Reference": "R1", "Event Outcome": "old"}, {"Event Reference": "R2"})))
+    write(root, "asc_cld", "asc_cld_E08000035_20240331_fix.csv", csv_text(rows(
+        CLD_ROW, {"Event Reference": "R1 ", "Event Outcome": "fixed"})))
+    return sorted(p.relative_to(root) for p in root.rglob("*.csv"))
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_every_load_leaves_raw_current_equal_to_its_definition(tmp_path, order):
+    full = tmp_path / "all"
+    files = _landing(full)
+    files = files if order == "forward" else files[::-1]
+    settings = Settings.from_env(tmp_path / "landing", tmp_path / "warehouse", pseudo_key="k")
+    settings.warehouse_dir.mkdir()
+    con = duckdb.connect(str(settings.warehouse_db))
+    write_postcodes(settings.landing_dir)
+    for relative in files:  # one delivery per run
+        (settings.landing_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(full / relative, settings.landing_dir / relative)
+        ingest_landing(settings, con)
+        assert_current_is_the_definition(con)
+    current = dict(con.execute('select trim(EPIKEY), DISDEST from raw_current.hes_apc').fetchall())
+    assert current == {"E1": "54", "E2": "37", "E3": "19", "E4": "52", "E5": "19"}
+    # a re-delivery under a loaded name with new bytes loads again and corrects E2
+    write(settings.landing_dir, "hes_apc", "hes_apc_20240112_fix.csv",
+          csv_text(rows(HES_ROW, {"EPIKEY": "E2", "DISDEST": "65"})))
+    ingest_landing(settings, con)
+    assert_current_is_the_definition(con)
+    assert con.execute("select DISDEST from raw_current.hes_apc where EPIKEY = 'E2'").fetchall() == [("65",)]
+    con.close()
+
+
+def test_a_file_failing_mid_way_leaves_raw_current_as_it_was(landing, con, ingest, monkeypatch):
+    _landing(landing)
+    (landing / "hes_apc" / "hes_apc_20240112_fix.csv").unlink()
+    ingest()
+    before = {t.name: con.execute(f"select * from raw_current.{t.name} order by all").fetchall()
+              for t in EVENT_TABLES}
+    write(landing, "hes_apc", "hes_apc_20240112_fix.csv", csv_text(rows(HES_ROW, {"EPIKEY": "E2", "DISDEST": "37"})))
+    real_refresh = loader.refresh_current
+
+    def refresh_then_crash(con_, table, load_id):
+        real_refresh(con_, table, load_id)
+        raise KeyboardInterrupt("simulated kill after raw_current was refreshed")
+
+    monkeypatch.setattr(loader, "refresh_current", refresh_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        ingest()
+    assert {t.name: con.execute(f"select * from raw_current.{t.name} order by all").fetchall()
+            for t in EVENT_TABLES} == before
+    assert_current_is_the_definition(con)
+    monkeypatch.setattr(loader, "refresh_current", real_refresh)
+    ingest()
+    assert_current_is_the_definition(con)
+    assert con.execute("select DISDEST from raw_current.hes_apc where EPIKEY = 'E2'").fetchall() == [("37",)]
+
+
+def _make_views(con: duckdb.DuckDBPyConnection) -> None:
+    """raw_current as warehouses before this change have it: a view per event table."""
+    for table in EVENT_TABLES:
+        con.execute(f"drop table raw_current.{table.name}")
+        con.execute(f"create view raw_current.{table.name} as {schema.current_rows_sql(table)}")
+
+
+def test_a_warehouse_with_views_gets_its_tables_built_once(landing, con, ingest, monkeypatch):
+    _landing(landing)
+    ingest()
+    expected = {t.name: con.execute(f"select * from raw_current.{t.name} order by all").fetchall()
+                for t in EVENT_TABLES}
+    _make_views(con)
+    # a crash while building leaves the views, whole: the next run builds again
+    real_rows = schema.current_rows_sql
+    monkeypatch.setattr(schema, "current_rows_sql",
+                        lambda table, keys=None: "select no_such_column" if table.name == "asc_cld"
+                        else real_rows(table, keys))
+    with pytest.raises(duckdb.Error):
+        schema.ensure_schema(con)
+    assert con.execute("select table_type from information_schema.tables "
+                       "where table_schema = 'raw_current' and table_name = 'asc_cld'").fetchall() == [("VIEW",)]
+    monkeypatch.setattr(schema, "current_rows_sql", real_rows)
+    schema.ensure_schema(con)
+    schema.ensure_schema(con)  # idempotent: a table already there is kept as it is
+    assert_current_is_the_definition(con)
+    assert {t.name: con.execute(f"select * from raw_current.{t.name} order by all").fetchall()
+            for t in EVENT_TABLES} == expected
