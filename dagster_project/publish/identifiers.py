@@ -60,8 +60,8 @@ def _current_identity_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     Distinct: a person's identity repeats on every record of theirs (episodes, contacts),
     and every use of these tables is a set (each identifier table is a distinct of
     row-by-row expressions of one source row), so one row per identity gives the same
-    values from a fraction of the rows (1M people: values 11.7 -> 7.8 s CPU, tokens
-    6.7 -> 5.2 s; bench/delivery_night_profile.md).
+    values from a fraction of the rows (1M people: both tables 17.9 -> 13.0 s CPU;
+    bench/delivery_night_profile.md).
     """
     sources = {}
     for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
