@@ -1,9 +1,9 @@
 """Loading one landed file: whole-file checks, row rules, and one transaction.
 
-A file's raw rows, the current rows of the keys it carries (raw_current), its
-rejects, its flag counts and its ledger row are written in ONE transaction, so a
-run killed at any point leaves either the whole file or nothing of it, and the
-next run (which finds no ledger row) loads it again.
+A file's raw rows, its rejects, its flag counts and its ledger row are written in
+ONE transaction, so a run killed at any point leaves either the whole file or
+nothing of it, and the next run (which finds no ledger row) loads it again.
+raw_current follows once per run, after the files (ingest/run.py, schema.refresh_current).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import duckdb
 from dagster_project import contract, private_files
 from dagster_project.ingest import parse, rules
 from dagster_project.ingest.discovery import LandingFile, sha256_of
-from dagster_project.ingest.schema import raw_table, refresh_current
+from dagster_project.ingest.schema import raw_table
 from dagster_project.sql import quote_ident, quote_literal
 
 LOADED, SKIPPED_DUPLICATE, REJECTED = "loaded", "skipped_duplicate", "rejected"
@@ -182,7 +182,6 @@ def _commit(con: duckdb.DuckDBPyConnection, result: FileResult, started_at: dt.d
         result.load_id = load_id
         if table is not None:
             _insert_rows(con, result, table, load_id, rows_sql)
-            refresh_current(con, table, load_id)  # raw_current moves with raw, never apart
         con.execute(
             "insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [load_id, result.source, result.table_name, result.file_name, result.file_path,

@@ -36,7 +36,7 @@ from dagster_project.ingest.loader import (
     load_file,
 )
 from dagster_project.ingest.preflight import overlap_problem
-from dagster_project.ingest.schema import ensure_schema
+from dagster_project.ingest.schema import ensure_schema, refresh_all_current
 from dagster_project.settings import Settings
 
 
@@ -111,6 +111,9 @@ def ingest_landing(settings: Settings, con: duckdb.DuckDBPyConnection,
     summary.postcode_check = _refresh_postcodes(con)
     with _one_checkpoint_at_the_end(con):
         _load_all(con, settings, files, seen, summary, load_date)
+        # after the files, and whether or not any loaded tonight: a run killed between a
+        # file's commit and this left raw_current behind raw (schema.refresh_current)
+        refresh_all_current(con)
         _record_landing(con, files)
     con.execute(f"drop table if exists {rules.POSTCODES}")
     return summary

@@ -99,6 +99,15 @@ def raw_table(table: contract.Table) -> str:
     return f"raw.{table.name}"
 
 
+# The last load each raw_current event table reflects (refresh_current).
+CURRENT_STATE = "ops.raw_current_state"
+CURRENT_STATE_DDL = f"""
+create table if not exists {CURRENT_STATE} (
+    table_name  VARCHAR PRIMARY KEY,
+    max_load_id BIGINT NOT NULL
+)"""
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every ingest schema, table and view if missing (safe to repeat)."""
     for schema in ("raw", "raw_current", "ops"):
@@ -109,6 +118,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LANDING_FILES_DDL)
     con.execute(ACCEPTED_REFERENCE_DDL)
     con.execute(REJECTS_DDL)
+    con.execute(CURRENT_STATE_DDL)
     for table in contract.TABLES:
         columns = [f"{quote_ident(c)} VARCHAR" for c in table.column_names]
         columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS]
@@ -139,7 +149,7 @@ def current_rows_sql(table: contract.Table, keys: str | None = None) -> str:
     leave the previous rows current), and a restored file loaded again becomes current.
 
     `keys` (event tables only) names a relation with columns `_key_0, _key_1, ...`
-    (the trimmed natural key, as :func:`keys_of_load_sql` makes them): only those
+    (the trimmed natural key, as :func:`keys_since_sql` makes them): only those
     keys' current rows. The filter is a join before the window, so only the raw rows
     of those keys are ranked (DuckDB does not push a key filter through the window).
     The window ranks narrow rows (key, order, row id: a row is its load and line); the
@@ -163,29 +173,55 @@ def current_rows_sql(table: contract.Table, keys: str | None = None) -> str:
             f"on r._load_id = c._load_id and r._line_number = c._line_number")
 
 
-def keys_of_load_sql(table: contract.Table, load_id: int) -> str:
-    """The distinct trimmed natural keys one load carries, as `_key_0, _key_1, ...`."""
+def keys_since_sql(table: contract.Table, after_load_id: int) -> str:
+    """The distinct trimmed natural keys the loads after `after_load_id` carry, as `_key_0, _key_1, ...`."""
     selected = ", ".join(f"{expression} as _key_{i}" for i, expression in enumerate(_trimmed_key(table)))
-    return f"select distinct {selected} from {raw_table(table)} r where r._load_id = {int(load_id)}"
+    return f"select distinct {selected} from {raw_table(table)} r where r._load_id > {int(after_load_id)}"
 
 
-def refresh_current(con: duckdb.DuckDBPyConnection, table: contract.Table, load_id: int) -> None:
-    """Bring raw_current.<table> up to date after one load into raw.<table>.
+def refresh_current(con: duckdb.DuckDBPyConnection, table: contract.Table) -> None:
+    """Bring raw_current.<table> up to date with every load into raw.<table>, in one transaction.
 
-    The current rows of the keys the load carries are deleted and those keys'
-    latest versions (which need not be the load's own rows: a late file with an
-    older delivery date loses) inserted again. Run it in the load's transaction, so
-    raw and raw_current commit or roll back together. Snapshot tables are views:
-    nothing to do.
+    ops.raw_current_state records the last load (of raw.<table>) the table reflects. The current rows
+    of the keys the later loads carry are deleted and those keys' latest versions
+    (which need not be the new loads' rows: a late file with an older delivery date
+    loses) inserted again; with no state (a table just made, or migrated) the table is
+    built whole. Ingest calls it once per run after its files (ingest/run.py), not once
+    per file: each file's refresh would scan raw again, which on a first night of ~140
+    files at 1M people doubled ingest. A run killed between a file's commit and this
+    leaves raw_current behind raw, by loads the state does not cover yet; the next run's
+    ingest catches up before anything reads it. Snapshot tables are views: nothing to do.
     """
     if table.snapshot:
         return
-    keys = f"_current_keys_{table.name}"
-    con.execute(f"create or replace temp table {keys} as {keys_of_load_sql(table, load_id)}")
-    on = " and ".join(f"{expression} = k._key_{i}" for i, expression in enumerate(_trimmed_key(table, "c")))
-    con.execute(f"delete from {current_table(table)} c using {keys} k where {on}")
-    con.execute(f"insert into {current_table(table)} by name {current_rows_sql(table, keys)}")
-    con.execute(f"drop table {keys}")
+    reflected = con.execute(f"select max_load_id from {CURRENT_STATE} where table_name = ?",
+                            [table.name]).fetchall()
+    latest = con.execute(f"select coalesce(max(_load_id), 0) from {raw_table(table)}").fetchall()[0][0]
+    if reflected and reflected[0][0] >= latest:
+        return
+    con.begin()
+    try:
+        if not reflected or reflected[0][0] == 0:  # no state, or none loaded before: build it whole
+            con.execute(f"delete from {current_table(table)}")
+            con.execute(f"insert into {current_table(table)} by name {current_rows_sql(table)}")
+        else:
+            keys = f"_current_keys_{table.name}"
+            con.execute(f"create or replace temp table {keys} as {keys_since_sql(table, reflected[0][0])}")
+            on = " and ".join(f"{expression} = k._key_{i}" for i, expression in enumerate(_trimmed_key(table, "c")))
+            con.execute(f"delete from {current_table(table)} c using {keys} k where {on}")
+            con.execute(f"insert into {current_table(table)} by name {current_rows_sql(table, keys)}")
+            con.execute(f"drop table {keys}")
+        con.execute(f"insert or replace into {CURRENT_STATE} values (?, ?)", [table.name, latest])
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def refresh_all_current(con: duckdb.DuckDBPyConnection) -> None:
+    """raw_current of every event table up to date with raw (refresh_current)."""
+    for table in contract.TABLES:
+        refresh_current(con, table)
 
 
 def _trimmed_key(table: contract.Table, alias: str = "r") -> list[str]:
@@ -196,8 +232,9 @@ def _ensure_current_table(con: duckdb.DuckDBPyConnection, table: contract.Table)
     """raw_current.<table> as a table ingest maintains; built from raw once if missing.
 
     A warehouse made before it was a table has a view there: the view is replaced by
-    the table in one transaction (a crash leaves the view; the next run builds again).
-    A contract column added later is added to it as to the raw table.
+    the table, built whole, with its state (ops.raw_current_state) in one transaction (a
+    crash leaves the view; the next run builds again). A contract column added later is
+    added to it as to the raw table.
     """
     kind = con.execute("select table_type from information_schema.tables "
                        "where table_schema = 'raw_current' and table_name = ?", [table.name]).fetchall()
@@ -209,6 +246,8 @@ def _ensure_current_table(con: duckdb.DuckDBPyConnection, table: contract.Table)
     try:
         con.execute(f"drop view if exists {current_table(table)}")
         con.execute(f"create table {current_table(table)} as {current_rows_sql(table)}")
+        con.execute(f"insert or replace into {CURRENT_STATE} select ?, coalesce(max(_load_id), 0) "
+                    f"from {raw_table(table)}", [table.name])
         con.commit()
     except BaseException:
         con.rollback()

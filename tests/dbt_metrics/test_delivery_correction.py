@@ -60,7 +60,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: contract.Table, rows: list[di
             f" _delivery_date, _flags) values ({placeholders}, map(), ?, ?, ?, ?, [])",
             [*values, load_id, file_name, line, delivery],
         )
-    ingest_schema.refresh_current(con, table, load_id)  # as ingest does in the load's transaction
+    ingest_schema.refresh_current(con, table)  # as ingest does after its files
     # ...and its ledger row, as ingest writes it (a snapshot table's current rows are its latest loaded file's)
     con.execute("insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 0, 'loaded', null, now(), now())",
                 [load_id, table.source, table.name, file_name, f"/landing/{file_name}", delivery, f"{load_id:064d}",

@@ -223,7 +223,7 @@ def build(db_path: Path) -> None:
                     f"insert into raw.{table.name} ({columns}, {lineage}) values ({placeholders})",
                     [*values, {}, load_id, file_name, line, DELIVERY, _flags(table, row)],
                 )
-            refresh_current(con, table, load_id)  # as ingest does in the load's transaction
+            refresh_current(con, table)  # as ingest does after its files
             rejected = 1 if table.name == "hes_apc" else 0
             ledger.append((load_id, table.source, table.name, file_name, f"/landing/{file_name}",
                            DELIVERY, "0" * 64, 100, len(rows) + rejected, len(rows), rejected,

@@ -63,7 +63,7 @@ def _hes_row(con, epikey: str, lopatid: str, spell: str, load_id: int) -> None:
     con.execute("""insert into raw.hes_apc ("EPIKEY", "PROCODE3", "LOPATID", "PROVSPNOPS", _load_id, _line_number)
                    select ?, 'RR8', ?, ?, ?, count(*) + 2 from raw.hes_apc where _load_id = ?""",
                 [epikey, lopatid, spell, load_id, load_id])
-    refresh_current(con, contract.HES_APC, load_id)  # as ingest does in the load's transaction
+    refresh_current(con, contract.HES_APC)  # as ingest does after its files
 
 
 def _ledger(con, load_id: int, table: str) -> None:

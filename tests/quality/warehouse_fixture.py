@@ -87,7 +87,7 @@ def insert_raw(con: duckdb.DuckDBPyConnection, table_name: str, rows: list[dict]
         marks = ", ".join("?" for _ in values)
         con.execute(f"insert into raw.{table_name} ({columns}, _load_id, _file_name, _line_number, _delivery_date,"
                     f" _flags) values ({marks}, ?, ?, ?, ?, [])", [*values, load_id, file_name, line, delivery])
-    refresh_current(con, table, load_id)  # as ingest does in the load's transaction
+    refresh_current(con, table)  # as ingest does after its files
     con.execute("insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, 'x', 1, ?, ?, ?, 'loaded', null, now(), now())",
                 [load_id, table.source, table_name, file_name, f"/landing/{file_name}", delivery,
                  len(rows) + rejected, len(rows), rejected])
