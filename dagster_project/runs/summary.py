@@ -128,7 +128,7 @@ def figures(settings: Settings, run_started: float) -> dict[str, object]:
         "metrics computed": "select count(*) filter (where value is not null) || ' values in ' || count(*) "
                             "|| ' rows' from marts.system_metrics",
         # publish/analyst_base.py: tonight's analyst copy, written on last night's or whole, and why
-        "analyst copy": "select coalesce((select mode || ': ' || reason from ops.publish_log where tier = 'analyst' "
+        "analyst written": "select coalesce((select mode || ': ' || reason from ops.publish_log where tier = 'analyst' "
                         "and epoch(published_at) >= ? order by published_at desc limit 1), 'not written by this run')",
     }
     found: dict[str, object] = {}

@@ -135,7 +135,7 @@ def test_nightly_run_publishes_and_summarises(reference):
     for label in ("files loaded", "rows loaded", "people linked", "metrics computed", "gates passed", "published"):
         assert label in out, f"summary lacks {label!r}:\n{out}"
     # a first night has no analyst copy to start from (publish/analyst_base.py), and says so
-    assert "analyst copy      full: no analyst copy recorded to start from (first publish)" in out, out
+    assert "analyst written   full: no analyst copy recorded to start from (first publish)" in out, out
     for copy, tables in COPIES.items():
         prints = fingerprint(warehouse / copy / "carejourney.duckdb", tables)
         assert all(count > 0 for table, (count, _) in prints.items() if table != "pathway_transitions"), prints
@@ -279,7 +279,7 @@ def test_killed_incremental_night_recovers_to_the_same_result(reference, landing
     assert modes[0] == "full" and set(modes[1:]) == {"incremental"}, modes
     # the night killed in publish had finished its dbt build: the last night's affected people are
     # relative to that build, the analyst copy in place to the first night's, so it is written whole
-    assert "analyst copy      full: the analyst copy was written from the build of" in result.stdout, result.stdout
+    assert "analyst written   full: the analyst copy was written from the build of" in result.stdout, result.stdout
     assert people(warehouse / "warehouse.duckdb") == people(ref_warehouse / "warehouse.duckdb")
     # the pair cache written by the killed night is right: same comparison vectors, same probabilities
     assert linkage_scores(warehouse / "warehouse.duckdb") == linkage_scores(ref_warehouse / "warehouse.duckdb")
