@@ -59,7 +59,8 @@ class AnalystPlan:
         return self.base is not None
 
 
-def _fingerprints(settings: Settings) -> tuple[str, str, str]:
+def fingerprints(settings: Settings) -> tuple[str, str, str]:
+    """(pseudonymisation key, settings, code) fingerprints: what a copy or table publish keeps was made under."""
     return (keys.fingerprint(settings.pseudo_key), nothing_new.settings_fingerprint(settings),
             nothing_new.code_fingerprint())
 
@@ -92,7 +93,7 @@ def decide(con: duckdb.DuckDBPyConnection, settings: Settings, analyst_dir: Path
         return _full(f"the analyst copy in place ({current.name if current else 'none'}) is not the one "
                      f"recorded ({version})")
     for what, before, now in zip(("pseudonymisation key", "settings", "code"), copy_fingerprints,
-                                 _fingerprints(settings), strict=True):
+                                 fingerprints(settings), strict=True):
         if before != now:
             return _full(f"the {what} changed since the analyst copy was written")
     if not table_exists(con, *incremental.NIGHT.split(".")) or not table_exists(con, *incremental.BASELINE.split(".")):
@@ -151,7 +152,7 @@ def record(con: duckdb.DuckDBPyConnection, settings: Settings, version: Path, pl
     try:
         con.execute(f"delete from {RECORD}")
         con.execute(f"insert into {RECORD} values (?, now()::timestamp, ?, ?, ?, ?)",
-                    [version.name, baseline, *_fingerprints(settings)])
+                    [version.name, baseline, *fingerprints(settings)])
         con.execute(f"insert into {LOG} values (now()::timestamp, 'analyst', ?, ?, ?)",
                     [version.name, plan.mode, plan.reason])
         if published_version is not None:

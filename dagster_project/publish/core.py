@@ -36,6 +36,7 @@ from dagster_project.publish import (
     disclosure,
     documentation,
     identifiers,
+    kept_identifiers,
     pseudonymise,
     swap,
 )
@@ -161,6 +162,7 @@ class PublishResult:
     suppressed_rows: dict[str, int] = field(default_factory=dict)
     analyst_version_dir: Path | None = None
     analyst_plan: analyst_base.AnalystPlan | None = None
+    identifier_plan: kept_identifiers.IdentifierPlan | None = None
 
     def summary(self) -> str:
         rows = ", ".join(f"{t} {n}" for t, n in self.row_counts.items())
@@ -424,7 +426,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
     dropped: dict[str, list[str]] = {}
     suppressed: dict[str, int] = {}
     try:
-        identifier_tables = identifiers.build_identifier_tables(con)
+        identifier_tables, identifier_plan = kept_identifiers.build(con, settings)
         plan = _analyst_plan(con, catalog, settings)
         log.info("publish: analyst copy %s (%s)", plan.mode, plan.reason)
         for tier in TIERS:
@@ -453,4 +455,5 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> PublishResult
         swap.prune(tier.directory(settings), keep=[versions[tier.name], previous[tier.name]])
     analyst_base.record(con, settings, versions["analyst"], plan, versions.get("published"))
     return PublishResult(versions.get("published"), previous.get("published"), counts, dropped, suppressed,
-                         analyst_version_dir=versions["analyst"], analyst_plan=plan)
+                         analyst_version_dir=versions["analyst"], analyst_plan=plan,
+                         identifier_plan=identifier_plan)

@@ -52,16 +52,20 @@ def identifier_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c.lower() in IDENTIFIER_COLUMNS]
 
 
-def _current_identity_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """{raw table: a temp table of the distinct identity columns of raw_current.<table>}, each read once.
+# The relation of linkage.source_person's identity columns (the fourth identity source).
+SOURCE_PERSON = "source_person"
+_SOURCE_PERSON_COLUMNS = ("nhs_number", "first_name", "last_name", "date_of_birth", "postcode", "source_person_id")
 
-    The identifier tables read each source in up to nine places; each would otherwise read
-    every current record (and, where raw_current is a view, compute its window again).
+
+def identity_sources_sql() -> dict[str, str]:
+    """{identity source: SQL of its distinct identity columns}: each current raw source table
+    (contract.SOURCE_PERSON_ID) and linkage.source_person, the only inputs of the identifier tables.
+
     Distinct: a person's identity repeats on every record of theirs (episodes, contacts),
-    and every use of these tables is a set (each identifier table is a distinct of
-    row-by-row expressions of one source row), so one row per identity gives the same
-    values from a fraction of the rows (1M people: both tables 17.9 -> 13.0 s CPU;
-    bench/delivery_night_profile.md).
+    and every identifier part (value_parts, token_parts) is a row-by-row expression of one
+    source row, so one row per identity gives the same values from a fraction of the rows
+    (1M people: both tables 17.9 -> 13.0 s CPU; bench/delivery_night_profile.md). Each source
+    is read once for both tables (it would otherwise be read in up to nine places).
     """
     sources = {}
     for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
@@ -69,41 +73,53 @@ def _current_identity_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         wanted = [*id_columns, table.nhs_number_column, table.birth_date_column, table.postcode_column,
                   *(c for c in ("First Name", "Last Name") if c in table.column_names)]
         columns = ", ".join(quote_ident(c) for c in dict.fromkeys(wanted))
-        sources[table_name] = f"_published_current_{table_name}"
-        con.execute(f"create or replace temp table {sources[table_name]} as "
-                    f"select distinct {columns} from raw_current.{table_name}")
+        sources[table_name] = f"select distinct {columns} from raw_current.{table_name}"
+    sources[SOURCE_PERSON] = f"select distinct {', '.join(_SOURCE_PERSON_COLUMNS)} from linkage.source_person"
     return sources
 
 
-def _drop(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> None:
+def read_identity_sources(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """{identity source: a temp table of its distinct identity columns} (identity_sources_sql), each read once."""
+    sources = {}
+    for source, sql in identity_sources_sql().items():
+        sources[source] = f"_published_current_{source}"
+        con.execute(f"create or replace temp table {sources[source]} as {sql}")
+    return sources
+
+
+def drop_identity_sources(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> None:
     for temp_table in sources.values():
         con.execute(f"drop table if exists {temp_table}")
 
 
 def _with_own_sources(con: duckdb.DuckDBPyConnection, build: Callable[..., str], name: str) -> str:
-    """build(con, name, sources) from its own reading of raw_current, dropped after."""
-    sources = _current_identity_columns(con)
+    """build(con, name, sources) from its own reading of the identity sources, dropped after."""
+    sources = read_identity_sources(con)
     try:
         return build(con, name, sources)
     finally:
-        _drop(con, sources)
+        drop_identity_sources(con, sources)
 
 
 def build_identifier_tables(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
-    """(build_identifier_table, build_identifier_tokens) from one reading of raw_current."""
-    sources = _current_identity_columns(con)
+    """(build_identifier_table, build_identifier_tokens), built whole from one reading of the sources."""
+    sources = read_identity_sources(con)
     try:
         return build_identifier_table(con, sources=sources), build_identifier_tokens(con, sources=sources)
     finally:
-        _drop(con, sources)
+        drop_identity_sources(con, sources)
 
 
-def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers",
-                           sources: dict[str, str] | None = None) -> str:
-    """A temp table (value, kind) of every identifier value the warehouse holds (sources: see
-    build_identifier_tables; read here when not given)."""
-    if sources is None:
-        return _with_own_sources(con, build_identifier_table, name)
+# Which rows of the parts are identifier values / tokens (row by row, so a kept table's
+# counts may add and remove rows: publish/kept_identifiers.py).
+VALUE_KEPT = "value is not null and length(trim(value)) > 1"
+TOKEN_KEPT = "token is not null and (kind <> 'NHS number' or length(token) = 10) and length(token) > 1"
+
+
+def value_parts(sources: dict[str, str]) -> str:
+    """SQL of rows (value, kind), one per identifier value each source row carries (a multiset:
+    the same value may come from many rows). sources: {identity source: relation with its
+    columns} (identity_sources_sql), e.g. every current identity or only the changed ones."""
     parts: list[str] = []
     for dataset, (table_name, _) in contract.SOURCE_PERSON_ID.items():
         table = contract.TABLES_BY_NAME[table_name]
@@ -121,19 +137,27 @@ def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_publish
         for name_column in ("First Name", "Last Name"):
             if name_column in table.column_names:
                 parts.append(f"select trim({quote_ident(name_column)}), 'name' from {src}")
+    person = sources[SOURCE_PERSON]
     parts += [
-        "select nhs_number, 'NHS number' from linkage.source_person where length(nhs_number) = 10",
-        "select first_name, 'name' from linkage.source_person",
-        "select last_name, 'name' from linkage.source_person",
-        "select strftime(date_of_birth, '%Y-%m-%d'), 'date of birth' from linkage.source_person",
-        "select strftime(date_of_birth, '%d/%m/%Y'), 'date of birth' from linkage.source_person",
-        "select postcode, 'postcode' from linkage.source_person",
-        "select source_person_id, 'source person id' from linkage.source_person",
+        f"select nhs_number, 'NHS number' from {person} where length(nhs_number) = 10",
+        f"select first_name, 'name' from {person}",
+        f"select last_name, 'name' from {person}",
+        f"select strftime(date_of_birth, '%Y-%m-%d'), 'date of birth' from {person}",
+        f"select strftime(date_of_birth, '%d/%m/%Y'), 'date of birth' from {person}",
+        f"select postcode, 'postcode' from {person}",
+        f"select source_person_id, 'source person id' from {person}",
     ]
-    union = "\nunion all\n".join(parts)  # one distinct, outside
-    con.execute(f"""create or replace temp table {name} as
-        select distinct value, kind from ({union}) t(value, kind)
-        where value is not null and length(trim(value)) > 1""")
+    union = "\nunion all\n".join(parts)
+    return f"select value, kind from ({union}) t(value, kind) where {VALUE_KEPT}"
+
+
+def build_identifier_table(con: duckdb.DuckDBPyConnection, name: str = "_published_identifiers",
+                           sources: dict[str, str] | None = None) -> str:
+    """A temp table (value, kind) of every identifier value the warehouse holds, built whole
+    (sources: see build_identifier_tables; read here when not given)."""
+    if sources is None:
+        return _with_own_sources(con, build_identifier_table, name)
+    con.execute(f"create or replace temp table {name} as select distinct value, kind from ({value_parts(sources)})")
     return name
 
 
@@ -168,14 +192,12 @@ def _words_sql(expression: str, source: str, min_length: int) -> str:
             f"'{_WORD_SPLIT}')) as token from {source}) w where length(token) >= {min_length}")
 
 
-def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_published_identifier_tokens",
-                            sources: dict[str, str] | None = None) -> str:
-    """A temp table (token, kind) of the pieces an identifier leaves in free text, and one
-    (`name`_allowed) of the dictionary's words (sources as for build_identifier_table)."""
-    if sources is None:
-        return _with_own_sources(con, build_identifier_tokens, name)
+def token_parts(sources: dict[str, str]) -> str:
+    """SQL of rows (token, kind), one per piece an identifier leaves in free text, per source row
+    (a multiset; sources as for value_parts)."""
     parts: list[str] = []
-    names = [("linkage.source_person", "first_name"), ("linkage.source_person", "last_name")]
+    person = sources[SOURCE_PERSON]
+    names = [(person, "first_name"), (person, "last_name")]
     for table_name, id_columns in contract.SOURCE_PERSON_ID.values():
         table = contract.TABLES_BY_NAME[table_name]
         src = sources[table_name]
@@ -187,20 +209,32 @@ def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_publis
         parts.append(f"select {render_macro('clean_nhs_number', nhs)}, 'NHS number' from {src}")
         parts.append(f"select lower({render_macro('compact_postcode', postcode)}), 'postcode' from {src}")
     parts += [f"select token, 'name' from ({_words_sql(col, src, MIN_NAME_TOKEN)})" for src, col in names]
-    parts.append("select nhs_number, 'NHS number' from linkage.source_person")
-    parts.append(f"select lower({render_macro('compact_postcode', 'postcode')}), 'postcode' from linkage.source_person")
-    parts += [f"select strftime(date_of_birth, '{f}'), 'date of birth' from linkage.source_person"
-              for f in DOB_TEXT_FORMATS]
-    union = "\nunion all\n".join(parts)  # one distinct, outside
-    con.execute(f"""create or replace temp table {name} as
-        select distinct token, kind from ({union}) t(token, kind)
-        where token is not null and (kind <> 'NHS number' or length(token) = 10) and length(token) > 1""")
+    parts.append(f"select nhs_number, 'NHS number' from {person}")
+    parts.append(f"select lower({render_macro('compact_postcode', 'postcode')}), 'postcode' from {person}")
+    parts += [f"select strftime(date_of_birth, '{f}'), 'date of birth' from {person}" for f in DOB_TEXT_FORMATS]
+    union = "\nunion all\n".join(parts)
+    return f"select token, kind from ({union}) t(token, kind) where {TOKEN_KEPT}"
+
+
+def build_identifier_tokens(con: duckdb.DuckDBPyConnection, name: str = "_published_identifier_tokens",
+                            sources: dict[str, str] | None = None) -> str:
+    """A temp table (token, kind) of the pieces an identifier leaves in free text, built whole,
+    and one (`name`_allowed) of the dictionary's words (sources as for build_identifier_table)."""
+    if sources is None:
+        return _with_own_sources(con, build_identifier_tokens, name)
+    con.execute(f"create or replace temp table {name} as select distinct token, kind from ({token_parts(sources)})")
+    build_allowed_tokens(con, name)
+    return name
+
+
+def build_allowed_tokens(con: duckdb.DuckDBPyConnection, tokens: str) -> str:
+    """The temp table `tokens`_allowed: the data dictionary's words (never a hit in scan_tokens)."""
     dictionary = [_words_sql(quote_ident(c), f"marts.{table}", 1)
                   for table, columns in DICTIONARY_TEXT.items() if _table_exists(con, "marts", table)
                   for c in columns]
-    con.execute(f"create or replace temp table {name}_allowed as select distinct token from ("
+    con.execute(f"create or replace temp table {tokens}_allowed as select distinct token from ("
                 + ("\nunion all\n".join(dictionary) or "select null::varchar as token where false") + ") t")
-    return name
+    return f"{tokens}_allowed"
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
