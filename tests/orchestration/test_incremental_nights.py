@@ -37,6 +37,7 @@ from dagster_project.dbt.project import dbt_project
 from dagster_project.ingest.run import ingest_landing
 from dagster_project.linkage.link import link
 from dagster_project.publish import core as publish_core
+from dagster_project.publish import identifiers, kept_identifiers
 from dagster_project.runs import incremental, staging_plan
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
@@ -164,9 +165,10 @@ def night(landing: Path, warehouse: Path, work: Path) -> tuple[incremental.Night
     return plan, staging.full
 
 
-def publish_analyst_copy(landing: Path, warehouse: Path, work: Path) -> str:
+def publish_analyst_copy(landing: Path, warehouse: Path, work: Path) -> tuple[str, str]:
     """publish's analyst tier after a night (the tiers patched by the test); the copy must equal
-    a full write of the same warehouse. Returns how it was written (full | incremental)."""
+    a full write of the same warehouse, and the identifier tables it keeps a whole build. Returns how the
+    copy was written (full | incremental) and how the identifier tables were made (kept_identifiers)."""
     settings = Settings.from_env(landing, warehouse, None, pseudo_key=PSEUDO_KEY)
     with duckdb_connection.connect(settings) as con:
         result = publish_core.publish(settings, con)
@@ -175,8 +177,13 @@ def publish_analyst_copy(landing: Path, warehouse: Path, work: Path) -> str:
         docs = {relation: mart.doc for relation, mart in publish_core.MARTS.items()}
         publish_core._write(con, con.execute("select current_database()").fetchone()[0], publish_core.ANALYST,
                             full, settings, docs)
+        # the identifier tables publish keeps (built whole or brought up to date) equal a whole build
+        whole = identifiers.build_identifier_tables(con)
+        kept = [(kept_identifiers.VALUES, "value"), (kept_identifiers.TOKENS, "token")]
+        assert [con.execute(f"select {c}, kind from {t} order by all").fetchall() for t, c in kept] == \
+            [con.execute(f"select * from {t} order by all").fetchall() for t in whole], result.identifier_plan
     assert analyst_copy(result.analyst_version_dir) == analyst_copy(full), result.analyst_plan
-    return result.analyst_plan.mode
+    return result.analyst_plan.mode, result.identifier_plan.mode
 
 
 def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeypatch):
@@ -188,11 +195,11 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     monkeypatch.setattr(publish_core, "MART_TABLES", publish_core.ANALYST_TABLES)
     landing, warehouse, work = tmp_path / "landing", tmp_path / "warehouse", tmp_path / "dbt"
     landing.mkdir()
-    plans, staging_full, copies = {}, {}, {}
+    plans, staging_full, copies, identifier_modes = {}, {}, {}, {}
 
     def tonight(name: str) -> None:
         plans[name], staging_full[name] = night(landing, warehouse, work)
-        copies[name] = publish_analyst_copy(landing, warehouse, work)
+        copies[name], identifier_modes[name] = publish_analyst_copy(landing, warehouse, work)
 
     _copy(full_landing, landing, "20230930", skip=(HELD_BACK,))
     tonight("first load")
@@ -213,6 +220,9 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
         {name: plan.reason for name, plan in plans.items()}
     # the analyst copy started from the last one on every incremental night, and was whole otherwise
     assert copies == modes
+    # the identifier tables were built whole on the full nights, brought up to date on the others
+    assert identifier_modes == {name: {"full": kept_identifiers.WHOLE, "incremental": kept_identifiers.UPDATED}[mode]
+                                for name, mode in modes.items()}
     # Staging started from the baseline (macro incremental_by_record) on every night but the first.
     assert staging_full == {name: name == "first load" for name in plans}, staging_full
     # Incremental nights recomputed some people, not everyone.
