@@ -190,6 +190,7 @@ def _apply(con: duckdb.DuckDBPyConnection, kept: str, column: str, added: str, r
 def _rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """The kept tables built whole from tonight's identities (inside the caller's transaction)."""
     con.execute("create schema if not exists ops")
+    con.execute(f"create or replace table {STATE} {_STATE_COLUMNS}")  # a state that could not be read goes too
     sources = {}
     for source, sql in identifiers.identity_sources_sql().items():
         sources[source] = identity_table(source)
@@ -200,11 +201,14 @@ def _rebuild(con: duckdb.DuckDBPyConnection) -> None:
                 f"from ({identifiers.token_parts(sources)}) group by token, kind")
 
 
+_STATE_COLUMNS = ("(built_at timestamp, key_fingerprint varchar, settings_fingerprint varchar, "
+                  "code_fingerprint varchar, whole_for_night timestamp)")
+
+
 def _record(con: duckdb.DuckDBPyConnection, fingerprints: tuple[str, str, str], night: tuple | None) -> None:
     """The state row (inside the caller's transaction): the fingerprints, and the full-rebuild night
     the tables were last built whole for (one whole build per such night)."""
-    con.execute(f"""create table if not exists {STATE} (built_at timestamp, key_fingerprint varchar,
-        settings_fingerprint varchar, code_fingerprint varchar, whole_for_night timestamp)""")
+    con.execute(f"create table if not exists {STATE} {_STATE_COLUMNS}")
     previous = con.execute(f"select whole_for_night from {STATE}").fetchall()
     whole_for_night = night[0] if night is not None and night[1] == analyst_base.FULL else (
         previous[0][0] if len(previous) == 1 else None)

@@ -127,6 +127,10 @@ def test_built_whole_when_the_kept_tables_cannot_be_trusted(con, settings):
     con.execute(f"delete from {kept_identifiers.STATE}")
     kept, plan = _kept_and_plan(con, settings)
     assert (kept, plan.mode) == (_whole(con), kept_identifiers.WHOLE) and "0 rows" in plan.reason
+    con.execute(f"create or replace table {kept_identifiers.STATE} (something_else integer)")
+    kept, plan = _kept_and_plan(con, settings)
+    assert (kept, plan.mode) == (_whole(con), kept_identifiers.WHOLE) and "cannot be read" in plan.reason
+    assert _kept(con, settings)[1] == kept_identifiers.UPDATED
 
 
 def test_an_update_killed_part_way_leaves_the_old_state(con, settings, monkeypatch):
