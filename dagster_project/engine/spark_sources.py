@@ -3,23 +3,18 @@
 dbt's sources (dbt/models/staging/*/_*__sources.yml: raw_current.*, ops.*, raw.rejects,
 linkage.*) are the one list of what the models read; this copies exactly those relations
 out of warehouse.duckdb as Parquet (`COPY ... (FORMAT parquet)`: VARCHAR columns named as
-in the contract, `_flags` as array<string>, `_extra` as map) and registers each as a Spark
-table of the same schema and name, so `dbt build --target spark` reads what the DuckDB
-build reads. Used by the Spark tests and by hand (README "Running on Spark"); the Spark
-run path may reuse it.
+in the contract, `_flags` as array<string>, `_extra` as map); the Spark run
+(engine/exchange.py) has dbt register each as a Spark table of the same schema and name,
+so `dbt build --target spark` reads what the DuckDB build reads.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 
 from dagster_project import duckdb_connection
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
 
 SourceTable = tuple[str, str]   # (schema, table)
 
@@ -62,13 +57,3 @@ def export_sources_to_parquet(settings: Settings, parquet_dir: Path,
             con.execute(f'copy (select * from "{table[0]}"."{table[1]}") to \'{target}\' (format parquet)')
     return tables
 
-
-def register_parquet_sources(spark: SparkSession, parquet_dir: Path,
-                             tables: list[SourceTable] | None = None) -> None:
-    """Create (or replace) each table as a Spark table over its Parquet folder, in a database named as its schema."""
-    tables = dbt_source_tables() if tables is None else tables
-    for schema, name in tables:
-        location = parquet_location(parquet_dir, (schema, name)).resolve()
-        spark.sql(f"create database if not exists `{schema}`")
-        spark.sql(f"drop table if exists `{schema}`.`{name}`")
-        spark.sql(f"create table `{schema}`.`{name}` using parquet location '{location}'")

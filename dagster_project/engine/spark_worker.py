@@ -10,12 +10,8 @@ names the step and carries the worker's last lines.
 Step `linkage`: the Splink scores on Spark, handed to DuckDB as Parquet
 (exchange.linkage_dir): the Splink input's nodes and the scored pairs. It reads the
 identities, linkage.source_person, from the Spark catalog (the table dbt's model
-int_linkage__source_person built there with the dbt half before linkage). Linkage on its
-own (the engine-equality tests) instead gives staging as Parquet folders in
-`register_tables`: the worker then builds the identities from them with the same dbt
-models (linkage/source_person.py renders them for Spark) and hands them over too, as
-source_person.parquet. Clustering and stable ids run in the Dagster process
-(linkage/link.py), as on DuckDB.
+int_linkage__source_person built there with the dbt half before linkage). Clustering and
+stable ids run in the Dagster process (linkage/link.py), as on DuckDB.
 """
 from __future__ import annotations
 
@@ -70,25 +66,17 @@ def run_step(settings: Settings, step: str, log_dir: Path, **extra: object) -> d
 def _linkage(settings: Settings, request: dict) -> dict:
     from dagster_project.engine import exchange
     from dagster_project.engine.spark_session import start_session
-    from dagster_project.engine.spark_sources import register_parquet_sources
     from dagster_project.engine.sql_runner import SparkRunner
     from dagster_project.linkage import splink_runner
     from dagster_project.linkage.link import score_with
     from dagster_project.linkage.model_store import ModelChoice
-    from dagster_project.linkage.source_person import SOURCE_PERSON, build_source_persons_with
+    from dagster_project.linkage.source_person import SOURCE_PERSON
 
     spark = start_session(settings)
     try:
         spark.sparkContext.setCheckpointDir(str(settings.spark_dir / "checkpoints"))
         runner = SparkRunner(spark)
-        staging = request.get("register_tables", {})
-        # staging as Parquet folders (linkage on its own, e.g. in tests): identities built here
-        for name, folder in staging.items():
-            schema, table = name.split(".")
-            register_parquet_sources(spark, Path(folder).parent.parent, [(schema, table)])
-        if staging:
-            build_source_persons_with(runner)
-        elif not runner.columns(SOURCE_PERSON):
+        if not runner.columns(SOURCE_PERSON):
             raise RuntimeError(f"Spark linkage: no table {SOURCE_PERSON} in the Spark catalog; the dbt half "
                                "before linkage builds it (dbt model int_linkage__source_person): run it first")
         n_identities = runner.scalar(f"select count(*) from {SOURCE_PERSON}")
@@ -97,8 +85,6 @@ def _linkage(settings: Settings, request: dict) -> dict:
         out = exchange.linkage_dir(settings)
         shutil.rmtree(out, ignore_errors=True)  # never a previous run's pairs beside this run's identities
         out.mkdir(parents=True)
-        if staging:
-            pq.write_table(runner.arrow(f"select * from {SOURCE_PERSON}"), out / "source_person.parquet")
         pq.write_table(scored.nodes, out / "nodes.parquet")
         pq.write_table(scored.edges, out / "edges.parquet")
         (out / "model.json").write_text(json.dumps(scored.model))
