@@ -2,8 +2,8 @@
 
 A small generated landing (with the generator's mess: corrections, duplicates, keying
 slips) is replayed night by night into one warehouse, each night as the nightly job
-runs it (ingest, dbt's half before linkage, linkage, the night's plan, dbt's half
-after linkage, the baseline): first load, a correcting re-delivery, a new quarter, a
+runs it (ingest, dbt's half before linkage, linkage on dbt's linkage.source_person, the
+night's plan, dbt's half after linkage, the baseline): first load, a correcting re-delivery, a new quarter, a
 late file for an old period, an opt-out added, a retraction (a re-delivered CLD
 record naming another person). Then a fresh warehouse with the same id salt builds
 the final landing in one full night. Every intermediate and mart table the per-person
@@ -35,7 +35,8 @@ from dagster_project import duckdb_connection
 from dagster_project.dbt.assets import BEFORE_LINKAGE, build_args
 from dagster_project.dbt.project import dbt_project
 from dagster_project.ingest.run import ingest_landing
-from dagster_project.linkage.link import link
+from dagster_project.linkage import model_store
+from dagster_project.linkage.link import build_person, predict_and_cluster
 from dagster_project.publish import core as publish_core
 from dagster_project.runs import incremental, staging_plan
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
@@ -155,7 +156,9 @@ def night(landing: Path, warehouse: Path, work: Path) -> tuple[incremental.Night
           *(["--exclude", " ".join(exclude)] if exclude else []),
           "--exclude-resource-type", "test"], work)
     with duckdb_connection.connect(settings) as con:
-        link(con, settings)
+        # as the nightly job's linkage assets: on dbt's linkage.source_person (link() would rebuild it)
+        predict_and_cluster(con, model_store.choose_model(settings))
+        build_person(con, settings)
         plan = incremental.plan_night(con, settings)
     _dbt([*build_args(settings, plan), "--select", PER_PERSON, "--exclude", BEFORE_LINKAGE,
           "--exclude-resource-type", "test"], work)
