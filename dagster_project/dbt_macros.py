@@ -37,7 +37,7 @@ MACROS_DIR = DBT_PROJECT_DIR / "macros"
 # financial year, the confidence intervals publish recomputes, the linkage models' incremental
 # switch), each dispatch macro's file included.
 MACRO_FILES = (
-    "linkage_rules.sql", "normalise.sql", "incremental_by_identity.sql",
+    "linkage_rules.sql", "normalise.sql", "incremental_by_record.sql", "incremental_by_identity.sql",
     "metrics/financial_year.sql", "metrics/confidence_intervals.sql",
     *(f"portable/{name}" for name in ("aggregates.sql", "arrays.sql", "dates.sql", "text.sql", "types.sql")))
 _DISPATCH_PREFIXES = {ENGINE_DUCKDB: ("duckdb__", "default__"), ENGINE_SPARK: ("spark__", "default__")}

@@ -20,15 +20,7 @@
     across identities and stays a table. -#}
 
 {% macro incremental_by_identity(delete_hook="delete_touched_identities()") -%}
-    {%- set engine = target.type if target is defined else 'duckdb' -%}
-    {%- if engine == 'duckdb' and var('carejourney_incremental', false) -%}
-        {{- config(
-            materialized='incremental',
-            incremental_strategy='append',
-            on_schema_change='fail',
-            pre_hook=["{{ check_touched_identities() }}", "{{ " ~ delete_hook ~ " }}"]
-        ) -}}
-    {%- endif -%}
+    {{- incremental_append(["{{ check_touched_identities() }}", "{{ " ~ delete_hook ~ " }}"]) -}}
 {%- endmacro %}
 
 {#- linkage.touched_identity and its meta (runs/staging_plan.py TOUCHED, TOUCHED_META). -#}
