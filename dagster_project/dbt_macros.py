@@ -13,7 +13,9 @@ or dbt-spark resolves it) in milliseconds, with no dbt parse, profile or warehou
 
 Only what those files use is provided: the macros of `MACRO_FILES`, `ref`/`source`
 (resolved by the caller), `config` (ignored: the caller decides where the SQL goes),
-`var` (dbt_project.yml's vars), `target.type` and dbt's `type_string`.
+`var` (dbt_project.yml's vars), `target.type` and dbt's `type_string`; a model renders
+as a full build, as on Spark (`carejourney_is_incremental()`, of incremental_by_person.sql,
+is false).
 """
 from __future__ import annotations
 
@@ -32,9 +34,11 @@ from dagster_project.settings import DBT_PROJECT_DIR, ENGINE_DUCKDB, ENGINE_SPAR
 
 MACROS_DIR = DBT_PROJECT_DIR / "macros"
 # The macro files Python renders (the linkage rules and models, the normalisation rules, the
-# financial year, the confidence intervals publish recomputes), each dispatch macro's file included.
+# financial year, the confidence intervals publish recomputes, the linkage models' incremental
+# switch), each dispatch macro's file included.
 MACRO_FILES = (
-    "linkage_rules.sql", "normalise.sql", "metrics/financial_year.sql", "metrics/confidence_intervals.sql",
+    "linkage_rules.sql", "normalise.sql", "incremental_by_record.sql", "incremental_by_identity.sql",
+    "metrics/financial_year.sql", "metrics/confidence_intervals.sql",
     *(f"portable/{name}" for name in ("aggregates.sql", "arrays.sql", "dates.sql", "text.sql", "types.sql")))
 _DISPATCH_PREFIXES = {ENGINE_DUCKDB: ("duckdb__", "default__"), ENGINE_SPARK: ("spark__", "default__")}
 _TYPE_STRING = {ENGINE_DUCKDB: "varchar", ENGINE_SPARK: "string"}
@@ -91,6 +95,7 @@ def _environment(engine: str) -> jinja2.Environment:
         "target": SimpleNamespace(type=engine),
         "var": var,
         "config": lambda *args, **kwargs: "",
+        "carejourney_is_incremental": lambda: False,
         "dbt": SimpleNamespace(type_string=lambda: _TYPE_STRING[engine]),
         "exceptions": SimpleNamespace(raise_compiler_error=_raise_compiler_error),
     })

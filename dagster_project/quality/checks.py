@@ -28,6 +28,9 @@ def _make_check(gate: Gate) -> dg.AssetChecksDefinition:
         }
         if result.docs_page:
             metadata["data_docs"] = dg.MetadataValue.path(str(result.docs_page))
+        if result.reused_from is not None:   # same rows, suite and code as a passed run (gate_reuse.py)
+            metadata["reused_from_run"] = result.reused_from.run_id
+            metadata["reused_from_time"] = f"{result.reused_from.passed_at:%Y-%m-%d %H:%M:%S} UTC"
         for i, failure in enumerate(result.failures[:10], start=1):
             metadata[f"failed_{i}"] = failure.describe()
         # The run summary shows this one line: on failure it carries every failed

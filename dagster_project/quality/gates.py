@@ -2,7 +2,9 @@
 
 `run_gate(name, con, settings)` is the plain-Python core the Dagster checks, the
 CLI and the tests share. A gate fails (never raises) when its frame cannot be
-built, because a gate that cannot look must not let publication through.
+built, because a gate that cannot look must not let publication through. A frame
+equal to one the same gate passed on, under the same suite and code, reuses that
+verdict instead of validating again (gate_reuse.py).
 """
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.quality import frames
-from dagster_project.quality.docs_index import record_gate_run
+from dagster_project.quality import frames, gate_reuse, gx_runner
+from dagster_project.quality.docs_index import PROCESS_RUN_ID, record_gate_run
 from dagster_project.quality.gx_runner import (
     ExpectationOutcome,
     SuiteFileError,
@@ -70,6 +72,8 @@ class GateResult:
     failures: list[ExpectationOutcome] = field(default_factory=list)
     docs_page: Path | None = None
     n_rows: int = 0
+    # the gate run whose passing verdict this one reuses (gate_reuse.py); None: validated now
+    reused_from: gate_reuse.PassedRun | None = None
 
 
 def _failure_message(gate: Gate, failures: list[ExpectationOutcome], docs_page: Path | None) -> str:
@@ -96,6 +100,15 @@ def run_gate(name: str, con: duckdb.DuckDBPyConnection, settings: Settings,
                    f"Publication stopped; check the step that builds {'/'.join(gate.asset_key)}.")
         record_gate_run(settings.data_docs_dir, name, False, None, message, run_id)
         return GateResult(name, False, message)
+    build_docs = gx_runner.BUILD_DATA_DOCS
+    key = gate_reuse.reuse_key(name, gate.label_column, gate.suite_path, frame, build_docs)
+    passed = gate_reuse.find_pass(con, name, key, settings.data_docs_dir, build_docs)
+    if passed is not None:
+        message = (f"quality gate {name} passed: the same {len(frame)} rows, suite and code as gate run "
+                   f"{passed.run_id} ({passed.passed_at:%Y-%m-%d %H:%M:%S} UTC), which passed; its verdict "
+                   f"is reused, not recomputed. Data Docs of that run: {passed.docs_page}")
+        record_gate_run(settings.data_docs_dir, name, True, passed.docs_page, message, run_id)
+        return GateResult(name, True, message, [], passed.docs_page, len(frame), reused_from=passed)
     try:
         run = validate(frame, gate.suite_path, settings.data_docs_dir, gate.label_column)
     except SuiteFileError as exc:
@@ -103,6 +116,11 @@ def run_gate(name: str, con: duckdb.DuckDBPyConnection, settings: Settings,
     if run.success:
         message = f"quality gate {name} passed ({len(run.outcomes)} expectations, {len(frame)} rows); " \
                   f"Data Docs: {run.docs_page}"
+        try:
+            gate_reuse.record_pass(con, name, key, run_id or PROCESS_RUN_ID, message, run.docs_page,
+                                   settings.data_docs_dir, len(frame))
+        except duckdb.Error as exc:   # e.g. a read-only connection: the verdict stands, only not reusable
+            message += f" (not kept for reuse: {exc})"
     else:
         message = _failure_message(gate, run.failures, run.docs_page)
     record_gate_run(settings.data_docs_dir, name, run.success, run.docs_page, message, run_id)

@@ -171,16 +171,23 @@ def _as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     return con.execute("select max(as_of_date) from intermediate.int_run__as_of").fetchone()[0]
 
 
-def _touched_identities_sql() -> str:
-    """Source identities named by a record loaded after $load_id, or by any version of it."""
+def touched_identities_sql(tables: tuple[str, ...] | None = None) -> str:
+    """Source identities named by a record loaded after $load_id, or by any version of it
+    (the identity it named before a correction). `tables`: the raw tables to look at
+    (default every person-bearing one, care contacts through their referrals)."""
     parts = []
     for table, dataset in PERSON_TABLES:
+        if tables is not None and table.name not in tables:
+            continue
         keys_ = ", ".join(quote_ident(c) for c in table.natural_key)
         parts.append(
             f"""select '{dataset}' as source_dataset, {contract.source_person_id_sql(dataset, 'r')} as source_person_id
                 from raw.{table.name} r
                 semi join (select distinct {keys_} from raw.{table.name} where _load_id > $load_id) k
                     using ({keys_})""")
+    if tables is not None and contract.CSDS_CONTACT.name not in tables:
+        return "\nunion\n".join(parts) or ("select null::varchar as source_dataset, "
+                                           "null::varchar as source_person_id where false")
     # A care contact names no patient: its referral (every version of it) does.
     referral, contact = contract.CSDS_REFERRAL.name, contract.CSDS_CONTACT.name
     contact_keys = ", ".join(quote_ident(c) for c in contract.CSDS_CONTACT.natural_key)
@@ -197,7 +204,7 @@ def _touched_identities_sql() -> str:
 def _collect_affected(con: duckdb.DuckDBPyConnection, baseline_load_id: int,
                       baseline_as_of: dt.date | None, as_of: dt.date | None) -> bool:
     """Fill temp table _affected_ids(person_id); False if the spell closure did not settle."""
-    con.execute(f"create or replace temp table _touched as {_touched_identities_sql()}",
+    con.execute(f"create or replace temp table _touched as {touched_identities_sql()}",
                 {"load_id": baseline_load_id})
     window_clause = ""
     if as_of != baseline_as_of:

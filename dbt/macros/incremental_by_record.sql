@@ -16,14 +16,21 @@
     staging folder's materialisation (dbt_project.yml), rebuilt in full. -#}
 
 {% macro incremental_by_record(key_column, table_name, key_columns) -%}
+    {{- incremental_append("{{ delete_changed_records('" ~ key_column ~ "', '" ~ table_name ~ "', "
+                           ~ tojson(key_columns) ~ ") }}") -}}
+{%- endmacro %}
+
+{#- The switch staging's and the linkage input's models share: on DuckDB, when the nightly
+    job says so, an incremental model whose pre-hook(s) delete what tonight recomputes and
+    whose rows are appended; otherwise nothing (the folder's materialisation). -#}
+{% macro incremental_append(pre_hook) -%}
     {%- set engine = target.type if target is defined else 'duckdb' -%}
     {%- if engine == 'duckdb' and var('carejourney_incremental', false) -%}
         {{- config(
             materialized='incremental',
             incremental_strategy='append',
             on_schema_change='fail',
-            pre_hook="{{ delete_changed_records('" ~ key_column ~ "', '" ~ table_name ~ "', "
-                ~ tojson(key_columns) ~ ") }}"
+            pre_hook=pre_hook
         ) -}}
     {%- endif -%}
 {%- endmacro %}

@@ -49,3 +49,14 @@ def test_a_unit_tests_setting_that_is_neither_on_nor_off_is_refused(tmp_path, mo
     monkeypatch.setenv("CAREJOURNEY_DBT_UNIT_TESTS", "sometimes")
     with pytest.raises(SettingsError, match="CAREJOURNEY_DBT_UNIT_TESTS='sometimes' is neither on nor off"):
         Settings.from_env(tmp_path / "landing", tmp_path / "warehouse", pseudo_key="ab" * 32)
+
+
+def test_no_dbt_adapter_is_loaded_in_the_dagster_process(monkeypatch):
+    """dagster-dbt's adapter handle (only for fetch_row_counts / fetch_column_metadata) costs
+    seconds per dbt step; the nightly job's resource skips it (cli_resource.py)."""
+    import dbt.config.runtime
+
+    def no_profile(*args, **kwargs):
+        raise AssertionError("loaded dbt's profile in the Dagster process")
+    monkeypatch.setattr(dbt.config.runtime, "load_profile", no_profile)
+    assert dbt_resource()._initialize_dbt_core_adapter(["build"]) is None

@@ -2,10 +2,12 @@
 
 A small generated landing (with the generator's mess: corrections, duplicates, keying
 slips) is replayed night by night into one warehouse, each night as the nightly job
-runs it (ingest, dbt's half before linkage, linkage, the night's plan, dbt's half
-after linkage, the baseline): first load, a correcting re-delivery, a new quarter, a
+runs it (ingest, dbt's half before linkage, linkage on dbt's linkage.source_person, the
+night's plan, dbt's half after linkage, the baseline): first load, a correcting re-delivery, a new quarter, a
 late file for an old period, an opt-out added, a retraction (a re-delivered CLD
-record naming another person). Then a fresh warehouse with the same id salt builds
+record naming another person); the correcting re-delivery also gives a HES patient a CLD
+person's NHS number, so that person's suspect flag changes on a night that does not
+touch it. Then a fresh warehouse with the same id salt builds
 the final landing in one full night. Every intermediate and mart table the per-person
 models feed must be equal, rows sorted, byte for byte (person ids and keys replaced by
 each person's smallest identity, as a full rebuild mints ids afresh: "up to id
@@ -35,7 +37,8 @@ from dagster_project import duckdb_connection
 from dagster_project.dbt.assets import BEFORE_LINKAGE, build_args
 from dagster_project.dbt.project import dbt_project
 from dagster_project.ingest.run import ingest_landing
-from dagster_project.linkage.link import link
+from dagster_project.linkage import model_store
+from dagster_project.linkage.link import build_person, predict_and_cluster
 from dagster_project.publish import core as publish_core
 from dagster_project.publish import identifiers, kept_identifiers
 from dagster_project.runs import incremental, staging_plan
@@ -102,6 +105,66 @@ def _correct_a_hes_record(full: Path, landing: Path) -> None:
         rows[2][post] = "LS1 4AP"
         return rows
     _rewrite(target, change)
+    _key_someone_elses_number(landing, source, target)
+
+
+def _date(text: str) -> dt.date | None:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y%m%d"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _key_someone_elses_number(landing: Path, source: Path, target: Path) -> None:
+    """In the re-delivered HES file, a patient seen in no other HES file is given a CLD person's NHS
+    number (keyed from someone else's notes): a birth date decades apart and another postcode,
+    so both holders become suspect (int_linkage__nhs_number_suspects). The CLD person's
+    records did not change: its flag changes though its identity is not touched tonight,
+    which linkage.source_person's incremental build must catch (macro incremental_by_identity)."""
+    seen: set[tuple[str, str]] = set()
+    elsewhere: set[str] = set()   # numbers HES or CSDS carry
+    for path in (landing / "hes_apc").glob("*.csv"):
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                elsewhere.add(row["NEWNHSNO"].strip())
+                if path not in (source, target):
+                    seen.add((row["PROCODE3"], row["LOPATID"]))
+    for path in (landing / "csds").glob("csds_cyp001_mpi_*.csv"):
+        with path.open(newline="") as handle:
+            elsewhere.update(row["NHSNumber"].strip() for row in csv.DictReader(handle))
+    holders: dict[str, set[str]] = {}   # number: the CLD identities carrying it
+    cld = []
+    for path in (landing / "asc_cld").glob("*.csv"):
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                holders.setdefault(row["NHS Number"].strip(), set()).add(
+                    row["LA Code"] + "|" + row["LA Person Unique Identifier"])
+                cld.append(row)
+
+    def change(rows):
+        header = rows[0]
+        number, dob, post = header.index("NEWNHSNO"), header.index("DOB"), header.index("HOMEADD")
+        patient = (header.index("PROCODE3"), header.index("LOPATID"))
+        for row in rows[3:]:
+            key = (row[patient[0]], row[patient[1]])
+            born = _date(row[dob])
+            if key in seen or born is None:
+                continue
+            for other in cld:
+                other_born = _date(other["Date of Birth"])
+                lent = other["NHS Number"].strip()
+                if (lent and len(holders[lent]) == 1 and lent not in elsewhere
+                        and other_born is not None and abs(other_born.year - born.year) > 20
+                        and other_born.month != born.month and other_born.day != born.day
+                        and other["Postcode"].replace(" ", "") != row[post].replace(" ", "")):
+                    for episode in rows[1:]:   # every episode of the patient
+                        if (episode[patient[0]], episode[patient[1]]) == key:
+                            episode[number] = lent
+                    return rows
+        raise AssertionError("no HES patient seen once and CLD person to share a number with")
+    _rewrite(target, change)
 
 
 def _opt_out(landing: Path) -> None:
@@ -156,7 +219,17 @@ def night(landing: Path, warehouse: Path, work: Path) -> tuple[incremental.Night
           *(["--exclude", " ".join(exclude)] if exclude else []),
           "--exclude-resource-type", "test"], work)
     with duckdb_connection.connect(settings) as con:
-        link(con, settings)
+        # linkage.source_person, rebuilt by identity, flags exactly tonight's suspects and holds
+        # every identity once (an identity flagged or unflagged tonight need not be touched)
+        assert con.execute("""select count(*) from linkage.source_person sp
+            where sp.nhs_number_suspect <> ((sp.source_dataset, sp.source_person_id) in
+                  (select source_dataset, source_person_id from intermediate.int_linkage__nhs_number_suspects))
+            """).fetchone()[0] == 0
+        assert con.execute("select count(*) from linkage.source_person").fetchone() == con.execute(
+            "select count(*) from intermediate.int_linkage__identities").fetchone()
+        # as the nightly job's linkage assets: on dbt's linkage.source_person (link() would rebuild it)
+        predict_and_cluster(con, model_store.choose_model(settings))
+        build_person(con, settings)
         plan = incremental.plan_night(con, settings)
     _dbt([*build_args(settings, plan), "--select", PER_PERSON, "--exclude", BEFORE_LINKAGE,
           "--exclude-resource-type", "test"], work)
@@ -257,8 +330,18 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     assert all(not full and r < n for full, r, n in clustered[1:]), clustered
     assert any(r > 0 for _, r, _ in clustered[1:]) and any(r == 0 for _, r, _ in clustered[1:]), clustered
     assert staging_rows(warehouse / "warehouse.duckdb") == staging_rows(rebuilt / "warehouse.duckdb")
+    # the linkage input rebuilt by identity (macro incremental_by_identity) is a full build's
+    source_persons = []
+    for database in (warehouse / "warehouse.duckdb", rebuilt / "warehouse.duckdb"):
+        with connect(database) as con:
+            source_persons.append(con.execute("select * from linkage.source_person order by all").fetchall())
+    assert source_persons[0] == source_persons[1]
+    with connect(warehouse / "warehouse.duckdb") as con:   # the number keyed from CLD notes: both suspect
+        assert con.execute("select count(*) from linkage.source_person where nhs_number_suspect "
+                           "and source_dataset = 'asc_cld'").fetchone()[0] > 0
     got, expected = canonical_tables(warehouse / "warehouse.duckdb"), canonical_tables(rebuilt / "warehouse.duckdb")
     assert got.keys() == expected.keys()
-    assert {"marts.person", "marts.journey", "marts.hospital_spell", "intermediate.int_hospital__spells"} <= got.keys()
+    assert {"marts.person", "marts.journey", "marts.hospital_spell", "intermediate.int_hospital__spells",
+            "intermediate.int_linkage__records", "intermediate.int_linkage__identities"} <= got.keys()
     different = [name for name in expected if got[name] != expected[name]]
     assert not different, f"incremental nights differ from a full rebuild in {different}"

@@ -2,8 +2,11 @@
 -- of each demographic (sex: the latest known M/F), the postcodes in the order first
 -- seen, and the identity's NHS number: the valid number it carries most often (ties:
 -- the one seen latest), else the number and status of its latest record.
+-- Incremental nights: the touched identities' rows only (macro incremental_by_identity).
+{{ incremental_by_identity() }}
 with records as (
     select * from {{ ref('int_linkage__records') }}
+    where {{ touched_identities_only() }}
 ),
 
 latest as (

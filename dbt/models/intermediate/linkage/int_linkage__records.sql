@@ -1,11 +1,13 @@
 -- Every current person-bearing staging row as linkage compares it (one rule each,
 -- dbt/macros/linkage_rules.sql), with its recency within its identity: latest delivery,
 -- then later file, then later line. HES has no names; CSDS no names and no council.
+-- Incremental nights: the touched identities' rows only (macro incremental_by_identity).
 {%- set staging = [
     {'model': 'stg_hes_apc__episodes', 'first_name': 'null', 'last_name': 'null', 'la_code': 'resident_la_code'},
     {'model': 'stg_asc_cld__events', 'first_name': 'first_name', 'last_name': 'last_name', 'la_code': 'la_code'},
     {'model': 'stg_csds__mpi', 'first_name': 'null', 'last_name': 'null', 'la_code': 'null'},
 ] %}
+{{ incremental_by_identity() }}
 
 with records as (
     {%- for source in staging %}
@@ -25,7 +27,7 @@ with records as (
             _file_name,
             cast(_line_number as bigint) as _line_number
         from {{ ref(source.model) }}
-        where source_person_id is not null
+        where source_person_id is not null and {{ touched_identities_only() }}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 )
