@@ -197,19 +197,15 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
                     ignore_index=True).assign(run_id=run_id)
     seconds["ids"] = time.perf_counter() - t2
     t3 = time.perf_counter()
+    incremental = not night.full and table_exists(con, "linkage", "record_person")
+    if incremental:
+        # Only the rows that differ from last night's are rewritten (_write_record_person).
+        record_person = record_person.filter(pa.array(~night.unchanged))
     con.register("_new_record_person", record_person)
     con.register("_new_id_log", log)
     try:
         con.execute("begin transaction")
-        con.execute(
-            """create or replace table linkage.record_person as
-               select source_dataset::varchar as source_dataset,
-                      source_person_id::varchar as source_person_id,
-                      person_id::varchar as person_id,
-                      match_probability::double as match_probability,
-                      match_rule::varchar as match_rule
-               from _new_record_person order by source_dataset, source_person_id"""
-        )
+        _write_record_person(con, "_new_record_person", night.removed if incremental else None)
         con.execute(
             """insert into linkage.person_id_log
                select run_id, event, person_id, other_person_id, source_dataset,
@@ -245,6 +241,34 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
     )
     record_run(con, summary)
     return summary
+
+
+def _write_record_person(con: duckdb.DuckDBPyConnection, rows: str, removed: pa.Table | None) -> None:
+    """linkage.record_person from the relation `rows`, inside the caller's transaction. Whole
+    (`removed` None: a full clustering), or as a delete+insert: `rows` holds every identity
+    whose row is new or differs from last night's (night_clustering: the re-clustered ones
+    and the carried ones whose probability moved), `removed` last night's identities gone."""
+    select = f"""select source_dataset::varchar as source_dataset,
+                        source_person_id::varchar as source_person_id,
+                        person_id::varchar as person_id,
+                        match_probability::double as match_probability,
+                        match_rule::varchar as match_rule
+                 from {rows}"""
+    if removed is None:
+        con.execute(f"create or replace table linkage.record_person as {select} "
+                    "order by source_dataset, source_person_id")
+        return
+    con.execute(f"""delete from linkage.record_person r using {rows} n
+                    where r.source_dataset = n.source_dataset and r.source_person_id = n.source_person_id""")
+    if removed.num_rows:
+        con.register("_removed_identities", removed)
+        try:
+            con.execute("""delete from linkage.record_person r using _removed_identities g
+                           where r.source_dataset = g.source_dataset
+                             and r.source_person_id = g.source_person_id""")
+        finally:
+            con.unregister("_removed_identities")
+    con.execute(f"insert into linkage.record_person {select}")
 
 
 def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,

@@ -81,6 +81,11 @@ class NightClusters:
     edge_outcome: np.ndarray
     node_hash: np.ndarray
     component: np.ndarray
+    # Per identity: its record_person row is last night's, unchanged (carried, with the same
+    # probability); all False on the full path. With `removed`, what record_person's
+    # delete+insert rewrites (link.py).
+    unchanged: np.ndarray
+    removed: pa.Table | None = None  # last night's identities gone tonight (source_dataset, source_person_id)
 
     def as_log(self) -> dict:
         return {"full": self.full, "reason": self.reason,
@@ -160,7 +165,7 @@ def cluster_night(con: duckdb.DuckDBPyConnection, nodes: pa.Table, edges: pa.Tab
         result = clustering.cluster(nodes, edges, threshold, veto_first_names)
         outcome = result.edge_outcome
         return NightClusters(result, [None] * n, np.ones(n, bool), True, problem, int(component.max(initial=-1) + 1),
-                             _nhs_refusals(outcome), lo, hi, p, outcome, node_hash, component)
+                             _nhs_refusals(outcome), lo, hi, p, outcome, node_hash, component, np.zeros(n, bool))
     return _incremental(con, nodes, edges, keep, threshold, veto_first_names, lo, hi, p, node_hash, component)
 
 
@@ -177,14 +182,17 @@ def _incremental(con: duckdb.DuckDBPyConnection, nodes: pa.Table, edges: pa.Tabl
     try:
         cur.register("_night_keys", nodes.select(["unique_id", "source_dataset", "source_person_id"]))
         before = cur.sql(f"""
-            select k.unique_id, s.ix, s.node_hash, s.component, r.person_id, r.match_rule
+            select k.unique_id, s.ix, s.node_hash, s.component, r.person_id, r.match_rule,
+                   r.match_probability
             from _night_keys k
             left join {NODES} s using (source_dataset, source_person_id)
             left join linkage.record_person r using (source_dataset, source_person_id)
             order by k.unique_id""").to_arrow_table()
-        removed_components = cur.sql(f"""
-            select distinct s.component from {NODES} s anti join _night_keys k using (source_dataset, source_person_id)
-            """).to_arrow_table()["component"].to_numpy()
+        # The state's identities are record_person's (the base is valid): these are its rows to delete.
+        removed = cur.sql(f"""
+            select s.source_dataset, s.source_person_id, s.component
+            from {NODES} s anti join _night_keys k using (source_dataset, source_person_id)""").to_arrow_table()
+        removed_components = np.unique(removed["component"].to_numpy())
         previous_edges = cur.sql(f"select ix_l, ix_r, match_probability, outcome from {EDGES}").to_arrow_table()
         n_previous = cur.execute(f"select coalesce(max(ix), -1) + 1 from {NODES}").fetchone()[0]
         n_previous_components = cur.execute(f"select coalesce(max(component), -1) + 1 from {NODES}").fetchone()[0]
@@ -242,8 +250,10 @@ def _incremental(con: duckdb.DuckDBPyConnection, nodes: pa.Table, edges: pa.Tabl
         dirty[c_lab[tonight_order[moved]]] = True
 
     reclustered = dirty[component]
-    return _combine(nodes, edges, keep, threshold, veto_first_names, lo, hi, p, node_hash, component,
-                    reclustered, int(dirty.sum()), before, match, previous_edges["outcome"].to_numpy())
+    night = _combine(nodes, edges, keep, threshold, veto_first_names, lo, hi, p, node_hash, component,
+                     reclustered, int(dirty.sum()), before, match, previous_edges["outcome"].to_numpy())
+    night.removed = removed.select(["source_dataset", "source_person_id"])
+    return night
 
 
 def _combine(nodes: pa.Table, edges: pa.Table, keep: np.ndarray, threshold: float, veto_first_names: bool,
@@ -293,6 +303,11 @@ def _combine(nodes: pa.Table, edges: pa.Table, keep: np.ndarray, threshold: floa
     probabilistic = carried_mask & ~is_nhs & np.isfinite(strongest)
     prob[probabilistic] = strongest[probabilistic]
 
+    # A carried identity's row is unchanged unless its probability moved (person and rule are
+    # last night's by construction); both null (a singleton) is the same.
+    previous_p = before["match_probability"].to_numpy(zero_copy_only=False).astype(float)
+    unchanged = carried_mask & ((prob == previous_p) | (np.isnan(prob) & np.isnan(previous_p)))
+
     refused_by_reason: dict[str, int] = {}
     for code, name in enumerate(clustering.EDGE_OUTCOMES):
         count = int((outcome == code).sum())
@@ -303,7 +318,7 @@ def _combine(nodes: pa.Table, edges: pa.Table, keep: np.ndarray, threshold: floa
         cluster_of, rule.tolist(), prob, int((outcome == 0).sum()), sum(refused_by_reason.values()),
         refused_by_reason, refused_pairs, np.nonzero(keep)[0], outcome)
     return NightClusters(combined, previous_person.tolist(), reclustered, False, "incremental", n_dirty_components,
-                         _nhs_refusals(outcome), lo, hi, p, outcome, node_hash, component)
+                         _nhs_refusals(outcome), lo, hi, p, outcome, node_hash, component, unchanged)
 
 
 def write_state(con: duckdb.DuckDBPyConnection, nodes: pa.Table, night: NightClusters, threshold: float,
