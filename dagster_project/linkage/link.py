@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dagster_project.engine.sql_runner import DuckDBRunner, SqlRunner
@@ -189,7 +189,7 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
     record_person = pa.table({
         "source_dataset": nodes.column("source_dataset"),
         "source_person_id": nodes.column("source_person_id"),
-        "person_id": pa.array(person_ids, pa.string()),
+        "person_id": person_ids,
         "match_probability": pa.array(result.match_probability, pa.float64(), from_pandas=True),
         "match_rule": pa.array(result.match_rule, pa.string()),
     })
@@ -272,7 +272,7 @@ def _write_record_person(con: duckdb.DuckDBPyConnection, rows: str, removed: pa.
 
 
 def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,
-                night: night_clustering.NightClusters) -> tuple[list[str], pd.DataFrame]:
+                night: night_clustering.NightClusters) -> tuple[pa.Array, pd.DataFrame]:
     """Each identity's stable person id and the id log (stable_ids.py). Carried identities
     keep last night's person; only the re-clustered ones, and last night's persons they
     held or lost, go through assign_ids (the others are uncontested there, so the result is
@@ -296,36 +296,35 @@ def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,
             previous = cur.sql("select source_dataset, source_person_id, person_id "
                                "from linkage.record_person").to_arrow_table()
         else:
-            carried = pd.unique(np.asarray(night.previous_person, dtype=object)[~redo]).tolist()
-            cur.register("_carried_persons", pa.table({"person_id": pa.array(carried, pa.string())}))
+            carried = pc.unique(night.previous_person.filter(pa.array(~redo)))
+            cur.register("_carried_persons", pa.table({"person_id": carried}))
             previous = cur.sql("select source_dataset, source_person_id, person_id from linkage.record_person "
                                "anti join _carried_persons using (person_id)").to_arrow_table()
-            ever.update(carried)
+            ever.update(carried.to_pylist())
     finally:
         cur.close()
     assignment = stable_ids.assign_ids(current, previous, ever, salt, warehouse=con)
-    person_ids = np.asarray(night.previous_person, dtype=object)
-    person_ids[redo] = assignment.person_id.to_numpy(dtype=object)
-    return person_ids.tolist(), assignment.log
+    # carried identities keep last night's id; the re-clustered ones take theirs, in order
+    assigned = pa.array(assignment.person_id.to_numpy(dtype=object), pa.string())
+    return pc.replace_with_mask(night.previous_person, pa.array(redo), assigned), assignment.log
 
 
-def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, person_ids: list[str],
+def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, person_ids: pa.Array,
                  nodes: pa.Table) -> pd.DataFrame:
     """One `refused_<reason>` event per pair of persons kept apart over NHS numbers:
     the identity (source_dataset, source_person_id) of person_id scored a link to
     other_person_id that clustering refused. Logged the first run it happens only, so
     an unchanged night still logs nothing new."""
-    datasets = nodes.column("source_dataset").to_pylist()
-    ids = nodes.column("source_person_id").to_pylist()
+    datasets, ids = nodes.column("source_dataset"), nodes.column("source_person_id")
     seen: set[tuple[str, str, str]] = set()
     rows = []
     for a, b, reason in result.refused_pairs:
         event = f"refused_{reason}"
-        key = (event, person_ids[a], person_ids[b])
+        key = (event, person_ids[a].as_py(), person_ids[b].as_py())
         if key in seen:
             continue
         seen.add(key)
-        rows.append((event, person_ids[a], person_ids[b], datasets[a], ids[a], None))
+        rows.append((*key, datasets[a].as_py(), ids[a].as_py(), None))
     log = pd.DataFrame(rows, columns=stable_ids.LOG_COLUMNS)
     if log.empty:
         return log

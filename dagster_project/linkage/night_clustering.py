@@ -46,6 +46,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -69,7 +70,7 @@ RECORD_PERSON_DIGEST = """select count(*)::varchar || ':' || coalesce(bit_xor(ha
 @dataclass
 class NightClusters:
     clusters: clustering.Clusters   # over all identities (refused_pairs: the re-clustered ones only)
-    previous_person: list[str | None]   # last night's person_id per identity (None: new)
+    previous_person: pa.Array       # last night's person_id per identity (null: new), string
     reclustered: np.ndarray         # per identity: clustered tonight (False: carried)
     full: bool
     reason: str
@@ -164,8 +165,9 @@ def cluster_night(con: duckdb.DuckDBPyConnection, nodes: pa.Table, edges: pa.Tab
     if problem is not None:
         result = clustering.cluster(nodes, edges, threshold, veto_first_names)
         outcome = result.edge_outcome
-        return NightClusters(result, [None] * n, np.ones(n, bool), True, problem, int(component.max(initial=-1) + 1),
-                             _nhs_refusals(outcome), lo, hi, p, outcome, node_hash, component, np.zeros(n, bool))
+        return NightClusters(result, pa.nulls(n, pa.string()), np.ones(n, bool), True, problem,
+                             int(component.max(initial=-1) + 1), _nhs_refusals(outcome), lo, hi, p, outcome,
+                             node_hash, component, np.zeros(n, bool))
     return _incremental(con, nodes, edges, keep, threshold, veto_first_names, lo, hi, p, node_hash, component)
 
 
@@ -278,10 +280,12 @@ def _combine(nodes: pa.Table, edges: pa.Table, keep: np.ndarray, threshold: floa
     outcome[carried_pairs] = previous_outcome[match[carried_pairs]]
     outcome[sub_pairs[result.edge_index]] = result.edge_outcome
 
-    previous_person = np.asarray(before["person_id"].to_pylist(), dtype=object)
+    # Arrow, not Python strings: a million ids each night (codes by first appearance, as factorize)
+    previous_person = before["person_id"].combine_chunks().cast(pa.string())
     previous_rule = np.asarray(before["match_rule"].to_pylist(), dtype=object)
     carried = np.nonzero(~reclustered)[0]
-    carried_codes, _ = pd.factorize(previous_person[carried])
+    carried_codes = pc.dictionary_encode(previous_person.take(pa.array(carried))).indices.to_numpy(
+        zero_copy_only=False).astype(np.int64)
     n_sub_clusters = int(result.cluster_of.max(initial=-1) + 1)
     cluster_of = np.empty(n, np.int64)
     cluster_of[sub] = result.cluster_of
@@ -317,7 +321,7 @@ def _combine(nodes: pa.Table, edges: pa.Table, keep: np.ndarray, threshold: floa
     combined = clustering.Clusters(
         cluster_of, rule.tolist(), prob, int((outcome == 0).sum()), sum(refused_by_reason.values()),
         refused_by_reason, refused_pairs, np.nonzero(keep)[0], outcome)
-    return NightClusters(combined, previous_person.tolist(), reclustered, False, "incremental", n_dirty_components,
+    return NightClusters(combined, previous_person, reclustered, False, "incremental", n_dirty_components,
                          _nhs_refusals(outcome), lo, hi, p, outcome, node_hash, component, unchanged)
 
 
