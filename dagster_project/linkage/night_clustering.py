@@ -44,7 +44,6 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
@@ -128,10 +127,14 @@ def _components(n: int, lo: np.ndarray, hi: np.ndarray, nodes: pa.Table) -> np.n
     """Component label per identity of the graph clustering works on: pairs at or above the
     threshold and links between holders of one trusted NHS number."""
     trusted = nodes.column("nhs_trusted").cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False)
-    holders = pd.DataFrame({"uid": np.nonzero(trusted)[0],
-                            "number": np.asarray(nodes.column("nhs_number").to_pylist(), dtype=object)[trusted]})
-    first = holders.groupby("number", sort=False, dropna=False)["uid"].transform("min").to_numpy()
-    rows = np.concatenate([lo, holders["uid"].to_numpy()]).astype(np.int64)
+    holder = np.nonzero(trusted)[0]
+    # each holder's number as a code (Arrow, not a million Python strings; a null is a code too),
+    # then the first holder of each code, the smallest uid as holders ascend
+    numbers = nodes.column("nhs_number").filter(pa.array(trusted)).combine_chunks()
+    codes = pc.dictionary_encode(numbers).indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    _, first_at, code_of = np.unique(codes, return_index=True, return_inverse=True)
+    first = holder[first_at][code_of.reshape(-1)]
+    rows = np.concatenate([lo, holder]).astype(np.int64)
     cols = np.concatenate([hi, first]).astype(np.int64)
     graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
     return connected_components(graph, directed=False)[1].astype(np.int64)
