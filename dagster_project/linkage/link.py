@@ -377,7 +377,7 @@ def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int
                          or p.membership_md5 is null) using (person_id)
            group by person_id""")
     con.execute(
-        f"""create or replace table linkage.person as
+        f"""create or replace temp table _person_new as
             select n.person_id,
                    case when $reuse and p.person_key is not null then p.person_key
                         else {_hmac_sql('n.person_id')} end as person_key,
@@ -389,9 +389,23 @@ def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int
                    n.membership_hash
             from _person_now n
             left join linkage.person p using (person_id)
-            left join _person_md5 m using (person_id)
-            order by n.person_id""",
+            left join _person_md5 m using (person_id)""",
         {"run": run_id, "reuse": reuse_keys, **keys})
+    # Only the rows that differ from last night's are written (most persons' rows are the
+    # same: set difference, nulls equal); a person gone is deleted. Another key: all differ.
+    con.execute("""create or replace temp table _person_changed as
+                   select * from _person_new except select * from linkage.person""")
+    con.execute("begin transaction")
+    try:
+        con.execute("""delete from linkage.person p where p.person_id in (select person_id from _person_changed)
+                          or p.person_id not in (select person_id from _person_new)""")
+        con.execute("insert into linkage.person select * from _person_changed order by person_id")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("drop table if exists _person_new")
+    con.execute("drop table if exists _person_changed")
     con.execute("drop table if exists _person_now")
     con.execute("drop table if exists _person_md5")
     return con.execute("select count(*) from linkage.person").fetchall()[0][0]
