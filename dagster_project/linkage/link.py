@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dagster_project.engine.sql_runner import DuckDBRunner, SqlRunner
@@ -189,7 +189,7 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
     record_person = pa.table({
         "source_dataset": nodes.column("source_dataset"),
         "source_person_id": nodes.column("source_person_id"),
-        "person_id": pa.array(person_ids, pa.string()),
+        "person_id": person_ids,
         "match_probability": pa.array(result.match_probability, pa.float64(), from_pandas=True),
         "match_rule": pa.array(result.match_rule, pa.string()),
     })
@@ -197,19 +197,15 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
                     ignore_index=True).assign(run_id=run_id)
     seconds["ids"] = time.perf_counter() - t2
     t3 = time.perf_counter()
+    incremental = not night.full and table_exists(con, "linkage", "record_person")
+    if incremental:
+        # Only the rows that differ from last night's are rewritten (_write_record_person).
+        record_person = record_person.filter(pa.array(~night.unchanged))
     con.register("_new_record_person", record_person)
     con.register("_new_id_log", log)
     try:
         con.execute("begin transaction")
-        con.execute(
-            """create or replace table linkage.record_person as
-               select source_dataset::varchar as source_dataset,
-                      source_person_id::varchar as source_person_id,
-                      person_id::varchar as person_id,
-                      match_probability::double as match_probability,
-                      match_rule::varchar as match_rule
-               from _new_record_person order by source_dataset, source_person_id"""
-        )
+        _write_record_person(con, "_new_record_person", night.removed if incremental else None)
         con.execute(
             """insert into linkage.person_id_log
                select run_id, event, person_id, other_person_id, source_dataset,
@@ -247,8 +243,36 @@ def predict_and_cluster(con: duckdb.DuckDBPyConnection, choice: model_store.Mode
     return summary
 
 
+def _write_record_person(con: duckdb.DuckDBPyConnection, rows: str, removed: pa.Table | None) -> None:
+    """linkage.record_person from the relation `rows`, inside the caller's transaction. Whole
+    (`removed` None: a full clustering), or as a delete+insert: `rows` holds every identity
+    whose row is new or differs from last night's (night_clustering: the re-clustered ones
+    and the carried ones whose probability moved), `removed` last night's identities gone."""
+    select = f"""select source_dataset::varchar as source_dataset,
+                        source_person_id::varchar as source_person_id,
+                        person_id::varchar as person_id,
+                        match_probability::double as match_probability,
+                        match_rule::varchar as match_rule
+                 from {rows}"""
+    if removed is None:
+        con.execute(f"create or replace table linkage.record_person as {select} "
+                    "order by source_dataset, source_person_id")
+        return
+    con.execute(f"""delete from linkage.record_person r using {rows} n
+                    where r.source_dataset = n.source_dataset and r.source_person_id = n.source_person_id""")
+    if removed.num_rows:
+        con.register("_removed_identities", removed)
+        try:
+            con.execute("""delete from linkage.record_person r using _removed_identities g
+                           where r.source_dataset = g.source_dataset
+                             and r.source_person_id = g.source_person_id""")
+        finally:
+            con.unregister("_removed_identities")
+    con.execute(f"insert into linkage.record_person {select}")
+
+
 def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,
-                night: night_clustering.NightClusters) -> tuple[list[str], pd.DataFrame]:
+                night: night_clustering.NightClusters) -> tuple[pa.Array, pd.DataFrame]:
     """Each identity's stable person id and the id log (stable_ids.py). Carried identities
     keep last night's person; only the re-clustered ones, and last night's persons they
     held or lost, go through assign_ids (the others are uncontested there, so the result is
@@ -272,36 +296,35 @@ def _stable_ids(con: duckdb.DuckDBPyConnection, nodes: pa.Table,
             previous = cur.sql("select source_dataset, source_person_id, person_id "
                                "from linkage.record_person").to_arrow_table()
         else:
-            carried = pd.unique(np.asarray(night.previous_person, dtype=object)[~redo]).tolist()
-            cur.register("_carried_persons", pa.table({"person_id": pa.array(carried, pa.string())}))
+            carried = pc.unique(night.previous_person.filter(pa.array(~redo)))
+            cur.register("_carried_persons", pa.table({"person_id": carried}))
             previous = cur.sql("select source_dataset, source_person_id, person_id from linkage.record_person "
                                "anti join _carried_persons using (person_id)").to_arrow_table()
-            ever.update(carried)
+            ever.update(carried.to_pylist())
     finally:
         cur.close()
     assignment = stable_ids.assign_ids(current, previous, ever, salt, warehouse=con)
-    person_ids = np.asarray(night.previous_person, dtype=object)
-    person_ids[redo] = assignment.person_id.to_numpy(dtype=object)
-    return person_ids.tolist(), assignment.log
+    # carried identities keep last night's id; the re-clustered ones take theirs, in order
+    assigned = pa.array(assignment.person_id.to_numpy(dtype=object), pa.string())
+    return pc.replace_with_mask(night.previous_person, pa.array(redo), assigned), assignment.log
 
 
-def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, person_ids: list[str],
+def _refusal_log(con: duckdb.DuckDBPyConnection, result: clustering.Clusters, person_ids: pa.Array,
                  nodes: pa.Table) -> pd.DataFrame:
     """One `refused_<reason>` event per pair of persons kept apart over NHS numbers:
     the identity (source_dataset, source_person_id) of person_id scored a link to
     other_person_id that clustering refused. Logged the first run it happens only, so
     an unchanged night still logs nothing new."""
-    datasets = nodes.column("source_dataset").to_pylist()
-    ids = nodes.column("source_person_id").to_pylist()
+    datasets, ids = nodes.column("source_dataset"), nodes.column("source_person_id")
     seen: set[tuple[str, str, str]] = set()
     rows = []
     for a, b, reason in result.refused_pairs:
         event = f"refused_{reason}"
-        key = (event, person_ids[a], person_ids[b])
+        key = (event, person_ids[a].as_py(), person_ids[b].as_py())
         if key in seen:
             continue
         seen.add(key)
-        rows.append((event, person_ids[a], person_ids[b], datasets[a], ids[a], None))
+        rows.append((*key, datasets[a].as_py(), ids[a].as_py(), None))
     log = pd.DataFrame(rows, columns=stable_ids.LOG_COLUMNS)
     if log.empty:
         return log
@@ -354,7 +377,7 @@ def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int
                          or p.membership_md5 is null) using (person_id)
            group by person_id""")
     con.execute(
-        f"""create or replace table linkage.person as
+        f"""create or replace temp table _person_new as
             select n.person_id,
                    case when $reuse and p.person_key is not null then p.person_key
                         else {_hmac_sql('n.person_id')} end as person_key,
@@ -366,9 +389,23 @@ def build_person(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int
                    n.membership_hash
             from _person_now n
             left join linkage.person p using (person_id)
-            left join _person_md5 m using (person_id)
-            order by n.person_id""",
+            left join _person_md5 m using (person_id)""",
         {"run": run_id, "reuse": reuse_keys, **keys})
+    # Only the rows that differ from last night's are written (most persons' rows are the
+    # same: set difference, nulls equal); a person gone is deleted. Another key: all differ.
+    con.execute("""create or replace temp table _person_changed as
+                   select * from _person_new except select * from linkage.person""")
+    con.execute("begin transaction")
+    try:
+        con.execute("""delete from linkage.person p where p.person_id in (select person_id from _person_changed)
+                          or p.person_id not in (select person_id from _person_new)""")
+        con.execute("insert into linkage.person select * from _person_changed order by person_id")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("drop table if exists _person_new")
+    con.execute("drop table if exists _person_changed")
     con.execute("drop table if exists _person_now")
     con.execute("drop table if exists _person_md5")
     return con.execute("select count(*) from linkage.person").fetchall()[0][0]

@@ -44,8 +44,8 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -69,7 +69,7 @@ RECORD_PERSON_DIGEST = """select count(*)::varchar || ':' || coalesce(bit_xor(ha
 @dataclass
 class NightClusters:
     clusters: clustering.Clusters   # over all identities (refused_pairs: the re-clustered ones only)
-    previous_person: list[str | None]   # last night's person_id per identity (None: new)
+    previous_person: pa.Array       # last night's person_id per identity (null: new), string
     reclustered: np.ndarray         # per identity: clustered tonight (False: carried)
     full: bool
     reason: str
@@ -81,6 +81,11 @@ class NightClusters:
     edge_outcome: np.ndarray
     node_hash: np.ndarray
     component: np.ndarray
+    # Per identity: its record_person row is last night's, unchanged (carried, with the same
+    # probability); all False on the full path. With `removed`, what record_person's
+    # delete+insert rewrites (link.py).
+    unchanged: np.ndarray
+    removed: pa.Table | None = None  # last night's identities gone tonight (source_dataset, source_person_id)
 
     def as_log(self) -> dict:
         return {"full": self.full, "reason": self.reason,
@@ -122,10 +127,14 @@ def _components(n: int, lo: np.ndarray, hi: np.ndarray, nodes: pa.Table) -> np.n
     """Component label per identity of the graph clustering works on: pairs at or above the
     threshold and links between holders of one trusted NHS number."""
     trusted = nodes.column("nhs_trusted").cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False)
-    holders = pd.DataFrame({"uid": np.nonzero(trusted)[0],
-                            "number": np.asarray(nodes.column("nhs_number").to_pylist(), dtype=object)[trusted]})
-    first = holders.groupby("number", sort=False, dropna=False)["uid"].transform("min").to_numpy()
-    rows = np.concatenate([lo, holders["uid"].to_numpy()]).astype(np.int64)
+    holder = np.nonzero(trusted)[0]
+    # each holder's number as a code (Arrow, not a million Python strings; a null is a code too),
+    # then the first holder of each code, the smallest uid as holders ascend
+    numbers = nodes.column("nhs_number").filter(pa.array(trusted)).combine_chunks()
+    codes = pc.dictionary_encode(numbers).indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    _, first_at, code_of = np.unique(codes, return_index=True, return_inverse=True)
+    first = holder[first_at][code_of.reshape(-1)]
+    rows = np.concatenate([lo, holder]).astype(np.int64)
     cols = np.concatenate([hi, first]).astype(np.int64)
     graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
     return connected_components(graph, directed=False)[1].astype(np.int64)
@@ -159,8 +168,9 @@ def cluster_night(con: duckdb.DuckDBPyConnection, nodes: pa.Table, edges: pa.Tab
     if problem is not None:
         result = clustering.cluster(nodes, edges, threshold, veto_first_names)
         outcome = result.edge_outcome
-        return NightClusters(result, [None] * n, np.ones(n, bool), True, problem, int(component.max(initial=-1) + 1),
-                             _nhs_refusals(outcome), lo, hi, p, outcome, node_hash, component)
+        return NightClusters(result, pa.nulls(n, pa.string()), np.ones(n, bool), True, problem,
+                             int(component.max(initial=-1) + 1), _nhs_refusals(outcome), lo, hi, p, outcome,
+                             node_hash, component, np.zeros(n, bool))
     return _incremental(con, nodes, edges, keep, threshold, veto_first_names, lo, hi, p, node_hash, component)
 
 
@@ -177,14 +187,17 @@ def _incremental(con: duckdb.DuckDBPyConnection, nodes: pa.Table, edges: pa.Tabl
     try:
         cur.register("_night_keys", nodes.select(["unique_id", "source_dataset", "source_person_id"]))
         before = cur.sql(f"""
-            select k.unique_id, s.ix, s.node_hash, s.component, r.person_id, r.match_rule
+            select k.unique_id, s.ix, s.node_hash, s.component, r.person_id, r.match_rule,
+                   r.match_probability
             from _night_keys k
             left join {NODES} s using (source_dataset, source_person_id)
             left join linkage.record_person r using (source_dataset, source_person_id)
             order by k.unique_id""").to_arrow_table()
-        removed_components = cur.sql(f"""
-            select distinct s.component from {NODES} s anti join _night_keys k using (source_dataset, source_person_id)
-            """).to_arrow_table()["component"].to_numpy()
+        # The state's identities are record_person's (the base is valid): these are its rows to delete.
+        removed = cur.sql(f"""
+            select s.source_dataset, s.source_person_id, s.component
+            from {NODES} s anti join _night_keys k using (source_dataset, source_person_id)""").to_arrow_table()
+        removed_components = np.unique(removed["component"].to_numpy())
         previous_edges = cur.sql(f"select ix_l, ix_r, match_probability, outcome from {EDGES}").to_arrow_table()
         n_previous = cur.execute(f"select coalesce(max(ix), -1) + 1 from {NODES}").fetchone()[0]
         n_previous_components = cur.execute(f"select coalesce(max(component), -1) + 1 from {NODES}").fetchone()[0]
@@ -242,8 +255,10 @@ def _incremental(con: duckdb.DuckDBPyConnection, nodes: pa.Table, edges: pa.Tabl
         dirty[c_lab[tonight_order[moved]]] = True
 
     reclustered = dirty[component]
-    return _combine(nodes, edges, keep, threshold, veto_first_names, lo, hi, p, node_hash, component,
-                    reclustered, int(dirty.sum()), before, match, previous_edges["outcome"].to_numpy())
+    night = _combine(nodes, edges, keep, threshold, veto_first_names, lo, hi, p, node_hash, component,
+                     reclustered, int(dirty.sum()), before, match, previous_edges["outcome"].to_numpy())
+    night.removed = removed.select(["source_dataset", "source_person_id"])
+    return night
 
 
 def _combine(nodes: pa.Table, edges: pa.Table, keep: np.ndarray, threshold: float, veto_first_names: bool,
@@ -268,10 +283,12 @@ def _combine(nodes: pa.Table, edges: pa.Table, keep: np.ndarray, threshold: floa
     outcome[carried_pairs] = previous_outcome[match[carried_pairs]]
     outcome[sub_pairs[result.edge_index]] = result.edge_outcome
 
-    previous_person = np.asarray(before["person_id"].to_pylist(), dtype=object)
+    # Arrow, not Python strings: a million ids each night (codes by first appearance, as factorize)
+    previous_person = before["person_id"].combine_chunks().cast(pa.string())
     previous_rule = np.asarray(before["match_rule"].to_pylist(), dtype=object)
     carried = np.nonzero(~reclustered)[0]
-    carried_codes, _ = pd.factorize(previous_person[carried])
+    carried_codes = pc.dictionary_encode(previous_person.take(pa.array(carried))).indices.to_numpy(
+        zero_copy_only=False).astype(np.int64)
     n_sub_clusters = int(result.cluster_of.max(initial=-1) + 1)
     cluster_of = np.empty(n, np.int64)
     cluster_of[sub] = result.cluster_of
@@ -293,6 +310,11 @@ def _combine(nodes: pa.Table, edges: pa.Table, keep: np.ndarray, threshold: floa
     probabilistic = carried_mask & ~is_nhs & np.isfinite(strongest)
     prob[probabilistic] = strongest[probabilistic]
 
+    # A carried identity's row is unchanged unless its probability moved (person and rule are
+    # last night's by construction); both null (a singleton) is the same.
+    previous_p = before["match_probability"].to_numpy(zero_copy_only=False).astype(float)
+    unchanged = carried_mask & ((prob == previous_p) | (np.isnan(prob) & np.isnan(previous_p)))
+
     refused_by_reason: dict[str, int] = {}
     for code, name in enumerate(clustering.EDGE_OUTCOMES):
         count = int((outcome == code).sum())
@@ -302,8 +324,8 @@ def _combine(nodes: pa.Table, edges: pa.Table, keep: np.ndarray, threshold: floa
     combined = clustering.Clusters(
         cluster_of, rule.tolist(), prob, int((outcome == 0).sum()), sum(refused_by_reason.values()),
         refused_by_reason, refused_pairs, np.nonzero(keep)[0], outcome)
-    return NightClusters(combined, previous_person.tolist(), reclustered, False, "incremental", n_dirty_components,
-                         _nhs_refusals(outcome), lo, hi, p, outcome, node_hash, component)
+    return NightClusters(combined, previous_person, reclustered, False, "incremental", n_dirty_components,
+                         _nhs_refusals(outcome), lo, hi, p, outcome, node_hash, component, unchanged)
 
 
 def write_state(con: duckdb.DuckDBPyConnection, nodes: pa.Table, night: NightClusters, threshold: float,

@@ -153,8 +153,8 @@ def _input_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _mark_touched(con: duckdb.DuckDBPyConnection, full: bool) -> tuple[int, int]:
-    """_NOW (unique_id, identity_id, input_hash, touched) and INPUT_TABLE's `touched` column;
-    returns (touched, removed) counts."""
+    """_NOW (unique_id, identity_id, input_hash, touched, the identity's keys; `cached` on an
+    incremental night) and INPUT_TABLE's `touched` column; returns (touched, removed) counts."""
     columns = _input_columns(con)
     # DuckDB's 64-bit hash of the row's columns (5x cheaper than an md5 of its JSON at 1M rows):
     # a changed row keeps its old hash with odds 2^-64; a DuckDB release that hashes otherwise
@@ -166,6 +166,7 @@ def _mark_touched(con: duckdb.DuckDBPyConnection, full: bool) -> tuple[int, int]
                                i.source_dataset, i.source_person_id
                         from {splink_settings.INPUT_TABLE} i""")
         removed = 0
+        touched = con.execute(f"select count(*) from {_NOW}").fetchall()[0][0]
     else:
         con.execute(f"""create or replace temp table {_NOW} as
             with now as (
@@ -176,15 +177,21 @@ def _mark_touched(con: duckdb.DuckDBPyConnection, full: bool) -> tuple[int, int]
             select unique_id,
                    coalesce(old_id, (select coalesce(max(identity_id), -1) from {IDENTITY})
                             + row_number() over (partition by old_id is null order by unique_id)) as identity_id,
-                   input_hash, old_hash is distinct from input_hash as touched, source_dataset, source_person_id
+                   input_hash, old_hash is distinct from input_hash as touched, source_dataset, source_person_id,
+                   old_id is not null as cached
             from now""")
-        removed = con.execute(f"""select count(*) from {IDENTITY} p where not exists (
-            select 1 from {_NOW} n where n.source_dataset = p.source_dataset
-                                     and n.source_person_id = p.source_person_id)""").fetchall()[0][0]
-    con.execute(f"""create or replace temp table {splink_settings.INPUT_TABLE} as
-                    select i.*, n.touched from {splink_settings.INPUT_TABLE} i
-                    join {_NOW} n using (unique_id) order by i.unique_id""")
-    touched = con.execute(f"select count(*) from {_NOW} where touched").fetchall()[0][0]
+        # (source_dataset, source_person_id) is unique on both sides: the cached identities
+        # not found tonight are the cache's count less tonight's found ones (no anti join).
+        touched, removed = con.execute(
+            f"""select count(*) filter (where touched),
+                       (select count(*) from {IDENTITY}) - count(*) filter (where cached)
+                from {_NOW}""").fetchall()[0]
+    # The input gains its `touched` flag in place (a constant column, then the touched rows
+    # updated), not by rewriting every identity's row in a join.
+    con.execute(f"alter table {splink_settings.INPUT_TABLE} add column touched boolean default {str(full).lower()}")
+    if not full and touched:
+        con.execute(f"""update {splink_settings.INPUT_TABLE} set touched = true
+                        where unique_id in (select unique_id from {_NOW} where touched)""")
     return touched, removed
 
 

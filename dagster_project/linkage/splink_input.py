@@ -22,6 +22,8 @@ from dagster_project.linkage.splink_settings import INPUT_TABLE
 
 # Known first-name variants (Bill -> WILLIAM): part of the versioned model.
 NAME_VARIANTS = Path(__file__).resolve().parent / "model" / "first_name_variants.csv"
+# first_name_std: the variants table (alias v, joined on v.variant = first_name) maps a nickname
+FIRST_NAME_STD = "coalesce(v.canonical, first_name)"
 
 
 def splink_input_sql(dialect: SqlDialect, variants: str) -> str:
@@ -48,22 +50,23 @@ def splink_input_sql(dialect: SqlDialect, variants: str) -> str:
             -- transposed (LS6 7HA keyed LS7 6HA), for blocking only
             {dialect.regexp_replace_all('postcode', '[^A-Z]')} as postcode_letters,
             first_name,
-            coalesce(v.canonical, first_name) as first_name_std,
+            {FIRST_NAME_STD} as first_name_std,
             last_name, la_code
         from linkage.source_person
         left join {variants} v on v.variant = first_name
-        order by unique_id
         """
 
 
 def build_splink_input_with(runner: SqlRunner) -> int:
-    """The session table INPUT_TABLE from linkage.source_person; its number of rows."""
+    """The session table INPUT_TABLE from linkage.source_person; its number of rows. One
+    statement writes it (the identities are not materialised twice); its rows are in no
+    particular order (every reader orders by unique_id or joins on it)."""
     runner.register_csv_as_text("_linkage_name_variants", NAME_VARIANTS)
-    runner.create_table("_linkage_input_names", splink_input_sql(runner.dialect, "_linkage_name_variants"),
-                        temporary=True)
+    _add_phonetic_keys(runner, splink_input_sql(runner.dialect, "_linkage_name_variants"),
+                       f"""select {FIRST_NAME_STD} from linkage.source_person
+                           left join _linkage_name_variants v on v.variant = first_name
+                           union select last_name from linkage.source_person""")
     runner.drop("_linkage_name_variants")
-    _add_phonetic_keys(runner, "_linkage_input_names")
-    runner.drop("_linkage_input_names")
     return runner.scalar(f"select count(*) from {INPUT_TABLE}")
 
 
@@ -71,16 +74,16 @@ def build_splink_input(con: duckdb.DuckDBPyConnection) -> int:
     return build_splink_input_with(DuckDBRunner(con))
 
 
-def _add_phonetic_keys(runner: SqlRunner, source: str) -> None:
-    """INPUT_TABLE: `source` plus first_name_sdx / last_name_sdx, from a lookup of every distinct
-    name (tens of thousands at most even at 1M identities): the key is computed in Python once
-    per name, not per row, and reaches either engine as a plain table."""
-    names = runner.rows(f"select first_name_std from {source} union select last_name from {source}")
+def _add_phonetic_keys(runner: SqlRunner, source_sql: str, names_sql: str) -> None:
+    """INPUT_TABLE: the query `source_sql` plus first_name_sdx / last_name_sdx, from a lookup of
+    every distinct name (`names_sql`: its first_name_std and last_name values; tens of thousands
+    at most even at 1M identities): the key is computed in Python once per name, not per row,
+    and reaches either engine as a plain table."""
+    names = runner.rows(names_sql)
     runner.register_text_pairs("_linkage_soundex", ("name", "code"), soundex_table(name for (name,) in names))
     runner.create_table(INPUT_TABLE, f"""
         select i.*, f.code as first_name_sdx, s.code as last_name_sdx
-        from {source} i
+        from ({source_sql}) i
         left join _linkage_soundex f on f.name = i.first_name_std
-        left join _linkage_soundex s on s.name = i.last_name
-        order by i.unique_id""", temporary=True)
+        left join _linkage_soundex s on s.name = i.last_name""", temporary=True)
     runner.drop("_linkage_soundex")

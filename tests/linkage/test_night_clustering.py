@@ -142,8 +142,9 @@ def test_another_threshold_a_foreign_record_person_or_full_refresh_clusters_ever
 
 
 def test_person_table_reuses_only_what_is_provably_the_same(warehouses):
-    """build_person recomputes the membership md5 only for changed persons and reuses keys
-    only when they were made with tonight's secret: every value as a rebuild from scratch."""
+    """build_person recomputes the membership md5 only for changed persons, reuses keys
+    only when they were made with tonight's secret and writes only the rows that changed:
+    every value as a rebuild from scratch."""
     from types import SimpleNamespace
 
     from dagster_project.linkage.link import build_person, person_key
@@ -152,7 +153,8 @@ def test_person_table_reuses_only_what_is_provably_the_same(warehouses):
     predict_and_cluster(con, choice, scored=scored(A + B + XYZ, EDGES))
     first, second = SimpleNamespace(pseudo_key="k" * 64), SimpleNamespace(pseudo_key="r" * 64)
     build_person(con, first, run_id=1)
-    predict_and_cluster(con, choice, scored=scored([*A, *B[:2], *XYZ], EDGES, shift=0.001))   # b3 gone
+    # b3 gone, and z, a person of its own (written as a delete+insert: z's row must go)
+    predict_and_cluster(con, choice, scored=scored([*A, *B[:2], *XYZ[:2]], EDGES, shift=0.001))
     for settings in (first, second):   # the same secret, then a rotated one
         build_person(con, settings, run_id=2)
         kept = con.execute("select * exclude (first_seen_run, last_changed_run) from linkage.person "
