@@ -74,3 +74,26 @@ def test_other_rows_thresholds_or_code_validate_again_and_a_failure_is_never_reu
     monkeypatch.setattr(nothing_new, "code_fingerprint", lambda: "another release")
     assert run_gate("raw_hes_apc", con, settings).reused_from is None
     assert validations == ["raw_hes_apc"] * 6
+
+
+def test_the_frame_digest_tells_apart_any_changed_value_type_or_column():
+    import pandas as pd
+
+    from dagster_project.quality.gate_reuse import frame_digest
+
+    def frame(**changes):
+        columns = {"person_id": ["p1", "p2", None], "cluster_size": [1, 2, 3],
+                   "min_match_probability": [0.5, 0.999999999999, float("nan")]}
+        return pd.DataFrame({**columns, **changes})
+
+    digest = frame_digest(frame())
+    assert digest.startswith("arrow:") and frame_digest(frame()) == digest   # built twice, same rows
+    others = [frame(person_id=["p1", "p3", None]), frame(person_id=["p1", "p2", "p3"]),
+              frame(cluster_size=[1, 2, 4]), frame(cluster_size=[1.0, 2.0, 3.0]),
+              frame(min_match_probability=[0.5, 0.9999999999991, float("nan")]),
+              frame().rename(columns={"cluster_size": "n"}), frame().iloc[:2], frame().iloc[[1, 0, 2]]]
+    assert len({digest, *(frame_digest(other) for other in others)}) == 1 + len(others)
+    # a column Arrow cannot convert is digested cell by cell, still telling values apart
+    mixed = frame(cluster_size=[1, "two", 3.0])
+    assert frame_digest(mixed).startswith("cells:")
+    assert frame_digest(mixed) != frame_digest(frame(cluster_size=[1, "two", 4.0]))
