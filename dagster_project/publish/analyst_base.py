@@ -65,6 +65,15 @@ def fingerprints(settings: Settings) -> tuple[str, str, str]:
             nothing_new.code_fingerprint())
 
 
+def changed_fingerprint(kept: tuple[str, str, str] | list[str], now: tuple[str, str, str]) -> str | None:
+    """What changed between the fingerprints something publish keeps was made under and
+    tonight's ("pseudonymisation key", "settings" or "code"), or None."""
+    for what, before, current in zip(("pseudonymisation key", "settings", "code"), kept, now, strict=True):
+        if before != current:
+            return what
+    return None
+
+
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists ops")
     con.execute(f"""create table if not exists {RECORD} (version varchar, written_at timestamp,
@@ -92,10 +101,8 @@ def decide(con: duckdb.DuckDBPyConnection, settings: Settings, analyst_dir: Path
     if current is None or current.name != version:
         return _full(f"the analyst copy in place ({current.name if current else 'none'}) is not the one "
                      f"recorded ({version})")
-    for what, before, now in zip(("pseudonymisation key", "settings", "code"), copy_fingerprints,
-                                 fingerprints(settings), strict=True):
-        if before != now:
-            return _full(f"the {what} changed since the analyst copy was written")
+    if what := changed_fingerprint(copy_fingerprints, fingerprints(settings)):
+        return _full(f"the {what} changed since the analyst copy was written")
     if not table_exists(con, *incremental.NIGHT.split(".")) or not table_exists(con, *incremental.BASELINE.split(".")):
         return _full("no incremental night recorded (tonight's build was not planned by the nightly job)")
     night = con.execute(f"select decided_at, mode, baseline_built_at from {incremental.NIGHT}").fetchone()

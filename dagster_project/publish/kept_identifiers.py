@@ -118,10 +118,8 @@ def _whole_reason(con: duckdb.DuckDBPyConnection, fingerprints: tuple[str, str, 
     if len(state) != 1:
         return f"the kept identifier tables' state has {len(state)} rows, not one"
     *kept_fingerprints, whole_for_night = state[0]
-    for what, before, now in zip(("pseudonymisation key", "settings", "code"), kept_fingerprints, fingerprints,
-                                 strict=True):
-        if before != now:
-            return f"the {what} changed since the kept identifier tables were built"
+    if what := analyst_base.changed_fingerprint(kept_fingerprints, fingerprints):
+        return f"the {what} changed since the kept identifier tables were built"
     if night is not None and night[1] == analyst_base.FULL and night[0] != whole_for_night:
         return "tonight's dbt build was a full rebuild"
     return None
