@@ -147,22 +147,30 @@ def fingerprint(files: list[LandingFile], con: duckdb.DuckDBPyConnection, *, rem
 
     remember: write new hashes to ops.file_hashes (needs a writable connection).
     """
-    cached = _cached_hashes(con)
+    cached = cached_hashes(con)
     for landing_file in files:
         if landing_file.refused:
             landing_file.sha256 = _refused_identity(landing_file)
             continue
         key = (str(landing_file.path), landing_file.size_bytes, landing_file.mtime_ns)
-        sha = cached.get(key) or _MEMORY_HASHES.get(key)
+        sha = cached.get(key)
         if sha is None:
-            sha = sha256_of(landing_file.path)
+            # hashed earlier in this process (the nothing-new check reads every new file first)
+            sha = _MEMORY_HASHES.get(key) or sha256_of(landing_file.path)
             if remember:
                 con.execute("insert or replace into ops.file_hashes values (?, ?, ?, ?)", [*key, sha])
         _MEMORY_HASHES[key] = sha
         landing_file.sha256 = sha
 
 
-def _cached_hashes(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, int], str]:
+def remember_in_memory(path: Path, size_bytes: int, mtime_ns: int, sha: str) -> None:
+    """A file hashed by another reader of the landing in this process (runs/nothing_new.py):
+    `fingerprint` takes it from here instead of reading the file again."""
+    _MEMORY_HASHES[(str(path), size_bytes, mtime_ns)] = sha
+
+
+def cached_hashes(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, int], str]:
+    """ops.file_hashes: (path, size, mtime_ns) -> sha256 of every file hashed before (works read-only)."""
     exists = con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'ops' and table_name = 'file_hashes'"
     ).fetchone()[0]

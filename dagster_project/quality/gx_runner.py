@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
 
 from dagster_project.quality.offline_docs import move_pages
@@ -142,6 +143,49 @@ def _where(frame: pd.DataFrame, result: dict[str, Any], label_column: str | None
     return tuple(str(frame.loc[i, label_column]) for i in indexes[:5] if i in frame.index)
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Data Docs' Jinja templates compiled once per process, not once per gate.
+
+    Every GX page view builds its own Jinja environment, which compiles each template
+    it renders from source: ~50 templates per gate, about half of a page's rendering.
+    This bytecode cache, shared by those environments (Jinja's own mechanism: keyed by
+    template name and file, checked against the source's checksum), lets the second
+    and later gates of a run load the compiled code instead. The environments are alike
+    (GX's loader, autoescape and extension) and filters are looked up at render time,
+    so the pages are the same (tests/quality/test_data_docs_pages.py)."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+        self.hits = 0
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+            self.hits += 1
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
+def _share_compiled_templates() -> None:
+    """Give every GX page view's Jinja environment COMPILED_TEMPLATES (patched in once per process)."""
+    from great_expectations.render.view.view import DefaultJinjaView
+
+    original = DefaultJinjaView.__init__
+    if getattr(original, "carejourney_compiled_templates", False):
+        return
+
+    def __init__(view: Any, *args: Any, **kwargs: Any) -> None:
+        original(view, *args, **kwargs)
+        view.env.bytecode_cache = COMPILED_TEMPLATES
+
+    __init__.carejourney_compiled_templates = True  # type: ignore[attr-defined]
+    DefaultJinjaView.__init__ = __init__  # type: ignore[method-assign]
+
+
 def validate(frame: pd.DataFrame, suite_path: Path, docs_dir: Path,
              label_column: str | None = None) -> SuiteRun:
     """Validate the whole frame with the suite; write the Data Docs page under docs_dir.
@@ -152,6 +196,7 @@ def validate(frame: pd.DataFrame, suite_path: Path, docs_dir: Path,
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    _share_compiled_templates()
     suite_dict = allow_for_chance(load_suite(suite_path), len(frame))
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -78,13 +78,15 @@ def run_job(settings: Settings):
     from dagster_project.definitions import build_definitions
     from dagster_project.jobs import NIGHTLY_JOB_NAME
     from dagster_project.resources import CarejourneyResource
+    from dagster_project.runs.instance import lean_ephemeral_instance
 
     resource = CarejourneyResource(
         landing_dir=str(settings.landing_dir), warehouse_dir=str(settings.warehouse_dir),
         as_of=settings.as_of.isoformat() if settings.as_of else "", demo=settings.demo,
         engine=settings.engine)
     job = build_definitions(resource).resolve_job_def(NIGHTLY_JOB_NAME)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    # DAGSTER_HOME: the deployment's instance; else an in-memory one (runs/instance.py)
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else lean_ephemeral_instance()
     return job.execute_in_process(
         instance=instance, raise_on_error=False,
         run_config={"loggers": {"progress": {}, "console": {"config": {"log_level": "INFO"}}}},

@@ -3,7 +3,11 @@
 A run's inputs, each reduced to a fingerprint and recorded in ops.run_log:
   - landing: every entry under the landing folder (path, kind, sha256 of content),
     so a new, changed, removed or restored file changes it (a folder whose listing of
-    paths, sizes and modification times a recorded run saw is not read again);
+    paths, sizes and modification times a recorded run saw is not read again; in a new
+    listing, a file whose path, size and modification time ingest hashed before takes
+    its hash from ingest's cache, ops.file_hashes, so a delivery night reads only the
+    new files, and ingest then takes their hashes from this check instead of reading
+    them again);
   - settings: every Settings field but the secret (as-of, paths, groups...) and every
     CAREJOURNEY_* environment variable but the secret and the lock wait;
   - code: the package version and the contents of dagster_project/ (the linkage model
@@ -80,18 +84,35 @@ def _digest(lines: list[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def landing_fingerprint(landing_dir: Path, known: dict[str, str] | None = None) -> tuple[str, str, int]:
+def landing_fingerprint(landing_dir: Path, known: dict[str, str] | None = None,
+                        file_hashes: dict[tuple[str, int, int], str] | None = None) -> tuple[str, str, int]:
     """(content digest, listing digest, entries) of the landing folder.
 
     The content digest hashes every file. When the listing (paths, sizes, modification
     times) equals one a recorded run saw, its content digest is reused without reading
-    a byte (known: listing digest -> content digest), as ingest's hash cache does.
+    a byte (known: listing digest -> content digest), as ingest's hash cache does. In
+    another listing, each file found in that cache (file_hashes: (path, size, mtime_ns)
+    -> sha256, ingest/discovery.py) is not read either; the others are hashed, and left
+    for ingest in this process's memory.
     """
+    from dagster_project.ingest import discovery
+
     entries = landing_entries(landing_dir)
     listing = _digest([(relative, kind) for relative, kind, _ in entries])
     if known and listing in known:
         return known[listing], listing, len(entries)
-    content = _digest([(relative, f"file:{_sha256_of(path)}" if path else kind) for relative, kind, path in entries])
+
+    def content_of(relative: str, kind: str, path: Path | None) -> str:
+        if path is None:
+            return kind
+        _, size, mtime_ns = kind.split(":")
+        sha = (file_hashes or {}).get((str(path), int(size), int(mtime_ns)))
+        if sha is None:
+            sha = _sha256_of(path)
+            discovery.remember_in_memory(path, int(size), int(mtime_ns), sha)
+        return f"file:{sha}"
+
+    content = _digest([(relative, content_of(relative, kind, path)) for relative, kind, path in entries])
     return content, listing, len(entries)
 
 
@@ -130,7 +151,8 @@ def linkage_model_fingerprint(settings: Settings) -> str:
 
 
 def run_inputs(settings: Settings) -> RunInputs:
-    landing, listing, n = landing_fingerprint(settings.landing_dir, known_listings(settings))
+    listings, file_hashes = known_listings_and_hashes(settings)
+    landing, listing, n = landing_fingerprint(settings.landing_dir, listings, file_hashes)
     return RunInputs(landing, listing, n, settings_fingerprint(settings), code_fingerprint(),
                      keys.fingerprint(settings.pseudo_key))
 
@@ -192,14 +214,18 @@ def _read_run_log(settings: Settings):
     return con
 
 
-def known_listings(settings: Settings) -> dict[str, str]:
-    """Landing listings recorded by earlier runs, with their content digests."""
+def known_listings_and_hashes(settings: Settings) -> tuple[dict[str, str], dict[tuple[str, int, int], str]]:
+    """Landing listings recorded by earlier runs, with their content digests; and ingest's
+    file hashes (ops.file_hashes: (path, size, mtime_ns) -> sha256)."""
+    from dagster_project.ingest import discovery
+
     con = _read_run_log(settings)
     if con is None:
-        return {}
+        return {}, {}
     try:
-        return dict(con.execute("select landing_listing, any_value(landing_fingerprint) from ops.run_log "
-                                "where landing_listing is not null group by 1").fetchall())
+        listings = dict(con.execute("select landing_listing, any_value(landing_fingerprint) from ops.run_log "
+                                    "where landing_listing is not null group by 1").fetchall())
+        return listings, discovery.cached_hashes(con)
     finally:
         con.close()
 

@@ -403,6 +403,44 @@ def test_nothing_new_is_a_no_op_and_any_change_runs(tmp_path, monkeypatch, fake_
                         "nothing_new", "published", "published"]
 
 
+def test_the_landing_fingerprint_reads_only_files_ingest_has_not_hashed(tmp_path, monkeypatch):
+    """A new listing hashes only the files missing from ingest's cache (same path, size and
+    mtime), with the same digest as hashing them all; ingest then takes the new file's hash
+    from this process instead of reading it again, and keeps it in ops.file_hashes."""
+    from dagster_project.ingest import discovery
+    from dagster_project.ingest.schema import ensure_schema
+    from dagster_project.runs import nothing_new
+
+    landing = make_landing(tmp_path)
+    delivery = landing / "hes_apc" / "hes_apc_20240630.csv"
+    (landing / "hes_apc" / "hes_apc_20240731.csv").write_bytes(delivery.read_bytes() + b"E2\n")
+    files = sorted(p for p in landing.rglob("*") if p.is_file())
+    read: list[Path] = []
+    real_sha = nothing_new._sha256_of
+    monkeypatch.setattr(nothing_new, "_sha256_of", lambda path: read.append(path) or real_sha(path))
+    monkeypatch.setattr(discovery, "_MEMORY_HASHES", {})
+    every = nothing_new.landing_fingerprint(landing)
+    assert sorted(read) == files
+    key = lambda p: (str(p), p.stat().st_size, p.stat().st_mtime_ns)
+    cache = {key(p): real_sha(p) for p in files[1:]}
+    cache[(str(files[0]), files[0].stat().st_size, files[0].stat().st_mtime_ns + 1)] = "0" * 64   # not this file
+    read.clear()
+    monkeypatch.setattr(discovery, "_MEMORY_HASHES", {})
+    assert nothing_new.landing_fingerprint(landing, {}, cache) == every
+    assert read == [files[0]]                                    # only the file the cache does not hold
+    wrong = {k: "0" * 64 for k in cache} | {key(files[0]): "0" * 64}
+    assert nothing_new.landing_fingerprint(landing, {}, wrong)[0] != every[0]   # the cache is what it used
+
+    monkeypatch.setattr(discovery, "sha256_of", lambda path: pytest.fail(f"ingest read {path} again"))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(con)
+    found = [f for f in discovery.discover(landing) if f.path == files[0]]
+    discovery.fingerprint(found, con, remember=True)
+    assert found[0].sha256 == real_sha(files[0])
+    assert discovery.cached_hashes(con) == {key(files[0]): real_sha(files[0])}
+    con.close()
+
+
 def test_a_night_after_a_failed_one_runs_again(tmp_path, monkeypatch, fake_job, capsys):
     from dagster_project.runs.summary import RunSummary
 

@@ -58,3 +58,24 @@ def test_a_page_is_rewritten_to_the_vendored_assets(tmp_path):
     assert '<script src="../../static/vendor/jquery.min.js"></script>' in out
     assert 'src="../../static/images/logo-long.png"' in out and "other.png" not in out
     assert 'href="../../static/images/favicon.ico"' in out
+
+
+def test_a_page_from_templates_compiled_earlier_in_the_process_is_the_page_compiled_from_source(
+        con, settings, with_data_docs):
+    """Data Docs' Jinja templates are compiled once per process (gx_runner.CompiledTemplates):
+    the second gate's page, rendered from the cached code, equals the first one's, rendered
+    from the templates' source, but for the run's time stamps."""
+    from dagster_project.quality import gx_runner
+    from dagster_project.quality.gates import GATES
+
+    gate = GATES["marts_system_metrics"]
+    frame = gate.frame(con)
+    gx_runner.COMPILED_TEMPLATES.code.clear()
+    first = gx_runner.validate(frame, gate.suite_path, settings.data_docs_dir / "a", gate.label_column)
+    assert gx_runner.COMPILED_TEMPLATES.code, "the templates compiled for the first page are kept"
+    hits = gx_runner.COMPILED_TEMPLATES.hits
+    second = gx_runner.validate(frame, gate.suite_path, settings.data_docs_dir / "b", gate.label_column)
+    assert gx_runner.COMPILED_TEMPLATES.hits > hits, "the second page loads the compiled templates"
+    stamp = re.compile(r"\d{8}T\d{6}\.\d{6}Z|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?")
+    pages = [stamp.sub("T", run.docs_page.read_text()) for run in (first, second)]
+    assert first.success and pages[0] == pages[1]
