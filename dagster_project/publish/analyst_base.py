@@ -18,13 +18,13 @@ not and publish writes the copy whole:
   - its database opens and holds every analyst table with the columns and types a full
     write gives tonight, each table with person_key.
 
-Verification (core._verify) is a full write's, on the whole new copy: every cell
-against every identifier, every text against the identifier tokens, the whole-table
-checks; plus the marts' row counts and the opt-out of its rows. Scanning only the
-re-written rows against every identifier and the carried rows against the identifiers
-new since the base (recorded with it) would be as safe, but measured at 1M people
-(bench/delivery_night_profile.md) its two passes cost more than the one full scan: the
-scan's cost is reading every cell, not the identifiers it is compared with.
+Verification (core._verify) is a full write's, on the whole new copy: every value of
+every column against every identifier, every text against the identifier tokens, the
+whole-table checks; plus the marts' row counts and the opt-out of its rows. Scanning
+only the re-written rows against every identifier and the carried rows against the
+identifiers new since the base (recorded with it) would be as safe, but measured at 1M
+people (bench/delivery_night_profile.md) its two passes cost more than the one full
+scan: the scan's cost is reading every column, not the identifiers it is compared with.
 """
 from __future__ import annotations
 

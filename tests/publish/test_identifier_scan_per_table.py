@@ -76,3 +76,28 @@ def test_pseudonym_columns_are_compared_whenever_an_identifier_could_equal_a_pse
     assert [(f.table, f.column, f.kind, f.n_rows) for f in found] == [
         ("journey", "person_key", "source person id", 1),   # a 64-hex identifier: compared
         ("journey", "spell_id", "source person id", 1)]
+
+
+def test_findings_count_every_row_and_every_distinct_text_whatever_the_column_type():
+    """The value scan compares each column's distinct values and the token scan each distinct
+    text: a value repeated on many rows still counts every row (tokens: once per distinct
+    text), in columns of any type compared as text, nulls never."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("""create table marts.events as select * from (values
+        (9434765919::bigint, date '1940-03-12', 'Alice', 'ref alice', 0.0::double),
+        (9434765919, date '1940-03-12', 'Alice', 'ref alice', 0.0),
+        (9434765919, null, 'Bob', 'Ref Alice', '-0.0'::double),
+        (1, date '2020-01-01', null, null, null)) t(n, d, label, note, x)""")
+    con.execute("create temp table ids (value varchar, kind varchar)")
+    con.execute("insert into ids values ('9434765919', 'NHS number'), ('1940-03-12', 'postcode'), ('Alice', 'name'),"
+                " ('-0.0', 'source person id')")   # -0.0 equals 0.0 as a DOUBLE but prints apart
+    found = identifiers.scan_database(con, "memory", "marts", "ids")
+    assert [(f.column, f.kind, f.n_rows) for f in found] == [
+        ("n", "NHS number", 3), ("d", "postcode", 2), ("label", "name", 2), ("x", "source person id", 1)]
+    con.execute("create temp table toks as select 'alice' as token, 'name' as kind")
+    con.execute("create temp table toks_allowed as select 'plain' as token")
+    found = identifiers.scan_tokens(con, "memory", "marts", "toks")
+    assert [(f.column, f.kind, f.n_rows) for f in found] == [
+        ("label", "name inside its text (distinct values)", 1),
+        ("note", "name inside its text (distinct values)", 1)]   # 'ref alice' and 'Ref Alice' cut alike
