@@ -78,6 +78,11 @@ def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
         args[1:1] = ["--target", target]
     if full_refresh or (plan is not None and plan.full):
         args.append("--full-refresh")
+    # No dbt.log: dbt formats every debug event (each statement's SQL, each node's
+    # timing) as a JSON line for its file log whatever is read of it; dagster-dbt reads
+    # stdout's events, which carry every node's result and error into the run's log.
+    # (About 1 s CPU of a dbt half after linkage, measured on a 100k replay.)
+    args += ["--log-level-file", "none"]
     return args
 
 

@@ -1,9 +1,9 @@
 """Incremental nights: which people tonight's dbt build must recompute, or that it must rebuild all.
 
-The per-person dbt models (macro `incremental_by_person`: spells, social care events,
-community referrals and contacts, demographics, deaths, the outcome rules and the
-metrics' spell cohort; marts person, journey, hospital_spell) delete and re-insert only
-the people in `linkage.affected_person`. Everything else (metrics, pathways, data
+The per-person dbt models (macro `incremental_by_person`: source records and identities,
+spells, social care events, community referrals and contacts, demographics, deaths, the
+outcome rules and the metrics' spell cohort; marts person, journey, hospital_spell) delete
+and re-insert only the people in `linkage.affected_person`. Everything else (metrics, pathways, data
 quality) is rebuilt from them.
 
 The night is judged against the **baseline**: the state of the last dbt build of the

@@ -1,6 +1,7 @@
 """The nightly job's dbt resource knows its dbt's version without starting dbt (and without
 dbt asking PyPI for the latest release); a dbt from elsewhere is still asked. A night's
-dbt build leaves the unit tests to the test suite unless CAREJOURNEY_DBT_UNIT_TESTS says."""
+dbt build leaves the unit tests to the test suite unless CAREJOURNEY_DBT_UNIT_TESTS says,
+and writes no debug log file."""
 from __future__ import annotations
 
 import importlib.metadata
@@ -12,7 +13,7 @@ from packaging import version
 from dagster_project.dbt.assets import build_args, dbt_resource
 from dagster_project.dbt.cli_resource import CarejourneyDbtCliResource
 from dagster_project.dbt.project import dbt_project
-from dagster_project.settings import Settings, SettingsError
+from dagster_project.settings import DBT_PROJECT_DIR, Settings, SettingsError
 
 
 def test_this_environments_dbt_version_comes_from_its_package(monkeypatch):
@@ -60,3 +61,17 @@ def test_no_dbt_adapter_is_loaded_in_the_dagster_process(monkeypatch):
         raise AssertionError("loaded dbt's profile in the Dagster process")
     monkeypatch.setattr(dbt.config.runtime, "load_profile", no_profile)
     assert dbt_resource()._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_a_nights_dbt_build_writes_no_debug_log_file(tmp_path):
+    """dbt formats every debug event for its file log (dbt.log) whatever is read of it; the
+    night's events reach the run's log through stdout (dagster-dbt). dbt itself parses the
+    arguments: the flag is where and as dbt accepts it."""
+    from dbt.cli.main import cli
+
+    settings = Settings.from_env(tmp_path / "landing", tmp_path / "warehouse", pseudo_key="ab" * 32)
+    args = [*build_args(settings), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    context = cli.make_context("dbt", list(args))
+    sub_name, sub_command, sub_args = cli.resolve_command(context, list(args))
+    params = sub_command.make_context(sub_name, sub_args, parent=context).params
+    assert sub_name == "build" and params["log_level_file"] == "none"

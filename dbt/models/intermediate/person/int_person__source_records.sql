@@ -1,7 +1,10 @@
+{{ incremental_by_person('person_id') }}
 -- Every person-bearing staging row with what it says about the person and the
 -- person linkage gave it. Opted-out people are still here: this is the one model
 -- int_person__opted_out reads to decide who opted out; nothing downstream of
--- int_person__source_identities sees them.
+-- int_person__source_identities sees them. Incremental nights: the affected people's
+-- rows (a row changes only with its identity's records or its identity's person, and
+-- either makes the person affected: runs/incremental.py).
 with postcodes as (
     select postcode, la_code from {{ ref('stg_reference__postcode_directory') }}
 ),
@@ -54,3 +57,4 @@ from records
 left join {{ source('linkage', 'record_person') }} as record_person
     on record_person.source_dataset = records.source_dataset
         and record_person.source_person_id = records.source_person_id
+where {{ affected_people_only('record_person.person_id') }}
