@@ -274,19 +274,21 @@ def _linkage(spark: SparkSession, settings: Settings, request: dict) -> dict:
 STEPS = {STEP_LINKAGE: _linkage}
 
 
-def _end_with_parent() -> None:
+def _end_with_parent(private_dir: Path) -> None:
     """The Dagster process holds our stdin: when it closes (that process ended, even killed),
-    end at once; the JVM, a child of this process, ends when its own pipe from here closes."""
+    end at once, removing the socket's folder; the JVM, a child of this process, ends when
+    its own pipe from here closes."""
     with contextlib.suppress(Exception):
         sys.stdin.buffer.read()
     print("the run's process is gone: the Spark worker ends", flush=True)
+    shutil.rmtree(private_dir, ignore_errors=True)
     os._exit(3)
 
 
 def serve(request: dict) -> int:
     worker = _Worker(settings_from_request(request), Path(request["steps_log"]))
-    threading.Thread(target=_end_with_parent, daemon=True).start()
     socket_path = request["socket"]
+    threading.Thread(target=_end_with_parent, args=(Path(socket_path).parent,), daemon=True).start()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path + ".new")
     listener.listen(1)

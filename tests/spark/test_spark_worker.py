@@ -87,6 +87,8 @@ def test_no_spark_process_is_left_after_a_killed_run_or_a_failed_step(spark_env:
         killed.send_signal(signal.SIGKILL)
         killed.wait()
     assert _gone_within([first["worker_pid"], first["jvm_pid"]], 60), "the killed run's Spark worker or JVM lives on"
+    request = json.loads((warehouse / "reports" / "spark" / "spark-worker-request.json").read_text())
+    assert not Path(request["socket"]).parent.exists()  # its private socket folder went with it
 
     # The next run's worker opens the same metastore (nothing holds it); its failed step is
     # reported naming the step, with the worker's log; the run's end stops worker and JVM.
