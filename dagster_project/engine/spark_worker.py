@@ -148,13 +148,13 @@ class SparkWorker:
                 conn.connect(str(self.socket_path))
                 conn.sendall(b'{"kind": "stop"}\n')
                 conn.recv(64)
-            with contextlib.suppress(OSError):
-                self.process.stdin.close()  # type: ignore[union-attr]
             try:
                 self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()  # type: ignore[union-attr]
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
@@ -197,11 +197,11 @@ class _Worker:
         """dbt in this process, its stdout sent to the client; dbt's exit code."""
         from dbt.cli.main import dbtRunner
 
-        self.session()  # configured as the run's (spark_session.start_session) before dbt's adapter asks for it
         out = io.TextIOWrapper(conn.makefile("wb"), encoding="utf-8", line_buffering=True)
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
         code = EXIT_ERROR
         try:
+            self.session()  # configured as the run's (spark_session.start_session) before dbt's adapter asks for it
             os.environ.clear()
             os.environ.update(header["env"])
             os.chdir(header["cwd"])
