@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
@@ -11,6 +12,11 @@ from pydantic import PrivateAttr
 from dagster_project import duckdb_connection
 from dagster_project.retries import retry_transient
 from dagster_project.settings import Settings
+
+if TYPE_CHECKING:
+    from dagster_dbt import DbtCliResource
+
+    from dagster_project.engine.spark_worker import SparkWorker
 
 
 class CarejourneyResource(dg.ConfigurableResource):
@@ -153,12 +159,41 @@ class EngineResource(dg.ConfigurableResource):
                 "spark_exchange_out": str(exchange.out_dir(settings)),
                 "spark_exchange_out_schemas": list(bring_back)}
 
+    _worker: Any = PrivateAttr(default=None)
+
+    def spark_worker(self) -> SparkWorker:
+        """The run's Spark worker (engine/spark_worker.py), started at its first Spark step: one
+        process and one Spark session (one JVM) for every Spark step of the run, stopped when
+        the run ends (teardown_after_execution; the nightly job runs in process, so Dagster
+        sets this resource up once per run)."""
+        from dagster_project.engine.spark_worker import SparkWorker
+
+        if self._worker is None:
+            settings = self.settings()
+            self._worker = SparkWorker(settings, settings.reports_dir / "spark")
+        return self._worker
+
     def run_spark_step(self, step: str, **request: str) -> dict:
-        """A Spark step in its own process (engine/spark_worker.py); its result."""
-        from dagster_project.engine import spark_worker
+        """A Spark step in the run's Spark worker; its result."""
+        return self.spark_worker().run_step(step, **request)
+
+    def dbt_cli(self, dbt: DbtCliResource) -> DbtCliResource:
+        """The dbt resource a dbt step runs with: on a local Spark run, dbt runs inside the Spark
+        worker (its executable hands the command over: engine/dbt_client.py), in the worker's JVM."""
+        from dagster_project.engine.spark_session import on_databricks
 
         settings = self.settings()
-        return spark_worker.run_step(settings, step, settings.reports_dir / "spark", **request)
+        if not settings.on_spark or on_databricks(settings):
+            return dbt
+        from dagster_project.dbt.cli_resource import CarejourneyDbtCliResource
+
+        return CarejourneyDbtCliResource(project_dir=dbt.project_dir, profiles_dir=dbt.profiles_dir,
+                                         dbt_executable=str(self.spark_worker().dbt_executable))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            worker.stop()
 
 
 def run_resources(carejourney: CarejourneyResource) -> dict[str, dg.ConfigurableResource]:

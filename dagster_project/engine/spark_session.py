@@ -1,10 +1,12 @@
 """The Spark session of a Spark run, configured in one place.
 
-Every process that touches the Spark tables (the dbt subprocess through dbt-spark's
-`session` method, the Spark worker: engine/spark_worker.py) must see the same catalog.
-Locally that is a Hive metastore in an embedded Derby database under the Spark
-directory (Settings.spark_dir), which one JVM at a time may open: so Spark work runs
-in short-lived processes, one after another, never beside the dbt subprocess.
+All of a Spark run's Spark work runs in one process, the run's Spark worker
+(engine/spark_worker.py), in the one session start_session gives it: the linkage step
+directly, dbt in process through dbt-spark's `session` method, whose
+`SparkSession.builder...getOrCreate()` (with dbt_spark_vars' settings) finds that session
+and never stops it. Locally the catalog is a Hive metastore in an embedded Derby database
+under the Spark directory (Settings.spark_dir), which one JVM at a time may open: nothing
+else opens it while the worker lives.
 Splink's Spark backend needs its similarity functions (jaro_winkler, ...) from the jar
 bundled inside the splink package: it goes on spark.jars from there (nothing downloads).
 """
@@ -56,7 +58,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.extraJavaOptions": java_options,
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
-        # no console progress bar: in dbt's subprocess it shares stdout with dbt's JSON events
+        # no console progress bar: it would go to the worker's log between dbt's steps' output
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "4",
         "spark.pyspark.python": sys.executable,
@@ -65,17 +67,20 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
-# dbt's session only: adaptive execution off. With it, tasks of two metric unit tests'
-# plans (fixture unions under metric_rows) failed to deserialise (ClassCastException on
-# UnionExec.children, Spark 4.3.0); without it the same SQL runs and gives the rows.
+# dbt's statements only (the linkage step sets it back: spark_worker._linkage): adaptive
+# execution off. With it, tasks of two metric unit tests' plans (fixture unions under
+# metric_rows) failed to deserialise (ClassCastException on UnionExec.children, Spark
+# 4.3.0); without it the same SQL runs and gives the rows.
 DBT_SESSION_CONF = {"spark.sql.adaptive.enabled": "false"}
 
 
 def dbt_spark_vars(settings: Settings) -> dict[str, dict[str, str]]:
     """What dbt's `spark` target needs from this run (the var `spark_conf`; dbt/profiles.yml
     gives every key of it to dbt's session): the run's Spark settings, extra conf
-    (CAREJOURNEY_SPARK_CONF) included, so dbt's session is configured as the linkage
-    worker's; DBT_SESSION_CONF first, so the extra conf can override it too."""
+    (CAREJOURNEY_SPARK_CONF) included, so a dbt run by hand is configured as the run's
+    worker; DBT_SESSION_CONF first, so the extra conf can override it too. In the run's
+    worker dbt's getOrCreate finds the worker's session and sets what may change in a
+    live session (the SQL settings: DBT_SESSION_CONF); the linkage step sets them back."""
     return {"spark_conf": {**DBT_SESSION_CONF, **spark_conf(settings)}}
 
 

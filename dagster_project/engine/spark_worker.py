@@ -1,35 +1,69 @@
-"""The Spark steps of a Spark run, each in its own short-lived process.
+"""The Spark worker of a Spark run: one process, one Spark session (one JVM) for all its Spark work.
 
-`python -m dagster_project.engine.spark_worker <step> <request.json>`. A local Spark run
-keeps its catalog in an embedded Derby metastore that one JVM at a time may open, and
-dbt-spark's `session` method opens its own JVM inside the dbt subprocess: so Spark
-work never runs in the Dagster process beside it, but here, one step per process.
-`run_step` (in the Dagster process) starts it and turns a failure into an error that
-names the step and carries the worker's last lines.
+`python -m dagster_project.engine.spark_worker <request.json>`. A Spark run's Spark work
+(dbt before linkage, the Splink scores, dbt after linkage) runs in this one long-lived
+process, one step after another, against one Spark session: a JVM compiles Spark's
+planner once a night instead of once per step (bench/suite_time.md: JIT was 56-80% of
+each short-lived JVM's CPU). A local run keeps its catalog in an embedded Derby
+metastore that one JVM at a time may open, so no other process touches it meanwhile.
 
-Step `linkage`: the Splink scores on Spark, handed to DuckDB as Parquet
-(exchange.linkage_dir): the Splink input's nodes and the scored pairs. It reads the
-identities, linkage.source_person, from the Spark catalog (the table dbt's model
-int_linkage__source_person built there with the dbt half before linkage). Clustering and
-stable ids run in the Dagster process (linkage/link.py), as on DuckDB.
+- The Dagster process owns the worker through SparkWorker (resources.EngineResource
+  starts it at the run's first Spark step and stops it when the run ends, failed or not).
+  It talks to it over a Unix socket in a private temporary folder. If the Dagster
+  process dies (killed run), the worker sees its stdin close and exits at once; its JVM
+  follows (pyspark's gateway JVM exits when its parent's pipe closes): nothing is left
+  holding the metastore for the next night.
+- dbt steps: dagster-dbt runs `SparkWorker.dbt_executable`, a script calling
+  engine/dbt_client.py, which forwards dbt's argv, working directory and environment
+  here. dbt runs in process (dbtRunner) with stdout sent back to the client, so dagster-dbt
+  reads dbt's own JSON event lines; dbt-spark's `session` method calls
+  `SparkSession.builder...getOrCreate()` for every statement and never stops the session,
+  so it reuses this process's session. dbt's artifacts land in the target path
+  dagster-dbt gave it (DBT_TARGET_PATH), as with a dbt subprocess.
+- Step `linkage`: the Splink scores on Spark, handed to DuckDB as Parquet
+  (exchange.linkage_dir): the Splink input's nodes and the scored pairs. It reads the
+  identities, linkage.source_person, from the Spark catalog (the table dbt's model
+  int_linkage__source_person built there with the dbt half before linkage). Clustering
+  and stable ids run in the Dagster process (linkage/link.py), as on DuckDB.
+
+Each step the worker serves is recorded (worker pid, JVM pid, Spark application id) in
+`spark-steps.jsonl` beside its log in <reports>/spark: one JVM per night, checkably
+(tests/spark/test_nightly_two_engines.py).
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
-
+from dagster_project.engine.dbt_client import EXIT_ERROR, EXIT_PREFIX
 from dagster_project.settings import ENGINE_SPARK, Settings, SparkSettings
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 STEP_LINKAGE = "linkage"
+STEP_DBT = "dbt"
+DBT_CLIENT_NAME = "carejourney-spark-dbt"
+STEPS_LOG = "spark-steps.jsonl"
+WORKER_LOG = "spark-worker.log"
+START_TIMEOUT_SECONDS = 120
+STOP_TIMEOUT_SECONDS = 120
 
 
 class SparkStepError(RuntimeError):
-    """A Spark step failed; the message names it and ends with the worker's output."""
+    """A Spark step failed; the message names it and ends with the worker's log tail."""
 
 
 def request_for(settings: Settings, **extra: object) -> dict:
@@ -46,36 +80,173 @@ def settings_from_request(request: dict) -> Settings:
                                         conf=tuple(sorted(spark["conf"].items()))))
 
 
-def run_step(settings: Settings, step: str, log_dir: Path, **extra: object) -> dict:
-    """Run a step in a worker process; its result (a JSON object). SparkStepError if it fails."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    request_path = log_dir / f"spark-{step}-request.json"
-    result_path = log_dir / f"spark-{step}-result.json"
-    log_path = log_dir / f"spark-{step}.log"
-    result_path.unlink(missing_ok=True)
-    request_path.write_text(json.dumps({**request_for(settings, **extra), "result": str(result_path)}))
-    with log_path.open("w") as log:
-        done = subprocess.run([sys.executable, "-m", __name__, step, str(request_path)],
-                              stdout=log, stderr=subprocess.STDOUT, check=False)
-    if done.returncode != 0 or not result_path.exists():
-        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-25:])
-        raise SparkStepError(f"Spark step {step!r} failed (exit {done.returncode}); its log is {log_path}:\n{tail}")
-    return json.loads(result_path.read_text())
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
-def _linkage(settings: Settings, request: dict) -> dict:
+class SparkWorker:
+    """The run's Spark worker seen from the Dagster process: started here, given steps, stopped."""
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / WORKER_LOG
+        self.steps_path = log_dir / STEPS_LOG
+        self.steps_path.unlink(missing_ok=True)
+        # The socket and the dbt script in a private folder of their own: a short path (a Unix
+        # socket's is limited to ~100 bytes) that only this user can reach.
+        self._dir = Path(tempfile.mkdtemp(prefix="carejourney-spark-"))
+        self.socket_path = self._dir / "worker.sock"
+        self.dbt_executable = self._dir / DBT_CLIENT_NAME
+        self.dbt_executable.write_text(
+            f"#!{sys.executable}\nimport sys\nfrom dagster_project.engine.dbt_client import main\n"
+            f"sys.exit(main({str(self.socket_path)!r}, {str(self.log_path)!r}, sys.argv))\n")
+        self.dbt_executable.chmod(0o700)
+        request_path = log_dir / "spark-worker-request.json"
+        request_path.write_text(json.dumps(request_for(settings, socket=str(self.socket_path),
+                                                       steps_log=str(self.steps_path))))
+        with self.log_path.open("w") as log:
+            # stdin stays open while this process lives: the worker ends when it closes.
+            self.process = subprocess.Popen([sys.executable, "-m", __name__, str(request_path)],
+                                            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self.socket_path.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SparkStepError(f"the run's Spark worker did not start (exit {self.process.returncode}); "
+                                     f"its log is {self.log_path}:\n{_tail(self.log_path)}")
+            time.sleep(0.05)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def run_step(self, step: str, **request: object) -> dict:
+        """Run a step in the worker; its result (a JSON object). SparkStepError if it fails."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(str(self.socket_path))
+                conn.sendall(json.dumps({"kind": "step", "step": step, "request": request}).encode() + b"\n")
+                with conn.makefile("rb") as replies:
+                    line = replies.readline()
+            reply = json.loads(line) if line else {"error": "the worker ended during the step"}
+        except OSError as exc:
+            reply = {"error": f"the worker does not answer ({exc})"}
+        if "error" in reply:
+            raise SparkStepError(f"Spark step {step!r} failed in the run's Spark worker (pid {self.pid}): "
+                                 f"{reply['error'].strip().splitlines()[-1]}; its log is {self.log_path}:\n"
+                                 f"{_tail(self.log_path)}")
+        return reply["result"]
+
+    def stop(self) -> None:
+        """Stop the worker and its JVM (asked first; killed if it does not end in time)."""
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(STOP_TIMEOUT_SECONDS)
+                conn.connect(str(self.socket_path))
+                conn.sendall(b'{"kind": "stop"}\n')
+                conn.recv(64)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()  # type: ignore[union-attr]
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+# ----- inside the worker process -----
+
+class _Worker:
+    def __init__(self, settings: Settings, steps_log: Path) -> None:
+        self.settings = settings
+        self.steps_log = steps_log
+        self._session: SparkSession | None = None
+
+    def session(self) -> SparkSession:
+        """The worker's one Spark session, started at its first step; stopped when the worker stops."""
+        if self._session is None:
+            from dagster_project.engine.spark_session import start_session
+
+            self._session = start_session(self.settings)
+            self._session.sparkContext.setCheckpointDir(str(self.settings.spark_dir / "checkpoints"))
+        return self._session
+
+    def stop(self) -> None:
+        if self._session is not None:
+            self._session.stop()
+            self._session = None
+
+    def record(self, step: str, **extra: object) -> None:
+        from pyspark.sql import SparkSession
+
+        spark = self._session
+        entry: dict[str, Any] = {"step": step, "worker_pid": os.getpid(), **extra}
+        if spark is not None:
+            entry["application_id"] = spark.sparkContext.applicationId
+            entry["same_session"] = SparkSession._instantiatedSession is spark
+            with contextlib.suppress(Exception):  # no local JVM on Databricks Connect
+                entry["jvm_pid"] = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+        with self.steps_log.open("a") as log:
+            log.write(json.dumps(entry) + "\n")
+
+    def dbt(self, header: dict, conn: socket.socket) -> int:
+        """dbt in this process, its stdout sent to the client; dbt's exit code."""
+        from dbt.cli.main import dbtRunner
+
+        out = io.TextIOWrapper(conn.makefile("wb"), encoding="utf-8", line_buffering=True)
+        saved_env, saved_cwd = dict(os.environ), os.getcwd()
+        code = EXIT_ERROR
+        try:
+            self.session()  # configured as the run's (spark_session.start_session) before dbt's adapter asks for it
+            os.environ.clear()
+            os.environ.update(header["env"])
+            os.chdir(header["cwd"])
+            with contextlib.redirect_stdout(out):
+                result = dbtRunner().invoke(header["argv"])
+            # dbt's own exit codes (dbt.cli.main:cli): 0 ok, 1 failures, 2 error
+            code = 0 if result.success else 1 if result.exception is None else EXIT_ERROR
+            if result.exception is not None:
+                print(f"dbt {' '.join(header['argv'][:1])} ended with {result.exception!r}", flush=True)
+        except Exception:
+            traceback.print_exc()
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+            with contextlib.suppress(OSError, ValueError):
+                out.flush()
+        self.record(STEP_DBT, command=header["argv"][:1], exit=code)
+        return code
+
+    def step(self, name: str, request: dict) -> dict:
+        return STEPS[name](self.session(), self.settings, request)
+
+
+def _linkage(spark: SparkSession, settings: Settings, request: dict) -> dict:
+    import pyarrow.parquet as pq
+
     from dagster_project.engine import exchange
-    from dagster_project.engine.spark_session import start_session
+    from dagster_project.engine.spark_session import DBT_SESSION_CONF, spark_conf
     from dagster_project.engine.sql_runner import SparkRunner
     from dagster_project.linkage import splink_runner
     from dagster_project.linkage.link import score_with
     from dagster_project.linkage.model_store import ModelChoice
     from dagster_project.linkage.source_person import SOURCE_PERSON
 
-    spark = start_session(settings)
+    # dbt's session settings (DBT_SESSION_CONF, set by dbt's getOrCreate) are dbt's only:
+    # Splink scores with the run's own, as it did in a session of its own.
+    ours = spark_conf(settings)
+    for key in DBT_SESSION_CONF:
+        if key in ours:
+            spark.conf.set(key, ours[key])
+        else:
+            spark.conf.unset(key)
+    runner = SparkRunner(spark)
     try:
-        spark.sparkContext.setCheckpointDir(str(settings.spark_dir / "checkpoints"))
-        runner = SparkRunner(spark)
         if not runner.columns(SOURCE_PERSON):
             raise RuntimeError(f"Spark linkage: no table {SOURCE_PERSON} in the Spark catalog; the dbt half "
                                "before linkage builds it (dbt model int_linkage__source_person): run it first")
@@ -92,19 +263,69 @@ def _linkage(settings: Settings, request: dict) -> dict:
         (out / "result.json").write_text(json.dumps(result))
         return result
     finally:
-        spark.stop()
+        # Splink's temporary views and cached frames go with the step: dbt after linkage
+        # lists the schema's relations (temporary views among them) in the same session.
+        for table in spark.catalog.listTables():
+            if table.isTemporary:
+                spark.catalog.dropTempView(table.name)
+        spark.catalog.clearCache()
 
 
 STEPS = {STEP_LINKAGE: _linkage}
 
 
-def main(argv: list[str]) -> int:
-    step, request_path = argv
-    request = json.loads(Path(request_path).read_text())
-    result = STEPS[step](settings_from_request(request), request)
-    Path(request["result"]).write_text(json.dumps(result))
-    return 0
+def _end_with_parent(private_dir: Path) -> None:
+    """The Dagster process holds our stdin: when it closes (that process ended, even killed),
+    end at once, removing the socket's folder; the JVM, a child of this process, ends when
+    its own pipe from here closes."""
+    with contextlib.suppress(Exception):
+        sys.stdin.buffer.read()
+    print("the run's process is gone: the Spark worker ends", flush=True)
+    shutil.rmtree(private_dir, ignore_errors=True)
+    os._exit(3)
+
+
+def serve(request: dict) -> int:
+    worker = _Worker(settings_from_request(request), Path(request["steps_log"]))
+    socket_path = request["socket"]
+    threading.Thread(target=_end_with_parent, args=(Path(socket_path).parent,), daemon=True).start()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path + ".new")
+    listener.listen(1)
+    os.rename(socket_path + ".new", socket_path)  # the client's sign that it may connect
+    print(f"Spark worker {os.getpid()} listening", flush=True)
+    try:
+        while True:
+            conn, _ = listener.accept()
+            with conn, conn.makefile("rb") as requests:
+                line = requests.readline()
+                if not line:
+                    continue
+                header = json.loads(line)
+                if header["kind"] == "stop":
+                    conn.sendall(b'{"stopping": true}\n')
+                    return 0
+                if header["kind"] == "dbt":
+                    code = worker.dbt(header, conn)
+                    with contextlib.suppress(OSError):
+                        conn.sendall(EXIT_PREFIX + f"{code}\n".encode())
+                    continue
+                started = time.monotonic()
+                print(f"Spark step {header['step']} starts", flush=True)
+                try:
+                    reply: dict[str, Any] = {"result": worker.step(header["step"], header["request"])}
+                except Exception:
+                    traceback.print_exc()
+                    sys.stdout.flush()
+                    reply = {"error": traceback.format_exc()}
+                worker.record(header["step"], ok="result" in reply)
+                print(f"Spark step {header['step']} ended in {time.monotonic() - started:.1f} s", flush=True)
+                with contextlib.suppress(OSError):
+                    conn.sendall(json.dumps(reply).encode() + b"\n")
+    finally:
+        listener.close()
+        worker.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve(json.loads(Path(sys.argv[1]).read_text())))

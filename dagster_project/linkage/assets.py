@@ -45,8 +45,8 @@ def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyRes
     choice = model_store.choose_model(carejourney.settings_paths_only())
     scored = None
     if engine.on_spark:
-        # Splink scores the pairs on Spark, reading the identities dbt built there (one Spark
-        # process: engine/spark_worker.py); clustering is the same on both engines.
+        # Splink scores the pairs on Spark, reading the identities dbt built there (in the run's
+        # Spark worker, engine/spark_worker.py); clustering is the same on both engines.
         result = engine.run_spark_step(STEP_LINKAGE, model_path=str(choice.path), model_origin=choice.origin)
         context.log.info(f"Spark linkage: {result['identities']} identities, {result['pairs_scored']} pairs scored")
         scored = scored_from_exchange(exchange.linkage_dir(engine.settings()))

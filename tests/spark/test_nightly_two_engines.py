@@ -14,6 +14,7 @@ a name NULL on Spark only: a '\\s' or 'g' flag misread) would change first.
 from __future__ import annotations
 
 import decimal
+import json
 import math
 import shutil
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 from nightly_runs import NightlyRun
 
 from dagster_project.engine import exchange
+from dagster_project.engine.spark_worker import STEP_DBT, STEP_LINKAGE, STEPS_LOG
 from dagster_project.engine.sql_runner import DuckDBRunner
 from dagster_project.exit_codes import ExitCode
 from dagster_project.linkage import splink_runner
@@ -90,6 +92,21 @@ def test_both_engines_publish_and_say_which_ran(two_runs: dict[str, NightlyRun])
     for engine, done in two_runs.items():
         assert done.returncode == ExitCode.OK, f"{engine} run failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
         assert f"engine            {engine}" in done.stdout
+
+
+def test_the_spark_night_ran_its_spark_work_in_one_worker_and_one_jvm(two_runs: dict[str, NightlyRun]):
+    """dbt before linkage, the linkage step and dbt after linkage were served by one Spark
+    worker in one Spark session (one JVM, one Spark application: dbt's getOrCreate found the
+    worker's session), and nothing of it outlived the run."""
+    steps_log = two_runs["spark"].warehouse / "reports" / "spark" / STEPS_LOG
+    steps = [json.loads(line) for line in steps_log.read_text().splitlines()]
+    assert [step["step"] for step in steps] == [STEP_DBT, STEP_LINKAGE, STEP_DBT], steps
+    assert all(step.get("exit", 0) == 0 and step.get("ok", True) and step["same_session"] for step in steps), steps
+    for key in ("worker_pid", "jvm_pid", "application_id"):
+        assert len({step[key] for step in steps}) == 1, (key, steps)
+    for pid in (steps[0]["worker_pid"], steps[0]["jvm_pid"]):
+        assert not Path(f"/proc/{pid}").exists() or "spark" not in Path(f"/proc/{pid}/cmdline").read_text(), \
+            f"process {pid} of the Spark night's worker outlived the run"
 
 
 def test_every_mart_and_record_person_equal_on_both_engines(two_runs: dict[str, NightlyRun]):
