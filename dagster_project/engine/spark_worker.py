@@ -280,7 +280,11 @@ def _end_with_parent(private_dir: Path) -> None:
     its own pipe from here closes."""
     with contextlib.suppress(Exception):
         sys.stdin.buffer.read()
-    print("the run's process is gone: the Spark worker ends", flush=True)
+    # To the worker's log (sys.__stdout__), not sys.stdout: during a dbt step that is the dbt
+    # client's socket, gone with the run; a failed print here would end this thread and
+    # leave the worker, its JVM and the metastore's lock alive.
+    with contextlib.suppress(Exception):
+        print("the run's process is gone: the Spark worker ends", file=sys.__stdout__, flush=True)
     shutil.rmtree(private_dir, ignore_errors=True)
     os._exit(3)
 

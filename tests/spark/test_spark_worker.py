@@ -104,3 +104,26 @@ def test_no_spark_process_is_left_after_a_killed_run_or_a_failed_step(spark_env:
     assert "spark-worker.log" in message and "Traceback" in message  # the worker's log tail
     assert second["worker_pid"] != first["worker_pid"]
     assert _gone_within([second["worker_pid"], second["jvm_pid"]], 10), "the Spark worker outlived the run"
+
+
+# The run's process dies during a dbt step: the worker's stdout is then dbt's client's
+# socket (worker.dbt redirects it there), which died with the run.
+ORPHANED_MID_DBT = """
+import socket, sys
+from pathlib import Path
+from dagster_project.engine.spark_worker import _end_with_parent
+mine, clients = socket.socketpair()
+clients.close()
+sys.stdout = mine.makefile("w")
+_end_with_parent(Path(sys.argv[1]))
+"""
+
+
+def test_the_worker_ends_with_its_run_even_in_the_middle_of_a_dbt_step(tmp_path: Path):
+    private_dir = tmp_path / "carejourney-spark-x"
+    private_dir.mkdir()
+    ended = subprocess.run([sys.executable, "-c", ORPHANED_MID_DBT, str(private_dir)], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+    assert ended.returncode == 3, ended.stderr
+    assert "the run's process is gone" in ended.stdout
+    assert not private_dir.exists()
