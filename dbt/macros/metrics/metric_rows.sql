@@ -116,133 +116,146 @@ facts_in_footprint as (
         and f.la_code in (select a.la_code from areas as a where a.la_code <> 'ALL')
 ),
 
-people_metrics as (
-    select metric_id from metric_definitions where counts_people
-),
-
-spell_cells as (
-    -- spell metrics: every unit counts, so a period's sums are the sums of its
-    -- months' sums. Units are summed once per month, council, band and sex here and
-    -- only those few cells are spread over periods and areas below (the units
-    -- themselves are never copied per period or area: at 1M people that copying was
-    -- most of a family model's time)
+units as (
+    -- one pass over the facts (Spark copies a CTE into every place that reads it, so
+    -- the facts are read here only, and every CTE below is read once).
+    -- Spell metrics: every unit counts, so a period's sums are the sums of its months'
+    -- sums: units are summed once per month, council, band and sex, and only those few
+    -- cells are spread over periods and areas below (the units themselves are never
+    -- copied per period or area: at 1M people that copying was most of a family
+    -- model's time). People metrics (counts_people): one row per unit, with its own
+    -- values (an exact duplicate of a unit is one unit), for the choice of each
+    -- person's first unit below.
     select
-        metric_id, la_code, age_band, sex,
-        cast(date_trunc('month', reference_date) as date) as month_start,
-        sum(numerator_value) as numerator,
-        sum(denominator_value) as denominator,
-        sum(numerator_value * numerator_value) as numerator_sum_of_squares
-    from facts_in_footprint
-    where metric_id not in (select metric_id from people_metrics)
-    group by metric_id, la_code, age_band, sex, cast(date_trunc('month', reference_date) as date)
+        metric_id, la_code, age_band, sex, counts_people, unit_date, person_id, unit_id,
+        case when counts_people then max(unit_numerator) else sum(numerator_value) end as numerator,
+        case when counts_people then max(unit_denominator) else sum(denominator_value) end as denominator,
+        case
+            when counts_people then max(unit_numerator * unit_numerator)
+            else sum(numerator_value * numerator_value)
+        end as numerator_sum_of_squares
+    from (
+        select
+            f.metric_id, f.la_code, f.age_band, f.sex, f.numerator_value, f.denominator_value,
+            d.counts_people,
+            case
+                when d.counts_people then f.reference_date
+                else cast(date_trunc('month', f.reference_date) as date)
+            end as unit_date,
+            case when d.counts_people then f.person_id end as person_id,
+            case when d.counts_people then f.unit_id end as unit_id,
+            case when d.counts_people then f.numerator_value end as unit_numerator,
+            case when d.counts_people then f.denominator_value end as unit_denominator
+        from facts_in_footprint as f
+        inner join metric_definitions as d on d.metric_id = f.metric_id
+    ) as keyed_facts
+    group by metric_id, la_code, age_band, sex, counts_people, unit_date, person_id, unit_id,
+        unit_numerator, unit_denominator
 ),
 
-people_units as (
-    select * from facts_in_footprint
-    where metric_id in (select metric_id from people_metrics)
+units_in_order as (
+    -- people metrics count each person once per period and area, with their first unit
+    -- there (by date, then unit): a unit is first in a period unless the unit before it
+    -- (in its council, or anywhere for 'ALL') falls in the same period. The date of
+    -- that unit before, in each area
+    select
+        u.*,
+        lag(u.unit_date) over (
+            partition by u.metric_id, u.person_id, u.la_code
+            order by u.unit_date, u.unit_id nulls last
+        ) as previous_date_in_council,
+        lag(u.unit_date) over (
+            partition by u.metric_id, u.person_id
+            order by u.unit_date, u.unit_id nulls last
+        ) as previous_date_anywhere
+    from units as u
 ),
 
-people_units_in_periods as (
-    -- each unit in its month, quarter and financial year (macro periods_of)
+units_in_periods as (
+    -- each month cell or unit in its month, quarter and financial year (macro
+    -- periods_of: the periods of a month's first day are those of every day in it)
     select
         u.row_period_type as period_type,
         u.row_period_start as period_start,
-        u.metric_id, u.la_code, u.person_id, u.unit_id, u.reference_date,
-        u.numerator_value, u.denominator_value, u.age_band, u.sex
-    from ({{ periods_of('people_units', 'reference_date') }}) as u
+        u.metric_id, u.la_code, u.age_band, u.sex, u.counts_people,
+        u.previous_date_in_council, u.previous_date_anywhere,
+        u.numerator, u.denominator, u.numerator_sum_of_squares
+    from ({{ periods_of('units_in_order', 'unit_date') }}) as u
     inner join periods as p
         on p.period_type = u.row_period_type
         and p.period_start = u.row_period_start
 ),
 
-people_units_by_area as (
-    select period_type, period_start, metric_id, la_code as area_code, person_id, unit_id,
-        reference_date, numerator_value, denominator_value, age_band, sex
-    from people_units_in_periods
-    union all
-    select period_type, period_start, metric_id, 'ALL' as area_code, person_id, unit_id,
-        reference_date, numerator_value, denominator_value, age_band, sex
-    from people_units_in_periods
-),
-
-spell_cells_in_periods as (
-    -- a month's cells in its month, quarter and financial year (macro periods_of: the
-    -- periods of a month's first day are those of every day in it)
+units_by_area as (
+    -- each cell or unit in its council and in 'ALL' (the sum of the councils; a person
+    -- is counted once in 'ALL' however many councils); a people metric's unit only where
+    -- it is the person's first in the period and area
     select
-        c.row_period_type as period_type,
-        c.row_period_start as period_start,
-        c.metric_id, c.la_code, c.age_band, c.sex,
-        c.numerator, c.denominator, c.numerator_sum_of_squares
-    from ({{ periods_of('spell_cells', 'month_start') }}) as c
-    inner join periods as p
-        on p.period_type = c.row_period_type
-        and p.period_start = c.row_period_start
-),
-
-counted_cells as (
-    -- one row per period, area, metric, age band and sex: what a cell adds up to
-    select period_type, period_start, la_code as area_code, metric_id, age_band, sex,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
-        sum(numerator_sum_of_squares) as numerator_sum_of_squares
-    from spell_cells_in_periods
-    group by period_type, period_start, la_code, metric_id, age_band, sex
-    union all
-    -- 'ALL' is the sum of the councils
-    select period_type, period_start, 'ALL', metric_id, age_band, sex,
-        sum(numerator), sum(denominator), sum(numerator_sum_of_squares)
-    from spell_cells_in_periods
-    group by period_type, period_start, metric_id, age_band, sex
-    union all
-    -- people metrics: each person once per period and area (so 'ALL' counts a person
-    -- once however many councils), with their first unit
-    select period_type, period_start, area_code, metric_id, age_band, sex,
-        sum(numerator_value), sum(denominator_value), sum(numerator_value * numerator_value)
+        period_type, period_start, area_code, metric_id, age_band, sex,
+        numerator, denominator, numerator_sum_of_squares
     from (
-        select *
-        from people_units_by_area
-        qualify row_number() over (
-            partition by period_type, period_start, area_code, metric_id, person_id
-            order by reference_date nulls last, unit_id nulls last
-        ) = 1
-    ) as first_units
-    group by period_type, period_start, area_code, metric_id, age_band, sex
+        select
+            u.*,
+            case when a.area_scope = 'ALL' then 'ALL' else u.la_code end as area_code,
+            case
+                when a.area_scope = 'ALL' then u.previous_date_anywhere
+                else u.previous_date_in_council
+            end as previous_date
+        from units_in_periods as u
+        cross join (values ('council'), ('ALL')) as a(area_scope)
+    ) as by_area
+    where not counts_people
+        or previous_date is null
+        or {{ period_start_of('period_type', 'previous_date') }} <> period_start
 ),
 
 aggregated as (
+    -- one row per period, area, metric, age band and sex
+    {%- if by_age_sex %}: 'all' and, for the period
+    -- types system_metrics_by_age_sex reports, the breakdown by band, sex and both
+    {%- endif %}
     select
         period_type,
         period_start,
         area_code,
         metric_id,
-        'all' as age_band,
-        'all' as sex,
-        cast(sum(numerator) as bigint) as numerator,
-        cast(sum(denominator) as bigint) as denominator,
+        age_band,
+        sex,
+        cast(numerator as bigint) as numerator,
+        cast(denominator as bigint) as denominator,
         -- for the interval of a mean (days metrics)
-        cast(sum(numerator_sum_of_squares) as double) as numerator_sum_of_squares
-    from counted_cells
-    group by period_type, period_start, area_code, metric_id
+        cast(numerator_sum_of_squares as double) as numerator_sum_of_squares
+    from (
+        select
+            period_type,
+            period_start,
+            area_code,
+            metric_id,
     {%- if by_age_sex %}
-    union all
-    -- the breakdown, for the period types system_metrics_by_age_sex reports
-    select
-        period_type,
-        period_start,
-        area_code,
-        metric_id,
-        case when grouping(age_band) = 1 then 'all' else age_band end,
-        case when grouping(sex) = 1 then 'all' else sex end,
-        cast(sum(numerator) as bigint),
-        cast(sum(denominator) as bigint),
-        cast(sum(numerator_sum_of_squares) as double)
-    from counted_cells
-    where period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')
-    group by grouping sets (
-        (period_type, period_start, area_code, metric_id, age_band),
-        (period_type, period_start, area_code, metric_id, sex),
-        (period_type, period_start, area_code, metric_id, age_band, sex)
-    )
+            case when grouping(age_band) = 1 then 'all' else age_band end as age_band,
+            case when grouping(sex) = 1 then 'all' else sex end as sex,
+            {%- else %}
+            'all' as age_band,
+            'all' as sex,
+    {%- endif %}
+            sum(numerator) as numerator,
+            sum(denominator) as denominator,
+            sum(numerator_sum_of_squares) as numerator_sum_of_squares
+        from units_by_area
+    {%- if by_age_sex %}
+        group by grouping sets (
+            (period_type, period_start, area_code, metric_id),
+            (period_type, period_start, area_code, metric_id, age_band),
+            (period_type, period_start, area_code, metric_id, sex),
+            (period_type, period_start, area_code, metric_id, age_band, sex)
+        )
+        {%- else %}
+        group by period_type, period_start, area_code, metric_id
+    {%- endif %}
+    ) as sums
+    {%- if by_age_sex %}
+    where (age_band = 'all' and sex = 'all')
+        or period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')
     {%- endif %}
 ),
 
@@ -266,51 +279,58 @@ grid_keys as (
     cross join cells as c
     where (c.age_band = 'all' and c.sex = 'all')
         or p.period_type in ('{{ var("metrics_breakdown_period_types") | join("', '") }}')
-    union
-    -- cells off the grid that hold units: under 65, unknown age, sex U
-    select period_type, period_start, area_code, metric_id, age_band, sex
-    from aggregated
 ),
 
 grid as (
-    select p.*, k.area_code, k.age_band, k.sex, d.*
+    -- the grid's cells with what they add up to, and the cells off the grid that hold
+    -- units (under 65, unknown age, sex U)
+    select
+        coalesce(k.period_type, ag.period_type) as period_type,
+        coalesce(k.period_start, ag.period_start) as period_start,
+        coalesce(k.area_code, ag.area_code) as area_code,
+        coalesce(k.metric_id, ag.metric_id) as metric_id,
+        coalesce(k.age_band, ag.age_band) as age_band,
+        coalesce(k.sex, ag.sex) as sex,
+        ag.numerator,
+        ag.denominator,
+        ag.numerator_sum_of_squares
     from grid_keys as k
-    inner join periods as p on p.period_type = k.period_type and p.period_start = k.period_start
-    inner join metric_definitions as d on d.metric_id = k.metric_id
+    full outer join aggregated as ag
+        on ag.period_type = k.period_type
+        and ag.period_start = k.period_start
+        and ag.area_code = k.area_code
+        and ag.metric_id = k.metric_id
+        and ag.age_band = k.age_band
+        and ag.sex = k.sex
 ),
 
 measured as (
     select
         g.period_type,
         g.period_start,
-        g.period_end,
+        p.period_end,
         g.area_code,
         g.age_band,
         g.sex,
         g.metric_id,
-        g.value_unit,
-        g.followup_days > 0 and g.period_end + g.followup_days > g.as_of_date as lacks_follow_up,
-        g.period_end > g.as_of_date as is_partial_period,
-        g.population_year,
-        coalesce(ag.numerator, 0) as numerator,
-        coalesce(ag.numerator_sum_of_squares, 0) as numerator_sum_of_squares,
+        d.value_unit,
+        d.followup_days > 0 and p.period_end + d.followup_days > p.as_of_date as lacks_follow_up,
+        p.period_end > p.as_of_date as is_partial_period,
+        p.population_year,
+        coalesce(g.numerator, 0) as numerator,
+        coalesce(g.numerator_sum_of_squares, 0) as numerator_sum_of_squares,
         case
-            when g.population_ages is not null then pop.population
-            else coalesce(ag.denominator, 0)
+            when d.population_ages is not null then pop.population
+            else coalesce(g.denominator, 0)
         end as denominator,
-        g.population_ages is not null as uses_population
+        d.population_ages is not null as uses_population
     from grid as g
-    left join aggregated as ag
-        on ag.period_type = g.period_type
-        and ag.period_start = g.period_start
-        and ag.area_code = g.area_code
-        and ag.metric_id = g.metric_id
-        and ag.age_band = g.age_band
-        and ag.sex = g.sex
+    inner join periods as p on p.period_type = g.period_type and p.period_start = g.period_start
+    inner join metric_definitions as d on d.metric_id = g.metric_id
     left join population as pop
         on pop.la_code = g.area_code
-        and pop.year = g.population_year
-        and pop.population_ages = g.population_ages
+        and pop.year = p.population_year
+        and pop.population_ages = d.population_ages
         and pop.age_band = g.age_band
         and pop.sex = g.sex
 ),
