@@ -140,7 +140,7 @@ units as (
             d.counts_people,
             case
                 when d.counts_people then f.reference_date
-                else cast(date_trunc('month', f.reference_date) as date)
+                else {{ period_start_of("'month'", 'f.reference_date') }}
             end as unit_date,
             case when d.counts_people then f.person_id end as person_id,
             case when d.counts_people then f.unit_id end as unit_id,
