@@ -72,3 +72,66 @@ def test_the_test_command_runs_ruff_then_the_suite_on_two_workers(dev, monkeypat
     assert pytest_command[1:] == ["-m", "pytest", "-n", "2", "--dist", "loadscope", "--no-loadscope-reorder", "-k", "x"]
     # a fresh clone gets the plugin: dev.py installs the dev extra, which pins it
     assert '"pytest-xdist==' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_set_up_installs_the_browser_beside_the_environments_and_waits_for_it(dev, monkeypatch):
+    """The browser's install runs while the environments install (each waits for the other
+    here: one after the other, this would time out), and set_up returns only when both are done."""
+    import threading
+
+    browser_started, environment_started = threading.Event(), threading.Event()
+    done = []
+
+    def browser():
+        browser_started.set()
+        assert environment_started.wait(10), "the environments were not installing beside the browser"
+        done.append("browser")
+
+    def environment():
+        environment_started.set()
+        assert browser_started.wait(10), "the browser was not installing beside the environments"
+        done.append("environment")
+
+    monkeypatch.setattr(dev, "ensure_browser", browser)
+    monkeypatch.setattr(dev, "ensure_environment", environment)
+    dev.set_up(browser=True)
+    assert sorted(done) == ["browser", "environment"]
+    # the demo needs no browser
+    monkeypatch.setattr(dev, "ensure_browser", lambda: pytest.fail("the demo installed a browser"))
+    dev.set_up(browser=False)
+
+
+def test_a_failed_install_beside_the_others_fails_set_up_with_its_exit_code(dev, monkeypatch):
+    def failing_browser():
+        dev.sys.exit(7)  # what _run does when a command fails
+
+    monkeypatch.setattr(dev, "ensure_browser", failing_browser)
+    monkeypatch.setattr(dev, "ensure_environment", lambda: None)
+    with pytest.raises(SystemExit) as stopped:
+        dev.set_up(browser=True)
+    assert stopped.value.code == 7
+
+
+def test_the_compat_environment_installs_beside_the_project_and_a_project_failure_is_reported(dev, monkeypatch,
+                                                                                              tmp_path):
+    import threading
+
+    monkeypatch.setattr(dev, "BIN", tmp_path)  # a venv that exists: no venv is created here
+    (tmp_path / "python").touch()
+    monkeypatch.setattr(dev, "STAMP", tmp_path / "stamp")  # not current: the project installs
+    pip_running, compat_finished = threading.Event(), threading.Event()
+
+    def compat():
+        assert pip_running.wait(10), "the DuckDB 1.1 environment waited for the project's install"
+        compat_finished.set()
+
+    def run(*cmd, env=None):
+        pip_running.set()
+        raise SystemExit(3)  # the project's pip install fails
+
+    monkeypatch.setattr(dev, "ensure_compat_environment", compat)
+    monkeypatch.setattr(dev, "_run", run)
+    with pytest.raises(SystemExit) as stopped:
+        dev.ensure_environment()
+    assert stopped.value.code == 3  # the project's failure, reported once the compat install has ended
+    assert compat_finished.is_set()
