@@ -135,3 +135,16 @@ def test_the_compat_environment_installs_beside_the_project_and_a_project_failur
         dev.ensure_environment()
     assert stopped.value.code == 3  # the project's failure, reported once the compat install has ended
     assert compat_finished.is_set()
+
+
+def test_set_up_compiles_the_projects_bytecode(dev, monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(dev, "BIN", tmp_path)
+    (tmp_path / "python").touch()
+    stamp = tmp_path / "stamp"
+    stamp.write_text(dev.hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest() + "\n")
+    monkeypatch.setattr(dev, "STAMP", stamp)  # current: nothing to install
+    monkeypatch.setattr(dev, "ensure_compat_environment", lambda: None)
+    monkeypatch.setattr(dev, "_run", lambda *cmd, env=None: calls.append([str(c) for c in cmd]))
+    dev.ensure_environment()
+    assert calls == [[str(tmp_path / "python"), "-m", "compileall", "-q", str(ROOT / "dagster_project")]]
