@@ -66,36 +66,48 @@ class Beside:
             raise self._error
 
 
+def alongside(main: Callable[[], None], others: list[Callable[[], None]]) -> None:
+    """Run main here and the others in threads beside it, and return when all have ended.
+    If main fails, the others still end first (no apt-get or pip left writing after this
+    process has gone) and main's failure is the one reported; else the first of theirs."""
+    beside = [Beside(step) for step in others]
+    try:
+        main()
+    except BaseException:
+        for step in beside:
+            step.wait()
+        raise
+    for step in beside:
+        step.join()
+
+
 def set_up(browser: bool) -> None:
     """Everything a command needs, the independent installs side by side. On a fresh machine
     pip's install of the project (70-100 s, downloads and unpacking), apt-get's of chromium
     (~17 s) and the DuckDB 1.1 environment's ran one after another; they wait on different
     things (the network, the disk, a core each), so side by side they take little more than
-    pip alone (bench/suite_time.md, "Set-up side by side")."""
-    installs = [Beside(ensure_browser)] if browser else []
-    ensure_environment()
-    for install in installs:
-        install.join()
+    pip alone (bench/suite_time.md, "Fourteenth stop: set-up side by side")."""
+    alongside(ensure_environment, [ensure_browser] if browser else [])
 
 
 def ensure_environment() -> None:
-    """Create .venv and install the pinned project unless it is already current; the compat
-    venv (inside .venv, so created once .venv exists) beside the project's install."""
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Create .venv and install the pinned project unless it is already current, the compat
+    venv (inside .venv, so created once .venv exists) beside it; then compile the project."""
     if not (BIN / "python").exists():
         print(f"Creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    compat = Beside(ensure_compat_environment)
-    try:
-        if not (STAMP.exists() and STAMP.read_text().strip() == wanted):
-            _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-            _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev,spark]")
-            STAMP.write_text(wanted + "\n")
-    except BaseException:
-        compat.wait()  # no pip left writing into .venv; this failure is the one to report
-        raise
+    alongside(install_project, [ensure_compat_environment])
     compile_project()
-    compat.join()
+
+
+def install_project() -> None:
+    """pip install the pinned project and its dev and spark extras unless pyproject.toml is unchanged."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev,spark]")
+    STAMP.write_text(wanted + "\n")
 
 
 def compile_project() -> None:

@@ -148,3 +148,22 @@ def test_set_up_compiles_the_projects_bytecode(dev, monkeypatch, tmp_path):
     monkeypatch.setattr(dev, "_run", lambda *cmd, env=None: calls.append([str(c) for c in cmd]))
     dev.ensure_environment()
     assert calls == [[str(tmp_path / "python"), "-m", "compileall", "-q", str(ROOT / "dagster_project")]]
+
+
+def test_a_failed_environment_is_reported_after_the_browser_install_has_ended(dev, monkeypatch):
+    import threading
+
+    browser_finished = threading.Event()
+
+    def browser():
+        threading.Event().wait(0.2)  # still installing when the environment fails
+        browser_finished.set()
+
+    def environment():
+        raise SystemExit(5)
+
+    monkeypatch.setattr(dev, "ensure_browser", browser)
+    monkeypatch.setattr(dev, "ensure_environment", environment)
+    with pytest.raises(SystemExit) as stopped:
+        dev.set_up(browser=True)
+    assert stopped.value.code == 5 and browser_finished.is_set()
