@@ -16,7 +16,7 @@ from dagster_project.settings import Settings
 if TYPE_CHECKING:
     from dagster_dbt import DbtCliResource
 
-    from dagster_project.engine.spark_worker import SparkWorker
+    from dagster_project.engine.run_worker import RunWorker
 
 
 class CarejourneyResource(dg.ConfigurableResource):
@@ -161,34 +161,47 @@ class EngineResource(dg.ConfigurableResource):
 
     _worker: Any = PrivateAttr(default=None)
 
-    def spark_worker(self) -> SparkWorker:
-        """The run's Spark worker (engine/spark_worker.py), started at its first Spark step: one
-        process and one Spark session (one JVM) for every Spark step of the run, stopped when
-        the run ends (teardown_after_execution; the nightly job runs in process, so Dagster
-        sets this resource up once per run)."""
-        from dagster_project.engine.spark_worker import SparkWorker
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """The nightly run starts its worker at once: dbt's imports then overlap ingest."""
+        from dagster_project.jobs import NIGHTLY_JOB_NAME
+
+        if context.run is not None and context.run.job_name == NIGHTLY_JOB_NAME and self._uses_worker():
+            self.run_worker()
+
+    def _uses_worker(self) -> bool:
+        """dbt runs in the run's worker, except on a Databricks cluster (dbt's own connection there)."""
+        from dagster_project.engine.spark_session import on_databricks
+
+        return not on_databricks(self.settings())
+
+    def run_worker(self) -> RunWorker:
+        """The run's worker (engine/run_worker.py): one process for every dbt command of the run
+        (and, on Spark, one Spark session, one JVM, for every Spark step), started at the
+        nightly run's start or at the run's first dbt or Spark step, stopped when the run ends
+        (teardown_after_execution; the nightly job runs in process, so Dagster sets this
+        resource up once per run)."""
+        from dagster_project.engine.run_worker import RunWorker, worker_log_dir
 
         if self._worker is None:
             settings = self.settings()
-            self._worker = SparkWorker(settings, settings.reports_dir / "spark")
+            self._worker = RunWorker(settings, worker_log_dir(settings))
         return self._worker
 
     def run_spark_step(self, step: str, **request: str) -> dict:
-        """A Spark step in the run's Spark worker; its result."""
-        return self.spark_worker().run_step(step, **request)
+        """A Spark step in the run's worker; its result."""
+        return self.run_worker().run_step(step, **request)
 
     def dbt_cli(self, dbt: DbtCliResource) -> DbtCliResource:
-        """The dbt resource a dbt step runs with: on a local Spark run, dbt runs inside the Spark
-        worker (its executable hands the command over: engine/dbt_client.py), in the worker's JVM."""
-        from dagster_project.engine.spark_session import on_databricks
-
-        settings = self.settings()
-        if not settings.on_spark or on_databricks(settings):
+        """The dbt resource a dbt step runs with: dbt runs inside the run's worker (its executable
+        hands the command over: engine/dbt_client.py), on Spark in the worker's JVM."""
+        if not self._uses_worker():
             return dbt
         from dagster_project.dbt.cli_resource import CarejourneyDbtCliResource
 
+        worker = self.run_worker()
+        worker.wait_until_listening()
         return CarejourneyDbtCliResource(project_dir=dbt.project_dir, profiles_dir=dbt.profiles_dir,
-                                         dbt_executable=str(self.spark_worker().dbt_executable))
+                                         dbt_executable=str(worker.dbt_executable))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._worker is not None:

@@ -7,9 +7,8 @@ dbt-core and adapter releases: three HTTP requests every night from a service th
 not reach the internet (each waits up to its 1 s timeout where there is none). The
 executable the nightly job runs is this environment's own (dbt/project.py:dbt_executable),
 so its version is the installed dbt-core's, read from the package metadata; so is the
-script a local Spark run's dbt steps execute (engine/spark_worker.py: it runs this
-environment's dbt inside the run's Spark worker). Any other executable (a dbt found on
-PATH) is still asked.
+script a run's dbt steps execute (engine/run_worker.py: it runs this environment's dbt
+inside the run's worker). Any other executable (a dbt found on PATH) is still asked.
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ from packaging import version
 
 
 def _is_this_environments_dbt(executable: str) -> bool:
-    from dagster_project.engine.spark_worker import DBT_CLIENT_NAME
+    from dagster_project.engine.run_worker import DBT_CLIENT_NAME
 
     path = Path(executable)
     return path == Path(sys.executable).with_name("dbt") or path.name == DBT_CLIENT_NAME

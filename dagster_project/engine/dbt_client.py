@@ -1,13 +1,13 @@
-"""The `dbt` a Spark run's dbt steps execute: it hands the command to the run's Spark worker.
+"""The `dbt` a run's dbt steps execute: it hands the command to the run's worker.
 
 dagster-dbt runs a dbt executable as a subprocess and reads dbt's JSON event lines from
-its stdout (dbt/assets.py). On a local Spark run the executable is a small script the
-Spark worker writes (engine/spark_worker.py: SparkWorker.dbt_executable) that calls
-`main` here: it sends its argv, working directory and environment (the DBT_* variables
-dagster-dbt sets: target and log path, JSON log format, ...) to the worker over the
-worker's Unix socket, writes the event lines dbt prints there to its own stdout as they
-come, and exits with dbt's exit code (0 ok, 1 failures, 2 error). dbt itself runs inside
-the worker, in its Spark session's JVM (dbtRunner), so no JVM starts here.
+its stdout (dbt/assets.py). The executable is a small script the run's worker writes
+(engine/run_worker.py: RunWorker.dbt_executable) that calls `main` here: it sends its
+argv, working directory and environment (the DBT_* variables dagster-dbt sets: target
+and log path, JSON log format, ...) to the worker over the worker's Unix socket, writes
+the event lines dbt prints there to its own stdout as they come, and exits with dbt's
+exit code (0 ok, 1 failures, 2 error). dbt itself runs inside the worker (dbtRunner),
+already imported; on Spark in the worker's Spark session's JVM, so no JVM starts here.
 
 Standard library only: this starts once per dbt step, and must start fast.
 """
@@ -29,7 +29,7 @@ def main(socket_path: str, log_path: str, argv: list[str]) -> int:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(socket_path)
     except OSError as exc:
-        print(f"the Spark run's worker does not answer at {socket_path} ({exc}): dbt did not run; "
+        print(f"the run's worker does not answer at {socket_path} ({exc}): dbt did not run; "
               f"the worker's log is {log_path}", file=sys.stderr)
         return EXIT_ERROR
     with conn, conn.makefile("rb") as replies:
@@ -40,5 +40,5 @@ def main(socket_path: str, log_path: str, argv: list[str]) -> int:
                 return int(line[len(EXIT_PREFIX):])
             out.write(line)
             out.flush()
-    print(f"the Spark run's worker ended while dbt ran: its log is {log_path}", file=sys.stderr)
+    print(f"the run's worker ended while dbt ran: its log is {log_path}", file=sys.stderr)
     return EXIT_ERROR

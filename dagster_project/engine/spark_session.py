@@ -1,7 +1,7 @@
 """The Spark session of a Spark run, configured in one place.
 
 All of a Spark run's Spark work runs in one process, the run's Spark worker
-(engine/spark_worker.py), in the one session start_session gives it: the linkage step
+(engine/run_worker.py), in the one session start_session gives it: the linkage step
 directly, dbt in process through dbt-spark's `session` method, whose
 `SparkSession.builder...getOrCreate()` (with dbt_spark_vars' settings) finds that session
 and never stops it. Locally the catalog is a Hive metastore in an embedded Derby database
@@ -67,7 +67,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
-# dbt's statements only (the linkage step sets it back: spark_worker._linkage): adaptive
+# dbt's statements only (the linkage step sets it back: run_worker._linkage): adaptive
 # execution off. With it, tasks of two metric unit tests' plans (fixture unions under
 # metric_rows) failed to deserialise (ClassCastException on UnionExec.children, Spark
 # 4.3.0); without it the same SQL runs and gives the rows.

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.engine import exchange
-from dagster_project.engine.spark_worker import STEP_LINKAGE
+from dagster_project.engine.run_worker import STEP_LINKAGE
 from dagster_project.linkage import evaluate as evaluation
 from dagster_project.linkage import model_store, splink_runner
 from dagster_project.linkage.link import build_person, predict_and_cluster, scored_from_exchange
@@ -46,7 +46,7 @@ def record_person(context: dg.AssetExecutionContext, carejourney: CarejourneyRes
     scored = None
     if engine.on_spark:
         # Splink scores the pairs on Spark, reading the identities dbt built there (in the run's
-        # Spark worker, engine/spark_worker.py); clustering is the same on both engines.
+        # Spark worker, engine/run_worker.py); clustering is the same on both engines.
         result = engine.run_spark_step(STEP_LINKAGE, model_path=str(choice.path), model_origin=choice.origin)
         context.log.info(f"Spark linkage: {result['identities']} identities, {result['pairs_scored']} pairs scored")
         scored = scored_from_exchange(exchange.linkage_dir(engine.settings()))

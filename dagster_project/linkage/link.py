@@ -155,7 +155,7 @@ def score_in_warehouse(con: duckdb.DuckDBPyConnection, choice: model_store.Model
 
 
 def scored_from_exchange(folder: Path) -> Scored:
-    """What the Spark worker's linkage step scored (engine/spark_worker.py), read from its Parquet."""
+    """What the Spark worker's linkage step scored (engine/run_worker.py), read from its Parquet."""
     return Scored(pq.read_table(folder / "nodes.parquet"), pq.read_table(folder / "edges.parquet"),
                   json.loads((folder / "model.json").read_text()),
                   json.loads((folder / "result.json").read_text())["seconds"])

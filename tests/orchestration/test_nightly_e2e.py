@@ -11,6 +11,7 @@ A kill during ingest is tests/ingest/test_deliveries.py's.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -24,6 +25,7 @@ import duckdb
 import pytest
 from warehouse_compare import canonical_tables, clock_free_delivery_date, linkage_scores, people
 
+from dagster_project.engine.run_worker import STEP_DBT, STEPS_LOG
 from dagster_project.exit_codes import ExitCode
 from dagster_project.generate.calibration import MART_METRICS, compute, marts_figures
 from dagster_project.generate.config import GeneratorConfig, MessConfig
@@ -147,6 +149,18 @@ def test_nightly_run_publishes_and_summarises(reference):
     assert report.parent.parent.name in report.read_text()
     # dbt's artifacts stay with this warehouse (two warehouses run from one install never share them)
     assert (warehouse / "dbt_target" / "run_results.json").exists()
+
+
+def test_the_nights_dbt_steps_ran_in_one_worker_that_ended_with_the_run(reference):
+    """Both dbt steps (before and after linkage) in the run's one worker (engine/run_worker.py),
+    which was gone when the run ended."""
+    warehouse, result = reference
+    assert result.returncode == ExitCode.OK
+    steps = [json.loads(line) for line in (warehouse / "reports" / "duckdb" / STEPS_LOG).read_text().splitlines()]
+    assert [(step["step"], step["engine"], step["exit"]) for step in steps] == [(STEP_DBT, "duckdb", 0)] * 2
+    [worker_pid] = {step["worker_pid"] for step in steps}
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker_pid, 0)
 
 
 def test_a_real_night_leaves_only_private_files(reference):

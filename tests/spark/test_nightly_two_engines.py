@@ -24,7 +24,7 @@ import pytest
 from nightly_runs import NightlyRun
 
 from dagster_project.engine import exchange
-from dagster_project.engine.spark_worker import STEP_DBT, STEP_LINKAGE, STEPS_LOG
+from dagster_project.engine.run_worker import STEP_DBT, STEP_LINKAGE, STEPS_LOG
 from dagster_project.engine.sql_runner import DuckDBRunner
 from dagster_project.exit_codes import ExitCode
 from dagster_project.linkage import splink_runner

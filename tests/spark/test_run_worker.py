@@ -1,4 +1,4 @@
-"""The run's Spark worker (engine/spark_worker.py) leaves nothing behind: not after a failed
+"""The run's worker on Spark (engine/run_worker.py) leaves nothing behind: not after a failed
 step (the run's resource stops it), not after the run's process is killed (the worker sees
 its stdin close and ends, its JVM with it), and the next worker opens the same metastore.
 
@@ -19,8 +19,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from dagster_project.engine.run_worker import REQUEST_FILE, STEP_LINKAGE, STEPS_LOG, WORKER_LOG, SparkStepError
 from dagster_project.engine.spark_session import spark_problem
-from dagster_project.engine.spark_worker import STEP_LINKAGE, STEPS_LOG, SparkStepError
 from dagster_project.resources import CarejourneyResource, EngineResource
 
 pytestmark = pytest.mark.slow
@@ -87,7 +87,7 @@ def test_no_spark_process_is_left_after_a_killed_run_or_a_failed_step(spark_env:
         killed.send_signal(signal.SIGKILL)
         killed.wait()
     assert _gone_within([first["worker_pid"], first["jvm_pid"]], 60), "the killed run's Spark worker or JVM lives on"
-    request = json.loads((warehouse / "reports" / "spark" / "spark-worker-request.json").read_text())
+    request = json.loads((warehouse / "reports" / "spark" / REQUEST_FILE).read_text())
     assert not Path(request["socket"]).parent.exists()  # its private socket folder went with it
 
     # The next run's worker opens the same metastore (nothing holds it); its failed step is
@@ -101,7 +101,7 @@ def test_no_spark_process_is_left_after_a_killed_run_or_a_failed_step(spark_env:
         assert _alive(second["worker_pid"]) and _alive(second["jvm_pid"])
     message = str(failed.value)
     assert f"Spark step {STEP_LINKAGE!r} failed" in message and NO_TABLE in message
-    assert "spark-worker.log" in message and "Traceback" in message  # the worker's log tail
+    assert WORKER_LOG in message and "Traceback" in message  # the worker's log tail
     assert second["worker_pid"] != first["worker_pid"]
     assert _gone_within([second["worker_pid"], second["jvm_pid"]], 10), "the Spark worker outlived the run"
 
@@ -111,7 +111,7 @@ def test_no_spark_process_is_left_after_a_killed_run_or_a_failed_step(spark_env:
 ORPHANED_MID_DBT = """
 import socket, sys
 from pathlib import Path
-from dagster_project.engine.spark_worker import _end_with_parent
+from dagster_project.engine.run_worker import _end_with_parent
 mine, clients = socket.socketpair()
 clients.close()
 sys.stdout = mine.makefile("w")
@@ -120,7 +120,7 @@ _end_with_parent(Path(sys.argv[1]))
 
 
 def test_the_worker_ends_with_its_run_even_in_the_middle_of_a_dbt_step(tmp_path: Path):
-    private_dir = tmp_path / "carejourney-spark-x"
+    private_dir = tmp_path / "carejourney-worker-x"
     private_dir.mkdir()
     ended = subprocess.run([sys.executable, "-c", ORPHANED_MID_DBT, str(private_dir)], stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=60)
