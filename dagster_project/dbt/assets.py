@@ -59,10 +59,11 @@ def build_args(settings: Settings, plan: incremental.NightPlan | None = None,
     linkage when staging cannot start from the baseline) adds --full-refresh. Both halves
     pass the same vars: dbt re-parses the whole project when the vars differ from its
     last invocation's."""
-    # dbt runs as a subprocess: the warehouse reaches its profile (dbt/profiles.yml) and
-    # the as-of date its models (null = latest in data) as vars of this invocation, never
-    # through this process's environment. Usage stats and "buildable" indirect selection
-    # (a test runs in the half where all its parents are built) are dbt_project.yml flags.
+    # dbt runs in another process (the run's worker: engine/run_worker.py): the warehouse
+    # reaches its profile (dbt/profiles.yml) and the as-of date its models (null = latest
+    # in data) as vars of this invocation, never through this process's environment. Usage
+    # stats and "buildable" indirect selection (a test runs in the half where all its
+    # parents are built) are dbt_project.yml flags.
     run_vars: dict[str, Any] = {"warehouse_dir": str(settings.warehouse_dir), **duckdb_connection.dbt_vars(settings)}
     if settings.as_of:
         run_vars["as_of_date"] = settings.as_of.isoformat()
@@ -112,7 +113,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, carejourney: 
     # The warehouse's own target folder keeps dbt's partial-parse state between its runs
     # (one run at a time per warehouse: warehouse_lock.py).
     target = dbt_target_dir(settings)
-    # On a local Spark run dbt runs inside the run's Spark worker, in its one JVM (engine.dbt_cli).
+    # dbt runs inside the run's worker (engine.dbt_cli), on a local Spark run in its one JVM.
     yield from engine.dbt_cli(dbt).cli(args, context=context, target_path=target).stream()
     # Each half's node timings kept beside dbt's run_results.json (which the next
     # invocation overwrites): where a night's dbt time goes (bench/bench_incremental.py).
