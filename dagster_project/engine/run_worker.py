@@ -399,4 +399,9 @@ def serve(request: dict) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(json.loads(Path(sys.argv[1]).read_text())))
+    exit_code = serve(json.loads(Path(sys.argv[1]).read_text()))
+    sys.stdout.flush()
+    # Asked to stop, with everything stopped and closed (serve's finally): end now, without
+    # the interpreter's finalisation, which takes ~2 s once dbt is imported and would be
+    # the end of every night (the Dagster process waits for this process to end).
+    os._exit(exit_code)
