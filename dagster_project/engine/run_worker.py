@@ -168,7 +168,7 @@ class RunWorker:
         return reply["result"]
 
     def stop(self) -> None:
-        """Stop the worker and its JVM (asked first; killed if it does not end in time)."""
+        """Stop the worker, on Spark with its JVM (asked first; killed if it does not end in time)."""
         if self.process.poll() is None and not self.socket_path.exists():
             # Not listening yet (stopped while it starts): it ends when its stdin closes.
             with contextlib.suppress(OSError):
