@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import multiprocessing.util
 import os
 import shutil
 import socket
@@ -400,6 +401,9 @@ def serve(request: dict) -> int:
 
 if __name__ == "__main__":
     exit_code = serve(json.loads(Path(sys.argv[1]).read_text()))
+    # multiprocessing's own exit work (what atexit would run): the named semaphores dbt's
+    # runs made are released, not left to the resource tracker's "leaked" clean-up
+    multiprocessing.util._exit_function()
     sys.stdout.flush()
     # Asked to stop, with everything stopped and closed (serve's finally): end now, without
     # the interpreter's finalisation, which takes ~2 s once dbt is imported and would be
