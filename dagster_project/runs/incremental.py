@@ -26,10 +26,18 @@ Otherwise the **affected people** are (old and new person ids, each with its key
     record loaded since the baseline names, or that an earlier version of the same
     record (same natural key) named; a care contact names its referral's patient;
   - every person whose linkage rows (identities, match probability, rule) changed;
-  - when the as-of date moved on, every person with a hospital spell whose follow-up
-    window (the longest followup_days of seed metric_definitions) was still open;
   - then, until nothing is added, everyone sharing a hospital spell (PROCODE3 +
     PROVSPNOPS) with an affected person, as the spell model reads spells whole.
+These have `records_changed`: every per-person model rebuilds them. Then, flagged
+`records_changed` false, unless already in:
+  - when the as-of date moved on, every person with a hospital spell whose follow-up
+    window (the longest followup_days of seed metric_definitions) was still open;
+  - and again everyone sharing a hospital spell with an affected person.
+Only the models that read the as-of date (the follow-up rules and what is built on
+them) rebuild those; a model whose inputs never read it says as_of_independent (dbt
+macro incremental_by_person) and rebuilds only the people with records_changed. The
+first delivery of a new month moves the as-of date: then most affected people are
+affected by it alone (the plan's reason gives both counts).
 """
 from __future__ import annotations
 
@@ -119,17 +127,20 @@ def plan_night(con: duckdb.DuckDBPyConnection, settings: Settings) -> NightPlan:
         baseline_load_id, baseline_as_of = con.execute(
             f"select max_load_id, as_of_date from {BASELINE}").fetchone()
         settled = _collect_affected(con, baseline_load_id, baseline_as_of, _as_of(con))
-        n_affected = con.execute("select count(*) from _affected_ids").fetchone()[0]
+        n_affected, n_records_changed = con.execute(
+            "select count(distinct person_id), count(distinct person_id) filter (where records_changed) "
+            "from _affected_ids").fetchone()
         if not settled:
             reason = f"people sharing hospital spells chain on past {MAX_SPELL_CLOSURE_ROUNDS} rounds"
         elif n_persons and n_affected >= FULL_REBUILD_SHARE * n_persons:
             reason = f"{n_affected} of {n_persons} people affected: as cheap to rebuild all"
     mode = "full" if reason else "incremental"
     if reason:
-        con.execute("create or replace temp table _affected_ids (person_id varchar)")
+        con.execute("create or replace temp table _affected_ids (person_id varchar, records_changed boolean)")
         n_affected = n_persons
     else:
-        reason = f"{n_affected} of {n_persons} people affected since load {baseline_load_id}"
+        reason = (f"{n_affected} of {n_persons} people affected since load {baseline_load_id} "
+                  f"({n_records_changed} by their records or links, the rest by the as-of date)")
     _write_affected(con, settings)
     decided_at = con.execute("select now()::timestamp").fetchone()[0]
     con.execute(f"insert into {LOG} values (?, ?, ?, ?, ?, ?)",
@@ -203,25 +214,17 @@ def touched_identities_sql(tables: tuple[str, ...] | None = None) -> str:
 
 def _collect_affected(con: duckdb.DuckDBPyConnection, baseline_load_id: int,
                       baseline_as_of: dt.date | None, as_of: dt.date | None) -> bool:
-    """Fill temp table _affected_ids(person_id); False if the spell closure did not settle."""
+    """Fill temp table _affected_ids(person_id, records_changed); False if a spell closure
+    did not settle."""
     con.execute(f"create or replace temp table _touched as {touched_identities_sql()}",
                 {"load_id": baseline_load_id})
-    window_clause = ""
-    if as_of != baseline_as_of:
-        # Outcome flags are "not yet known" while discharge + window > as-of (macro
-        # followup_flag): only spells whose longest window was open at the earlier date move.
-        window_clause = f"""
-            union select person_id from intermediate.int_hospital__spells
-            where discharge_date is null
-               or discharge_date + (select max(followup_days) from seeds.metric_definitions)::integer
-                  >= least('{baseline_as_of or as_of}'::date, '{as_of or baseline_as_of}'::date)"""
     con.execute(f"""
         create or replace temp table _affected_ids as
-        select person_id from linkage.record_person semi join _touched using (source_dataset, source_person_id)
-        union select person_id from {SNAPSHOT} semi join _touched using (source_dataset, source_person_id)
-        union select person_id from (select * from linkage.record_person except select * from {SNAPSHOT})
-        union select person_id from (select * from {SNAPSHOT} except select * from linkage.record_person)
-        {window_clause}""")
+        select person_id, true as records_changed from (
+            select person_id from linkage.record_person semi join _touched using (source_dataset, source_person_id)
+            union select person_id from {SNAPSHOT} semi join _touched using (source_dataset, source_person_id)
+            union select person_id from (select * from linkage.record_person except select * from {SNAPSHOT})
+            union select person_id from (select * from {SNAPSHOT} except select * from linkage.record_person))""")
     # Everyone who shares a hospital spell with an affected person, now or at the baseline.
     con.execute(f"""
         create or replace temp table _spell_people as
@@ -232,13 +235,34 @@ def _collect_affected(con: duckdb.DuckDBPyConnection, baseline_load_id: int,
             using (source_dataset, source_person_id)
         where e.spell_id in (select spell_id from staging.stg_hes_apc__episodes
                              group by spell_id having count(distinct source_person_id) > 1)""")
+    if not _close_over_shared_spells(con, records_changed=True):
+        return False
+    if as_of == baseline_as_of:
+        return True
+    # Outcome flags are "not yet known" while discharge + window > as-of (macro
+    # followup_flag): only spells whose longest window was open at the earlier date move.
+    con.execute(f"""
+        insert into _affected_ids
+        select distinct s.person_id, false from intermediate.int_hospital__spells s
+        where (s.discharge_date is null
+               or s.discharge_date + (select max(followup_days) from seeds.metric_definitions)::integer
+                  >= least('{baseline_as_of or as_of}'::date, '{as_of or baseline_as_of}'::date))
+          and not exists (select 1 from _affected_ids a where a.person_id = s.person_id)""")
+    return _close_over_shared_spells(con, records_changed=False)
+
+
+def _close_over_shared_spells(con: duckdb.DuckDBPyConnection, records_changed: bool) -> bool:
+    """Add to _affected_ids, flagged `records_changed`, everyone sharing a hospital spell
+    with someone in it, to a fixed point; False if that takes more than
+    MAX_SPELL_CLOSURE_ROUNDS rounds."""
     for _ in range(MAX_SPELL_CLOSURE_ROUNDS):
         added = con.execute("""
             insert into _affected_ids
-            select distinct o.person_id from _spell_people s
+            select distinct o.person_id, ? from _spell_people s
             join _spell_people o using (spell_id)
             where s.person_id in (select person_id from _affected_ids)
-              and o.person_id not in (select person_id from _affected_ids)""").fetchone()[0]
+              and not exists (select 1 from _affected_ids a where a.person_id = o.person_id)""",
+            [records_changed]).fetchone()[0]
         if not added:
             return True
     return False
@@ -249,8 +273,9 @@ def _write_affected(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     con.execute("create schema if not exists linkage")
     con.execute(
         f"""create or replace table {AFFECTED} as
-            select person_id, {_hmac_sql('person_id')} as person_key
-            from (select distinct person_id from _affected_ids where person_id is not null)
+            select person_id, {_hmac_sql('person_id')} as person_key, records_changed
+            from (select person_id, bool_or(records_changed) as records_changed from _affected_ids
+                  where person_id is not null group by person_id)
             order by person_id""", {"opad": opad, "ipad": ipad})
 
 

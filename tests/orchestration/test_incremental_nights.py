@@ -3,9 +3,10 @@
 A small generated landing (with the generator's mess: corrections, duplicates, keying
 slips) is replayed night by night into one warehouse, each night as the nightly job
 runs it (ingest, dbt's half before linkage, linkage on dbt's linkage.source_person, the
-night's plan, dbt's half after linkage, the baseline): first load, a correcting re-delivery, a new quarter, a
-late file for an old period, an opt-out added, a retraction (a re-delivered CLD
-record naming another person); the correcting re-delivery also gives a HES patient a CLD
+night's plan, dbt's half after linkage, the baseline): first load, a correcting re-delivery,
+a new quarter, a late file for an old period, an opt-out added, a retraction (a re-delivered CLD
+record naming another person), one council's next quarter (the as-of date moves on for people
+whose records stand); the correcting re-delivery also gives a HES patient a CLD
 person's NHS number, so that person's suspect flag changes on a night that does not
 touch it. Then a fresh warehouse with the same id salt builds
 the final landing in one full night. Every intermediate and mart table the per-person
@@ -53,6 +54,7 @@ PSEUDO_KEY = "0d9c8b7a6f5e4d3c2b1a09f8e7d6c5b4" "a3928170f6e5d4c3b2a1908f7e6d5c4
 # The per-person models and everything upstream of them (not the aggregates).
 PER_PERSON = "+person +journey +hospital_spell"
 HELD_BACK = "asc_cld_E08000036_20230930.csv"   # the late file for an old period
+AS_OF_MOVER = "asc_cld_E08000032_20240630.csv"  # the last night: the as-of date moves on
 
 
 # seed 14 (11 until issue 16's care home draws changed the generator's random stream): the
@@ -306,10 +308,19 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     tonight("opt-out added")
     _retract_a_cld_record(landing)
     tonight("retraction")
+    # Last, so nothing after it rebuilds who it left out: one council's next quarter. The
+    # as-of date moves on three months while most people's records stand, so the follow-up
+    # rules recompute people whose records did not change, and the other models do not.
+    shutil.copy(full_landing / "asc_cld" / AS_OF_MOVER, landing / "asc_cld" / AS_OF_MOVER)
+    tonight("as-of moves on")
+    with connect(warehouse / "warehouse.duckdb") as con:
+        assert con.execute("select count(*) filter (where records_changed) > 0, count(*) filter (where not records_changed) > 0 "
+                           "from linkage.affected_person").fetchone() == (True, True)
 
     modes = {name: plan.mode for name, plan in plans.items()}
     assert modes == {"first load": "full", "correcting re-delivery": "incremental", "new quarter": "incremental",
-                     "late file": "incremental", "opt-out added": "full", "retraction": "incremental"}, \
+                     "late file": "incremental", "opt-out added": "full", "retraction": "incremental",
+                     "as-of moves on": "incremental"}, \
         {name: plan.reason for name, plan in plans.items()}
     # the analyst copy started from the last one on every incremental night, and was whole otherwise
     assert copies == modes
@@ -319,7 +330,7 @@ def test_incremental_nights_equal_a_full_rebuild(full_landing, tmp_path, monkeyp
     # Staging started from the baseline (macro incremental_by_record) on every night but the first.
     assert staging_full == {name: name == "first load" for name in plans}, staging_full
     # Incremental nights recomputed some people, not everyone.
-    for name in ("correcting re-delivery", "late file", "retraction"):
+    for name in ("correcting re-delivery", "as-of moves on", "late file", "retraction"):
         assert 0 < plans[name].n_affected < plans[name].n_persons, (name, plans[name])
 
     # The same landing in one full night, in a warehouse minting ids from the same salt.

@@ -78,6 +78,10 @@ def _affected(con) -> set[str]:
     return {p for (p,) in con.execute("select person_id from linkage.affected_person").fetchall()}
 
 
+def _records_changed(con) -> dict[str, bool]:
+    return dict(con.execute("select person_id, records_changed from linkage.affected_person").fetchall())
+
+
 def _baseline(settings, con) -> None:
     incremental.mark_built(con, incremental.plan_night(con, settings))
 
@@ -106,6 +110,8 @@ def test_a_corrected_record_affects_its_old_and_new_person_and_everyone_sharing_
     _ledger(con, 3, "hes_apc")
     incremental.plan_night(con, settings)
     assert _affected(con) == {"P2", "P3"}
+    # both rebuilt by every per-person model: P2's records changed, P3's spell with them
+    assert _records_changed(con) == {"P2": True, "P3": True}
     keys = dict(con.execute("select person_id, person_key from linkage.affected_person").fetchall())
     from dagster_project.linkage.link import person_key
     assert keys["P2"] == person_key("P2", KEY)
@@ -126,7 +132,15 @@ def test_an_as_of_moving_on_recomputes_people_with_a_follow_up_window_open(wareh
     con.execute("update intermediate.int_run__as_of set as_of_date = ?", [AS_OF + dt.timedelta(days=30)])
     incremental.plan_night(con, settings)
     # P4 was discharged 20 days before the old as-of: within the longest window (91 days).
-    assert _affected(con) == {"P4"}
+    # Only the models reading the as-of date rebuild P4: no record of theirs changed.
+    assert _records_changed(con) == {"P4": False}
+    plan = incremental.plan_night(con, settings)
+    assert "(0 by their records or links, the rest by the as-of date)" in plan.reason
+    # A new episode of P4 on the same move of the as-of date: P4 is rebuilt by every model.
+    _hes_row(con, "E8", "D", "S4", load_id=2)
+    _ledger(con, 2, "hes_apc")
+    incremental.plan_night(con, settings)
+    assert _records_changed(con) == {"P4": True}
     con.execute("update intermediate.int_run__as_of set as_of_date = ?", [AS_OF - dt.timedelta(days=1)])
     assert incremental.plan_night(con, settings).full   # moved back
 

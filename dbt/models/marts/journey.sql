@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_key') }}
+{{ incremental_by_person('person_key', as_of_independent=true) }}
 -- The single journey table: one row per person per service event, across services,
 -- in time order. Hospital events are spells, social care events are CLD events,
 -- community events are referrals (starting at their first attended contact), and a

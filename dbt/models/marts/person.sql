@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_key') }}
+{{ incremental_by_person('person_key', as_of_independent=true) }}
 -- One row per linked person who did not opt out (marts carry person_key only).
 select
     person_key,

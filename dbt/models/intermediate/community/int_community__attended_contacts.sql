@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 -- Attended CSDS care contacts (AttendOrDNACode marked attended in seed
 -- csds_attendance: 5 seen on time, 6 seen late) of people who did not opt out.
 with identities as (

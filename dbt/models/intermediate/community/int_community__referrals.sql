@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 -- One row per CSDS referral of a person who did not opt out: the community journey
 -- event. It starts at the first attended contact (else the referral date) and ends at
 -- the service discharge date (null while the referral is open).

@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 -- One row per hospital provider spell (episodes sharing PROCODE3 + PROVSPNOPS):
 -- admission details from the first episode, discharge details from the last
 -- (ordered by EPIORDER, then episode start, then EPIKEY).

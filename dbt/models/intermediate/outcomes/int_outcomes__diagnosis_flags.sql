@@ -1,6 +1,6 @@
 {#- Falls and ambulatory-care-sensitive (ACSC) emergency admissions: one row per
     spell. Code lists: seeds falls_code_ranges and acsc_codes. -#}
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 with
 
 spell_base as (

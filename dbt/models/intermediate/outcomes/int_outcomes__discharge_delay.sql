@@ -1,6 +1,6 @@
 {#- Discharge delay: one row per spell. Discharge minus ready date; a ready date
     after discharge is a recording error and counts as no delay (0), never negative. -#}
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 select
     spell_id,
     person_id,

@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 -- One row per person known to have died: registered deaths first (matched on a valid
 -- NHS number carried by any of the person's records), then a hospital spell ending in
 -- death (DISMETH 4/5 or DISDEST 79: the discharge date), then a CLD Date of Death.

@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 -- One row per person (not opted out): the best date of birth and sex across the
 -- person's records, the latest local authority, death, and where they were seen.
 -- "Most frequent": each source identity votes once for each distinct value it

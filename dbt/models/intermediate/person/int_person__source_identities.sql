@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 -- One row per source person identity of a person who did not opt out, with the
 -- person's ids. Every intermediate model that reaches a person goes through here,
 -- so opted-out people are excluded in one join. Incremental nights: the affected

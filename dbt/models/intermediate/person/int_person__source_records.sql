@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 -- Every person-bearing staging row with what it says about the person and the
 -- person linkage gave it. Opted-out people are still here: this is the one model
 -- int_person__opted_out reads to decide who opted out; nothing downstream of

@@ -1,4 +1,4 @@
-{{ incremental_by_person('person_id') }}
+{{ incremental_by_person('person_id', as_of_independent=true) }}
 -- One row per CLD event of a person who did not opt out, with its journey
 -- event_type: Request/Assessment/Review from seed cld_event_type, services from
 -- their Service Type (seed cld_service_type).
