@@ -8,7 +8,6 @@ with identities as (
 
 select
     identities.person_id,
-    identities.person_key,
     referrals.referral_id as event_id,
     contacts.contact_id,
     contacts.contact_date,
