@@ -48,8 +48,8 @@ def stage_of(step_key: str) -> str:
         return "dbt staging"
     if "dbt_after_linkage" in key:
         return "dbt marts"
-    if "publish" in key:
-        return "publish"
+    if "publish" in key or "warehouse_compaction" in key:
+        return "publish"  # compaction, the night's last step (after the report), counts with publish
     if "linkage" in key:
         return "linkage"
     if "ingest" in key or "load_ledger" in key or key.startswith("raw_current"):

@@ -1,6 +1,6 @@
 """The carejourney code location: each concern builds its own Definitions; this merges them.
 
-ingest, dbt, linkage, quality, publish and report each export `defs` (their assets,
+ingest, dbt, linkage, quality, publish, report and compaction each export `defs` (their assets,
 checks, their own jobs and resources, e.g. dbt's CLI resource); here they are merged
 and the code location adds what spans concerns: the nightly job, its schedule and
 sensor, the shared resources (settings, and the guard every nightly step runs under:
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project import ingest, linkage, private_files, publish, quality, report
+from dagster_project import compaction, ingest, linkage, private_files, publish, quality, report
 from dagster_project.dbt import assets as dbt
 from dagster_project.jobs import nightly_job
 from dagster_project.progress import progress_logger
@@ -22,7 +22,8 @@ from dagster_project.sensors import new_delivery_sensor
 # private files from here on: the warehouse is identifiable (private_files.py).
 private_files.apply_private_umask()
 
-CONCERNS: tuple[dg.Definitions, ...] = (ingest.defs, dbt.defs, linkage.defs, quality.defs, publish.defs, report.defs)
+CONCERNS: tuple[dg.Definitions, ...] = (ingest.defs, dbt.defs, linkage.defs, quality.defs, publish.defs, report.defs,
+                                         compaction.defs)
 
 
 def build_definitions(carejourney: CarejourneyResource | None = None) -> dg.Definitions:

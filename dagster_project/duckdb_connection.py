@@ -8,6 +8,13 @@ the same limit, Settings.duckdb_memory_limit (CAREJOURNEY_DUCKDB_MEMORY_LIMIT), 
 to Settings.duckdb_temp_dir, inside the warehouse, instead of failing when it is reached.
 One configuration also keeps DuckDB from refusing a second connection to a database
 already open in the process with another one.
+
+No connection of a run vacuums (max_vacuum_tasks 0). By default every DuckDB checkpoint
+rewrites the row groups holding deleted rows into fewer; an incremental night deletes and
+re-appends the affected people's rows of every per-person table, and that rewrite was
+~10 s of a 1M HES night's checkpoints (bench/RESULTS.md). The warehouse is vacuumed
+instead when deleted rows reach a share of some table (dagster_project/compaction),
+through the one connection that asks for it (vacuum=True).
 """
 from __future__ import annotations
 
@@ -18,10 +25,17 @@ import duckdb
 
 from dagster_project.settings import Settings
 
+# DuckDB's max_vacuum_tasks for a connection that does not vacuum (every one but compaction's)
+NO_VACUUM = "0"
 
-def duckdb_config(settings: Settings) -> dict[str, str]:
-    """The DuckDB settings every connection of a run starts with."""
-    return {"memory_limit": settings.duckdb_memory_limit, "temp_directory": str(settings.duckdb_temp_dir)}
+
+def duckdb_config(settings: Settings, vacuum: bool = False) -> dict[str, str]:
+    """The DuckDB settings every connection of a run starts with; `vacuum`: DuckDB's
+    default vacuuming at checkpoints (compaction only)."""
+    config = {"memory_limit": settings.duckdb_memory_limit, "temp_directory": str(settings.duckdb_temp_dir)}
+    if not vacuum:
+        config["max_vacuum_tasks"] = NO_VACUUM
+    return config
 
 
 def dbt_vars(settings: Settings) -> dict[str, str]:
@@ -29,10 +43,11 @@ def dbt_vars(settings: Settings) -> dict[str, str]:
     return {f"duckdb_{name}": value for name, value in duckdb_config(settings).items()}
 
 
-def connect(settings: Settings, database: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(settings: Settings, database: Path | None = None, read_only: bool = False,
+            vacuum: bool = False) -> duckdb.DuckDBPyConnection:
     """A configured connection to `database` (default: the warehouse; ":memory:" for none)."""
     path = settings.warehouse_db if database is None else database
-    return duckdb.connect(str(path), read_only=read_only, config=duckdb_config(settings))
+    return duckdb.connect(str(path), read_only=read_only, config=duckdb_config(settings, vacuum))
 
 
 def connect_in_memory(settings: Settings) -> duckdb.DuckDBPyConnection:

@@ -71,3 +71,9 @@ def test_the_report_is_drawn_after_publish(graph):
     report = dg.AssetKey(["published", "report"])
     assert PUBLISHED in graph.get_ancestor_asset_keys(report)
     assert report in defs.resolve_job_def(NIGHTLY_JOB_NAME).asset_layer.executable_asset_keys
+
+
+def test_the_warehouse_is_compacted_last_in_the_nightly_job(graph):
+    compaction = dg.AssetKey(["ops", "warehouse_compaction"])
+    assert dg.AssetKey(["published", "report"]) in graph.get_ancestor_asset_keys(compaction)
+    assert compaction in defs.resolve_job_def(NIGHTLY_JOB_NAME).asset_layer.executable_asset_keys

@@ -80,6 +80,15 @@ def test_the_copy_written_on_the_base_equals_a_full_write(based, settings):
     assert [m for t, m in logged if t == "analyst"] == ["full", "incremental", "full"]
 
 
+def test_the_copy_written_on_the_base_is_compacted_by_the_warehouse_rule(based, settings, monkeypatch):
+    # its deleted rows stay stored (no connection of a run vacuums): compaction/compact.py decides
+    compacted = []
+    monkeypatch.setattr(core, "compact_if_due", lambda s, database: compacted.append(database))
+    result = publish(settings, based)
+    assert result.analyst_plan.mode == "incremental"
+    assert compacted == [result.analyst_version_dir / core.DATABASE_FILE]
+
+
 def test_a_table_whose_rows_did_not_change_keeps_the_base_parquet(based, settings):
     based.execute(f"create or replace table {incremental.AFFECTED} as select person_id, person_key "
                   "from linkage.person where person_id = 'P3'")  # Carol: no hospital spell

@@ -1,0 +1,98 @@
+"""Vacuum the warehouse when deleted rows are a large share of some table.
+
+DuckDB keeps a deleted row stored, marked, until a checkpoint vacuums its table: it
+rewrites the row groups holding deleted rows into fewer. An incremental night deletes
+and re-appends the affected people's rows of every per-person table (a fifth of them on
+a monthly HES night at 1M people), so DuckDB's default, vacuuming at every checkpoint,
+rewrote most of those tables every night (~10 s of a 1M HES night). No connection of a
+run vacuums (duckdb_connection.py); instead, once deleted rows are COMPACT_AT_DEAD_SHARE
+of some table, one checkpoint with vacuuming on reclaims them for every table at once
+(as PostgreSQL's autovacuum waits for a share of dead rows). A deleted row is never read
+as a row, so no result depends on when this runs; until then it costs disk and scan time.
+The analyst copy written on last night's (publish/core.py) deletes and re-appends rows
+too: publish compacts the new copy by the same rule.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from dagster_project import duckdb_connection
+from dagster_project.settings import Settings
+from dagster_project.sql import quote_ident
+
+log = logging.getLogger(__name__)
+
+# Vacuum once deleted rows are this share of the rows some table stores. At a fifth of
+# a table's rows re-written a night, every fourth such night.
+COMPACT_AT_DEAD_SHARE = 0.4
+LOG = "ops.compaction_log"
+
+
+@dataclass(frozen=True)
+class Compaction:
+    vacuumed: bool
+    worst_table: str | None       # the table with the largest share of deleted rows, before
+    worst_share: float            # that share, before (0 for an empty warehouse)
+    worst_share_after: float      # the largest share after (the same when not vacuumed)
+
+    def describe(self) -> str:
+        if not self.worst_table:
+            return "no table to compact"
+        if not self.vacuumed:
+            return (f"not vacuumed: deleted rows at most {self.worst_share:.0%} of a table ({self.worst_table}),"
+                    f" below {COMPACT_AT_DEAD_SHARE:.0%}")
+        return (f"vacuumed: deleted rows were {self.worst_share:.0%} of {self.worst_table}; now at most"
+                f" {self.worst_share_after:.0%} of any table")
+
+
+def dead_row_shares(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """{schema.table: deleted rows / rows stored} of the database's tables. DuckDB's
+    estimated_size counts the rows a table stores, deleted ones included
+    (tests/compaction/test_compaction.py fails if a DuckDB version changes that); counting
+    the live rows reads no column."""
+    tables = con.execute(
+        "select schema_name, table_name, estimated_size from duckdb_tables()"
+        " where database_name = current_database() and not temporary and estimated_size > 0"
+        " order by schema_name, table_name").fetchall()
+    if not tables:
+        return {}
+    counts = " union all ".join(
+        f"select {i} as i, count(*) as live from {quote_ident(schema)}.{quote_ident(table)}"
+        for i, (schema, table, _) in enumerate(tables))
+    live = dict(con.execute(counts).fetchall())
+    return {f"{schema}.{table}": max(0.0, 1 - live[i] / stored) for i, (schema, table, stored) in enumerate(tables)}
+
+
+def _worst(shares: dict[str, float]) -> tuple[str | None, float]:
+    if not shares:
+        return None, 0.0
+    table = max(shares, key=lambda name: (shares[name], name))
+    return table, shares[table]
+
+
+def compact_if_due(settings: Settings, database: Path | None = None) -> Compaction:
+    """Vacuum `database` (default: the warehouse) if deleted rows are COMPACT_AT_DEAD_SHARE
+    of some table; the warehouse's compactions are logged in ops.compaction_log."""
+    with duckdb_connection.connect(settings, database) as con:
+        table, share = _worst(dead_row_shares(con))
+    if table is None or share < COMPACT_AT_DEAD_SHARE:
+        return Compaction(False, table, share, share)
+    with duckdb_connection.connect(settings, database, vacuum=True) as con:
+        # A checkpoint runs only when something changed; a table made and dropped is that
+        # change, and the checkpoint vacuums every table holding deleted rows.
+        con.execute("create table _compaction_marker (i integer)")
+        con.execute("drop table _compaction_marker")
+        con.execute("checkpoint")
+        _, after = _worst(dead_row_shares(con))
+        if database is None:
+            con.execute("create schema if not exists ops")
+            con.execute(f"create table if not exists {LOG} (compacted_at timestamp, worst_table varchar, "
+                        "worst_share double, worst_share_after double)")
+            con.execute(f"insert into {LOG} values (now()::timestamp, ?, ?, ?)", [table, share, after])
+    result = Compaction(True, table, share, after)
+    log.info("compaction of %s: %s", database or "the warehouse", result.describe())
+    return result
