@@ -140,7 +140,7 @@ def plan_night(con: duckdb.DuckDBPyConnection, settings: Settings) -> NightPlan:
         n_affected = n_persons
     else:
         reason = (f"{n_affected} of {n_persons} people affected since load {baseline_load_id} "
-                  f"({n_records_changed} by their records or links, the rest by the as-of date)")
+                  f"({_why_affected(n_affected, n_records_changed)})")
     _write_affected(con, settings)
     decided_at = con.execute("select now()::timestamp").fetchone()[0]
     con.execute(f"insert into {LOG} values (?, ?, ?, ?, ?, ?)",
@@ -150,6 +150,14 @@ def plan_night(con: duckdb.DuckDBPyConnection, settings: Settings) -> NightPlan:
     con.execute(f"delete from {NIGHT}")
     con.execute(f"insert into {NIGHT} values (?, ?, ?)", [decided_at, mode, baseline_built_at])
     return NightPlan(mode, reason, max_load_id, n_affected, n_persons, *fingerprints)
+
+
+def _why_affected(n_affected: int, n_records_changed: int) -> str:
+    if n_records_changed == n_affected:
+        return "all by their records or links"
+    if n_records_changed == 0:
+        return "all by the as-of date alone"
+    return f"{n_records_changed} by their records or links, {n_affected - n_records_changed} by the as-of date alone"
 
 
 def _full_rebuild_reason(con: duckdb.DuckDBPyConnection, fingerprints: tuple[str, str, str]) -> str | None:
