@@ -42,6 +42,8 @@ class Compaction:
     def describe(self) -> str:
         if not self.worst_table:
             return "no table to compact"
+        if not self.vacuumed and self.worst_share == 0:
+            return "not vacuumed: no table holds deleted rows"
         if not self.vacuumed:
             return (f"not vacuumed: deleted rows at most {self.worst_share:.0%} of a table ({self.worst_table}),"
                     f" below {COMPACT_AT_DEAD_SHARE:.0%}")

@@ -96,6 +96,9 @@ def test_an_empty_warehouse_has_nothing_to_compact(tmp_path):
     settings.warehouse_dir.mkdir(parents=True)
     result = compact.compact_if_due(settings)
     assert not result.vacuumed and result.describe() == "no table to compact"
+    with duckdb_connection.connect(settings) as con:
+        con.execute("create table t as select 1 as i")
+    assert compact.compact_if_due(settings).describe() == "not vacuumed: no table holds deleted rows"
 
 
 def test_another_database_is_compacted_by_the_same_rule_and_left_without_a_log(settings, tmp_path):
