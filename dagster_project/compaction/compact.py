@@ -7,7 +7,8 @@ a monthly HES night at 1M people), so DuckDB's default, vacuuming at every check
 rewrote most of those tables every night (~10 s of a 1M HES night). No connection of a
 run vacuums (duckdb_connection.py); instead, once deleted rows are COMPACT_AT_DEAD_SHARE
 of some table, one checkpoint with vacuuming on reclaims them for every table at once
-(as PostgreSQL's autovacuum waits for a share of dead rows). A deleted row is never read
+(as PostgreSQL's autovacuum waits for a share of dead rows), in a weekly job of its own
+outside the nightly window (the nightly job compacts only past NIGHTLY_SAFETY_SHARE). A deleted row is never read
 as a row, so no result depends on when this runs; until then it costs disk and scan time.
 The analyst copy written on last night's (publish/core.py) deletes and re-appends rows
 too: publish compacts the new copy by the same rule.
@@ -26,15 +27,21 @@ from dagster_project.sql import quote_ident
 
 log = logging.getLogger(__name__)
 
-# Vacuum once deleted rows are this share of the rows some table stores. At a fifth of
-# a table's rows re-written a night, every fourth such night.
+# Vacuum once deleted rows are this share of the rows some table stores: the weekly
+# compaction job's rule (compaction/assets.py; at a fifth of a table's rows re-written a
+# night, after about four such nights) and publish's for the analyst copy.
 COMPACT_AT_DEAD_SHARE = 0.4
+# The nightly job's own rule, a safety net for a warehouse whose compaction job does not
+# run (no Dagster daemon: `carejourney run` from cron): higher, so that with the weekly job
+# running no delivery night pays a compaction (22 s at 1M people: bench/RESULTS.md).
+NIGHTLY_SAFETY_SHARE = 0.6
 LOG = "ops.compaction_log"
 
 
 @dataclass(frozen=True)
 class Compaction:
     vacuumed: bool
+    share: float                  # the rule: vacuum once some table holds this share of deleted rows
     worst_table: str | None       # the table with the largest share of deleted rows, before
     worst_share: float            # that share, before (0 for an empty warehouse)
     worst_share_after: float      # the largest share after (the same when not vacuumed)
@@ -46,7 +53,7 @@ class Compaction:
             return "not vacuumed: no table holds deleted rows"
         if not self.vacuumed:
             return (f"not vacuumed: deleted rows at most {self.worst_share:.0%} of a table ({self.worst_table}),"
-                    f" below {COMPACT_AT_DEAD_SHARE:.0%}")
+                    f" below {self.share:.0%}")
         return (f"vacuumed: deleted rows were {self.worst_share:.0%} of {self.worst_table}; now at most"
                 f" {self.worst_share_after:.0%} of any table")
 
@@ -76,13 +83,14 @@ def _worst(shares: dict[str, float]) -> tuple[str | None, float]:
     return table, shares[table]
 
 
-def compact_if_due(settings: Settings, database: Path | None = None) -> Compaction:
-    """Vacuum `database` (default: the warehouse) if deleted rows are COMPACT_AT_DEAD_SHARE
-    of some table; the warehouse's compactions are logged in ops.compaction_log."""
+def compact_if_due(settings: Settings, database: Path | None = None,
+                   at_share: float = COMPACT_AT_DEAD_SHARE) -> Compaction:
+    """Vacuum `database` (default: the warehouse) if deleted rows are `at_share` of some
+    table; the warehouse's compactions are logged in ops.compaction_log."""
     with duckdb_connection.connect(settings, database) as con:
         table, share = _worst(dead_row_shares(con))
-    if table is None or share < COMPACT_AT_DEAD_SHARE:
-        return Compaction(False, table, share, share)
+    if table is None or share < at_share:
+        return Compaction(False, at_share, table, share, share)
     with duckdb_connection.connect(settings, database, vacuum=True) as con:
         # A checkpoint runs only when something changed; a table made and dropped is that
         # change, and the checkpoint vacuums every table holding deleted rows.
@@ -95,6 +103,6 @@ def compact_if_due(settings: Settings, database: Path | None = None) -> Compacti
             con.execute(f"create table if not exists {LOG} (compacted_at timestamp, worst_table varchar, "
                         "worst_share double, worst_share_after double)")
             con.execute(f"insert into {LOG} values (now()::timestamp, ?, ?, ?)", [table, share, after])
-    result = Compaction(True, table, share, after)
+    result = Compaction(True, at_share, table, share, after)
     log.info("compaction of %s: %s", database or "the warehouse", result.describe())
     return result

@@ -115,3 +115,11 @@ def test_another_database_is_compacted_by_the_same_rule_and_left_without_a_log(s
         assert con.execute("select count(*) from journey").fetchone()[0] == ROWS
         assert [t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()] == ["journey"]
     assert compact.LOG.split(".")[1] not in str(_shares(settings))   # the warehouse untouched
+
+
+def test_the_share_is_the_callers_rule(settings):
+    # the nightly job's safety share is higher than the weekly job's (compaction/assets.py)
+    _nights(settings, 2, 0.2)   # about a quarter deleted
+    assert not compact.compact_if_due(settings, at_share=compact.NIGHTLY_SAFETY_SHARE).vacuumed
+    result = compact.compact_if_due(settings, at_share=0.2)
+    assert result.vacuumed and result.share == 0.2 and result.worst_share_after < 0.1

@@ -73,7 +73,19 @@ def test_the_report_is_drawn_after_publish(graph):
     assert report in defs.resolve_job_def(NIGHTLY_JOB_NAME).asset_layer.executable_asset_keys
 
 
-def test_the_warehouse_is_compacted_last_in_the_nightly_job(graph):
-    compaction = dg.AssetKey(["ops", "warehouse_compaction"])
-    assert dg.AssetKey(["published", "report"]) in graph.get_ancestor_asset_keys(compaction)
-    assert compaction in defs.resolve_job_def(NIGHTLY_JOB_NAME).asset_layer.executable_asset_keys
+def test_the_warehouse_is_compacted_weekly_and_by_the_nightly_job_only_past_its_safety_share(graph):
+    from dagster_project.compaction.assets import JOB_NAME, KEY, CompactionConfig, compaction_job
+    from dagster_project.compaction.compact import COMPACT_AT_DEAD_SHARE, NIGHTLY_SAFETY_SHARE
+
+    # last in the nightly job, with the asset's default: the safety share
+    assert dg.AssetKey(["published", "report"]) in graph.get_ancestor_asset_keys(KEY)
+    assert KEY in defs.resolve_job_def(NIGHTLY_JOB_NAME).asset_layer.executable_asset_keys
+    assert CompactionConfig().at_dead_share == NIGHTLY_SAFETY_SHARE > COMPACT_AT_DEAD_SHARE
+    # its own job, weekly, with the compaction share
+    job = defs.resolve_job_def(JOB_NAME)
+    assert job.asset_layer.executable_asset_keys == {KEY}
+    config = compaction_job.config
+    assert config["ops"]["ops__warehouse_compaction"]["config"]["at_dead_share"] == COMPACT_AT_DEAD_SHARE
+    schedule = defs.resolve_schedule_def("warehouse_compaction_sunday_1300_london")
+    assert schedule.job_name == JOB_NAME and schedule.cron_schedule == "0 13 * * 0"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
