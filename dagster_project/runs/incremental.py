@@ -35,9 +35,9 @@ These have `records_changed`: every per-person model rebuilds them. Then, flagge
   - and again everyone sharing a hospital spell with an affected person.
 Only the models that read the as-of date (the follow-up rules and what is built on
 them) rebuild those; a model whose inputs never read it says as_of_independent (dbt
-macro incremental_by_person) and rebuilds only the people with records_changed. The
-first delivery of a new month moves the as-of date: then most affected people are
-affected by it alone (the plan's reason gives both counts).
+macro incremental_by_person) and rebuilds only the people with records_changed. Only a
+night that moves the as-of date (the first delivery of a new month) has people of the
+second kind; the plan's reason gives both counts.
 """
 from __future__ import annotations
 
