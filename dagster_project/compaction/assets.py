@@ -4,10 +4,10 @@ the compaction share, outside the nightly window."""
 import dagster as dg
 
 from dagster_project.compaction.compact import COMPACT_AT_DEAD_SHARE, NIGHTLY_SAFETY_SHARE
+from dagster_project.report.assets import KEY as REPORT
 from dagster_project.resources import CarejourneyResource, WarehouseGuard
 
 KEY = dg.AssetKey(["ops", "warehouse_compaction"])
-REPORT = dg.AssetKey(["published", "report"])
 JOB_NAME = "warehouse_compaction"
 
 

@@ -4,10 +4,11 @@ import dagster as dg
 from dagster_project.resources import CarejourneyResource, WarehouseGuard
 
 PUBLISHED = dg.AssetKey(["published", "carejourney"])
+KEY = dg.AssetKey(["published", "report"])
 
 
 @dg.asset(
-    key=dg.AssetKey(["published", "report"]),
+    key=KEY,
     group_name="publish",
     deps=[PUBLISHED],
     description="published/report/index.html: SPC charts (Making Data Count) and funnel plots per metric, "

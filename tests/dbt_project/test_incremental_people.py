@@ -3,7 +3,7 @@ incremental_by_person): only those whose records changed when nothing it reads d
 on the as-of date, every affected person otherwise. A model that said
 as_of_independent while reading the as-of date would keep stale follow-up flags for
 people the as-of date moved (runs/incremental.py); one that did not say it while it
-could would rebuild four times the people it needs to on a monthly night."""
+could would rebuild, on a night that moves the as-of date, people whose rows cannot change."""
 from __future__ import annotations
 
 import json
