@@ -27,11 +27,17 @@ def parse_date_sql(column: str, formats: tuple[str, ...]) -> str:
     return f"cast(coalesce({tries}) as date)"
 
 
-# Plausible ranges: an event before this is a typo (or a record from another system's
-# epoch); nobody alive was born before EARLIEST_BIRTH. Nothing happens after the
-# delivery (extract) date. The share allowed outside is in the suites.
+# Plausible ranges: nothing happens after the delivery (extract) date, and nobody alive
+# was born before EARLIEST_BIRTH. A hospital episode or a community referral of a
+# current extract that starts before EARLIEST_EVENT is a typo (or another system's
+# epoch). A social care service is not: CLD carries every open service with the date it
+# began (inputs.md: an open service has no end date), and long-term support runs for
+# decades (a 27-year-old residential placement sent in 2025 starts in 1998), so CLD
+# events are bounded below by EARLIEST_BIRTH only. The share allowed outside is in the
+# suites.
 EARLIEST_EVENT = "2000-01-01"
 EARLIEST_BIRTH = "1900-01-01"
+EARLIEST_EVENT_BY_SOURCE = {"hes_apc": EARLIEST_EVENT, "csds": EARLIEST_EVENT, "asc_cld": EARLIEST_BIRTH}
 
 
 def _date_ranges_sql(table: contract.Table) -> str:
@@ -43,9 +49,10 @@ def _date_ranges_sql(table: contract.Table) -> str:
         return (f"avg(case when {parsed} is null then null"
                 f" when {parsed} < date '{earliest}' or {parsed} > _delivery_date then 1.0 else 0.0 end)")
 
+    earliest_event = EARLIEST_EVENT_BY_SOURCE[table.source]
     return f"""
         select _load_id as load_id,
-               {share_outside(table.event_start_column, EARLIEST_EVENT)} as event_date_out_of_range_share,
+               {share_outside(table.event_start_column, earliest_event)} as event_date_out_of_range_share,
                {share_outside(table.birth_date_column, EARLIEST_BIRTH)} as birth_date_out_of_range_share
         from raw.{quote_ident(table.name)}
         where _load_id in (select load_id from files)  -- only tonight's files, not all history

@@ -99,6 +99,25 @@ def test_event_dates_out_of_range_fail_the_gate(con, settings):
     assert _failed_columns(result) == {"event_date_out_of_range_share"}
 
 
+def _cld_services(start_dates: list[str]) -> list[dict]:
+    return [{"LA Code": "E08000035", "Event Reference": f"S{i}", "Event Type": "Service",
+             "Event Start Date": start} for i, start in enumerate(start_dates)]
+
+
+def test_social_care_services_begun_decades_ago_are_in_range_but_a_placeholder_date_is_not(con, settings):
+    """CLD sends every open service with the date it began: a residential placement of 1998
+    in a 2024 return is a fact, not a typo (the 2000-01-01 bound of hospital episodes would
+    block the night on it); a service dated before 1900 is still out of range."""
+    long_running = _cld_services(["18/06/1998"] * 3 + ["01/07/2024"] * 57)
+    insert_raw(con, "asc_cld", long_running, load_id=12, delivery=dt.date(2024, 7, 31))
+    result = run_gate("raw_asc_cld", con, settings)
+    assert "event_date_out_of_range_share" not in _failed_columns(result)
+    placeholders = _cld_services(["01/01/1899"] * 3 + ["01/07/2024"] * 57)
+    insert_raw(con, "asc_cld", placeholders, load_id=13, delivery=dt.date(2024, 8, 31))
+    result = run_gate("raw_asc_cld", con, settings)
+    assert "event_date_out_of_range_share" in _failed_columns(result)
+
+
 def test_rows_not_accounted_for_fail_the_gate(con, settings):
     con.execute("update ops.load_ledger set rows_read = rows_read + 1 where table_name = 'csds_cyp101_referral'")
     result = run_gate("raw_csds", con, settings)
