@@ -60,9 +60,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quarantine_dir: Path,
+def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, load_id: int, quarantine_dir: Path,
               load_date: dt.date, check_postcodes: bool) -> FileResult:
-    """Load, skip or reject one file; never raises for a bad file, only for a broken warehouse."""
+    """Load, skip or reject one file as ledger row `load_id`; never raises for a bad file,
+    only for a broken warehouse.
+
+    The caller hands out load ids (ingest/run.py: in landing order, before any file is
+    read), so files can be loaded side by side on separate connections.
+    """
     started_at = _now()
     table = landing_file.table
     ledger_table = landing_file.ledger_table
@@ -74,7 +79,7 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
     )
     if landing_file.refused:
         result.reason = f"{landing_file.file_name}: {landing_file.refused}; not read, not copied to quarantine"
-        _commit(con, result, started_at)
+        _commit(con, result, started_at, load_id)
         return result
     try:
         if table is None:
@@ -91,7 +96,7 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
             result.status = SKIPPED_DUPLICATE
             result.reason = (f"{landing_file.file_name}: byte-identical to {duplicate_of[0]} "
                              f"(load_id {duplicate_of[1]}), already loaded")
-            _commit(con, result, started_at)
+            _commit(con, result, started_at, load_id)
             return result
         with _timed(result, "read"):
             parse.read_lines(con, str(landing_file.path))
@@ -102,12 +107,12 @@ def load_file(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, *, quar
                                   landing_file.name_parts)
         result.status = LOADED
         with _timed(result, "check_and_write"):
-            _commit(con, result, started_at, table=table, rows_sql=rows_sql)
+            _commit(con, result, started_at, load_id, table=table, rows_sql=rows_sql)
     except parse.FileRejected as problem:
         result.status = REJECTED
         where = _quarantine(landing_file, quarantine_dir)
         result.reason = f"{landing_file.file_name}: {problem}; {where}"
-        _commit(con, result, started_at)
+        _commit(con, result, started_at, load_id)
     finally:
         parse.drop_work_tables(con)
     return result
@@ -173,12 +178,11 @@ def _quarantine(landing_file: LandingFile, quarantine_dir: Path) -> str:
     return f"copied to {target}"
 
 
-def _commit(con: duckdb.DuckDBPyConnection, result: FileResult, started_at: dt.datetime,
+def _commit(con: duckdb.DuckDBPyConnection, result: FileResult, started_at: dt.datetime, load_id: int,
             table: contract.Table | None = None, rows_sql: rules.RowQueries | None = None) -> None:
     """Write the file's rows (if loaded), rejects, flags and ledger row atomically."""
     con.begin()
     try:
-        load_id = con.execute("select coalesce(max(load_id), 0) + 1 from ops.load_ledger").fetchone()[0]
         result.load_id = load_id
         if table is not None:
             _insert_rows(con, result, table, load_id, rows_sql)

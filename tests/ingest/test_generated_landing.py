@@ -84,3 +84,50 @@ def test_flags_are_counted_per_file(loaded):
     union = " union all ".join(f"select unnest(_flags) as flag from raw.{t.name}" for t in contract.TABLES)
     from_rows = dict(con.execute(f"select flag, count(*) from ({union}) group by flag").fetchall())
     assert from_rows == summary.flags
+
+
+def _loaded_contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """Every raw, raw_current and ledger table, sorted (run times and paths left out)."""
+    tables = con.execute("select schema_name || '.' || table_name from duckdb_tables() "
+                         "where schema_name in ('raw', 'raw_current', 'ops') order by 1").fetchall()
+    contents = {}
+    for (name,) in tables:
+        columns = [c for (c,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name || '.' || table_name = ? "
+            "and column_name not in ('started_at', 'finished_at', 'file_path', 'loaded_at')", [name]).fetchall()]
+        selected = ", ".join(f'"{c}"' for c in columns)
+        contents[name] = con.execute(f"select {selected} from {name} order by all").fetchall()
+    return contents
+
+
+def test_files_loaded_side_by_side_give_what_one_by_one_gives(loaded, tmp_path, monkeypatch):
+    """Event files load on several connections at once; the ledger (load ids included),
+    raw, rejects, flags, raw_current and the run's summary (in landing order) are exactly
+    those of loading them one by one."""
+    from dagster_project.ingest import run
+
+    settings, _, _ = loaded
+    pools: list[int] = []
+
+    class CountingPool(run.ThreadPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(run, "ThreadPoolExecutor", CountingPool)
+    contents = {}
+    for label, side_by_side in (("side_by_side", 4), ("one_by_one", 1)):
+        monkeypatch.setattr(run, "MAX_FILES_SIDE_BY_SIDE", side_by_side)
+        warehouse = Settings.from_env(settings.landing_dir, tmp_path / label, pseudo_key="k")
+        warehouse.warehouse_dir.mkdir()
+        con = duckdb.connect(str(warehouse.warehouse_db), config={"threads": 4})
+        try:
+            summary = ingest_landing(warehouse, con, load_date=dt.date(2025, 7, 1))
+            contents[label] = _loaded_contents(con)
+            contents[label]["summary"] = [(f.file_name, f.load_id, f.status, f.rows_loaded) for f in summary.files]
+        finally:
+            con.close()
+        assert (max(pools, default=1) > 1) == (side_by_side > 1), label
+        pools.clear()
+    assert contents["side_by_side"]["raw.rejects"]  # the mess is there to compare
+    assert contents["side_by_side"] == contents["one_by_one"]
