@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -86,8 +87,9 @@ def test_flags_are_counted_per_file(loaded):
     assert from_rows == summary.flags
 
 
-def _loaded_contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
-    """Every raw, raw_current and ledger table, sorted (run times and paths left out)."""
+def _loaded_contents(con: duckdb.DuckDBPyConnection, warehouse_dir: Path) -> dict[str, list[tuple]]:
+    """Every raw, raw_current and ledger table, sorted (run times and paths left out; the
+    warehouse folder named in a reason, as where a rejected file was copied, as <warehouse>)."""
     tables = con.execute("select schema_name || '.' || table_name from duckdb_tables() "
                          "where schema_name in ('raw', 'raw_current', 'ops') order by 1").fetchall()
     contents = {}
@@ -96,7 +98,9 @@ def _loaded_contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
             "select column_name from duckdb_columns() where schema_name || '.' || table_name = ? "
             "and column_name not in ('started_at', 'finished_at', 'file_path', 'loaded_at')", [name]).fetchall()]
         selected = ", ".join(f'"{c}"' for c in columns)
-        contents[name] = con.execute(f"select {selected} from {name} order by all").fetchall()
+        rows = con.execute(f"select {selected} from {name} order by all").fetchall()
+        contents[name] = [tuple(v.replace(str(warehouse_dir), "<warehouse>") if isinstance(v, str) else v
+                                for v in row) for row in rows]
     return contents
 
 
@@ -107,6 +111,16 @@ def test_files_loaded_side_by_side_give_what_one_by_one_gives(loaded, tmp_path, 
     from dagster_project.ingest import run
 
     settings, _, _ = loaded
+    landing = tmp_path / "landing"
+    shutil.copytree(settings.landing_dir, landing)
+    # files that end a run of side-by-side loads: the same bytes under a second name (a
+    # skipped duplicate of the first), the same name and bytes outside its folder (left
+    # alone: already in the ledger by then), a name no pattern matches (rejected)
+    first_hes = sorted((landing / "hes_apc").glob("hes_apc_*.csv"))[0]
+    shutil.copy(first_hes, first_hes.with_name(first_hes.stem + "_resent.csv"))
+    last_contacts = sorted((landing / "csds").glob("csds_cyp201_care_contact_*.csv"))[-1]
+    shutil.copy(last_contacts, landing / last_contacts.name)
+    (landing / "hes_apc" / "hes_apc_2025-03-31.csv").write_bytes(first_hes.read_bytes())
     pools: list[int] = []
 
     class CountingPool(run.ThreadPoolExecutor):
@@ -118,16 +132,20 @@ def test_files_loaded_side_by_side_give_what_one_by_one_gives(loaded, tmp_path, 
     contents = {}
     for label, side_by_side in (("side_by_side", 4), ("one_by_one", 1)):
         monkeypatch.setattr(run, "MAX_FILES_SIDE_BY_SIDE", side_by_side)
-        warehouse = Settings.from_env(settings.landing_dir, tmp_path / label, pseudo_key="k")
+        warehouse = Settings.from_env(landing, tmp_path / label, pseudo_key="k")
         warehouse.warehouse_dir.mkdir()
         con = duckdb.connect(str(warehouse.warehouse_db), config={"threads": 4})
         try:
             summary = ingest_landing(warehouse, con, load_date=dt.date(2025, 7, 1))
-            contents[label] = _loaded_contents(con)
+            contents[label] = _loaded_contents(con, warehouse.warehouse_dir)
             contents[label]["summary"] = [(f.file_name, f.load_id, f.status, f.rows_loaded) for f in summary.files]
         finally:
             con.close()
         assert (max(pools, default=1) > 1) == (side_by_side > 1), label
         pools.clear()
     assert contents["side_by_side"]["raw.rejects"]  # the mess is there to compare
+    statuses = {name: status for name, _, status, _ in contents["side_by_side"]["summary"]}
+    assert statuses[first_hes.stem + "_resent.csv"] == "skipped_duplicate"
+    assert statuses["hes_apc_2025-03-31.csv"] == "rejected"
+    assert [name for name, *_ in contents["side_by_side"]["summary"]].count(last_contacts.name) == 1
     assert contents["side_by_side"] == contents["one_by_one"]
