@@ -46,8 +46,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from dagster_project.linkage import clustering
 from dagster_project.sql import table_exists
@@ -123,23 +121,6 @@ def _base_problem(con: duckdb.DuckDBPyConnection, print_: str) -> str | None:
     return None
 
 
-def _components(n: int, lo: np.ndarray, hi: np.ndarray, nodes: pa.Table) -> np.ndarray:
-    """Component label per identity of the graph clustering works on: pairs at or above the
-    threshold and links between holders of one trusted NHS number."""
-    trusted = nodes.column("nhs_trusted").cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False)
-    holder = np.nonzero(trusted)[0]
-    # each holder's number as a code (Arrow, not a million Python strings; a null is a code too),
-    # then the first holder of each code, the smallest uid as holders ascend
-    numbers = nodes.column("nhs_number").filter(pa.array(trusted)).combine_chunks()
-    codes = pc.dictionary_encode(numbers).indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    _, first_at, code_of = np.unique(codes, return_index=True, return_inverse=True)
-    first = holder[first_at][code_of.reshape(-1)]
-    rows = np.concatenate([lo, holder]).astype(np.int64)
-    cols = np.concatenate([hi, first]).astype(np.int64)
-    graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
-    return connected_components(graph, directed=False)[1].astype(np.int64)
-
-
 def _node_hashes(con: duckdb.DuckDBPyConnection, nodes: pa.Table) -> np.ndarray:
     cur = con.cursor()
     try:
@@ -161,7 +142,7 @@ def cluster_night(con: duckdb.DuckDBPyConnection, nodes: pa.Table, edges: pa.Tab
     right = edges.column("unique_id_r").to_numpy()[keep].astype(np.int64) if edges.num_rows else left
     lo, hi, p = np.minimum(left, right), np.maximum(left, right), p_all[keep]
     node_hash = _node_hashes(con, nodes)
-    component = _components(n, lo, hi, nodes)
+    component = clustering.components(n, lo, hi, nodes)
     problem = _base_problem(con, fingerprint(threshold, veto_first_names, model_sha256))
     if problem is None and len(np.unique(lo * max(n, 1) + hi)) != len(lo):
         problem = "a pair was scored twice tonight"

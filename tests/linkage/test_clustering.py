@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+import pytest
 
-from dagster_project.linkage.clustering import cluster
+from dagster_project.linkage.clustering import (
+    ACCEPTED,
+    EDGE_OUTCOMES,
+    _cluster_greedy,
+    _contested,
+    cluster,
+    components,
+)
 
 
 def nodes(rows):
@@ -110,3 +119,64 @@ def test_first_name_veto_follows_what_the_model_learnt_about_first_names():
     assert not first_name_veto(model)
     n = nodes([("asc_cld", "E1", None, False, "ARTHUR"), ("asc_cld", "E1", None, False, "HAROLD")])
     assert cluster(n, edges([(0, 1, 0.99)]), 0.9, veto_first_names=False).n_edges_refused == 0
+
+
+def _random_graph(rng: np.random.Generator, n: int) -> tuple[pa.Table, pa.Table]:
+    """Identities drawn so that every refusal happens somewhere: shared and clashing trusted
+    numbers (and a trusted null), suspect valid numbers, one provider twice, names that
+    agree, nearly agree and clash (and a blank one), pairs above and below the threshold,
+    ties in probability, and many components of one identity."""
+    datasets = rng.choice(["hes_apc", "csds", "asc_cld"], n)
+    rows = []
+    for i in range(n):
+        number = rng.choice([None, "111", "222", "333", "444"], p=[0.5, 0.2, 0.1, 0.1, 0.1])
+        trusted = bool(number is not None and rng.random() < 0.7) or (number is None and rng.random() < 0.02)
+        valid = number if trusted else rng.choice([None, "555", "666", "777"], p=[0.7, 0.1, 0.1, 0.1])
+        first = rng.choice([None, "", "ANN", "ANNE", "BOB", "ROBERT"]) if datasets[i] == "asc_cld" else None
+        last = rng.choice([None, "SMITH", "SMYTH"]) if first else None
+        rows.append((datasets[i], str(rng.choice(["P1", "P2", "P3", None])), number, trusted, first, valid, last))
+    n_edges = int(n * 0.8)
+    left, right = rng.integers(0, n, n_edges), rng.integers(0, n, n_edges)
+    keep = left != right
+    probabilities = rng.choice([0.5, 0.91, 0.95, 0.95, 0.99, 0.999], n_edges)[keep]
+    return nodes(rows), edges(list(zip(left[keep].tolist(), right[keep].tolist(), probabilities.tolist(),
+                                       strict=True)))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_clustering_only_contested_components_equals_the_greedy_over_everything(seed):
+    """cluster() sets the components nothing could be refused in with arrays and runs the
+    greedy on the rest: every output is the greedy's over all identities."""
+    rng = np.random.default_rng(seed)
+    graph = _random_graph(rng, int(rng.integers(2, 120)))
+    veto = bool(seed % 4)
+    fast, greedy = cluster(*graph, 0.9, veto), _cluster_greedy(*graph, 0.9, veto)
+    assert fast.cluster_of.tolist() == greedy.cluster_of.tolist()
+    assert fast.match_rule == greedy.match_rule
+    np.testing.assert_array_equal(fast.match_probability, greedy.match_probability)
+    assert (fast.n_edges_accepted, fast.n_edges_refused) == (greedy.n_edges_accepted, greedy.n_edges_refused)
+    assert fast.refused_by_reason == greedy.refused_by_reason
+    assert fast.refused_pairs == greedy.refused_pairs
+    assert fast.edge_index.tolist() == greedy.edge_index.tolist()
+    assert fast.edge_outcome.tolist() == greedy.edge_outcome.tolist()
+
+
+def test_the_random_graphs_hold_easy_and_contested_components_and_every_refusal():
+    """The property above is only as good as its graphs: across the seeds, both kinds of
+    component occur, and every reason to refuse a pair."""
+    reasons, kinds = set(), set()
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        graph = _random_graph(rng, int(rng.integers(2, 120)))
+        result = _cluster_greedy(*graph, 0.9, bool(seed % 4))
+        reasons |= set(result.refused_by_reason)
+        component = components(graph[0].num_rows, *_pairs_above(graph[1], 0.9), graph[0])
+        kinds |= set(_contested(component, graph[0], bool(seed % 4)).tolist())
+    assert reasons == set(EDGE_OUTCOMES) - {ACCEPTED}
+    assert kinds == {True, False}
+
+
+def _pairs_above(e: pa.Table, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    keep = e.column("match_probability").to_numpy() >= threshold
+    left, right = e.column("unique_id_l").to_numpy()[keep], e.column("unique_id_r").to_numpy()[keep]
+    return np.minimum(left, right), np.maximum(left, right)
