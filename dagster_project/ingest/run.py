@@ -178,7 +178,7 @@ def _one_checkpoint_at_the_end(con: duckdb.DuckDBPyConnection) -> Iterator[None]
 
 # Most event files are one or two DuckDB row groups (a council's CLD file is one), and a
 # query scans a row group on one thread: loaded one at a time, a file left the other
-# cores idle (1M people on 2 cores: 1.3 cores busy, ingest 84 s; two at a time, 60 s).
+# cores idle (1M people on 2 cores: 1.3 cores busy, ingest 84 s; two at a time, 62 s).
 MAX_FILES_SIDE_BY_SIDE = 4
 Job = tuple[LandingFile, int]  # a file and the load id it gets
 
@@ -191,8 +191,9 @@ def _load_all(con: duckdb.DuckDBPyConnection, settings: Settings, files: list[La
     outcome as one by one: load ids are handed out in landing order, and a run holds
     only files independent of each other: a file of a reference table (the postcode
     directory feeds the rules of later files; a snapshot table's current version is its
-    last load), a file of no table, and a file whose bytes a file of the run carries
-    (judged against that file's ledger row) each end the run and are handled on their own.
+    last load), a file of no table, a refused file (a link, a folder) and a file whose
+    bytes a file of the run carries (judged against that file's ledger row) each end the
+    run and are handled on their own.
     """
     snapshots = latest_snapshots(con)
     current_snapshots = snapshot_files(files)
