@@ -7,8 +7,29 @@ with identities as (
     where {{ affected_people_only('person_id') }}
 ),
 
+-- Only the columns a spell takes (the windows below sort what they carry: all 36 staging
+-- columns cost 15% more at 1M people).
 episodes as (
-    select episodes.*, identities.person_id, identities.person_key
+    select
+        episodes.spell_id,
+        episodes.episode_id,
+        episodes.episode_order,
+        episodes.episode_start_date,
+        episodes.episode_status,
+        episodes.provider_code,
+        episodes.admission_date,
+        episodes.admission_method,
+        episodes.admission_source,
+        episodes.discharge_date,
+        episodes.discharge_method,
+        episodes.discharge_destination,
+        episodes.discharge_ready_date,
+        episodes.primary_diagnosis,
+        episodes.diagnoses,
+        episodes.resident_la_code,
+        episodes.postcode,
+        identities.person_id,
+        identities.person_key
     from {{ ref('stg_hes_apc__episodes') }} as episodes
     inner join identities using (source_dataset, source_person_id)
 ),
