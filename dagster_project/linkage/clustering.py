@@ -250,18 +250,22 @@ def _cluster_greedy(
 def components(n: int, lo: np.ndarray, hi: np.ndarray, nodes: pa.Table) -> np.ndarray:
     """Component label per identity of the graph clustering works on: pairs at or above the
     threshold and links between holders of one trusted NHS number."""
-    trusted = nodes.column("nhs_trusted").cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False)
+    trusted = _true(nodes.column("nhs_trusted"))
     holder = np.nonzero(trusted)[0]
     # each holder's number as a code (Arrow, not a million Python strings; a null is a code too),
     # then the first holder of each code, the smallest uid as holders ascend
-    numbers = nodes.column("nhs_number").filter(pa.array(trusted)).combine_chunks()
-    codes = pc.dictionary_encode(numbers).indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    codes = _codes(nodes.column("nhs_number").filter(pa.array(trusted)))
     _, first_at, code_of = np.unique(codes, return_index=True, return_inverse=True)
     first = holder[first_at][code_of.reshape(-1)]
     rows = np.concatenate([lo, holder]).astype(np.int64)
     cols = np.concatenate([hi, first]).astype(np.int64)
     graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
     return connected_components(graph, directed=False)[1].astype(np.int64)
+
+
+def _true(column: pa.ChunkedArray) -> np.ndarray:
+    """A boolean column as a numpy array, null as false."""
+    return column.cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def _codes(column: pa.ChunkedArray) -> np.ndarray:
@@ -304,10 +308,7 @@ def _contested(component: np.ndarray, nodes: pa.Table, veto_first_names: bool) -
         counts = np.bincount(distinct // width, minlength=k)
         contested[counts > limit] = True
 
-    def flag(name: str) -> np.ndarray:
-        return nodes.column(name).cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False)
-
-    more_than(1, flag("nhs_trusted"), _codes(nodes.column("nhs_number")))
+    more_than(1, _true(nodes.column("nhs_trusted")), _codes(nodes.column("nhs_number")))
     valid = nodes.column("nhs_number_valid")
     more_than(MAX_VALID_NUMBERS, _filled(valid), _codes(valid))
     single_id = pc.is_in(nodes.column("source_dataset"), pa.array(sorted(ONE_ID_PER_PROVIDER))).to_numpy(
@@ -366,7 +367,7 @@ def cluster(
     roots = smallest[component]
     rule = np.full(n, "singleton", dtype=object)
     prob = np.full(n, np.nan)
-    trusted = nodes.column("nhs_trusted").cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False)
+    trusted = _true(nodes.column("nhs_trusted"))
     number_code = _codes(nodes.column("nhs_number"))
     holders = np.bincount(number_code[trusted] + 1, minlength=int(number_code.max(initial=-1)) + 2)
     shared = trusted & (holders[number_code + 1] > 1)  # a trusted number held twice or more
