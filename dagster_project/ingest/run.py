@@ -199,6 +199,7 @@ def _load_all(con: duckdb.DuckDBPyConnection, settings: Settings, files: list[La
     current_snapshots = snapshot_files(files)
     next_load_id = con.execute("select coalesce(max(load_id), 0) + 1 from ops.load_ledger").fetchone()[0]
     batch: list[Job] = []
+    batch_bytes: set[str] = set()  # the sha256 of each file in the batch
 
     def load(connection: duckdb.DuckDBPyConnection, job: Job) -> FileResult:
         landing_file, load_id = job
@@ -218,11 +219,12 @@ def _load_all(con: duckdb.DuckDBPyConnection, settings: Settings, files: list[La
         for (landing_file, _), result in zip(batch, _load_side_by_side(con, batch, load, prepare), strict=True):
             record(landing_file, result)
         batch.clear()
+        batch_bytes.clear()
 
     for landing_file in files:
         side_by_side = (landing_file.table is not None and not landing_file.table.snapshot
                         and not landing_file.refused)
-        if not side_by_side or any(landing_file.sha256 == f.sha256 for f, _ in batch):
+        if not side_by_side or landing_file.sha256 in batch_bytes:
             load_batch()
         if is_unchanged(landing_file, seen, snapshots, current_snapshots):
             summary.unchanged.append(landing_file.relative_path)
@@ -231,6 +233,7 @@ def _load_all(con: duckdb.DuckDBPyConnection, settings: Settings, files: list[La
         next_load_id += 1
         if side_by_side:
             batch.append(job)
+            batch_bytes.add(landing_file.sha256)
         else:
             record(landing_file, load(con, job))
     load_batch()
