@@ -102,17 +102,18 @@ def landing_fingerprint(landing_dir: Path, known: dict[str, str] | None = None,
     if known and listing in known:
         return known[listing], listing, len(entries)
 
-    def content_of(relative: str, kind: str, path: Path | None) -> str:
-        if path is None:
-            return kind
+    def key_of(kind: str, path: Path) -> tuple[str, int, int]:
         _, size, mtime_ns = kind.split(":")
-        sha = (file_hashes or {}).get((str(path), int(size), int(mtime_ns)))
-        if sha is None:
-            sha = _sha256_of(path)
-            discovery.remember_in_memory(path, int(size), int(mtime_ns), sha)
-        return f"file:{sha}"
+        return (str(path), int(size), int(mtime_ns))
 
-    content = _digest([(relative, content_of(relative, kind, path)) for relative, kind, path in entries])
+    hashes = dict(file_hashes or {})
+    unknown = [key_of(kind, path) for _, kind, path in entries if path is not None
+               and key_of(kind, path) not in hashes]
+    for key, sha in zip(unknown, discovery.sha256_of_each([Path(key[0]) for key in unknown]), strict=True):
+        hashes[key] = sha
+        discovery.remember_in_memory(Path(key[0]), key[1], key[2], sha)
+    content = _digest([(relative, kind if path is None else f"file:{hashes[key_of(kind, path)]}")
+                       for relative, kind, path in entries])
     return content, listing, len(entries)
 
 

@@ -416,8 +416,8 @@ def test_the_landing_fingerprint_reads_only_files_ingest_has_not_hashed(tmp_path
     (landing / "hes_apc" / "hes_apc_20240731.csv").write_bytes(delivery.read_bytes() + b"E2\n")
     files = sorted(p for p in landing.rglob("*") if p.is_file())
     read: list[Path] = []
-    real_sha = nothing_new._sha256_of
-    monkeypatch.setattr(nothing_new, "_sha256_of", lambda path: read.append(path) or real_sha(path))
+    real_sha = discovery.sha256_of
+    monkeypatch.setattr(discovery, "sha256_of", lambda path: read.append(path) or real_sha(path))
     monkeypatch.setattr(discovery, "_MEMORY_HASHES", {})
     every = nothing_new.landing_fingerprint(landing)
     assert sorted(read) == files
@@ -439,6 +439,23 @@ def test_the_landing_fingerprint_reads_only_files_ingest_has_not_hashed(tmp_path
     assert found[0].sha256 == real_sha(files[0])
     assert discovery.cached_hashes(con) == {key(files[0]): real_sha(files[0])}
     con.close()
+
+
+def test_files_hashed_side_by_side_keep_their_order(tmp_path, monkeypatch):
+    """The landing's files are hashed on several threads; each hash still goes with its own
+    file, in the order given (a swap would tie a delivery's rows to another's hash)."""
+    from dagster_project.ingest import discovery
+
+    monkeypatch.setattr(discovery, "_HASHING_THREADS", 3)
+    # sizes that finish out of order: the big files first, hashed while the small ones end
+    paths = []
+    for i, size in enumerate([3_000_000, 10, 2_000_000, 0, 50, 1_000_000, 7]):
+        paths.append(tmp_path / f"file_{i}.csv")
+        paths[-1].write_bytes(bytes([i]) * size)
+    assert discovery.sha256_of_each(paths) == [discovery.sha256_of(p) for p in paths]
+    assert len(set(discovery.sha256_of_each(paths))) == len(paths)
+    with pytest.raises(FileNotFoundError):
+        discovery.sha256_of_each([*paths, tmp_path / "gone.csv"])
 
 
 def test_a_night_after_a_failed_one_runs_again(tmp_path, monkeypatch, fake_job, capsys):
