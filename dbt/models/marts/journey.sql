@@ -59,21 +59,15 @@ events as (
 
 -- An event without a start date cannot be placed in time (ingest rejects rows
 -- without their event date, so this only drops what staging could not parse).
-sequenced as (
-    select
-        *,
-        row_number() over (
-            partition by person_key
-            order by start_date nulls last, end_date nulls last, service nulls last, event_id nulls last
-        ) as event_seq
-    from events
+placed as (
+    select * from events
     where start_date is not null and {{ affected_people_only('person_key', 'person_key') }}
 )
 
 select
     person_key,
     event_id,
-    cast(event_seq as integer) as event_seq,
+    cast(row_number() over person_events as integer) as event_seq,
     service,
     event_type,
     start_date,
@@ -94,5 +88,12 @@ select
     route_of_access,
     team_type,
     n_contacts
-from sequenced
-window person_events as (partition by person_key order by event_seq)
+from placed
+-- One window for the sequence number and the neighbours: the order is total (event_id
+-- is unique per person: the test on person_key, event_id), so
+-- event_seq, lag and lead follow the same order from one sort of the person's events
+-- (a second window ordered by event_seq sorted them all again: ~1.5 s at 1M people).
+window person_events as (
+    partition by person_key
+    order by start_date nulls last, end_date nulls last, service nulls last, event_id nulls last
+)
