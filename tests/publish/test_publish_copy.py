@@ -238,3 +238,42 @@ def test_a_plain_published_directory_from_an_older_layout_is_kept_as_the_previou
     result = publish(settings, con)
     assert settings.published_dir.is_symlink()
     assert (result.previous_version_dir / "carejourney.duckdb").read_bytes() == b"old copy"
+
+
+def test_each_parquet_file_holds_the_rows_of_its_own_table(con, settings):
+    """The Parquet files are written on a background thread while the next table is built
+    (documentation.parquet_in_background): each still holds exactly its table's rows."""
+    publish(settings, con)
+    for folder, tables in _tiers(settings):
+        db = duckdb.connect(str(folder / "carejourney.duckdb"), read_only=True)
+        for table in tables:
+            parquet = f"read_parquet('{folder / (table + '.parquet')}')"
+            assert db.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
+            for left, right in ((f"marts.{table}", parquet), (parquet, f"marts.{table}")):
+                extra = db.execute(f"select count(*) from (select * from {left} except all select * from {right})")
+                assert extra.fetchone()[0] == 0, (folder.name, table, left)
+        db.close()
+
+
+@pytest.mark.parametrize("tier_tables", [ANALYST_TABLES, PUBLISHED_TABLES], ids=["analyst", "published"])
+def test_a_failed_parquet_write_stops_publication_and_keeps_the_old_copy(con, settings, monkeypatch, tier_tables):
+    """A Parquet file that cannot be written (here: the first table of a tier) stops
+    publication with its error, after the other writes end; both old copies stay."""
+    from dagster_project.publish import documentation
+
+    publish(settings, con)
+    before = _snapshot(settings.published_dir)
+    real_write = documentation.write_parquet
+    failing = f"{tier_tables[0]}.parquet"
+
+    def write(cursor, relation, path, doc):
+        if path.name == failing:
+            raise OSError(28, "No space left on device", str(path))
+        real_write(cursor, relation, path, doc)
+
+    monkeypatch.setattr(documentation, "write_parquet", write)
+    with pytest.raises(OSError, match="No space left on device"):
+        publish(settings, con)
+    assert _snapshot(settings.published_dir) == before
+    for tier in ("published", "analyst"):
+        assert len(list((settings.warehouse_dir / f"{tier}_versions").iterdir())) == 1, tier
