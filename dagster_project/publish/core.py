@@ -297,26 +297,24 @@ def _write_on_base(con: duckdb.DuckDBPyConnection, catalog: str, version: Path, 
     dropped: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
     try:
-        with documentation.parquet_in_background(con) as write_parquet:
-            for table in ANALYST.tables:
-                removed, ordered = _published_columns(con, catalog, table)
-                if removed:
-                    dropped[table] = removed
-                expressions, parameters = pseudonymise.select_list(ordered, settings.pseudo_key)
-                target = f"{alias}.{SCHEMA}.{table}"
-                deleted = con.execute(f"delete from {target} where {AFFECTED_ROWS}").fetchone()[0]
-                inserted = con.execute(f"insert into {target} by name select {expressions} from {SCHEMA}.{table} "
-                                       f"where {AFFECTED_ROWS}", parameters).fetchone()[0]
-                doc = _table_doc(ANALYST, table, docs, _column_types(con, alias, SCHEMA, table))
-                documentation.comment(con, target, doc)
-                counts[table] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
-                parquet = f"{table}.parquet"
-                if deleted or inserted or not (base / parquet).is_file():
-                    write_parquet(target, version / parquet, doc)
-                else:
-                    os.link(base / parquet, version / parquet)  # the same rows: the base's file
-                log.info("publish: analyst %s: %d row(s) of affected people replaced by %d",
-                         table, deleted, inserted)
+        for table in ANALYST.tables:
+            removed, ordered = _published_columns(con, catalog, table)
+            if removed:
+                dropped[table] = removed
+            expressions, parameters = pseudonymise.select_list(ordered, settings.pseudo_key)
+            target = f"{alias}.{SCHEMA}.{table}"
+            deleted = con.execute(f"delete from {target} where {AFFECTED_ROWS}").fetchone()[0]
+            inserted = con.execute(f"insert into {target} by name select {expressions} from {SCHEMA}.{table} "
+                                   f"where {AFFECTED_ROWS}", parameters).fetchone()[0]
+            doc = _table_doc(ANALYST, table, docs, _column_types(con, alias, SCHEMA, table))
+            documentation.comment(con, target, doc)
+            counts[table] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
+            parquet = f"{table}.parquet"
+            if deleted or inserted or not (base / parquet).is_file():
+                documentation.write_parquet(con, target, version / parquet, doc)
+            else:
+                os.link(base / parquet, version / parquet)  # the same rows: the base's file
+            log.info("publish: analyst %s: %d row(s) of affected people replaced by %d", table, deleted, inserted)
     finally:
         con.execute(f"detach {alias}")
     # The rows deleted here stay stored (no connection of a run vacuums), night after night:
@@ -334,36 +332,35 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
     counts: dict[str, int] = {}
     try:
         con.execute(f"create schema {alias}.{SCHEMA}")
-        with documentation.parquet_in_background(con) as write_parquet:
-            for table in tier.tables:
-                columns = _columns(con, catalog, SCHEMA, table)
-                if not tier.pseudonymised and "person_key" in columns:
-                    raise PublishError(f"marts.{table} has person_key: person-level rows go to the analyst copy, "
-                                       "never to published/ (set its meta publish_tier to analyst in "
-                                       "dbt/dbt_project.yml); nothing was published.")
-                removed, types = _published_columns(con, catalog, table)
-                if removed:
-                    dropped[table] = removed
-                    log.warning("publish: dropped identifier column(s) %s from %s", removed, table)
-                kept = ", ".join(quote_ident(c) for c in types)
-                target = f"{alias}.{SCHEMA}.{table}"
-                if table in DISCLOSURE_CONTROLLED:
-                    frame = DISCLOSURE_CONTROLLED[table](con.execute(f"select {kept} from {SCHEMA}.{table}").df(), con)
-                    suppressed[table] = int(frame["suppressed"].sum()) if len(frame) else 0
-                    con.register("_controlled", frame)
-                    typed = ", ".join(f"cast({quote_ident(c)} as {types[c]}) as {quote_ident(c)}"
-                                      if c in types else quote_ident(c) for c in frame.columns)
-                    con.execute(f"create table {target} as select {typed} from _controlled")
-                    con.unregister("_controlled")
-                elif tier.pseudonymised:
-                    expressions, parameters = pseudonymise.select_list(types, settings.pseudo_key)
-                    con.execute(f"create table {target} as select {expressions} from {SCHEMA}.{table}", parameters)
-                else:
-                    con.execute(f"create table {target} as select {kept} from {SCHEMA}.{table}")
-                doc = _table_doc(tier, table, docs, _column_types(con, alias, SCHEMA, table))
-                documentation.comment(con, target, doc)
-                counts[table] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
-                write_parquet(target, version / f"{table}.parquet", doc)
+        for table in tier.tables:
+            columns = _columns(con, catalog, SCHEMA, table)
+            if not tier.pseudonymised and "person_key" in columns:
+                raise PublishError(f"marts.{table} has person_key: person-level rows go to the analyst copy, "
+                                   "never to published/ (set its meta publish_tier to analyst in "
+                                   "dbt/dbt_project.yml); nothing was published.")
+            removed, types = _published_columns(con, catalog, table)
+            if removed:
+                dropped[table] = removed
+                log.warning("publish: dropped identifier column(s) %s from %s", removed, table)
+            kept = ", ".join(quote_ident(c) for c in types)
+            target = f"{alias}.{SCHEMA}.{table}"
+            if table in DISCLOSURE_CONTROLLED:
+                frame = DISCLOSURE_CONTROLLED[table](con.execute(f"select {kept} from {SCHEMA}.{table}").df(), con)
+                suppressed[table] = int(frame["suppressed"].sum()) if len(frame) else 0
+                con.register("_controlled", frame)
+                typed = ", ".join(f"cast({quote_ident(c)} as {types[c]}) as {quote_ident(c)}"
+                                  if c in types else quote_ident(c) for c in frame.columns)
+                con.execute(f"create table {target} as select {typed} from _controlled")
+                con.unregister("_controlled")
+            elif tier.pseudonymised:
+                expressions, parameters = pseudonymise.select_list(types, settings.pseudo_key)
+                con.execute(f"create table {target} as select {expressions} from {SCHEMA}.{table}", parameters)
+            else:
+                con.execute(f"create table {target} as select {kept} from {SCHEMA}.{table}")
+            doc = _table_doc(tier, table, docs, _column_types(con, alias, SCHEMA, table))
+            documentation.comment(con, target, doc)
+            counts[table] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
+            documentation.write_parquet(con, target, version / f"{table}.parquet", doc)
     finally:
         con.execute(f"detach {alias}")
     return counts, dropped, suppressed

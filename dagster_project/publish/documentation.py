@@ -10,11 +10,8 @@ never get a column nobody explained.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,38 +95,6 @@ def missing(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[s
         "select table_name, column_name from duckdb_columns() where database_name = ? and schema_name = ?"
         " and coalesce(trim(comment), '') = '' order by table_name, column_index", [catalog, schema]).fetchall()]
     return tables + columns
-
-
-@contextlib.contextmanager
-def parquet_in_background(con: duckdb.DuckDBPyConnection) -> Iterator[Callable[[str, Path, TableDoc], None]]:
-    """A `write(relation, path, doc)` that writes the Parquet file on a background thread,
-    one file after another; every file is written (or the first error raised) when the block ends.
-
-    pyarrow's encoder runs on one core, while each table's CREATE TABLE AS (or insert) runs
-    on all of DuckDB's: so a table's file is written while the next table is built (the
-    analyst copy's journey file alone is ~2 s of one core at 1M people). Each write reads
-    through its own cursor, made here on the caller's thread; a relation written must not
-    change until the block ends."""
-    writes: list[Future] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-parquet") as pool:
-        def write(relation: str, path: Path, doc: TableDoc) -> None:
-            cursor = con.cursor()
-            writes.append(pool.submit(_write_and_close, cursor, relation, path, doc))
-
-        try:
-            yield write
-        finally:
-            # the pool's exit waits for every write, whether the block raised or not
-            pool.shutdown(wait=True)
-    for done in writes:
-        done.result()  # the first failed write's error
-
-
-def _write_and_close(cursor: duckdb.DuckDBPyConnection, relation: str, path: Path, doc: TableDoc) -> None:
-    try:
-        write_parquet(cursor, relation, path, doc)
-    finally:
-        cursor.close()
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path, doc: TableDoc) -> None:

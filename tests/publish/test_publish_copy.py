@@ -241,8 +241,7 @@ def test_a_plain_published_directory_from_an_older_layout_is_kept_as_the_previou
 
 
 def test_each_parquet_file_holds_the_rows_of_its_own_table(con, settings):
-    """The Parquet files are written on a background thread while the next table is built
-    (documentation.parquet_in_background): each still holds exactly its table's rows."""
+    """Each Parquet file holds exactly the rows of the table of its name, in both copies."""
     publish(settings, con)
     for folder, tables in _tiers(settings):
         db = duckdb.connect(str(folder / "carejourney.duckdb"), read_only=True)
@@ -258,7 +257,7 @@ def test_each_parquet_file_holds_the_rows_of_its_own_table(con, settings):
 @pytest.mark.parametrize("tier_tables", [ANALYST_TABLES, PUBLISHED_TABLES], ids=["analyst", "published"])
 def test_a_failed_parquet_write_stops_publication_and_keeps_the_old_copy(con, settings, monkeypatch, tier_tables):
     """A Parquet file that cannot be written (here: the first table of a tier) stops
-    publication with its error, after the other writes end; both old copies stay."""
+    publication with its error; both old copies stay and the new versions are discarded."""
     from dagster_project.publish import documentation
 
     publish(settings, con)
@@ -266,10 +265,10 @@ def test_a_failed_parquet_write_stops_publication_and_keeps_the_old_copy(con, se
     real_write = documentation.write_parquet
     failing = f"{tier_tables[0]}.parquet"
 
-    def write(cursor, relation, path, doc):
+    def write(con, relation, path, doc):
         if path.name == failing:
             raise OSError(28, "No space left on device", str(path))
-        real_write(cursor, relation, path, doc)
+        real_write(con, relation, path, doc)
 
     monkeypatch.setattr(documentation, "write_parquet", write)
     with pytest.raises(OSError, match="No space left on device"):
