@@ -106,13 +106,13 @@ def landing_fingerprint(landing_dir: Path, known: dict[str, str] | None = None,
         _, size, mtime_ns = kind.split(":")
         return (str(path), int(size), int(mtime_ns))
 
+    keys = {relative: key_of(kind, path) for relative, kind, path in entries if path is not None}
     hashes = dict(file_hashes or {})
-    unknown = [key_of(kind, path) for _, kind, path in entries if path is not None
-               and key_of(kind, path) not in hashes]
+    unknown = [key for key in keys.values() if key not in hashes]
     for key, sha in zip(unknown, discovery.sha256_of_each([Path(key[0]) for key in unknown]), strict=True):
         hashes[key] = sha
         discovery.remember_in_memory(Path(key[0]), key[1], key[2], sha)
-    content = _digest([(relative, kind if path is None else f"file:{hashes[key_of(kind, path)]}")
+    content = _digest([(relative, kind if path is None else f"file:{hashes[keys[relative]]}")
                        for relative, kind, path in entries])
     return content, listing, len(entries)
 

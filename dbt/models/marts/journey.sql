@@ -90,9 +90,9 @@ select
     n_contacts
 from placed
 -- One window for the sequence number and the neighbours: the order is total (event_id
--- is unique per person: the test on person_key, event_id), so
--- event_seq, lag and lead follow the same order from one sort of the person's events
--- (a second window ordered by event_seq sorted them all again: ~1.5 s at 1M people).
+-- is unique per person: the test on person_key, event_id), so event_seq, lag and lead
+-- follow the same order from one sort of the person's events (a second window ordered
+-- by event_seq sorted them all again: ~1.5 s at 1M people).
 window person_events as (
     partition by person_key
     order by start_date nulls last, end_date nulls last, service nulls last, event_id nulls last
