@@ -19,8 +19,13 @@ REJECTED = "_ingest_rejected"
 
 
 def _value(column: str) -> str:
-    """The trimmed value of a column of the parsed rows, NULL when blank."""
-    return f"nullif(trim({quote_ident(column)}), '')"
+    """The trimmed value of a column of the parsed rows, NULL when blank (computed once per row
+    in the `trimmed` step of rows_sql: the rules refer to a value several times each)."""
+    return quote_ident("__value " + column)
+
+
+def _trimmed(column: str) -> str:
+    return f"nullif(trim({quote_ident(column)}), '') as {_value(column)}"
 
 
 def _shown(expr: str) -> str:
@@ -208,8 +213,10 @@ def rows_sql(table: contract.Table, header: list[str], delivery_date: dt.date,
         with base as (
             select line_number, raw_text, len(fields) as n_fields, well_quoted, {', '.join(picked)}
             from ({fields_sql()})
+        ), trimmed as (
+            select *, {', '.join(_trimmed(n) for n in table.column_names)} from base
         ), parsed as (
-            select *{''.join(', ' + p for p in parsed)} from base
+            select *{''.join(', ' + p for p in parsed)} from trimmed
         ), checked as (
             select *{', ' + nhs_number.status_sql('__nhs_clean') + ' as __nhs_status'
                      if table.nhs_number_column else ''}
