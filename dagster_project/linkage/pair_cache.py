@@ -42,7 +42,10 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
+from splink.internals.pipeline import CTEPipeline
 from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 
 from dagster_project.linkage import splink_runner, splink_settings
 from dagster_project.sql import table_exists
@@ -197,10 +200,14 @@ def _mark_touched(con: duckdb.DuckDBPyConnection, full: bool) -> tuple[int, int]
 
 def _compare_touched(con: duckdb.DuckDBPyConnection, model: dict, full: bool) -> str:
     """Splink's blocking and comparison vectors for every pair with a touched side (every
-    pair when `full`), as a temp table in cache shape; returns its name."""
+    pair when `full`), as a temp table in cache shape; returns its name.
+
+    Only the two steps the cache keeps are run: Splink's blocked pairs, then its comparison
+    vector SQL with just the unique ids, the gammas and each TF level's value. Splink's
+    predict() would also compute and write every pair's matching columns, Bayes factors and
+    probabilities, all thrown away here: at 1M people (3.2M pairs) 24-26 s with predict(),
+    13-15 s without, the same vectors (bench/RESULTS.md)."""
     settings = copy.deepcopy(model)
-    settings["retain_intermediate_calculation_columns"] = True
-    settings["retain_matching_columns"] = True
     match_key = "p.match_key::varchar"
     if not full:
         settings["blocking_rules_to_generate_predictions"] = [
@@ -210,14 +217,27 @@ def _compare_touched(con: duckdb.DuckDBPyConnection, model: dict, full: bool) ->
     out = "_linkage_pairs_tonight"
     linker = splink_runner.linker_for(con, settings)
     try:
-        gammas = _gamma_columns(linker)
-        tf_values = [f"case when {t.gamma} = {t.value} then {t.column}_l end as tf_value_{t.column}"
-                     for t in tf_levels(linker)]
-        predictions = linker.inference.predict(threshold_match_probability=None)
+        splink = linker._settings_obj
+        ids = splink.column_info_settings
+        levels = tf_levels(linker)
+        pipeline = CTEPipeline([linker.inference.compute_blocked_pairs_for_predict()])
+        enqueue_df_concat_with_tf(linker, pipeline)
+        # the value a TF level's frequency is looked up by: the left one (the level is exact agreement)
+        columns = [name for column in ids.unique_id_input_columns for name in column.names_l_r]
+        columns += [c._case_statement for c in splink.comparisons]
+        columns += [f"{t.column}_l" for t in levels] + ["match_key"]
+        pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
+            splink._columns_to_select_for_blocking, columns,
+            input_tablename_l="__splink__df_concat_with_tf", input_tablename_r="__splink__df_concat_with_tf",
+            source_dataset_input_column=ids.source_dataset_input_column,
+            unique_id_input_column=ids.unique_id_input_column,
+            link_type=splink._link_type, sql_dialect_str=linker._sql_dialect_str))
+        tf_values = [f"case when p.{t.gamma} = {t.value} then p.{t.column}_l end as tf_value_{t.column}"
+                     for t in levels]
         con.execute(f"""create or replace temp table {out} as
             select a.identity_id as identity_l, b.identity_id as identity_r, {match_key} as match_key,
-                   {', '.join(f'p.{g}' for g in gammas)}{''.join(', ' + v for v in tf_values)}
-            from {predictions.physical_name} p
+                   {', '.join(f'p.{g}' for g in _gamma_columns(linker))}{''.join(', ' + v for v in tf_values)}
+            from ({pipeline.generate_cte_pipeline_sql()}) p
             join {_NOW} a on a.unique_id = p.unique_id_l
             join {_NOW} b on b.unique_id = p.unique_id_r""")
     finally:
