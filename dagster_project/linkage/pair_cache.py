@@ -15,9 +15,10 @@ new identity moves every pair a little. Hence:
   a 64-bit hash of the Splink input row it was compared with; `linkage.pair_cache_meta` the
   fingerprint of the comparisons and blocking rules the vectors were made with.
 - Each night the identities whose Splink input row is new or changed are *touched*;
-  Splink blocks them against all identities (each blocking rule split in two, with
-  `and l.touched` and `and r.touched`: see TOUCHED_SIDES) and computes their pairs' vectors; pairs of touched
-  and removed identities are replaced in one transaction. No valid cache (first night,
+  they are blocked against all identities with the model's rules (our own SQL, rules
+  split by one-sided conditions: see TOUCHED_SIDES) and Splink's comparison-vector SQL
+  computes their pairs' vectors; pairs of touched and removed identities are replaced
+  in one transaction. No valid cache (first night,
   `--full-refresh`, other comparisons or rules): every identity is touched, no extra
   condition: the full rebuild is the same path.
 - Then every cached pair is scored in one SQL pass with Splink's own SQL
@@ -34,7 +35,6 @@ Splink's predict each night (`link.score_with`).
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import time
@@ -42,9 +42,11 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+from splink.internals.blocking import BlockingRule, _sql_gen_where_condition, combine_unique_id_input_columns
 from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
 from splink.internals.pipeline import CTEPipeline
 from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
 from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 
 from dagster_project.linkage import splink_runner, splink_settings
@@ -60,12 +62,22 @@ META = "linkage.pair_cache_meta"
 _NOW = "_linkage_identity_now"
 # Splink's predict SQL reads the comparison vectors from a relation of this name.
 _VECTORS = "__splink__df_comparison_vectors"
-# On an incremental night every blocking rule k becomes two, rule 2k "and l.touched" and
-# rule 2k + 1 "and r.touched": a condition on one side is pushed below the join, so the
-# join reads only touched identities on that side (with "(l.touched or r.touched)" DuckDB
-# would join all against all and filter after). Splink drops a pair found by an earlier
-# rule, so each pair with a touched side comes once, its original rule index k = key // 2.
+# Blocking is our own SQL over Splink's rules (_blocked_pairs): one join per part of a rule,
+# each pair's first rule by a grouping. Splink's own keeps a pair from being found twice by
+# repeating every earlier rule's condition in each rule, SQL that grows with the square of
+# the number of rules: DuckDB planned 28 of them in ~1 s and 56 in ~9 s, at 2,000 people as
+# at 1M (bench/RESULTS.md). Rules are run in parts split by one-sided conditions, which
+# DuckDB pushes below the join so that it reads only that side's matching identities (a
+# condition on both sides is applied after joining all against all):
+# - a rule that leaves out pairs of two trusted NHS numbers (splink_settings.NOT_BOTH_TRUSTED:
+#   such pairs are settled without Splink) by "not l.nhs_trusted" / "not r.nhs_trusted": at
+#   1M people the same-date-of-birth rule joined 29M pairs to keep 2.4M
+#   (bench/blocking_results.md);
+# - on an incremental night, every rule by "l.touched" / "r.touched".
+# The parts of a rule find together exactly the rule's pairs (De Morgan holds in SQL's
+# three-valued logic too).
 TOUCHED_SIDES = ("l.touched", "r.touched")
+UNTRUSTED_SIDES = ("not l.nhs_trusted", "not r.nhs_trusted")
 
 
 @dataclass(frozen=True)
@@ -198,29 +210,56 @@ def _mark_touched(con: duckdb.DuckDBPyConnection, full: bool) -> tuple[int, int]
     return touched, removed
 
 
-def _compare_touched(con: duckdb.DuckDBPyConnection, model: dict, full: bool) -> str:
-    """Splink's blocking and comparison vectors for every pair with a touched side (every
-    pair when `full`), as a temp table in cache shape; returns its name.
-
-    Only the two steps the cache keeps are run: Splink's blocked pairs, then its comparison
-    vector SQL with just the unique ids, the gammas and each TF level's value. Splink's
-    predict() would also compute and write every pair's matching columns, Bayes factors and
-    probabilities, all thrown away here: at 1M people (3.2M pairs) 24-26 s with predict(),
-    13-15 s without, the same vectors (bench/RESULTS.md)."""
-    settings = copy.deepcopy(model)
-    match_key = "p.match_key::varchar"
+def _rule_parts(rule: BlockingRule, full: bool) -> list[str]:
+    """A blocking rule's SQL in the parts it is run in (see TOUCHED_SIDES)."""
+    sql = rule.blocking_rule_sql
+    parts = [f"({sql})"]
+    if sql.endswith(f" and {splink_settings.NOT_BOTH_TRUSTED}"):
+        parts = [f"{part} and {side}" for part in parts for side in UNTRUSTED_SIDES]
     if not full:
-        settings["blocking_rules_to_generate_predictions"] = [
-            {**rule, "blocking_rule": f"({rule['blocking_rule']}) and {side}"}
-            for rule in settings["blocking_rules_to_generate_predictions"] for side in TOUCHED_SIDES]
-        match_key = f"(p.match_key::integer // {len(TOUCHED_SIDES)})::varchar"
+        parts = [f"{part} and {side}" for part in parts for side in TOUCHED_SIDES]
+    return parts
+
+
+def _blocked_pairs(con: duckdb.DuckDBPyConnection, linker, full: bool):
+    """The pairs Splink's blocking gives for the model's rules, restricted to pairs with a touched
+    side unless `full`: a Splink frame (join_key_l, join_key_r, match_key: the index of the first
+    rule that finds the pair) of a temp table (see TOUCHED_SIDES)."""
+    splink = linker._settings_obj
+    rules = splink._blocking_rules_to_generate_predictions
+    if any(type(rule) is not BlockingRule for rule in rules):
+        raise ValueError("linkage model: the pair cache (pair_cache.py) runs plain blocking rules only, "
+                         f"not {sorted({type(r).__name__ for r in rules} - {'BlockingRule'})}")
+    ids = combine_unique_id_input_columns(splink.column_info_settings.source_dataset_input_column,
+                                          splink.column_info_settings.unique_id_input_column)
+    key_l, key_r = (_composite_unique_id_from_nodes_sql(ids, side) for side in ("l", "r"))
+    pairs_only_once = _sql_gen_where_condition(splink._link_type, ids)   # "where l.unique_id < r.unique_id"
+    joins = [f"select {key_l} as join_key_l, {key_r} as join_key_r, {index} as rule "
+             f"from {splink_settings.INPUT_TABLE} l join {splink_settings.INPUT_TABLE} r on {part} {pairs_only_once}"
+             for index, rule in enumerate(rules) for part in _rule_parts(rule, full)]
+    table = "_linkage_blocked_pairs"
+    con.execute(f"""create or replace temp table {table} as
+        select join_key_l, join_key_r, min(rule)::varchar as match_key
+        from ({' union all '.join(joins)}) t group by join_key_l, join_key_r""")
+    return linker._db_api.table_to_splink_dataframe("__splink__blocked_id_pairs", table)
+
+
+def _compare_touched(con: duckdb.DuckDBPyConnection, model: dict, full: bool) -> str:
+    """The comparison vectors of every pair with a touched side (every pair when `full`), as a
+    temp table in cache shape; returns its name.
+
+    Only what the cache keeps is computed: the blocked pairs (_blocked_pairs), then Splink's
+    comparison-vector SQL with just the unique ids, the gammas and each TF level's value.
+    Splink's predict() would also compute and write every pair's matching columns, Bayes
+    factors and probabilities, all thrown away here: at 1M people (3.2M pairs) 24-26 s with
+    predict(), 13-15 s without, the same vectors (bench/RESULTS.md)."""
     out = "_linkage_pairs_tonight"
-    linker = splink_runner.linker_for(con, settings)
+    linker = splink_runner.linker_for(con, model)
     try:
         splink = linker._settings_obj
         ids = splink.column_info_settings
         levels = tf_levels(linker)
-        pipeline = CTEPipeline([linker.inference.compute_blocked_pairs_for_predict()])
+        pipeline = CTEPipeline([_blocked_pairs(con, linker, full)])
         enqueue_df_concat_with_tf(linker, pipeline)
         # the value a TF level's frequency is looked up by: the left one (the level is exact agreement)
         columns = [name for column in ids.unique_id_input_columns for name in column.names_l_r]
@@ -235,12 +274,13 @@ def _compare_touched(con: duckdb.DuckDBPyConnection, model: dict, full: bool) ->
         tf_values = [f"case when p.{t.gamma} = {t.value} then p.{t.column}_l end as tf_value_{t.column}"
                      for t in levels]
         con.execute(f"""create or replace temp table {out} as
-            select a.identity_id as identity_l, b.identity_id as identity_r, {match_key} as match_key,
+            select a.identity_id as identity_l, b.identity_id as identity_r, p.match_key::varchar as match_key,
                    {', '.join(f'p.{g}' for g in _gamma_columns(linker))}{''.join(', ' + v for v in tf_values)}
             from ({pipeline.generate_cte_pipeline_sql()}) p
             join {_NOW} a on a.unique_id = p.unique_id_l
             join {_NOW} b on b.unique_id = p.unique_id_r""")
     finally:
+        con.execute("drop table if exists _linkage_blocked_pairs")
         linker.table_management.delete_tables_created_by_splink_from_db()
         splink_runner.drop_splink_tables(con)
         splink_runner.drop_reference_term_frequencies(splink_runner.DuckDBRunner(con))

@@ -142,7 +142,7 @@ def _name_comparison(column: str, dialect: SqlDialect, variants_column: str | No
 
 # Pairs where both sides hold a trusted valid NHS number are settled without Splink:
 # equal numbers are linked deterministically, different numbers never link.
-_NOT_BOTH_TRUSTED = "not (l.nhs_trusted and r.nhs_trusted)"
+NOT_BOTH_TRUSTED = "not (l.nhs_trusted and r.nhs_trusted)"
 
 # Each rule catches a kind of mess the others miss; docs/linkage.md lists their counts.
 BLOCKING_RULES: dict[str, str] = {
@@ -256,7 +256,7 @@ EM_BLOCKS = (
 
 def blocking_rules(dialect: SqlDialect = DUCKDB) -> list[dict[str, str]]:
     return [
-        {"blocking_rule": f"{sql} and {_NOT_BOTH_TRUSTED}", "sql_dialect": dialect.name}
+        {"blocking_rule": f"{sql} and {NOT_BOTH_TRUSTED}", "sql_dialect": dialect.name}
         for sql in BLOCKING_RULES.values()
     ]
 
