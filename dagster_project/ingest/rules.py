@@ -25,6 +25,7 @@ def _value(column: str) -> str:
 
 
 def _trimmed(column: str) -> str:
+    """A column of the `trimmed` step: the value _value names."""
     return f"nullif(trim({quote_ident(column)}), '') as {_value(column)}"
 
 

@@ -214,7 +214,7 @@ def _rule_parts(rule: BlockingRule, full: bool) -> list[str]:
     """A blocking rule's SQL in the parts it is run in (see TOUCHED_SIDES)."""
     sql = rule.blocking_rule_sql
     parts = [f"({sql})"]
-    if sql.endswith(f" and {splink_settings.NOT_BOTH_TRUSTED}"):
+    if splink_settings.leaves_out_trusted_pairs(sql):
         parts = [f"{part} and {side}" for part in parts for side in UNTRUSTED_SIDES]
     if not full:
         parts = [f"{part} and {side}" for part in parts for side in TOUCHED_SIDES]

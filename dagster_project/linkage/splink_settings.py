@@ -254,11 +254,20 @@ EM_BLOCKS = (
 )
 
 
+_LEAVING_OUT_TRUSTED_PAIRS = f" and {NOT_BOTH_TRUSTED}"
+
+
 def blocking_rules(dialect: SqlDialect = DUCKDB) -> list[dict[str, str]]:
     return [
-        {"blocking_rule": f"{sql} and {NOT_BOTH_TRUSTED}", "sql_dialect": dialect.name}
+        {"blocking_rule": sql + _LEAVING_OUT_TRUSTED_PAIRS, "sql_dialect": dialect.name}
         for sql in BLOCKING_RULES.values()
     ]
+
+
+def leaves_out_trusted_pairs(rule_sql: str) -> bool:
+    """Whether a blocking rule, as blocking_rules writes it, leaves out pairs of two trusted
+    NHS numbers (the pair cache then runs it in two one-sided parts: pair_cache.py)."""
+    return rule_sql.endswith(_LEAVING_OUT_TRUSTED_PAIRS)
 
 
 def base_settings(dialect: SqlDialect = DUCKDB) -> dict[str, Any]:
