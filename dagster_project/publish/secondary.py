@@ -41,11 +41,11 @@ class ColumnTotal:
     def dimensions(self) -> tuple[str, ...]:
         return (self.column,)
 
-    def parent_key(self, row: dict) -> dict | None:
-        value = row[self.column]
-        if value is None or _isna(value) or str(value) == self.total:
-            return None
-        return {**row, self.column: self.total}
+    def parent_keys(self, keys: list[tuple], dimensions: Sequence[str]) -> list[tuple | None]:
+        """Each row's parent key (None for a total row or an unknown value)."""
+        at = dimensions.index(self.column)
+        return [None if key[at] is None or str(key[at]) == self.total
+                else (*key[:at], self.total, *key[at + 1:]) for key in keys]
 
 
 def _quarter_start(day: dt.date) -> dt.date:
@@ -67,11 +67,22 @@ class PeriodRollup:
     def dimensions(self) -> tuple[str, ...]:
         return ("period_type", "period_start")
 
-    def parent_key(self, row: dict) -> dict | None:
-        if row["period_type"] != self.child or _isna(row["period_start"]):
-            return None
-        start = pd.Timestamp(row["period_start"]).date()
-        return {**row, "period_type": self.parent, "period_start": PARENT_START[self.parent](start)}
+    def parent_keys(self, keys: list[tuple], dimensions: Sequence[str]) -> list[tuple | None]:
+        """Each `child` row's key with the parent period's type and start; None for other rows."""
+        type_at, start_at = dimensions.index("period_type"), dimensions.index("period_start")
+        parent_start: dict = {}  # per distinct start: a table holds a few hundred periods
+        out: list[tuple | None] = []
+        for key in keys:
+            start = key[start_at]
+            if key[type_at] != self.child or start is None:
+                out.append(None)
+                continue
+            if start not in parent_start:
+                parent_start[start] = PARENT_START[self.parent](pd.Timestamp(start).date())
+            parent = list(key)
+            parent[type_at], parent[start_at] = self.parent, parent_start[start]
+            out.append(tuple(parent))
+        return out
 
 
 Hierarchy = ColumnTotal | PeriodRollup
@@ -92,32 +103,42 @@ def _isna(value: object) -> bool:
         return False
 
 
-def _key(row: dict, dimensions: Sequence[str]) -> tuple:
-    """A hashable key over the dimension columns; dates and timestamps compare as dates."""
+def _key_value(value: object) -> object:
+    """A cell as a key compares it: dates and timestamps as dates, every kind of missing as None."""
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        value = pd.Timestamp(value).date()
+    return None if _isna(value) else value
+
+
+def _column_keys(column: pd.Series) -> list:
+    """_key_value of every cell, computed once per distinct value (a column holds few)."""
+    seen: dict = {}
     out = []
-    for column in dimensions:
-        value = row[column]
-        if isinstance(value, (pd.Timestamp, dt.datetime)):
-            value = pd.Timestamp(value).date()
-        out.append(None if _isna(value) else value)
-    return tuple(out)
+    for value in column.tolist():
+        try:
+            out.append(seen[value])
+        except KeyError:
+            out.append(seen.setdefault(value, _key_value(value)))
+        except TypeError:  # unhashable: no key of its own to remember
+            out.append(_key_value(value))
+    return out
 
 
 def groups(frame: pd.DataFrame, dimensions: Sequence[str],
            hierarchies: Sequence[Hierarchy]) -> list[tuple[int, list[int]]]:
     """(parent row position, [child row positions]) for every total present with its parts."""
-    rows = frame[list(dimensions)].to_dict("records")
-    position = {_key(r, dimensions): i for i, r in enumerate(rows)}
+    dimensions = list(dimensions)
+    keys = list(zip(*(_column_keys(frame[c]) for c in dimensions), strict=True)) if len(frame) else []
+    position = {key: i for i, key in enumerate(keys)}
     found: list[tuple[int, list[int]]] = []
     for hierarchy in hierarchies:
         if not hierarchy.applies_to(frame):
             continue
         children: dict[int, list[int]] = {}
-        for i, row in enumerate(rows):
-            parent = hierarchy.parent_key(row)
+        for i, parent in enumerate(hierarchy.parent_keys(keys, dimensions)):
             if parent is None:
                 continue
-            p = position.get(_key(parent, dimensions))
+            p = position.get(parent)
             if p is not None and p != i:
                 children.setdefault(p, []).append(i)
         found += sorted(children.items())
