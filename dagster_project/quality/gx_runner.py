@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,40 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 # Rendering Data Docs is half the cost of a validation. Production always builds
 # them; tests that do not look at the pages switch this off to stay quick.
 BUILD_DATA_DOCS = True
+
+
+# Importing GX costs 3-4 s of one core (its expectation registry pulls in SciPy, Altair and
+# SQLAlchemy), which a night's first gate used to wait for. The nightly run starts the import
+# on this thread as it starts (resources.EngineResource), so it overlaps ingest, whose work
+# runs inside DuckDB without holding the GIL. Every use of GX here waits for the thread
+# first: GX is never imported from two threads at once.
+_gx_import: threading.Thread | None = None
+_gx_import_lock = threading.Lock()
+
+
+def import_gx_in_background() -> None:
+    """Start importing Great Expectations on a thread of this process (once per process)."""
+    global _gx_import
+    with _gx_import_lock:
+        if _gx_import is None:
+            _gx_import = threading.Thread(target=_import_gx, name="import-great-expectations")
+            _gx_import.start()
+
+
+def _import_gx() -> None:
+    try:
+        import great_expectations  # noqa: F401
+        from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: F401
+        from great_expectations.render.view.view import DefaultJinjaView  # noqa: F401
+    except Exception:  # the gate's own import raises it again, where it is reported
+        pass
+
+
+def _wait_for_gx_import() -> None:
+    with _gx_import_lock:
+        thread = _gx_import
+    if thread is not None:
+        thread.join()
 
 
 class SuiteFileError(RuntimeError):
@@ -193,6 +228,7 @@ def validate(frame: pd.DataFrame, suite_path: Path, docs_dir: Path,
     label_column names the frame column that identifies a row to a reader (a file
     name, a metric id): failures quote it beside the offending value.
     """
+    _wait_for_gx_import()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
