@@ -296,6 +296,7 @@ def _write_on_base(con: duckdb.DuckDBPyConnection, catalog: str, version: Path, 
     con.execute(f"attach '{version / DATABASE_FILE}' as {alias}")
     dropped: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
+    parquet_files: list[documentation.ParquetFile] = []
     try:
         for table in ANALYST.tables:
             removed, ordered = _published_columns(con, catalog, table)
@@ -311,10 +312,11 @@ def _write_on_base(con: duckdb.DuckDBPyConnection, catalog: str, version: Path, 
             counts[table] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
             parquet = f"{table}.parquet"
             if deleted or inserted or not (base / parquet).is_file():
-                documentation.write_parquet(con, target, version / parquet, doc)
+                parquet_files.append(documentation.ParquetFile(target, version / parquet, doc))
             else:
                 os.link(base / parquet, version / parquet)  # the same rows: the base's file
             log.info("publish: analyst %s: %d row(s) of affected people replaced by %d", table, deleted, inserted)
+        documentation.write_parquets(con, parquet_files)
     finally:
         con.execute(f"detach {alias}")
     # The rows deleted here stay stored (no connection of a run vacuums), night after night:
@@ -330,6 +332,7 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
     dropped: dict[str, list[str]] = {}
     suppressed: dict[str, int] = {}
     counts: dict[str, int] = {}
+    parquet_files: list[documentation.ParquetFile] = []
     try:
         con.execute(f"create schema {alias}.{SCHEMA}")
         for table in tier.tables:
@@ -360,7 +363,8 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: str, tier: Tier, version: Pa
             doc = _table_doc(tier, table, docs, _column_types(con, alias, SCHEMA, table))
             documentation.comment(con, target, doc)
             counts[table] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
-            documentation.write_parquet(con, target, version / f"{table}.parquet", doc)
+            parquet_files.append(documentation.ParquetFile(target, version / f"{table}.parquet", doc))
+        documentation.write_parquets(con, parquet_files)
     finally:
         con.execute(f"detach {alias}")
     return counts, dropped, suppressed

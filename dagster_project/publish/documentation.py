@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,15 +98,41 @@ def missing(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[s
     return tables + columns
 
 
+@dataclass(frozen=True)
+class ParquetFile:
+    """One Parquet file to write: the relation's rows, with its descriptions."""
+    relation: str
+    path: Path
+    doc: TableDoc
+
+
+# Encoding Parquet runs on one core per file (pyarrow, outside the GIL), so a copy's files
+# are written side by side: the analyst copy's three at 1M people 4.3 -> 3.3 s.
+PARQUET_WRITERS = 2
+
+
+def write_parquets(con: duckdb.DuckDBPyConnection, files: list[ParquetFile]) -> None:
+    """Write every file, PARQUET_WRITERS at a time (each on its own cursor); the first failure raises."""
+    if len(files) <= 1:
+        for f in files:
+            write_parquet(con, f.relation, f.path, f.doc)
+        return
+    with ThreadPoolExecutor(PARQUET_WRITERS, thread_name_prefix="parquet") as pool:
+        for future in [pool.submit(write_parquet, con, f.relation, f.path, f.doc) for f in files]:
+            future.result()
+
+
 def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path, doc: TableDoc) -> None:
     """Stream relation into a Parquet file whose schema carries the descriptions."""
     # its own cursor: a streaming result must not be left open on the caller's connection
     cursor = con.cursor()
-    reader = cursor.sql(f"select * from {relation}").to_arrow_reader(BATCH_ROWS)
-    schema = pa.schema(
-        [f.with_metadata({"description": doc.columns.get(f.name, "")}) for f in reader.schema],
-        metadata={"description": doc.description})
-    with pq.ParquetWriter(path, schema) as writer:
-        for batch in reader:
-            writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
-    cursor.close()
+    try:
+        reader = cursor.sql(f"select * from {relation}").to_arrow_reader(BATCH_ROWS)
+        schema = pa.schema(
+            [f.with_metadata({"description": doc.columns.get(f.name, "")}) for f in reader.schema],
+            metadata={"description": doc.description})
+        with pq.ParquetWriter(path, schema) as writer:
+            for batch in reader:
+                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+    finally:
+        cursor.close()
