@@ -113,10 +113,6 @@ PARQUET_WRITERS = 2
 
 def write_parquets(con: duckdb.DuckDBPyConnection, files: list[ParquetFile]) -> None:
     """Write every file, PARQUET_WRITERS at a time (each on its own cursor); the first failure raises."""
-    if len(files) <= 1:
-        for f in files:
-            write_parquet(con, f.relation, f.path, f.doc)
-        return
     with ThreadPoolExecutor(PARQUET_WRITERS, thread_name_prefix="parquet") as pool:
         for future in [pool.submit(write_parquet, con, f.relation, f.path, f.doc) for f in files]:
             future.result()
