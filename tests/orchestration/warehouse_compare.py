@@ -35,53 +35,94 @@ def connect(database: Path) -> duckdb.DuckDBPyConnection:
     return duckdb_connection.connect(Settings.from_env(warehouse_dir=database.parent, require_key=False), database)
 
 
+def _create_canon(con: duckdb.DuckDBPyConnection) -> None:
+    """temp table canon: each person's id and key with the person's smallest identity."""
+    con.execute("""create temp table canon as
+        select p.person_id, p.person_key, min(r.source_dataset || ':' || r.source_person_id) as canon
+        from linkage.person p join linkage.record_person r using (person_id) group by all""")
+
+
+def _canonical_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Each intermediate and mart table, and a query of one column `line`: the table's rows as
+    text, person ids and keys replaced by the person's smallest identity (needs _create_canon)."""
+    tables = con.execute("""select table_schema, table_name from information_schema.tables
+                            where table_schema in ('intermediate', 'marts') and table_type = 'BASE TABLE'
+                            order by all""").fetchall()
+    out = []
+    for schema, name in tables:
+        columns = [c for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position", [schema, name]).fetchall()]
+        parts, joins = [], []
+        for i, column in enumerate(columns):
+            if column == "person_id":
+                joins.append(f"left join canon c{i} on c{i}.person_id = t.person_id")
+                parts.append(f"c{i}.canon")
+            elif column == "person_key":
+                joins.append(f"left join canon c{i} on c{i}.person_key = t.person_key")
+                parts.append(f"c{i}.canon")
+            elif column == "delivery_date" and "table_name" in columns:   # data_quality
+                parts.append(clock_free_delivery_date())
+            elif column.endswith("event_id"):   # journey: death|<person_key>
+                joins.append(f"left join canon c{i} on t.{column} like 'death|%' "
+                             f"and c{i}.person_key = split_part(t.{column}, '|', 2)")
+                parts.append(f"case when t.{column} like 'death|%' then 'death|' || c{i}.canon else t.{column} end")
+            else:
+                parts.append(f't."{column}"')
+        line = "concat_ws(chr(31), " + ", ".join(f"coalesce(({p})::varchar, '<null>')" for p in parts) + ")"
+        out.append((f"{schema}.{name}", f"select {line} as line from {schema}.{name} t {' '.join(joins)}"))
+    return out
+
+
 def canonical_tables(database: Path) -> dict[str, str]:
     """Every intermediate and mart table, person ids and keys replaced by the person's
     smallest identity, rows as text, sorted, joined."""
     con = connect(database)
     try:
-        con.execute("""create temp table canon as
-            select p.person_id, p.person_key, min(r.source_dataset || ':' || r.source_person_id) as canon
-            from linkage.person p join linkage.record_person r using (person_id) group by all""")
-        tables = con.execute("""select table_schema, table_name from information_schema.tables
-                                where table_schema in ('intermediate', 'marts') and table_type = 'BASE TABLE'
-                                order by all""").fetchall()
-        out = {}
-        for schema, name in tables:
-            columns = [c for (c,) in con.execute(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-                "order by ordinal_position", [schema, name]).fetchall()]
-            parts = []
-            for column in columns:
-                if column == "person_id":
-                    parts.append("(select canon from canon where canon.person_id = t.person_id)")
-                elif column == "person_key":
-                    parts.append("(select canon from canon where canon.person_key = t.person_key)")
-                elif column == "delivery_date" and "table_name" in columns:   # data_quality
-                    parts.append(clock_free_delivery_date())
-                elif column.endswith("event_id"):   # journey: death|<person_key>
-                    parts.append(f"""case when {column} like 'death|%' then 'death|' || (select canon from canon
-                                     where canon.person_key = split_part({column}, '|', 2)) else {column} end""")
-                else:
-                    parts.append(f'"{column}"')
-            rows = con.execute(f"""select coalesce(string_agg(line, chr(10) order by line), '') from (
-                select concat_ws(chr(31), {', '.join(f"coalesce(({p})::varchar, '<null>')" for p in parts)}) as line
-                from {schema}.{name} t)""").fetchone()[0]
-            out[f"{schema}.{name}"] = rows
+        _create_canon(con)
+        return {name: con.execute(f"select coalesce(string_agg(line, chr(10) order by line), '') from ({query})")
+                .fetchone()[0] for name, query in _canonical_tables(con)}
+    finally:
+        con.close()
+
+
+def table_checksums(database: Path) -> dict[str, tuple[int, int]]:
+    """canonical_tables and staging_rows for warehouses too large to hold as text: each table's
+    rows and the sum of its rows' 64-bit hashes (order-free; two tables that differ in any row
+    differ here but for a hash collision), with linkage's groups of identities as one more entry.
+    For a benchmark's million people; the tests compare canonical_tables, which names the rows."""
+    con = connect(database)
+    try:
+        _create_canon(con)
+        out = {name: con.execute(f"select count(*), coalesce(sum(hash(line)::hugeint), 0) from ({query})").fetchone()
+               for name, query in _canonical_tables(con)}
+        out |= {name: con.execute(f"select count(*), coalesce(sum(hash(r::varchar)::hugeint), 0) from ({query}) r")
+                .fetchone() for name, query in _staging_tables(con)}
+        out["linkage.record_person (identities put together)"] = con.execute("""
+            select count(*), coalesce(sum(hash(identities)::hugeint), 0) from (
+                select list(source_dataset || ':' || source_person_id order by source_dataset, source_person_id)
+                       as identities
+                from linkage.record_person group by person_id)""").fetchone()
         return out
     finally:
         con.close()
 
 
+def _staging_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Each staging table of an event source and a query of its rows, load ids left out (a
+    warehouse loaded night by night numbers its loads otherwise than one that loaded all at once)."""
+    names = [n for (n,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'staging' "
+        "and table_type = 'BASE TABLE' and table_name not like 'stg_reference%' order by 1").fetchall()]
+    return [(f"staging.{n}", f"select * exclude (_load_id) from staging.{n}") for n in names]
+
+
 def staging_rows(database: Path) -> dict[str, list[tuple]]:
-    """Every staging table of an event source, rows sorted, load ids left out (a warehouse
-    loaded night by night numbers its loads otherwise than one that loaded all at once)."""
+    """Every staging table of an event source, rows sorted, load ids left out."""
     con = connect(database)
     try:
-        names = [n for (n,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'staging' "
-            "and table_type = 'BASE TABLE' and table_name not like 'stg_reference%' order by 1").fetchall()]
-        return {n: con.execute(f"select * exclude (_load_id) from staging.{n} order by all").fetchall() for n in names}
+        return {name.removeprefix("staging."): con.execute(f"{query} order by all").fetchall()
+                for name, query in _staging_tables(con)}
     finally:
         con.close()
 
