@@ -178,8 +178,10 @@ def equality_lines(incremental: Path, rebuilt: Path) -> list[str]:
     copies_got, copies_expected = analyst_checksums(incremental / "analyst"), analyst_checksums(rebuilt / "analyst")
     copies_different = sorted(t for t in copies_got.keys() | copies_expected.keys()
                               if copies_got.get(t) != copies_expected.get(t))
-    rows = sum(n for n, _ in expected.values())
-    return [f"- warehouse: {len(expected)} tables and linkage's groups ({rows:,} rows) compared up to id stability: "
+    tables = [name for name in expected if not name.startswith("linkage.")]
+    rows = sum(expected[name][0] for name in tables)
+    return [f"- warehouse: {len(tables)} tables ({rows:,} rows) and linkage's groups of identities compared up to "
+            "id stability: "
             + (f"**{len(different)} differ**: {', '.join(different)}" if different else "all equal"),
             f"- analyst copy: {len(copies_expected)} tables ({sum(n for n, _ in copies_expected.values()):,} rows) "
             "compared row for row: "
