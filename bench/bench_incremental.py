@@ -270,7 +270,7 @@ def main() -> None:
     full_seconds = rows[-1]["seconds"]
     lines = [f"## Incremental nights, {args.people:,} people (seed {args.seed})", "",
              f"Machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} "
-             f"({platform.node()}, shared with other work: see the note below).", "",
+             f"(host {platform.node()}).", "",
              "| night | mode | wall | peak RSS | / full run | exit | linkage (seconds per part; pair cache) |",
              "|---|---|---:|---:|---:|---|---|"]
     for r in rows:
