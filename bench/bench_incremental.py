@@ -16,8 +16,9 @@ once) is measured three times before the first night and three times after the f
 rebuild, so the 15x target is judged in the sitting's own units. Before the full rebuild
 the incremental warehouse and its analyst copy are kept aside; after it, the two
 warehouses are compared up to id stability (the tests' warehouse_compare.table_checksums:
-every staging, intermediate and mart table and linkage's groups of identities) and the
-analyst copies row for row: the issue's "same answer as a full rebuild" at this size.
+every staging table of an event source, every intermediate and mart table, and linkage's
+groups of identities) and the analyst copies row for row: the issue's "same answer as a
+full rebuild" at this size.
 Wall time and peak memory of the process tree (bench/run.py's sampler), each night's
 mode and affected people from ops.incremental_log, linkage's seconds per part, pair
 cache counts and identities clustered again (night_clustering.py) from linkage.run_log;
