@@ -179,3 +179,23 @@ def analyst_copy(version: Path) -> dict[str, tuple]:
         out[table] = (rows, columns, comment, sorted(map(repr, parquet.to_pylist())), parquet.schema)
     db.close()
     return out
+
+
+def analyst_checksums(version: Path) -> dict[str, tuple[int, int]]:
+    """analyst_copy's rows for copies too large to hold in Python: for each table of the copy's
+    database and for its Parquet file, the rows and the sum of the rows' hashes (order-free)."""
+    from dagster_project.publish.core import ANALYST_TABLES
+
+    db = duckdb.connect(str(version / "carejourney.duckdb"), read_only=True)
+    try:
+        out = {}
+        for table in ANALYST_TABLES:
+            out[f"{table} (database)"] = db.execute(
+                f"select count(*), coalesce(sum(hash(t::varchar)::hugeint), 0) from marts.{table} t").fetchone()
+            out[f"{table} (Parquet)"] = db.execute(
+                "select count(*), coalesce(sum(hash(t::varchar)::hugeint), 0) from read_parquet(?) t",
+                [str(version / f"{table}.parquet")]).fetchone()
+        return out
+    finally:
+        db.close()
+
