@@ -75,6 +75,10 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
     the sender's latest loaded delivery is judged instead (the same rule as for a file
     refused before its date could be read: it blocks only while it is there).
     Shares of rejected rows are of rows read; shares of flagged rows of rows loaded.
+    `rejected_share` counts each rejected row by the physical lines it holds, and so does
+    `lines_read` (rows read plus the lines rejected rows hold beyond their first): a quote
+    left open near the top of a file makes the rest of the file one rejected row, which as
+    one row in five would be too few to judge while nearly the whole delivery is missing.
     """
     tables = [t for t in SOURCE_TABLES[source] if table_exists(con, "raw", t.name)]
     if not tables:
@@ -100,6 +104,12 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
             select delivered.* from delivered join latest using (family, delivery_date)
             union all  -- a delivery refused before its date could be read, while it is in the landing
             select * from delivered where delivery_date is null and {present}
+        ), held_lines as (  -- lines a rejected row holds beyond its first (one row may have several reasons)
+            select load_id, sum(breaks) as n from (
+                select load_id, line_number,
+                       any_value(coalesce(length(raw_text) - length(replace(raw_text, chr(10), '')), 0)) as breaks
+                from raw.rejects group by load_id, line_number)
+            group by load_id
         ), code_rejects as (
             select load_id, count(distinct line_number) as n from raw.rejects
             where reason_kind = 'code_not_in_list' group by load_id
@@ -114,7 +124,9 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
                        as rows_unaccounted,
                    -- a file rejected whole (unreadable, required column missing): tonight's data is missing
                    cast(any_value(f.status) = 'rejected' as integer) as file_rejected_whole,
-                   any_value(f.rows_rejected) / nullif(any_value(f.rows_read), 0) as rejected_share,
+                   any_value(f.rows_read) + coalesce(any_value(hl.n), 0) as lines_read,
+                   (any_value(f.rows_rejected) + coalesce(any_value(hl.n), 0))
+                       / nullif(any_value(f.rows_read) + coalesce(any_value(hl.n), 0), 0) as rejected_share,
                    coalesce(any_value(cr.n), 0) / nullif(any_value(f.rows_read), 0) as code_rejected_share,
                    {flag_columns},
                    case when any_value(f.table_name) in ({nhs_tables}) then
@@ -126,6 +138,7 @@ def raw_source_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFram
             from files f
             left join ops.load_flags fl on fl.load_id = f.load_id
             left join code_rejects cr on cr.load_id = f.load_id
+            left join held_lines hl on hl.load_id = f.load_id
             group by f.load_id
         )
         select p.*, d.event_date_out_of_range_share, d.birth_date_out_of_range_share

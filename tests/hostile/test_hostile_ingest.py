@@ -355,6 +355,27 @@ def test_one_negative_length_of_stay_is_a_reject_and_a_systemic_one_still_blocks
     assert not result.success and "hes_apc_20240112.csv" in result.message
 
 
+def test_a_stray_quote_near_the_top_that_swallows_the_file_stops_publication(night):
+    """One unterminated quote opens a field that runs to the end of the file: everything
+    after it is one rejected row. Counted in rows, 4 good rows and 1 reject are too few to
+    judge; counted in the lines the reject holds, 96% of the delivery is missing."""
+    write_postcodes(night.landing)
+    good = csv_text(hes_rows(100)).splitlines()
+    broken = good[:5] + [good[5] + ',"unterminated'] + good[6:]
+    write(night.landing, "hes_apc", "hes_apc_20240105.csv", "\n".join(broken) + "\n")
+    (hes,) = night.ingest().for_table("hes_apc")
+    assert (hes.rows_read, hes.rows_loaded, hes.rows_rejected) == (5, 4, 1)
+    (kept,) = night.con.execute("select raw_text from raw.rejects").fetchone()
+    assert kept.count("\n") == 95   # lines 6-101 of the file, nothing lost
+    result = run_gate("raw_hes_apc", night.con, night.settings)
+    assert not result.success
+    assert "rejected_share" in result.message and "observed 0.96 in hes_apc_20240105.csv" in result.message
+    # the sender's corrected file loads and the night publishes again
+    write(night.landing, "hes_apc", "hes_apc_20240112.csv", csv_text(hes_rows(100)))
+    night.ingest()
+    assert run_gate("raw_hes_apc", night.con, night.settings).success
+
+
 def test_the_catalogue_names_every_test_here():
     """docs/hostile_inputs.md is the operator's catalogue: each test here has its row."""
     from pathlib import Path
