@@ -376,6 +376,30 @@ def test_a_stray_quote_near_the_top_that_swallows_the_file_stops_publication(nig
     assert run_gate("raw_hes_apc", night.con, night.settings).success
 
 
+def test_stray_quotes_inside_unquoted_values_are_rejected_with_the_lines_between_and_stop_publication(night):
+    """`O"Brien` written unquoted (not the contract's double-quote quoting): a quote opens a
+    quoted field wherever it stands, so the lines up to the next such value are one record
+    that cannot be split; it is rejected whole, nothing between is lost or half-read, and
+    the gate judges the 131 lines it holds, not one row."""
+    write_postcodes(night.landing)
+    columns = list(CLD_ROW)
+    lines = [",".join(columns)]
+    for i in range(200):
+        row = {**CLD_ROW, "LA Person Unique Identifier": f"L{i}", "Event Reference": f"R{i}"}
+        if i in (20, 150):
+            row["Last Name"] = 'O"Brien'
+        lines.append(",".join(row[c] for c in columns))
+    write(night.landing, "asc_cld", "asc_cld_E08000035_20240331.csv", "\n".join(lines) + "\n")
+    (cld,) = night.ingest().for_table("asc_cld")
+    assert (cld.rows_read, cld.rows_loaded, cld.rows_rejected) == (70, 69, 1)
+    assert night.con.execute("select line_number, reason_kind from raw.rejects").fetchall() == [
+        (22, "wrong_field_count")]   # lines 22-152: people L20-L150
+    assert night.con.execute("select count(*) from raw.asc_cld where \"Last Name\" like '%Brien%'").fetchone() == (0,)
+    result = run_gate("raw_asc_cld", night.con, night.settings)
+    assert not result.success
+    assert "observed 0.655 in asc_cld_E08000035_20240331.csv" in result.message   # 131 of 200 lines
+
+
 def test_the_catalogue_names_every_test_here():
     """docs/hostile_inputs.md is the operator's catalogue: each test here has its row."""
     from pathlib import Path
