@@ -16,7 +16,9 @@ BOM, CRLF and gzip), and records and fields are rebuilt in SQL:
 from __future__ import annotations
 
 import csv
+import gzip
 import re
+import zlib
 
 import duckdb
 
@@ -57,8 +59,44 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: str) -> int:
     try:
         con.execute(f"create or replace temp table {LINES} as select line from {source}")
     except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException) as exc:
-        raise FileRejected(_describe_read_error(str(exc))) from exc
+        if not _MIXED_LINE_ENDS.search(str(exc)):
+            raise FileRejected(_describe_read_error(str(exc))) from exc
+        _read_lines_in_python(con, path)
     return con.execute(f"select count(*) from {LINES}").fetchone()[0]
+
+
+# DuckDB's reader settles on one line end per file and refuses a CR where it expects none:
+# Excel and Python's csv module end records with CRLF but write a line break inside a
+# quoted value as a bare LF, and files joined together mix CRLF and LF lines.
+_MIXED_LINE_ENDS = re.compile(r"state machine reached an invalid state", re.IGNORECASE)
+
+
+def _read_lines_in_python(con: duckdb.DuckDBPyConnection, path: str) -> None:
+    """LINES from a file DuckDB's reader refused for its line ends: split on LF, the CRs
+    before each LF dropped (a CR elsewhere stays in the value, as delivered). A blank line
+    is NULL, as DuckDB's reader makes it. Slower than the reader, so only its fallback."""
+    import pyarrow as pa
+
+    try:
+        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as file:
+            data = file.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileRejected(f"not a readable gzip file ({exc}): send it again, uncorrupted") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FileRejected(f"not UTF-8 text (first bad bytes on line {line}): re-export the file as UTF-8") from exc
+    lines = text.split("\n")
+    if lines and lines[-1] == "":  # the file's last line end, not a line
+        lines.pop()
+    values = [line.rstrip("\r") or None for line in lines]
+    table = pa.table({"line": pa.array(values, pa.string())})
+    con.register("_ingest_python_lines", table)
+    try:
+        con.execute(f"create or replace temp table {LINES} as select line from _ingest_python_lines")
+    finally:
+        con.unregister("_ingest_python_lines")
 
 
 def _describe_read_error(message: str) -> str:

@@ -143,6 +143,33 @@ def test_quoted_commas_and_newlines_keep_values_and_physical_line_numbers(landin
     assert got == [("E1", "S72.0", 2), ("E2", 'a, "b"\nc\nd', 3), ("E3", "S72.0", 6)]
 
 
+@pytest.mark.parametrize("name", ["hes_apc_20240105.csv", "hes_apc_20240105.csv.gz"])
+def test_excel_style_crlf_with_a_line_break_inside_a_quoted_value_loads(landing, con, ingest, name):
+    """Excel and Python's csv module end records with CRLF but write a line break inside a
+    quoted value as a bare LF: DuckDB's reader refuses the mix, the file must still load."""
+    text = csv_text(rows(HES_ROW, {"EPIKEY": "E1"}, {"EPIKEY": "E2", "DIAG_4_01": "a\nb"}, {"EPIKEY": "E3"}),
+                    newline="\r\n")
+    assert "a\nb" in text and "\r\n" in text
+    write(landing, "hes_apc", name, text)
+    result = ingest().files[0]
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_rejected) == ("loaded", 3, 3, 0)
+    got = con.execute('select "EPIKEY", "DIAG_4_01", _line_number from raw.hes_apc order by 3').fetchall()
+    assert got == [("E1", "S72.0", 2), ("E2", "a\nb", 3), ("E3", "S72.0", 5)]
+
+
+@pytest.mark.parametrize("content", [
+    "{header}\n{e1}\r\n{e2}\n",          # one CRLF line in an LF file (files joined together)
+    "{header}\r\n{e1}\r\r\n{e2}\r\n",  # a doubled CR before a CRLF
+])
+def test_mixed_line_ends_load_every_line_with_its_physical_number(landing, con, ingest, content):
+    header, e1, e2 = csv_text(rows(HES_ROW, {"EPIKEY": "E1"}, {"EPIKEY": "E2"})).splitlines()
+    write(landing, "hes_apc", "hes_apc_20240105.csv", content.format(header=header, e1=e1, e2=e2))
+    result = ingest().files[0]
+    assert (result.status, result.rows_read, result.rows_loaded) == ("loaded", 2, 2)
+    got = con.execute('select "EPIKEY", "DIAG_4_01", _line_number from raw.hes_apc order by 3').fetchall()
+    assert got == [("E1", "S72.0", 2), ("E2", "S72.0", 3)]  # no stray CR on the last column
+
+
 def test_truncated_last_line_is_a_rejected_row_not_a_rejected_file(landing, con, ingest):
     text = csv_text(rows(HES_ROW, {"EPIKEY": "E1"}, {"EPIKEY": "E2"}))
     truncated = text.rstrip("\n")[:-40]  # cut mid-row, no final newline
