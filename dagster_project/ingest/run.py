@@ -108,7 +108,7 @@ def ingest_landing(settings: Settings, con: duckdb.DuckDBPyConnection,
     started = time.monotonic()
     fingerprint(files, con, remember=True)
     summary_hash_seconds = time.monotonic() - started
-    seen = set(con.execute("select file_name, sha256 from ops.load_ledger").fetchall())
+    seen = handled_files(con)
     summary = IngestSummary(hash_seconds=summary_hash_seconds)
     summary.postcode_check = _refresh_postcodes(con)
     with _one_checkpoint_at_the_end(con):
@@ -151,12 +151,31 @@ def snapshot_files(files: list[LandingFile]) -> set[Path]:
     return set(last.values())
 
 
-def is_unchanged(landing_file: LandingFile, seen: set[tuple[str, str]], snapshots: dict[str, str],
+Handled = tuple[str, str, str]  # ("named", file name, sha256) or ("at", file path, sha256)
+
+
+def handled_key(file_name: str, file_path: str, sha256: str, status: str) -> Handled:
+    """How ingest recognises a file it has handled: a file loaded (or skipped as a
+    duplicate) by its name and bytes, wherever it lies now; a file rejected whole by its
+    path and bytes, because a rejection may be the place's (the wrong source folder, the
+    landing root): the same bytes moved to where they belong are judged again, while a
+    rejected file left where it is stays rejected without a new ledger row every night."""
+    return ("at", file_path, sha256) if status == REJECTED else ("named", file_name, sha256)
+
+
+def handled_files(con: duckdb.DuckDBPyConnection) -> set[Handled]:
+    """The ledger's files as handled_key recognises them."""
+    rows = con.execute("select file_name, file_path, sha256, status from ops.load_ledger").fetchall()
+    return {handled_key(*row) for row in rows}
+
+
+def is_unchanged(landing_file: LandingFile, seen: set[Handled], snapshots: dict[str, str],
                  current_snapshots: set[Path]) -> bool:
-    """Already handled: in the ledger, or (a snapshot table's file) the table's latest version as it is."""
+    """Already handled: in the ledger (handled_key), or (a snapshot table's file) its latest version as it is."""
     if landing_file.path in current_snapshots:
         return snapshots.get(landing_file.table.name) == landing_file.sha256
-    return (landing_file.file_name, landing_file.sha256) in seen
+    return (("named", landing_file.file_name, landing_file.sha256) in seen
+            or ("at", str(landing_file.path), landing_file.sha256) in seen)
 
 
 @contextlib.contextmanager
@@ -184,7 +203,7 @@ Job = tuple[LandingFile, int]  # a file and the load id it gets
 
 
 def _load_all(con: duckdb.DuckDBPyConnection, settings: Settings, files: list[LandingFile],
-              seen: set[tuple[str, str]], summary: IngestSummary, load_date: dt.date) -> None:
+              seen: set[Handled], summary: IngestSummary, load_date: dt.date) -> None:
     """Load, skip or reject each file in landing order; files already in the ledger are left alone.
 
     Runs of event files are loaded side by side (`_load_side_by_side`) with the same
@@ -207,7 +226,7 @@ def _load_all(con: duckdb.DuckDBPyConnection, settings: Settings, files: list[La
                          load_date=load_date, check_postcodes=summary.postcode_check)
 
     def record(landing_file: LandingFile, result: FileResult) -> None:
-        seen.add((landing_file.file_name, landing_file.sha256))
+        seen.add(handled_key(landing_file.file_name, str(landing_file.path), landing_file.sha256, result.status))
         if landing_file.table is not None and landing_file.table.snapshot:
             snapshots[landing_file.table.name] = landing_file.sha256
         summary.files.append(result)
@@ -295,7 +314,8 @@ def _refresh_postcodes(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def unloaded_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> list[Path]:
-    """Recognised landing files whose sha256 is not in the ledger yet (works read-only)."""
+    """Recognised landing files whose bytes the ledger has not handled (works read-only): not
+    loaded or skipped under any name, and not rejected at that path (handled_key)."""
     files = [f for f in discover(settings.landing_dir) if f.table is not None]
     fingerprint(files, con, remember=False)
     ledger_exists = con.execute(
@@ -303,10 +323,10 @@ def unloaded_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> list[P
     ).fetchone()[0]
     if not ledger_exists:
         return [f.path for f in files]
-    seen = set(con.execute("select file_name, sha256 from ops.load_ledger").fetchall())
-    known = {sha for _, sha in seen}
+    seen = handled_files(con)
+    known = {sha for kind, _, sha in seen if kind == "named"}
     snapshots = latest_snapshots(con)
     current_snapshots = snapshot_files(files)
     return [f.path for f in files
             if (not is_unchanged(f, seen, snapshots, current_snapshots) if f.path in current_snapshots
-                else f.sha256 not in known)]
+                else f.sha256 not in known and ("at", str(f.path), f.sha256) not in seen)]

@@ -192,3 +192,22 @@ def test_unloaded_files_lists_new_recognised_files_only(landing, settings, con, 
     data = same_size.read_bytes().replace(b"E2,", b"E7,")
     same_size.write_bytes(data)
     assert sorted(unloaded_files(settings, con)) == sorted([new, same_size])
+
+
+def test_a_delivery_rejected_for_where_it_lay_loads_once_moved_where_it_belongs(landing, settings, con, ingest):
+    """A rejection may be the place's, not the bytes': the same bytes moved from the wrong
+    source folder (or the landing root) into their own are judged again and load, while a
+    rejected file left where it is stays rejected without a new ledger row every night."""
+    _deliveries(landing)
+    stray = write(landing, "csds", "hes_apc_20240301.csv", csv_text(rows(HES_ROW, {"EPIKEY": "E30"})))
+    first = ingest()
+    assert [(f.file_name, f.status) for f in first.files if f.file_name == stray.name] == [(stray.name, "rejected")]
+    again = ingest()
+    assert again.files == [] and unloaded_files(settings, con) == []   # left where it is: not judged again
+    moved = landing / "hes_apc" / stray.name
+    stray.rename(moved)
+    assert unloaded_files(settings, con) == [moved]                   # the sensor sees it too
+    summary = ingest()
+    assert [(f.file_name, f.status, f.rows_loaded) for f in summary.files] == [(stray.name, "loaded", 1)]
+    assert con.execute("select count(*) from raw.hes_apc where EPIKEY = 'E30'").fetchone() == (1,)
+    assert ingest().files == []
