@@ -10,7 +10,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from dagster_project import contract
+from dagster_project import contract, nhs_number
+from dagster_project.dbt_macros import render_macro
 from dagster_project.quality.opted_out import opted_out_person_ids_sql
 from dagster_project.sql import quote_ident, table_exists
 
@@ -172,6 +173,12 @@ def _rejected_and_gone_sql(con: duckdb.DuckDBPyConnection) -> str:
 SNAPSHOT_TABLES = tuple(t.name for t in contract.TABLES if t.snapshot)
 
 
+# Reference tables whose absence stops publication: without the opt-out list no one's
+# objection is applied. (A missing postcode directory or population estimate leaves flags
+# unset and rates null, visibly, and the nights before they arrive are allowed to run.)
+MUST_BE_DELIVERED = (contract.OPT_OUT,)
+
+
 def reference_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per reference table: its latest file against the version before it.
 
@@ -182,11 +189,36 @@ def reference_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     (`carejourney accept-reference`, recorded in ops.accepted_reference_changes).
     A latest file rejected whole, or a delivery attempt for a reference table that
     was refused and is still in the landing, is marked file_rejected_whole.
+
+    The opt-out list is judged harder, since a row it cannot use is a person published
+    against their wish: every row of its current file must be a valid NHS number
+    (`opt_out_unusable_rows`: rows rejected, or whose cleaned number is not valid,
+    e.g. Excel's `9.43477E+09` or `9434765919.0`), and it may shrink by at most
+    `opt_out_shrink_share`. A table of MUST_BE_DELIVERED no file of which ever loaded is a
+    row with `file_missing` (no opt-out list is not an empty one); two files of one table in the
+    landing (`x.csv` beside `x.csv.gz`) are `landing_versions` 2: which is current
+    would be the load order's choice, not the sender's.
     """
     names = ", ".join(f"'{n}'" for n in SNAPSHOT_TABLES)
     accepted = ("select load_id from ops.accepted_reference_changes"
                 if table_exists(con, "ops", "accepted_reference_changes") else "select 0::bigint where false")
     present = _refused_and_present_sql(con)
+    opt_out = contract.OPT_OUT.name
+    cleaned = render_macro("clean_nhs_number", quote_ident(contract.OPT_OUT.natural_key[0]))
+    unusable = "select 0::bigint as load_id, 0::bigint as line_number where false"
+    if table_exists(con, "raw", opt_out):  # rows rejected, or loaded with a number that is not valid
+        unusable = f"""
+            select r._load_id as load_id, r._line_number as line_number from raw.{opt_out} r
+            where {nhs_number.status_sql(cleaned)} <> 'valid'
+            union
+            select load_id, line_number from raw.rejects where table_name = '{opt_out}'"""
+    required = " union all ".join(f"select '{t.name}' as table_name, '{t.folder}/{t.name}.csv' as expected"
+                                  for t in MUST_BE_DELIVERED)
+    versions = " union all ".join(
+        f"select '{t.name}' as table_name, relative_path from ops.landing_files "
+        f"where regexp_full_match(file_name, '{t.pattern.pattern}') and relative_path = '{t.folder}/' || file_name"
+        for t in contract.TABLES if t.snapshot) if table_exists(con, "ops", "landing_files") else \
+        "select null::varchar as table_name, null::varchar as relative_path where false"
     return con.execute(f"""
         with snap as (
             select * from ops.load_ledger
@@ -197,27 +229,54 @@ def reference_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         ), loaded as (
             select *, row_number() over (partition by table_name order by load_id desc) as k
             from snap where status = 'loaded'
+        ), unusable as (
+            select load_id, count(*) as n,
+                   array_to_string(list(line_number order by line_number)[:5], ', ')
+                       || case when count(*) > 5 then ' and ' || (count(*) - 5) || ' more' else '' end as lines
+            from ({unusable}) group by load_id
+        ), versions as (
+            select table_name, count(*) as n, array_to_string(list(relative_path order by relative_path), ', ') as paths
+            from ({versions}) group by table_name
         ), judged as (
             select l.table_name, l.file_name, l.load_id,
                    cast(l.status = 'rejected' as integer) as file_rejected_whole,
+                   0 as file_missing,
                    cur.rows_loaded as rows_current, prev.rows_loaded as rows_previous,
                    case when prev.rows_loaded > 0 and cur.load_id not in ({accepted})
                         then 1 - cur.rows_loaded / prev.rows_loaded end as shrink_share,
+                   case when l.table_name = '{opt_out}' and prev.rows_loaded > 0 and cur.load_id not in ({accepted})
+                        then 1 - cur.rows_loaded / prev.rows_loaded end as opt_out_shrink_share,
+                   case when l.table_name = '{opt_out}' then coalesce(u.n, 0) end as opt_out_unusable_rows,
+                   cur.rows_rejected / nullif(cur.rows_read, 0) as rejected_share,
+                   cur.rows_read,
+                   coalesce(v.n, 0) as landing_versions,
                    l.file_name || ' (load ' || l.load_id || ', ' || l.status || '): '
                        || coalesce(cur.rows_loaded::varchar, 'no') || ' rows current'
                        || coalesce(', ' || prev.rows_loaded || ' in the previous version '
-                                   || prev.file_name || ' (load ' || prev.load_id || ')', '') as row_label
+                                   || prev.file_name || ' (load ' || prev.load_id || ')', '')
+                       || case when cur.rows_rejected > 0 then '; ' || cur.rows_rejected || ' of '
+                               || cur.rows_read || ' rows rejected (raw.rejects)' else '' end
+                       || coalesce('; not a valid NHS number on line ' || u.lines, '')
+                       || case when v.n > 1 then '; ' || v.n || ' files of this table in the landing: ' || v.paths
+                               || ' (keep one)' else '' end as row_label
             from latest l
             left join loaded cur on cur.table_name = l.table_name and cur.k = 1
             left join loaded prev on prev.table_name = l.table_name and prev.k = 2
+            left join unusable u on u.load_id = cur.load_id and l.table_name = '{opt_out}'
+            left join versions v on v.table_name = l.table_name
         )
         select * from judged
         union all
-        select table_name, file_name, load_id, 1, null, null, null,
+        select table_name, file_name, load_id, 1, 0, null, null, null, null, null, null, null, 0,
                file_name || ' (load ' || load_id || '): ' || reason
         from ops.load_ledger
         where source = 'reference' and table_name in ({names}) and delivery_date is null and {present}
           and load_id not in (select load_id from judged)
+        union all  -- a table that must be delivered, no file of which has ever loaded (nor been refused)
+        select q.table_name, null, null, 0, 1, null, null, null, null, null, null, null, 0,
+               q.table_name || ': no file has been delivered: put ' || q.expected || ' in the landing (inputs.md)'
+        from ({required}) q
+        where q.table_name not in (select table_name from snap)
         order by table_name, load_id
     """).df()
 

@@ -51,7 +51,8 @@ GATES: dict[str, Gate] = {g.name: g for g in (
          "file_name"),
     Gate("raw_reference", ("ops", "load_ledger"), frames.reference_frame,
          "Reference snapshots: the latest file of each table loaded, not empty, not shrunk beyond a set "
-         "share against the version before it (a truncated opt-out list would publish opted-out people)",
+         "share against the version before it (a truncated opt-out list would publish opted-out people), "
+         "one file per table in the landing; the opt-out list delivered and every row of it usable",
          "row_label"),
     Gate("linkage", ("linkage", "record_person"), frames.linkage_frame,
          "Linkage: cluster sizes, one valid NHS number per person, share linked across services"),

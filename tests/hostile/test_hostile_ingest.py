@@ -96,7 +96,87 @@ def test_empty_opt_out_list_stops_publication(night, content):
     assert not result.success
     assert "national_data_opt_out.csv" in result.message
     failed = {f.column for f in result.failures}
-    assert failed == ({"rows_current", "shrink_share"} if content else {"file_rejected_whole"})
+    assert failed == ({"rows_current", "shrink_share", "opt_out_shrink_share"} if content else {"file_rejected_whole"})
+
+
+def _reference_failures(night) -> tuple[set[str], str]:
+    result = run_gate("raw_reference", night.con, night.settings)
+    return {f.column for f in result.failures}, result.message
+
+
+def test_an_opt_out_list_with_numbers_it_cannot_apply_stops_publication_naming_the_lines(night):
+    """Excel's round trip (9.43477E+09, 9434765919.0), a stray letter, a trailing comma:
+    each a person whose objection would be ignored. Spaces and hyphens are cleaned."""
+    numbers = nhs_numbers(200)
+    night.write_opt_out(numbers)
+    night.ingest()
+    assert _reference_failures(night)[0] == set()
+    mangled = [f"{numbers[0][:3]} {numbers[0][3:6]}-{numbers[0][6:]}"]          # cleaned: usable
+    mangled += [f"{numbers[1]}.0", f"{int(numbers[2]):.5E}", f"NHS{numbers[3]}", f"{numbers[4]},"]
+    night.write_opt_out(mangled + numbers[5:])
+    night.ingest()
+    failed, message = _reference_failures(night)
+    assert failed == {"opt_out_unusable_rows"}
+    assert "not a valid NHS number on line 3, 4, 5, 6" in message and "1 of 200 rows rejected" in message
+    assert "fix those lines" in message
+    night.write_opt_out(numbers[:1] + numbers[1:])   # the list fixed: publishes again
+    night.ingest()
+    assert _reference_failures(night)[0] == set()
+
+
+def test_no_opt_out_list_ever_delivered_stops_publication(night):
+    write_postcodes(night.landing)
+    night.ingest()
+    failed, message = _reference_failures(night)
+    assert failed == {"file_missing"}
+    assert "put reference/national_data_opt_out.csv in the landing" in message
+    night.write_opt_out(nhs_numbers(3))
+    night.ingest()
+    assert _reference_failures(night)[0] == set()
+
+
+def test_two_versions_of_the_opt_out_list_in_the_landing_stop_publication_naming_both(night):
+    """A stale national_data_opt_out.csv.gz beside a newer .csv: load order would pick the
+    current one, so the stale list could win; the operator keeps one."""
+    numbers = nhs_numbers(100)
+    night.write_opt_out(numbers[:90], name="national_data_opt_out.csv.gz")
+    night.ingest()
+    night.write_opt_out(numbers)
+    night.ingest()
+    failed, message = _reference_failures(night)
+    assert "landing_versions" in failed
+    assert ("reference/national_data_opt_out.csv, reference/national_data_opt_out.csv.gz (keep one)"
+            in message)
+    (night.landing / "reference" / "national_data_opt_out.csv.gz").unlink()
+    night.ingest()
+    assert _opt_out_numbers(night.con) == sorted(numbers)
+    assert _reference_failures(night)[0] == set()
+
+
+def test_an_opt_out_list_shrunk_by_more_than_one_percent_stops_publication(night):
+    numbers = nhs_numbers(200)
+    night.write_opt_out(numbers)
+    night.ingest()
+    night.write_opt_out(numbers[:-1])   # one person fewer (0.5%): people do opt back in
+    night.ingest()
+    assert _reference_failures(night)[0] == set()
+    night.write_opt_out(numbers[:-6])   # five more (2.5%), under the 10% of other tables
+    night.ingest()
+    failed, message = _reference_failures(night)
+    assert failed == {"opt_out_shrink_share"}
+    assert "194 rows current, 199 in the previous version" in message and "accept-reference" in message
+
+
+def test_a_reference_file_with_many_rejected_rows_stops_publication(night):
+    night.write_opt_out(nhs_numbers(3))
+    numbers = nhs_numbers(60)
+    deaths = "NHS_NUMBER,DATE_OF_DEATH\n" + "".join(
+        f"{n},{'03/02/2024' if i % 2 else '2024-02-03'}\n" for i, n in enumerate(numbers))
+    write(night.landing, "reference", "deaths.csv", deaths)
+    night.ingest()
+    failed, message = _reference_failures(night)
+    assert failed == {"rejected_share"}
+    assert "30 of 60 rows rejected (raw.rejects)" in message
 
 
 def test_an_accepted_shrink_publishes_and_a_later_file_is_judged_afresh(night, capsys):
