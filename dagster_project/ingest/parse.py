@@ -114,6 +114,10 @@ def read_header(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The header's column names (blanks trimmed), or FileRejected if there is none."""
     row = con.execute(f"select line from {LINES} where rowid = 0").fetchone()
     if row is None or row[0] is None or not row[0].strip():
+        first = con.execute(f"select min(rowid) + 1 from {LINES} where trim(coalesce(line, '')) <> ''").fetchone()[0]
+        if first is not None:
+            raise FileRejected(f"the first line is blank (the first text is on line {first}): the header must be "
+                               "line 1; remove the blank lines above it")
         raise FileRejected("file is empty (no header row)")
     text = row[0].lstrip("\ufeff")
     names = [name.strip() for name in next(csv.reader([text]))]

@@ -189,6 +189,13 @@ def test_unterminated_quote_at_the_end_is_one_rejected_row(landing, con, ingest)
         (3, "wrong_field_count", 'E2,"unterminated\nmore text')]
 
 
+def test_a_blank_line_above_the_header_is_named_as_such_not_as_an_empty_file(landing, settings, con, ingest):
+    _good_hes(landing)
+    write(landing, "hes_apc", "hes_apc_20240105.csv", "\n\n" + csv_text(rows(HES_ROW, {})))
+    assert_rejected_whole(ingest(), con, settings, "hes_apc_20240105.csv",
+                          "the first line is blank (the first text is on line 3): the header must be line 1")
+
+
 def test_header_only_file_loads_with_no_rows(landing, con, ingest):
     write(landing, "asc_cld", "asc_cld_E08000035_20240105.csv", ",".join(CLD_ROW) + "\n")
     result = ingest().files[0]
