@@ -340,15 +340,20 @@ def match_file(folder: str, file_name: str) -> tuple[Table, dict[str, str]] | No
 
 
 def guess_table(folder: str, file_name: str) -> Table | None:
-    """The table a file that does not match its pattern was probably meant for.
+    """The table a file that does not match a pattern of its folder was probably meant for.
 
     Every table's file names start with the table's name (hes_apc_..., csds_cyp101_referral_...,
-    population_estimates.csv), so a name starting with one in its folder is a
-    delivery attempt for that table (a space, a bad date, a stray suffix); None
-    for anything else (README.txt, notes).
+    population_estimates.csv), so a name starting with one, in any case and in any folder
+    (or the landing root), is a delivery attempt for that table (a space, a bad date, a
+    stray suffix, upper case, the wrong folder); None for anything else (README.txt, notes).
     """
-    candidates = [t for t in TABLES if t.folder == folder and file_name.startswith(t.name)]
-    return max(candidates, key=lambda t: len(t.name)) if candidates else None
+    candidates = [t for t in TABLES if file_name.lower().startswith(t.name)]
+    return max(candidates, key=lambda t: (t.folder == folder, len(t.name))) if candidates else None
+
+
+def matches_but_for_case(table: Table, file_name: str) -> bool:
+    """The name is the table's pattern but for upper and lower case (HES_APC_20240105.CSV)."""
+    return re.compile(table.pattern.pattern, re.IGNORECASE).match(file_name) is not None
 
 
 def delivery_date_problem(name_parts: dict[str, str]) -> str | None:

@@ -93,6 +93,7 @@ def discover(landing_dir: Path) -> list[LandingFile]:
                     found.append(_landing_file(path, entry.name))
         else:
             found.append(_landing_file(entry, ""))
+    _refuse_gzip_beside_plain(found)
     order = {table.name: i for i, table in enumerate(contract.TABLES)}
     found.sort(key=lambda f: (
         order[f.table.name] if f.table else len(order),
@@ -111,11 +112,25 @@ def _landing_file(path: Path, folder: str) -> LandingFile:
     landing_file = LandingFile(path=path, folder=folder, table=table, name_parts=parts,
                                size_bytes=info.st_size, mtime_ns=info.st_mtime_ns,
                                refused=_refusal(path, info.st_mode))
-    if table is None and folder:
+    if table is None:
         landing_file.guessed_table = contract.guess_table(folder, path.name)
     if landing_file.refused:  # never loaded, whatever its name says
         landing_file.table, landing_file.guessed_table = None, table or landing_file.guessed_table
     return landing_file
+
+
+def _refuse_gzip_beside_plain(found: list[LandingFile]) -> None:
+    """`x.csv.gz` beside `x.csv` in one folder is one delivery twice (its rows would load
+    and count twice: the gzip's bytes differ) or two versions of it (which is current would
+    be the load order's choice): the gzip is refused, unread, until one of them is removed."""
+    plain = {(f.folder, f.file_name) for f in found if not f.refused}
+    for landing_file in found:
+        name = landing_file.file_name
+        if landing_file.refused or not name.endswith(".csv.gz") or (landing_file.folder, name[:-3]) not in plain:
+            continue
+        landing_file.refused = (f"{name[:-3]} is beside it: the same delivery plain and compressed, or two "
+                                "versions of it; keep one and remove the other")
+        landing_file.table, landing_file.guessed_table = None, landing_file.table or landing_file.guessed_table
 
 
 def _refusal(path: Path, mode: int) -> str | None:

@@ -133,8 +133,19 @@ def _check_not_from_the_future(delivery_date: dt.date | None, load_date: dt.date
 
 def _unknown_name(landing_file: LandingFile) -> str:
     where = f"{landing_file.folder}/" if landing_file.folder else "the landing root (files belong in a source folder)"
-    if landing_file.guessed_table is not None:
-        return (f"unknown file name: looks like a {landing_file.guessed_table.name} delivery but does not match "
+    guessed = landing_file.guessed_table
+    if guessed is not None and guessed.folder != landing_file.folder:
+        here = f"{landing_file.folder}/" if landing_file.folder else "the landing root"
+        name_too = ("" if guessed.pattern.match(landing_file.file_name) else
+                    " (and its name does not match the pattern: letters, digits, '_' and '-' only, a real date, "
+                    "the case inputs.md gives)")
+        return (f"a {guessed.name} delivery in {here}: {guessed.name} files belong in {guessed.folder}/; "
+                f"move it there{name_too}")
+    if guessed is not None and contract.matches_but_for_case(guessed, landing_file.file_name):
+        return (f"unknown file name: a {guessed.name} delivery but for upper/lower case (names are matched "
+                f"exactly, e.g. {guessed.name}_...csv; see inputs.md): rename it")
+    if guessed is not None:
+        return (f"unknown file name: looks like a {guessed.name} delivery but does not match "
                 f"its name pattern (letters, digits, '_' and '-' only, a real date; see inputs.md): rename it")
     return f"unknown file name: not a file the contract expects in {where} (see inputs.md for the names)"
 

@@ -318,6 +318,46 @@ def test_unrecognised_files_are_recorded_under_their_source_quarantined_and_name
     assert night.con.execute("select count(*) from ops.load_ledger where source is null").fetchone()[0] == 0
 
 
+@pytest.mark.parametrize("folder, name, says", [
+    ("csds", "hes_apc_20240112.csv", "a hes_apc delivery in csds/: hes_apc files belong in hes_apc/; move it there"),
+    ("", "hes_apc_20240112.csv", "a hes_apc delivery in the landing root: hes_apc files belong in hes_apc/"),
+    ("hes_apc", "HES_APC_20240112.CSV", "a hes_apc delivery but for upper/lower case"),
+], ids=["wrong_folder", "landing_root", "upper_case"])
+def test_a_delivery_in_the_wrong_place_or_case_is_gated_saying_where_it_belongs(night, folder, name, says):
+    """Plainly a delivery, not litter: refused with where it belongs, and tonight's data
+    from that sender is missing, so the night stops (a README beside it stops nothing)."""
+    write_postcodes(night.landing)
+    write(night.landing, "hes_apc", "hes_apc_20240105.csv", csv_text(hes_rows(60)))
+    night.ingest()
+    (night.landing / folder).mkdir(exist_ok=True)
+    (night.landing / folder / name).write_text(csv_text(hes_rows(60)))
+    night.ingest()
+    source, table, _, status, reason = ledger(night.con, name)
+    assert (source, table, status) == ("hes_apc", "hes_apc", "rejected")
+    assert says in reason
+    result = run_gate("raw_hes_apc", night.con, night.settings)
+    assert not result.success and name in result.message
+
+
+def test_a_delivery_plain_and_gzipped_side_by_side_loads_once_and_stops_the_night_until_one_goes(night):
+    """The gzip's bytes differ from the plain file's, so the duplicate check cannot see
+    them as one: without a rule both would load and every count of that delivery double."""
+    write_postcodes(night.landing)
+    text = csv_text(hes_rows(60))
+    write(night.landing, "hes_apc", "hes_apc_20240105.csv", text)
+    gz = write(night.landing, "hes_apc", "hes_apc_20240105.csv.gz", text)
+    summary = night.ingest()
+    assert [(f.file_name, f.status) for f in summary.files if f.table_name == "hes_apc"] == [
+        ("hes_apc_20240105.csv", "loaded"), ("hes_apc_20240105.csv.gz", "rejected")]
+    assert night.con.execute("select count(*) from raw.hes_apc").fetchone() == (60,)
+    assert "hes_apc_20240105.csv is beside it" in ledger(night.con, gz.name)[4]
+    result = run_gate("raw_hes_apc", night.con, night.settings)
+    assert not result.success and gz.name in result.message
+    gz.unlink()
+    night.ingest()
+    assert run_gate("raw_hes_apc", night.con, night.settings).success
+
+
 @pytest.mark.slow  # several GX validations
 def test_a_refused_delivery_is_gated_while_it_is_there_and_blocks_nothing_once_gone(night):
     write_postcodes(night.landing)
